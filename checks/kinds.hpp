@@ -1,0 +1,15 @@
+// Every built-in check kind, one entry each. checks/<kind>.cpp defines
+// `CheckKind vitals::checks::<kind>_kind()`; adding a kind is that file plus its entry here.
+#pragma once
+
+#include "sidecar/registry.hpp"
+
+#define VITALS_CHECK_KINDS(X) \
+    X(tcp)                    \
+    X(http)
+
+namespace vitals::checks {
+#define VITALS_DECLARE_KIND(kind) CheckKind kind##_kind();
+VITALS_CHECK_KINDS(VITALS_DECLARE_KIND)
+#undef VITALS_DECLARE_KIND
+}  // namespace vitals::checks

@@ -1,0 +1,73 @@
+// The Check interface: a check only talks to its dependency and reports what it saw.
+// Intervals, thresholds, timeouts and probe groups are policy and live in the scheduler.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace vitals {
+
+enum class Status : std::uint8_t { ok, warn, fail, unknown };
+
+std::string_view status_name(Status s);
+
+// Higher is worse: ok < warn < unknown < fail.
+int severity(Status s);
+
+// A named number a check observed, in base units (seconds, bytes, ratios, counts).
+// The name becomes a metric `vitals_<kind>_<name>`; names ending in `_total` are counters.
+struct Observation {
+    std::string name;
+    double value = 0;
+};
+
+struct CheckResult {
+    Status status = Status::unknown;
+    // One short sentence. Shown only to trusted clients; must never hold a password.
+    std::string message;
+    std::vector<Observation> observations;
+    // Structured lists (slow queries, workers...). Trusted clients only.
+    nlohmann::json details;
+
+    static CheckResult ok(std::string message = "") { return {Status::ok, std::move(message), {}, {}}; }
+    static CheckResult warn(std::string message) { return {Status::warn, std::move(message), {}, {}}; }
+    static CheckResult fail(std::string message) { return {Status::fail, std::move(message), {}, {}}; }
+
+    CheckResult& observe(std::string name, double value) {
+        observations.push_back({std::move(name), value});
+        return *this;
+    }
+};
+
+// A point in monotonic time every blocking call of a run must finish by.
+class Deadline {
+public:
+    explicit Deadline(std::chrono::steady_clock::time_point at) : at_(at) {}
+    static Deadline in(std::chrono::steady_clock::duration d) {
+        return Deadline(std::chrono::steady_clock::now() + d);
+    }
+    std::chrono::steady_clock::time_point at() const { return at_; }
+    // Time left, never negative.
+    std::chrono::milliseconds remaining() const;
+    bool expired() const { return std::chrono::steady_clock::now() >= at_; }
+
+private:
+    std::chrono::steady_clock::time_point at_;
+};
+
+class Check {
+public:
+    virtual ~Check() = default;
+    // Probes the dependency once and must return by `deadline`: push it into every client
+    // library call. The scheduler guards anyway, but a run that overstays it is wasted.
+    // Throwing is allowed; the scheduler records the exception text as a failure.
+    virtual CheckResult run(const Deadline& deadline) = 0;
+};
+
+}  // namespace vitals

@@ -1,0 +1,178 @@
+// The composition root: reads configuration, wires the parts together, serves until
+// SIGTERM or SIGINT. Nothing else in vitals constructs long-lived objects or reads globals.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "sidecar/config.hpp"
+#include "sidecar/executor.hpp"
+#include "sidecar/http_server.hpp"
+#include "sidecar/log.hpp"
+#include "sidecar/registry.hpp"
+#include "sidecar/render.hpp"
+#include "sidecar/scheduler.hpp"
+#include "sidecar/store.hpp"
+
+extern char** environ;
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitConfig = 2;
+
+const char kUsage[] =
+    "usage: vitals [--config FILE] [--check-config]\n"
+    "\n"
+    "  --config FILE    JSON configuration (default: $VITALS_CONFIG, else none)\n"
+    "  --check-config   validate the configuration, print it with secrets redacted, exit\n"
+    "  --version        print the version\n"
+    "\n"
+    "Health sidecar for Django pods: /livez /readyz /startupz /health /metrics on $VITALS_LISTEN\n"
+    "(default 0.0.0.0:8686). See README.md.\n";
+
+struct Arguments {
+    std::string config_file;
+    bool config_given = false;
+    bool check_config = false;
+    bool version = false;
+    bool help = false;
+    std::string error;
+};
+
+Arguments parse_arguments(int argc, char** argv) {
+    Arguments args;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--config" && i + 1 < argc) {
+            args.config_file = argv[++i];
+            args.config_given = true;
+        } else if (arg.rfind("--config=", 0) == 0) {
+            args.config_file = arg.substr(9);
+            args.config_given = true;
+        } else if (arg == "--check-config") {
+            args.check_config = true;
+        } else if (arg == "--version") {
+            args.version = true;
+        } else if (arg == "--help" || arg == "-h") {
+            args.help = true;
+        } else {
+            args.error = "unknown argument: " + arg;
+        }
+    }
+    return args;
+}
+
+vitals::Environment read_environment() {
+    vitals::Environment env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        const char* eq = std::strchr(*e, '=');
+        if (eq != nullptr) env.emplace(std::string(static_cast<const char*>(*e), eq), std::string(eq + 1));
+    }
+    return env;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace vitals;
+    const Arguments args = parse_arguments(argc, argv);
+    if (!args.error.empty()) {
+        std::cerr << "vitals: " << args.error << "\n\n" << kUsage;
+        return kExitUsage;
+    }
+    if (args.help) {
+        std::cout << kUsage;
+        return 0;
+    }
+    if (args.version) {
+        std::cout << "vitals " VITALS_VERSION "\n";
+        return 0;
+    }
+
+    // Block the stop signals before any thread exists, so every thread inherits the mask
+    // and only sigwait below receives them.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    const Environment env = read_environment();
+    std::string config_file = args.config_file;
+    if (!args.config_given) {
+        if (const auto it = env.find("VITALS_CONFIG"); it != env.end()) config_file = it->second;
+    }
+    const Registry registry = builtin_registry();
+    ConfigLoad load = load_config(env, config_file, registry);
+    if (!load.config) {
+        std::cerr << "vitals: the configuration has " << load.errors.size()
+                  << (load.errors.size() == 1 ? " problem" : " problems") << ":\n";
+        for (const ConfigError& e : load.errors) std::cerr << "  " << e.text() << "\n";
+        return kExitConfig;
+    }
+    Config config = std::move(*load.config);
+    if (args.check_config) {
+        std::cout << config.describe().dump(2) << "\n";
+        return 0;
+    }
+
+    SystemClock clock;
+    SystemRandom random;
+    Log log(std::cout, clock);
+    Store store;
+
+    std::vector<ScheduledCheck> scheduled;
+    std::vector<std::unique_ptr<Check>> instances;
+    nlohmann::json check_names = nlohmann::json::array();
+    for (CheckConfig& c : config.checks) {
+        scheduled.push_back({c.name, c.kind, c.policy});
+        instances.push_back(std::move(c.check));
+        check_names.push_back(c.name);
+    }
+    Scheduler scheduler(std::move(scheduled), clock, random, log, [&store](Snapshot snapshot) {
+        render(snapshot);
+        store.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
+    });
+    scheduler.set_beat([&store](SteadyTime now) { store.beat(now); });
+    ThreadExecutor executor(std::move(instances), scheduler);
+    scheduler.set_executor(&executor);
+    std::thread scheduler_thread([&scheduler] { scheduler.run(); });
+
+    HttpOptions http;
+    http.listen = config.listen;
+    http.threads = config.http_threads;
+    http.trusted = config.trusted;
+    HttpServer server(store, clock, http);
+    int exit_code = 0;
+    try {
+        server.start();
+        log.info("start", {{"version", VITALS_VERSION},
+                           {"listen", config.listen.host + ":" + std::to_string(server.port())},
+                           {"config_file", config.config_file},
+                           {"checks", check_names}});
+        int signal_number = 0;
+        sigwait(&stop_signals, &signal_number);
+        log.info("shutdown", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    } catch (const std::exception& e) {
+        log.event("error", "listen_failed", {{"listen", config.listen.host + ":" + std::to_string(config.listen.port)},
+                                            {"error", e.what()}});
+        exit_code = 1;
+    }
+    server.stop();
+    scheduler.stop();
+    scheduler_thread.join();
+    const bool all_stopped = executor.stop(std::chrono::milliseconds(300));
+    log.info("stopped", {{"abandoned_stuck_checks", !all_stopped}});
+    if (!all_stopped) {
+        // A check is blocked in I/O that cannot be interrupted (name resolution, say).
+        // Its thread holds references into this frame, so leave without unwinding.
+        std::cout.flush();
+        std::_Exit(exit_code);
+    }
+    return exit_code;
+}

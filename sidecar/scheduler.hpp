@@ -1,0 +1,84 @@
+// Runs every check on its own schedule and turns results into published snapshots.
+// Policy lives here, once: interval with jitter, per-run deadline, consecutive failure and
+// success thresholds, staleness, and never two runs of one check at once. A run stuck past
+// its deadline is recorded as a timeout at the deadline; its thread is left to finish and
+// the check does not start again until it has, so threads never pile up.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "sidecar/check.hpp"
+#include "sidecar/clock.hpp"
+#include "sidecar/log.hpp"
+#include "sidecar/snapshot.hpp"
+
+namespace vitals {
+
+// Starts runs on behalf of the scheduler and reports back through Scheduler::complete.
+class Executor {
+public:
+    virtual ~Executor() = default;
+    virtual void start(std::size_t index, std::uint64_t run_id, Millis timeout) = 0;
+};
+
+struct ScheduledCheck {
+    std::string name;
+    std::string kind;
+    CheckPolicy policy;
+};
+
+class Scheduler {
+public:
+    using Publish = std::function<void(Snapshot)>;
+
+    Scheduler(std::vector<ScheduledCheck> checks, const Clock& clock, Random& random, Log& log, Publish publish);
+    void set_executor(Executor* executor) { executor_ = executor; }
+    // Called on every tick with the time, so a stalled scheduler can be noticed.
+    void set_beat(std::function<void(SteadyTime)> beat) { beat_ = std::move(beat); }
+
+    // One pass: time out overdue runs, start due ones, refresh staleness; publishes on change.
+    void tick();
+    // A run finished (from the executor's thread). Late results of timed-out runs are dropped.
+    void complete(std::size_t index, std::uint64_t run_id, CheckResult result, std::chrono::nanoseconds duration);
+    // When tick() next has something to do.
+    SteadyTime next_wakeup() const;
+
+    // The production loop: tick, sleep until the next wake-up (at most 1 s), until stop().
+    void run();
+    void stop();
+
+    // Copy of the current states (tests and the first publication).
+    std::vector<CheckState> states() const;
+
+private:
+    struct Runtime {
+        SteadyTime next_due{};
+        SteadyTime deadline{};
+        bool running = false;
+        bool timed_out = false;
+        std::uint64_t run_id = 0;
+    };
+
+    Millis jittered_interval(const CheckPolicy& policy);
+    void record(std::size_t index, const CheckResult& result, double duration_seconds, bool timed_out);
+    void publish_locked();
+
+    const Clock& clock_;
+    Random& random_;
+    Log& log_;
+    Publish publish_;
+    Executor* executor_ = nullptr;
+    std::function<void(SteadyTime)> beat_;
+    WallTime started_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::vector<CheckState> states_;
+    std::vector<Runtime> runtime_;
+};
+
+}  // namespace vitals

@@ -1,0 +1,120 @@
+// One declarative table of settings (name, type, unit, default, bounds, help) drives
+// validation, defaults, the --check-config output and the README reference alike.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sidecar/duration.hpp"
+#include "sidecar/url.hpp"
+
+namespace vitals {
+
+enum class SettingType { string, integer, number, boolean, duration, string_list, url };
+
+struct Setting {
+    std::string key;
+    SettingType type = SettingType::string;
+    std::string help;
+    nlohmann::json default_value;  // null: no default (optional unless `is_required`)
+    bool is_required = false;
+    // Inclusive bounds: the value for integer/number, milliseconds for durations.
+    double min = -std::numeric_limits<double>::infinity();
+    double max = std::numeric_limits<double>::infinity();
+    // Allowed values, for strings and each element of string lists.
+    std::vector<std::string> one_of;
+    // The environment variable that overrides the file (vitals' own settings only).
+    std::string env_name;
+    // Printed as "****" by --check-config.
+    bool is_secret = false;
+
+    // Builders, so tables read as `Setting::of("timeout", SettingType::duration, "...").defaults("3s")`.
+    static Setting of(std::string key, SettingType type, std::string help) {
+        Setting s;
+        s.key = std::move(key);
+        s.type = type;
+        s.help = std::move(help);
+        return s;
+    }
+    Setting& defaults(nlohmann::json value) {
+        default_value = std::move(value);
+        return *this;
+    }
+    Setting& required() {
+        is_required = true;
+        return *this;
+    }
+    Setting& range(double low, double high) {
+        min = low;
+        max = high;
+        return *this;
+    }
+    Setting& choices(std::vector<std::string> values) {
+        one_of = std::move(values);
+        return *this;
+    }
+    Setting& env(std::string name) {
+        env_name = std::move(name);
+        return *this;
+    }
+    Setting& secret() {
+        is_secret = true;
+        return *this;
+    }
+};
+
+using SettingsTable = std::vector<Setting>;
+
+// A configuration problem and where it is: a file (or "environment") and a JSON pointer
+// (or a variable name).
+struct ConfigError {
+    std::string where;
+    std::string pointer;
+    std::string message;
+    std::string text() const;
+};
+
+using ConfigErrors = std::vector<ConfigError>;
+
+// Validated values with defaults applied. Durations are stored as milliseconds.
+class Params {
+public:
+    Params() = default;
+    explicit Params(nlohmann::json values) : values_(std::move(values)) {}
+
+    bool has(const std::string& key) const;
+    std::string str(const std::string& key) const;
+    std::int64_t integer(const std::string& key) const;
+    double number(const std::string& key) const;
+    bool boolean(const std::string& key) const;
+    Millis duration(const std::string& key) const;
+    std::vector<std::string> strings(const std::string& key) const;
+    Url url(const std::string& key) const;
+
+    const nlohmann::json& values() const { return values_; }
+
+private:
+    nlohmann::json values_ = nlohmann::json::object();
+};
+
+// Checks `object` against `table`: unknown keys (usually typos), wrong types, values out of
+// bounds and missing required settings all become errors at `where` + `pointer`/<key>.
+// Every problem is appended; nothing stops at the first. Values that failed are left out.
+Params read_settings(const nlohmann::json& object, const SettingsTable& table, const std::string& where,
+                     const std::string& pointer, ConfigErrors& errors);
+
+// Converts an environment variable's text to the JSON value `read_settings` expects
+// (comma-separated lists, numbers, booleans). Returns null when the text does not parse.
+nlohmann::json setting_from_env(const Setting& setting, const std::string& text);
+
+// The effective values as a person should see them: durations spelled with units, URL
+// passwords and secret settings replaced by "****".
+nlohmann::json describe_settings(const Params& params, const SettingsTable& table);
+
+std::string_view setting_type_name(SettingType type);
+
+}  // namespace vitals

@@ -1,0 +1,40 @@
+// Connection URLs as Django projects write them (dj-database-url, redis-py, kombu):
+// scheme://[user[:password]@]host[:port][/path][?query]. Passwords never leave this type
+// except through `password`; everything printable goes through `redacted()`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vitals {
+
+struct Url {
+    std::string scheme;    // lower-cased
+    std::string user;      // percent-decoded
+    std::string password;  // percent-decoded; never print it
+    bool has_password = false;
+    std::string host;      // without brackets for IPv6 literals
+    std::optional<std::uint16_t> port;
+    std::string path;      // from the first '/' (or empty), query excluded
+    std::string query;     // after '?', without it
+
+    // The URL with the password replaced by "****": the only form that may be logged.
+    std::string redacted() const;
+    // host:port for messages, IPv6 in brackets.
+    std::string authority(std::uint16_t default_port) const;
+};
+
+struct UrlParse {
+    std::optional<Url> url;
+    std::string error;  // set when url is empty; never contains the input's password
+};
+
+UrlParse parse_url(std::string_view text);
+
+// Best effort for arbitrary text that may hold a URL (an exception message, say):
+// masks whatever stands between "://user:" and "@".
+std::string redact_secrets(std::string_view text);
+
+}  // namespace vitals
