@@ -59,6 +59,9 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
                           "unknown check kind \"" + kind_it->get<std::string>() + "\" (known: " + registry.names() + ")"});
         return std::nullopt;
     }
+    if (const auto enabled = spec.find("enabled"); enabled != spec.end() && *enabled == false) {
+        return std::nullopt;  // switched off: the rest of its settings need not be complete
+    }
     const SettingsTable table = check_table(*kind);
     const std::size_t errors_before = errors.size();
     Params params = read_settings(spec, table, where, pointer, errors);
@@ -73,7 +76,6 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
         }
     }
     if (errors.size() != errors_before) return std::nullopt;
-    if (!params.boolean("enabled")) return std::nullopt;
 
     CheckConfig check;
     check.name = name;

@@ -1,40 +1,47 @@
 #include "sidecar/executor.hpp"
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 namespace vitals {
 
-ThreadExecutor::ThreadExecutor(std::vector<std::unique_ptr<Check>> checks, Scheduler& scheduler)
-    : scheduler_(scheduler), workers_(checks.size()) {
-    for (std::size_t i = 0; i < checks.size(); ++i) workers_[i].check = std::move(checks[i]);
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-        workers_[i].thread = std::thread([this, i] { work(i); });
-        ++running_threads_;
-    }
-}
+// Everything a worker thread touches, owned jointly by the executor and every worker.
+struct ThreadExecutor::Shared {
+    struct Worker {
+        std::unique_ptr<Check> check;
+        std::thread thread;
+        bool pending = false;
+        std::uint64_t run_id = 0;
+        Millis timeout{0};
+    };
 
-ThreadExecutor::~ThreadExecutor() { stop(std::chrono::milliseconds(500)); }
+    explicit Shared(Scheduler& s) : scheduler(&s) {}
+    void work(std::size_t index);
 
-void ThreadExecutor::start(std::size_t index, std::uint64_t run_id, Millis timeout) {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        Worker& w = workers_.at(index);
-        w.pending = true;
-        w.run_id = run_id;
-        w.timeout = timeout;
-    }
-    wake_.notify_all();
-}
+    std::mutex mutex;  // guards the fields below except `scheduler`
+    std::condition_variable wake;
+    std::condition_variable exited;
+    bool stopping = false;
+    std::size_t running_threads = 0;
+    std::vector<Worker> workers;
 
-void ThreadExecutor::work(std::size_t index) {
+    // Held while a result is handed over; nulled by stop(), so no result reaches a
+    // scheduler that is gone. Never taken together with `mutex`.
+    std::mutex handover;
+    Scheduler* scheduler;
+};
+
+void ThreadExecutor::Shared::work(std::size_t index) {
     while (true) {
         std::uint64_t run_id = 0;
         Millis timeout{0};
         Check* check = nullptr;
         {
-            std::unique_lock<std::mutex> lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || workers_[index].pending; });
-            if (stopping_) break;
-            Worker& w = workers_[index];
+            std::unique_lock<std::mutex> lock(mutex);
+            wake.wait(lock, [&] { return stopping || workers[index].pending; });
+            if (stopping) break;
+            Worker& w = workers[index];
             w.pending = false;
             run_id = w.run_id;
             timeout = w.timeout;
@@ -49,25 +56,58 @@ void ThreadExecutor::work(std::size_t index) {
         } catch (...) {
             result = CheckResult::fail("check raised an unknown exception");
         }
-        scheduler_.complete(index, run_id, std::move(result), std::chrono::steady_clock::now() - started);
+        const auto took = std::chrono::steady_clock::now() - started;
+        std::lock_guard<std::mutex> lock(handover);
+        if (scheduler != nullptr) scheduler->complete(index, run_id, std::move(result), took);
     }
-    std::lock_guard<std::mutex> lock(mutex_);
-    --running_threads_;
-    exited_.notify_all();
+    std::lock_guard<std::mutex> lock(mutex);
+    --running_threads;
+    exited.notify_all();
+}
+
+ThreadExecutor::ThreadExecutor(std::vector<std::unique_ptr<Check>> checks, Scheduler& scheduler)
+    : shared_(std::make_shared<Shared>(scheduler)) {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    shared_->workers.resize(checks.size());
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        shared_->workers[i].check = std::move(checks[i]);
+        shared_->workers[i].thread = std::thread([shared = shared_, i] { shared->work(i); });
+        ++shared_->running_threads;
+    }
+}
+
+ThreadExecutor::~ThreadExecutor() { stop(std::chrono::milliseconds(300)); }
+
+void ThreadExecutor::start(std::size_t index, std::uint64_t run_id, Millis timeout) {
+    {
+        std::lock_guard<std::mutex> lock(shared_->mutex);
+        Shared::Worker& w = shared_->workers.at(index);
+        w.pending = true;
+        w.run_id = run_id;
+        w.timeout = timeout;
+    }
+    shared_->wake.notify_all();
 }
 
 bool ThreadExecutor::stop(std::chrono::milliseconds grace) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    stopping_ = true;
-    wake_.notify_all();
-    const bool all_exited = exited_.wait_for(lock, grace, [&] { return running_threads_ == 0; });
+    {
+        std::lock_guard<std::mutex> lock(shared_->handover);
+        shared_->scheduler = nullptr;
+    }
+    std::unique_lock<std::mutex> lock(shared_->mutex);
+    shared_->stopping = true;
+    shared_->wake.notify_all();
+    const bool all_exited = shared_->exited.wait_for(lock, grace, [&] { return shared_->running_threads == 0; });
+    std::vector<std::thread> threads;
+    for (auto& w : shared_->workers) {
+        if (w.thread.joinable()) threads.push_back(std::move(w.thread));
+    }
     lock.unlock();
-    for (Worker& w : workers_) {
-        if (!w.thread.joinable()) continue;
+    for (std::thread& t : threads) {
         if (all_exited) {
-            w.thread.join();
+            t.join();
         } else {
-            w.thread.detach();
+            t.detach();
         }
     }
     return all_exited;

@@ -2,10 +2,7 @@
 // never runs twice at once and a stuck check holds exactly one thread.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "sidecar/check.hpp"
@@ -17,30 +14,19 @@ class ThreadExecutor final : public Executor {
 public:
     ThreadExecutor(std::vector<std::unique_ptr<Check>> checks, Scheduler& scheduler);
     ~ThreadExecutor() override;
+    ThreadExecutor(const ThreadExecutor&) = delete;
+    ThreadExecutor& operator=(const ThreadExecutor&) = delete;
 
     void start(std::size_t index, std::uint64_t run_id, Millis timeout) override;
 
-    // Asks every worker to finish and waits up to `grace` for them. Returns false when some
-    // run is still stuck in I/O; those threads are detached and die with the process.
+    // Stops handing results to the scheduler, asks every worker to finish and waits up to
+    // `grace` for them. Returns false when some run is still stuck in I/O: its thread is
+    // left to finish on its own; it shares ownership of what it touches, so that is safe.
     bool stop(std::chrono::milliseconds grace);
 
 private:
-    struct Worker {
-        std::unique_ptr<Check> check;
-        std::thread thread;
-        bool pending = false;
-        std::uint64_t run_id = 0;
-        Millis timeout{0};
-    };
-    void work(std::size_t index);
-
-    Scheduler& scheduler_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::condition_variable exited_;
-    bool stopping_ = false;
-    std::size_t running_threads_ = 0;
-    std::vector<Worker> workers_;
+    struct Shared;
+    std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace vitals

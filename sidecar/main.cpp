@@ -7,16 +7,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <thread>
 
+#include "sidecar/app.hpp"
 #include "sidecar/config.hpp"
-#include "sidecar/executor.hpp"
-#include "sidecar/http_server.hpp"
 #include "sidecar/log.hpp"
 #include "sidecar/registry.hpp"
-#include "sidecar/render.hpp"
-#include "sidecar/scheduler.hpp"
-#include "sidecar/store.hpp"
 
 extern char** environ;
 
@@ -124,35 +119,14 @@ int main(int argc, char** argv) {
     SystemClock clock;
     SystemRandom random;
     Log log(std::cout, clock);
-    Store store;
-
-    std::vector<ScheduledCheck> scheduled;
-    std::vector<std::unique_ptr<Check>> instances;
     nlohmann::json check_names = nlohmann::json::array();
-    for (CheckConfig& c : config.checks) {
-        scheduled.push_back({c.name, c.kind, c.policy});
-        instances.push_back(std::move(c.check));
-        check_names.push_back(c.name);
-    }
-    Scheduler scheduler(std::move(scheduled), clock, random, log, [&store](Snapshot snapshot) {
-        render(snapshot);
-        store.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
-    });
-    scheduler.set_beat([&store](SteadyTime now) { store.beat(now); });
-    ThreadExecutor executor(std::move(instances), scheduler);
-    scheduler.set_executor(&executor);
-    std::thread scheduler_thread([&scheduler] { scheduler.run(); });
-
-    HttpOptions http;
-    http.listen = config.listen;
-    http.threads = config.http_threads;
-    http.trusted = config.trusted;
-    HttpServer server(store, clock, http);
+    for (const CheckConfig& c : config.checks) check_names.push_back(c.name);
+    App app(config, clock, random, log);
     int exit_code = 0;
     try {
-        server.start();
+        app.start();
         log.info("start", {{"version", VITALS_VERSION},
-                           {"listen", config.listen.host + ":" + std::to_string(server.port())},
+                           {"listen", config.listen.host + ":" + std::to_string(app.port())},
                            {"config_file", config.config_file},
                            {"checks", check_names}});
         int signal_number = 0;
@@ -163,10 +137,7 @@ int main(int argc, char** argv) {
                                             {"error", e.what()}});
         exit_code = 1;
     }
-    server.stop();
-    scheduler.stop();
-    scheduler_thread.join();
-    const bool all_stopped = executor.stop(std::chrono::milliseconds(300));
+    const bool all_stopped = app.stop();
     log.info("stopped", {{"abandoned_stuck_checks", !all_stopped}});
     if (!all_stopped) {
         // A check is blocked in I/O that cannot be interrupted (name resolution, say).

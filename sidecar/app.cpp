@@ -1,0 +1,60 @@
+#include "sidecar/app.hpp"
+
+#include "sidecar/render.hpp"
+
+namespace vitals {
+
+namespace {
+
+std::vector<ScheduledCheck> schedule_of(const Config& config) {
+    std::vector<ScheduledCheck> out;
+    for (const CheckConfig& c : config.checks) out.push_back({c.name, c.kind, c.policy});
+    return out;
+}
+
+std::vector<std::unique_ptr<Check>> take_checks(Config& config) {
+    std::vector<std::unique_ptr<Check>> out;
+    for (CheckConfig& c : config.checks) out.push_back(std::move(c.check));
+    return out;
+}
+
+HttpOptions http_options(const Config& config) {
+    HttpOptions o;
+    o.listen = config.listen;
+    o.threads = config.http_threads;
+    o.trusted = config.trusted;
+    return o;
+}
+
+}  // namespace
+
+App::App(Config& config, const Clock& clock, Random& random, Log& log)
+    : log_(log),
+      scheduler_(schedule_of(config), clock, random, log,
+                 [this](Snapshot snapshot) {
+                     render(snapshot);
+                     store_.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
+                 }),
+      server_(store_, clock, http_options(config)) {
+    scheduler_.set_beat([this](SteadyTime now) { store_.beat(now); });
+    executor_ = std::make_unique<ThreadExecutor>(take_checks(config), scheduler_);
+    scheduler_.set_executor(executor_.get());
+}
+
+App::~App() { stop(); }
+
+void App::start() {
+    scheduler_thread_ = std::thread([this] { scheduler_.run(); });
+    server_.start();
+}
+
+bool App::stop() {
+    if (stopped_) return true;
+    stopped_ = true;
+    server_.stop();
+    scheduler_.stop();
+    if (scheduler_thread_.joinable()) scheduler_thread_.join();
+    return executor_->stop(std::chrono::milliseconds(300));
+}
+
+}  // namespace vitals

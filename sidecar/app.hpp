@@ -1,0 +1,43 @@
+// vitals assembled: scheduler, check threads, snapshot store and HTTP server for one
+// configuration. main() runs one until a signal; integration tests run several.
+#pragma once
+
+#include <memory>
+#include <thread>
+
+#include "sidecar/config.hpp"
+#include "sidecar/executor.hpp"
+#include "sidecar/http_server.hpp"
+#include "sidecar/log.hpp"
+#include "sidecar/scheduler.hpp"
+#include "sidecar/store.hpp"
+
+namespace vitals {
+
+class App {
+public:
+    // Takes the checks out of `config`.
+    App(Config& config, const Clock& clock, Random& random, Log& log);
+    ~App();
+    App(const App&) = delete;
+    App& operator=(const App&) = delete;
+
+    // Starts checking and serving. Throws std::runtime_error if the address cannot be bound.
+    void start();
+    std::uint16_t port() const { return server_.port(); }
+    // Stops serving, then checking. Returns false if a check run was stuck and abandoned.
+    bool stop();
+
+    const Store& store() const { return store_; }
+
+private:
+    Log& log_;
+    Store store_;
+    Scheduler scheduler_;
+    std::unique_ptr<ThreadExecutor> executor_;
+    HttpServer server_;
+    std::thread scheduler_thread_;
+    bool stopped_ = false;
+};
+
+}  // namespace vitals

@@ -1,0 +1,33 @@
+#include "support/running_sidecar.hpp"
+
+#include <stdexcept>
+
+namespace vitals::testing {
+
+RunningSidecar::RunningSidecar(const std::string& config_json, Registry registry, Environment env)
+    : log_(std::make_unique<Log>(log_text_, clock_)) {
+    TempFile file(config_json);
+    ConfigLoad load = load_config(env, file.path(), registry);
+    if (!load.config) {
+        std::string text;
+        for (const auto& e : load.errors) text += e.text() + "\n";
+        throw std::runtime_error("test configuration is invalid:\n" + text);
+    }
+    app_ = std::make_unique<App>(*load.config, clock_, random_, *log_);
+    app_->start();
+}
+
+RunningSidecar::~RunningSidecar() { app_->stop(); }
+
+bool RunningSidecar::wait_for_status(const std::string& check, Status status, std::chrono::milliseconds wait) const {
+    return wait_until(
+        [&](const Snapshot& s) {
+            for (const CheckState& c : s.checks) {
+                if (c.name == check) return c.has_run() && c.effective() == status;
+            }
+            return false;
+        },
+        wait);
+}
+
+}  // namespace vitals::testing

@@ -1,0 +1,127 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <sstream>
+
+#include "sidecar/render.hpp"
+
+using namespace vitals;
+
+namespace {
+
+CheckState checked(const std::string& name, Status status, bool critical = true) {
+    CheckState c;
+    c.name = name;
+    c.kind = "http";
+    c.policy.groups = kGroupLive | kGroupReady;
+    c.policy.critical = critical;
+    c.status = status;
+    CheckResult r{status, "connect to db.internal:5432 refused", {{"latency_seconds", 0.25}, {"errors_total", 3}},
+                  nlohmann::json{{"slow_queries", {"SELECT pg_sleep(60)"}}}};
+    c.last = std::make_shared<CheckResult>(r);
+    c.last_duration_seconds = 0.0125;
+    c.last_success = WallTime(std::chrono::seconds(1'795'000'000));
+    c.runs = {5, 1, 2, 1};
+    return c;
+}
+
+Snapshot snapshot(std::vector<CheckState> checks) {
+    Snapshot s;
+    s.checks = std::move(checks);
+    render(s);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("/health writes \"status\": \"ok\" with the space keyword monitors match", "[render]") {
+    const Snapshot s = snapshot({checked("app", Status::ok)});
+    CHECK(s.rendered.health_public.code == 200);
+    CHECK(s.rendered.health_public.body.find("\"status\": \"ok\"") != std::string::npos);
+    const auto body = nlohmann::json::parse(s.rendered.health_trusted.body);
+    CHECK(body["status"] == "ok");
+    CHECK(body["checks"]["app"]["status"] == "ok");
+    CHECK(body["checks"]["app"]["observations"]["latency_seconds"] == 0.25);
+    CHECK(body["checks"]["app"]["duration_seconds"] == 0.0125);
+}
+
+TEST_CASE("/health is 503 with status fail when a critical check fails, 200 warn otherwise", "[render]") {
+    const Snapshot critical = snapshot({checked("app", Status::ok), checked("db", Status::fail)});
+    CHECK(critical.rendered.health_public.code == 503);
+    CHECK(nlohmann::json::parse(critical.rendered.health_public.body)["status"] == "fail");
+    const Snapshot minor = snapshot({checked("app", Status::ok), checked("db", Status::fail, false)});
+    CHECK(minor.rendered.health_public.code == 200);
+    CHECK(nlohmann::json::parse(minor.rendered.health_public.body)["status"] == "warn");
+}
+
+TEST_CASE("untrusted bodies carry statuses and numbers but no messages or details", "[render]") {
+    const Snapshot s = snapshot({checked("db", Status::fail)});
+    for (const std::string* body : {&s.rendered.health_public.body, &s.rendered.check_detail.at("db").first.body,
+                                    &s.rendered.page_public.body}) {
+        CHECK(body->find("db.internal") == std::string::npos);
+        CHECK(body->find("pg_sleep") == std::string::npos);
+        CHECK(body->find("latency_seconds") != std::string::npos);
+    }
+    CHECK(s.rendered.health_trusted.body.find("db.internal:5432 refused") != std::string::npos);
+    CHECK(s.rendered.check_detail.at("db").second.body.find("pg_sleep") != std::string::npos);
+    CHECK(s.rendered.page_trusted.body.find("db.internal:5432 refused") != std::string::npos);
+}
+
+TEST_CASE("probe bodies name what holds them back", "[render]") {
+    const Snapshot s = snapshot({checked("app", Status::fail)});
+    CHECK(s.rendered.livez.code == 503);
+    CHECK(s.rendered.readyz.code == 503);
+    CHECK(s.rendered.startupz.code == 200);
+    const auto body = nlohmann::json::parse(s.rendered.readyz.body);
+    CHECK(body["failing"] == nlohmann::json::array({"app"}));
+    CHECK(s.rendered.check_detail.at("app").first.code == 503);
+}
+
+TEST_CASE("a check's detail has its policy, run counts and history", "[render]") {
+    CheckState c = checked("app", Status::ok);
+    c.history.push_back({Status::ok, 0.5f, 1'795'000'000'000});
+    const Snapshot s = snapshot({c});
+    const auto body = nlohmann::json::parse(s.rendered.check_detail.at("app").second.body);
+    CHECK(body["name"] == "app");
+    CHECK(body["runs"]["ok"] == 5);
+    CHECK(body["runs"]["timeout"] == 1);
+    CHECK(body["history"].size() == 1);
+    CHECK(body["history"][0]["status"] == "ok");
+    CHECK(body["interval_seconds"] == 10.0);
+}
+
+TEST_CASE("metrics follow the Prometheus text format with bounded labels", "[render]") {
+    const Snapshot s = snapshot({checked("app", Status::warn), checked("db", Status::fail)});
+    const std::string& m = s.rendered.metrics.body;
+    CHECK(m.find("vitals_build_info{version=\"" VITALS_VERSION "\"} 1\n") != std::string::npos);
+    CHECK(m.find("vitals_check_status{check=\"app\",kind=\"http\",status=\"warn\"} 1\n") != std::string::npos);
+    CHECK(m.find("vitals_check_status{check=\"app\",kind=\"http\",status=\"ok\"} 0\n") != std::string::npos);
+    CHECK(m.find("vitals_check_duration_seconds{check=\"db\"} 0.0125\n") != std::string::npos);
+    CHECK(m.find("vitals_check_runs_total{check=\"db\",result=\"timeout\"} 1\n") != std::string::npos);
+    CHECK(m.find("vitals_check_last_success_timestamp_seconds{check=\"app\"} 1795000000\n") != std::string::npos);
+    CHECK(m.find("# TYPE vitals_http_errors_total counter\n") != std::string::npos);
+    CHECK(m.find("# TYPE vitals_http_latency_seconds gauge\n") != std::string::npos);
+    CHECK(m.find("vitals_probe_up{probe=\"ready\"} 0\n") != std::string::npos);
+    CHECK(m.find("refused") == std::string::npos);  // never error text
+    // Every sample line belongs to a family declared before it.
+    std::istringstream lines(m);
+    std::string line;
+    std::set<std::string> declared;
+    while (std::getline(lines, line)) {
+        if (line.rfind("# TYPE ", 0) == 0) {
+            declared.insert(line.substr(7, line.find(' ', 7) - 7));
+        } else if (line[0] != '#') {
+            const std::string name = line.substr(0, line.find_first_of("{ "));
+            INFO(line);
+            CHECK(declared.count(name) == 1);
+        }
+    }
+}
+
+TEST_CASE("the status page escapes what it shows", "[render]") {
+    CheckState c = checked("app", Status::fail);
+    c.last = std::make_shared<CheckResult>(CheckResult::fail("<script>alert(1)</script>"));
+    const Snapshot s = snapshot({c});
+    CHECK(s.rendered.page_trusted.body.find("<script>") == std::string::npos);
+    CHECK(s.rendered.page_trusted.body.find("&lt;script&gt;") != std::string::npos);
+}

@@ -1,0 +1,74 @@
+#include <catch2/catch.hpp>
+
+#include "sidecar/url.hpp"
+
+using vitals::parse_url;
+using vitals::redact_secrets;
+
+TEST_CASE("Django-style connection URLs parse into their parts", "[url]") {
+    const auto p = parse_url("postgres://app:s3cr%40t@db.internal:6432/orders?sslmode=require");
+    REQUIRE(p.url);
+    CHECK(p.url->scheme == "postgres");
+    CHECK(p.url->user == "app");
+    CHECK(p.url->password == "s3cr@t");
+    CHECK(p.url->has_password);
+    CHECK(p.url->host == "db.internal");
+    CHECK(p.url->port == 6432);
+    CHECK(p.url->path == "/orders");
+    CHECK(p.url->query == "sslmode=require");
+}
+
+TEST_CASE("URL forms: no credentials, password only, IPv6, no port", "[url]") {
+    const auto redis = parse_url("redis://:pw@127.0.0.1:6379/0");
+    REQUIRE(redis.url);
+    CHECK(redis.url->user.empty());
+    CHECK(redis.url->password == "pw");
+    CHECK(redis.url->path == "/0");
+
+    const auto v6 = parse_url("http://[::1]:8000/health");
+    REQUIRE(v6.url);
+    CHECK(v6.url->host == "::1");
+    CHECK(v6.url->authority(80) == "[::1]:8000");
+
+    const auto plain = parse_url("HTTP://example.com");
+    REQUIRE(plain.url);
+    CHECK(plain.url->scheme == "http");
+    CHECK_FALSE(plain.url->port);
+    CHECK(plain.url->authority(80) == "example.com:80");
+}
+
+TEST_CASE("a password containing @ and : is read to the last @", "[url]") {
+    const auto p = parse_url("amqp://guest:p@ss:w0rd@rabbit:5672//");
+    REQUIRE(p.url);
+    CHECK(p.url->password == "p@ss:w0rd");
+    CHECK(p.url->host == "rabbit");
+    CHECK(p.url->path == "//");
+}
+
+TEST_CASE("invalid URLs give a reason and never echo the password", "[url]") {
+    for (const char* bad : {"no-scheme", "postgres://u:hunter2@db:99999/x", "redis://u:hunter2@[::1/0",
+                            "1http://x", "postgres://u:hun%zzter2@db/x", "http://u:hunter2@db:12ab/"}) {
+        INFO(bad);
+        const auto p = parse_url(bad);
+        CHECK_FALSE(p.url);
+        CHECK_FALSE(p.error.empty());
+        CHECK(p.error.find("hunter2") == std::string::npos);
+    }
+}
+
+TEST_CASE("redacted URLs keep everything but the password", "[url]") {
+    const auto p = parse_url("postgresql://app:hunter2@db:5432/orders?sslmode=require");
+    REQUIRE(p.url);
+    CHECK(p.url->redacted() == "postgresql://app:****@db:5432/orders?sslmode=require");
+    CHECK(parse_url("redis://cache:6379/1").url->redacted() == "redis://cache:6379/1");
+    CHECK(parse_url("redis://:hunter2@cache/1").url->redacted() == "redis://:****@cache/1");
+}
+
+TEST_CASE("secrets inside free text are masked", "[url]") {
+    const std::string text = "could not connect to postgres://app:hunter2@db:5432/orders: refused";
+    const std::string masked = redact_secrets(text);
+    CHECK(masked.find("hunter2") == std::string::npos);
+    CHECK(masked == "could not connect to postgres://app:****@db:5432/orders: refused");
+    CHECK(redact_secrets("no urls here") == "no urls here");
+    CHECK(redact_secrets("http://host:80/x") == "http://host:80/x");
+}
