@@ -17,7 +17,7 @@ struct HttpExpectations {
 };
 
 class HttpCheck final : public Check {
-public:
+  public:
     HttpCheck(Url url, std::string host_header, HttpExpectations expect)
         : url_(std::move(url)), host_header_(std::move(host_header)), expect_(std::move(expect)) {}
 
@@ -33,13 +33,16 @@ public:
         return result;
     }
 
-private:
+  private:
     CheckResult judge(const HttpReply& reply) const {
-        if (!reply.ok) return CheckResult::fail(reply.error);
+        if (!reply.ok)
+            return CheckResult::fail(reply.error);
         if (reply.status != expect_.status) {
-            return CheckResult::fail("status " + std::to_string(reply.status) + ", expected " + std::to_string(expect_.status));
+            return CheckResult::fail("status " + std::to_string(reply.status) + ", expected " +
+                                     std::to_string(expect_.status));
         }
-        if (!expect_.body_contains.empty() && reply.body.find(expect_.body_contains) == std::string::npos) {
+        if (!expect_.body_contains.empty() &&
+            reply.body.find(expect_.body_contains) == std::string::npos) {
             return CheckResult::fail("body does not contain \"" + expect_.body_contains + "\"");
         }
         const auto took = std::chrono::duration<double>(reply.total_seconds);
@@ -47,12 +50,17 @@ private:
         char took_text[32];
         std::snprintf(took_text, sizeof(took_text), "%.1fms", reply.total_seconds * 1000);
         if (expect_.fail_latency && over(*expect_.fail_latency)) {
-            return CheckResult::fail("answered in " + std::string(took_text) + ", over fail_latency " + format_duration(*expect_.fail_latency));
+            return CheckResult::fail("answered in " + std::string(took_text) +
+                                     ", over fail_latency " +
+                                     format_duration(*expect_.fail_latency));
         }
         if (expect_.warn_latency && over(*expect_.warn_latency)) {
-            return CheckResult::warn("answered in " + std::string(took_text) + ", over warn_latency " + format_duration(*expect_.warn_latency));
+            return CheckResult::warn("answered in " + std::string(took_text) +
+                                     ", over warn_latency " +
+                                     format_duration(*expect_.warn_latency));
         }
-        return CheckResult::ok("status " + std::to_string(reply.status) + " in " + std::string(took_text));
+        return CheckResult::ok("status " + std::to_string(reply.status) + " in " +
+                               std::string(took_text));
     }
 
     Url url_;
@@ -69,25 +77,34 @@ CheckKind http_kind() {
     kind.default_groups = {"ready"};
     kind.settings = {
         Setting::of("url", SettingType::url, "http:// URL to GET").required(),
-        Setting::of("host", SettingType::string, "Host header to send (one Django's ALLOWED_HOSTS accepts)"),
+        Setting::of("host", SettingType::string,
+                    "Host header to send (one Django's ALLOWED_HOSTS accepts)"),
         Setting::of("expect_status", SettingType::integer, "the status code that counts as healthy")
             .defaults(200)
             .range(100, 599),
         Setting::of("body_contains", SettingType::string, "text the body must contain"),
-        Setting::of("warn_latency", SettingType::duration, "slower than this: warn").range(1, 600'000),
-        Setting::of("fail_latency", SettingType::duration, "slower than this: fail").range(1, 600'000),
+        Setting::of("warn_latency", SettingType::duration, "slower than this: warn")
+            .range(1, 600'000),
+        Setting::of("fail_latency", SettingType::duration, "slower than this: fail")
+            .range(1, 600'000),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");
         if (url.scheme != "http") {
-            throw SettingError("url", "only http:// URLs are supported (the check talks to the app inside the pod)");
+            throw SettingError(
+                "url",
+                "only http:// URLs are supported (the check talks to the app inside the pod)");
         }
         HttpExpectations expect;
         expect.status = static_cast<int>(ctx.params.integer("expect_status"));
-        if (ctx.params.has("body_contains")) expect.body_contains = ctx.params.str("body_contains");
-        if (ctx.params.has("warn_latency")) expect.warn_latency = ctx.params.duration("warn_latency");
-        if (ctx.params.has("fail_latency")) expect.fail_latency = ctx.params.duration("fail_latency");
-        if (expect.warn_latency && expect.fail_latency && *expect.warn_latency > *expect.fail_latency) {
+        if (ctx.params.has("body_contains"))
+            expect.body_contains = ctx.params.str("body_contains");
+        if (ctx.params.has("warn_latency"))
+            expect.warn_latency = ctx.params.duration("warn_latency");
+        if (ctx.params.has("fail_latency"))
+            expect.fail_latency = ctx.params.duration("fail_latency");
+        if (expect.warn_latency && expect.fail_latency &&
+            *expect.warn_latency > *expect.fail_latency) {
             throw SettingError("warn_latency", "must not be longer than fail_latency");
         }
         const std::string host = ctx.params.has("host") ? ctx.params.str("host") : "";

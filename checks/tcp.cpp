@@ -7,19 +7,21 @@ namespace vitals::checks {
 namespace {
 
 class TcpCheck final : public Check {
-public:
+  public:
     TcpCheck(std::string host, std::uint16_t port) : host_(std::move(host)), port_(port) {}
 
     CheckResult run(const Deadline& deadline) override {
         const auto started = std::chrono::steady_clock::now();
         const Connection conn = connect_tcp(host_, port_, deadline);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        CheckResult result = conn.socket.valid() ? CheckResult::ok("connected") : CheckResult::fail(conn.error);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        CheckResult result =
+            conn.socket.valid() ? CheckResult::ok("connected") : CheckResult::fail(conn.error);
         result.observe("connect_seconds", seconds);
         return result;
     }
 
-private:
+  private:
     std::string host_;
     std::uint16_t port_;
 };
@@ -32,11 +34,13 @@ CheckKind tcp_kind() {
     kind.summary = "a TCP connection to host:port is accepted before the deadline";
     kind.default_groups = {"ready"};
     kind.settings = {
-        Setting::of("host", SettingType::string, "host name or IP address to connect to").required(),
+        Setting::of("host", SettingType::string, "host name or IP address to connect to")
+            .required(),
         Setting::of("port", SettingType::integer, "TCP port").required().range(1, 65535),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        return std::make_unique<TcpCheck>(ctx.params.str("host"), static_cast<std::uint16_t>(ctx.params.integer("port")));
+        return std::make_unique<TcpCheck>(ctx.params.str("host"),
+                                          static_cast<std::uint16_t>(ctx.params.integer("port")));
     };
     return kind;
 }

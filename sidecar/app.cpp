@@ -8,13 +8,15 @@ namespace {
 
 std::vector<ScheduledCheck> schedule_of(const Config& config) {
     std::vector<ScheduledCheck> out;
-    for (const CheckConfig& c : config.checks) out.push_back({c.name, c.kind, c.policy});
+    for (const CheckConfig& c : config.checks)
+        out.push_back({c.name, c.kind, c.policy});
     return out;
 }
 
 std::vector<std::unique_ptr<Check>> take_checks(Config& config) {
     std::vector<std::unique_ptr<Check>> out;
-    for (CheckConfig& c : config.checks) out.push_back(std::move(c.check));
+    for (CheckConfig& c : config.checks)
+        out.push_back(std::move(c.check));
     return out;
 }
 
@@ -41,7 +43,9 @@ App::App(Config& config, const Clock& clock, Random& random, Log& log)
     scheduler_.set_executor(executor_.get());
 }
 
-App::~App() { stop(); }
+App::~App() {
+    stop();
+}
 
 void App::start() {
     scheduler_thread_ = std::thread([this] { scheduler_.run(); });
@@ -49,11 +53,13 @@ void App::start() {
 }
 
 bool App::stop() {
-    if (stopped_) return true;
+    if (stopped_)
+        return true;
     stopped_ = true;
     server_.stop();
     scheduler_.stop();
-    if (scheduler_thread_.joinable()) scheduler_thread_.join();
+    if (scheduler_thread_.joinable())
+        scheduler_thread_.join();
     return executor_->stop(std::chrono::milliseconds(300));
 }
 

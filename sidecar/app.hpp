@@ -15,7 +15,7 @@
 namespace vitals {
 
 class App {
-public:
+  public:
     // Takes the checks out of `config`.
     App(Config& config, const Clock& clock, Random& random, Log& log);
     ~App();
@@ -30,7 +30,7 @@ public:
 
     const Store& store() const { return store_; }
 
-private:
+  private:
     Log& log_;
     Store store_;
     Scheduler scheduler_;

@@ -35,9 +35,15 @@ struct CheckResult {
     // Structured lists (slow queries, workers...). Trusted clients only.
     nlohmann::json details;
 
-    static CheckResult ok(std::string message = "") { return {Status::ok, std::move(message), {}, {}}; }
-    static CheckResult warn(std::string message) { return {Status::warn, std::move(message), {}, {}}; }
-    static CheckResult fail(std::string message) { return {Status::fail, std::move(message), {}, {}}; }
+    static CheckResult ok(std::string message = "") {
+        return {Status::ok, std::move(message), {}, {}};
+    }
+    static CheckResult warn(std::string message) {
+        return {Status::warn, std::move(message), {}, {}};
+    }
+    static CheckResult fail(std::string message) {
+        return {Status::fail, std::move(message), {}, {}};
+    }
 
     CheckResult& observe(std::string name, double value) {
         observations.push_back({std::move(name), value});
@@ -47,7 +53,7 @@ struct CheckResult {
 
 // A point in monotonic time every blocking call of a run must finish by.
 class Deadline {
-public:
+  public:
     explicit Deadline(std::chrono::steady_clock::time_point at) : at_(at) {}
     static Deadline in(std::chrono::steady_clock::duration d) {
         return Deadline(std::chrono::steady_clock::now() + d);
@@ -57,12 +63,12 @@ public:
     std::chrono::milliseconds remaining() const;
     bool expired() const { return std::chrono::steady_clock::now() >= at_; }
 
-private:
+  private:
     std::chrono::steady_clock::time_point at_;
 };
 
 class Check {
-public:
+  public:
     virtual ~Check() = default;
     // Probes the dependency once and must return by `deadline`: push it into every client
     // library call. The scheduler guards anyway, but a run that overstays it is wasted.

@@ -11,7 +11,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 using WallTime = std::chrono::system_clock::time_point;
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     // Monotonic time, for intervals, deadlines and staleness.
     virtual SteadyTime now() const = 0;
@@ -20,25 +20,25 @@ public:
 };
 
 class SystemClock final : public Clock {
-public:
+  public:
     SteadyTime now() const override { return std::chrono::steady_clock::now(); }
     WallTime wall() const override { return std::chrono::system_clock::now(); }
 };
 
 // Randomness is injected too (scheduler jitter).
 class Random {
-public:
+  public:
     virtual ~Random() = default;
     // Uniform in [0, 1).
     virtual double uniform() = 0;
 };
 
 class SystemRandom final : public Random {
-public:
+  public:
     SystemRandom() : engine_(std::random_device{}()) {}
     double uniform() override { return std::uniform_real_distribution<double>(0.0, 1.0)(engine_); }
 
-private:
+  private:
     std::mt19937_64 engine_;
 };
 

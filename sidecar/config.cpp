@@ -13,7 +13,8 @@ using nlohmann::json;
 const std::vector<std::string> kGroupNames = {"live", "ready"};
 
 bool valid_check_name(const std::string& name) {
-    if (name.empty() || name.size() > 63) return false;
+    if (name.empty() || name.size() > 63)
+        return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     });
@@ -22,8 +23,10 @@ bool valid_check_name(const std::string& name) {
 std::uint8_t group_bits(const std::vector<std::string>& names) {
     std::uint8_t bits = 0;
     for (const auto& n : names) {
-        if (n == "live") bits |= kGroupLive;
-        if (n == "ready") bits |= kGroupReady;
+        if (n == "live")
+            bits |= kGroupLive;
+        if (n == "ready")
+            bits |= kGroupReady;
     }
     return bits;
 }
@@ -32,15 +35,17 @@ std::uint8_t group_bits(const std::vector<std::string>& names) {
 SettingsTable check_table(const CheckKind& kind) {
     SettingsTable table = common_check_settings();
     for (Setting& s : table) {
-        if (s.key == "groups") s.default_value = kind.default_groups;
+        if (s.key == "groups")
+            s.default_value = kind.default_groups;
     }
     table.insert(table.end(), kind.settings.begin(), kind.settings.end());
     return table;
 }
 
-std::optional<CheckConfig> read_check(const std::string& name, const json& spec, const std::string& where,
-                                      const std::string& pointer, const Environment& env,
-                                      const Registry& registry, ConfigErrors& errors) {
+std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
+                                      const std::string& where, const std::string& pointer,
+                                      const Environment& env, const Registry& registry,
+                                      ConfigErrors& errors) {
     if (!valid_check_name(name)) {
         errors.push_back({where, pointer, "check name must match [a-z0-9_-]{1,63}"});
     }
@@ -56,7 +61,8 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     const CheckKind* kind = registry.find(kind_it->get<std::string>());
     if (kind == nullptr) {
         errors.push_back({where, pointer + "/kind",
-                          "unknown check kind \"" + kind_it->get<std::string>() + "\" (known: " + registry.names() + ")"});
+                          "unknown check kind \"" + kind_it->get<std::string>() +
+                              "\" (known: " + registry.names() + ")"});
         return std::nullopt;
     }
     if (const auto enabled = spec.find("enabled"); enabled != spec.end() && *enabled == false) {
@@ -65,7 +71,8 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     const SettingsTable table = check_table(*kind);
     const std::size_t errors_before = errors.size();
     Params params = read_settings(spec, table, where, pointer, errors);
-    if (params.has("interval") && params.has("timeout") && params.duration("timeout") > params.duration("interval")) {
+    if (params.has("interval") && params.has("timeout") &&
+        params.duration("timeout") > params.duration("interval")) {
         if (spec.contains("timeout")) {
             errors.push_back({where, pointer + "/timeout", "must not be longer than interval"});
         } else {
@@ -75,7 +82,8 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
             params = Params(std::move(values));
         }
     }
-    if (errors.size() != errors_before) return std::nullopt;
+    if (errors.size() != errors_before)
+        return std::nullopt;
 
     CheckConfig check;
     check.name = name;
@@ -118,19 +126,23 @@ std::optional<json> read_file(const std::string& path, ConfigErrors& errors) {
 
 std::optional<ListenAddress> ListenAddress::parse(const std::string& text) {
     const auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon + 1 == text.size()) return std::nullopt;
+    if (colon == std::string::npos || colon + 1 == text.size())
+        return std::nullopt;
     ListenAddress out;
     out.host = text.substr(0, colon);
     if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
         out.host = out.host.substr(1, out.host.size() - 2);
     }
-    if (out.host.empty()) return std::nullopt;
+    if (out.host.empty())
+        return std::nullopt;
     unsigned long port = 0;
     for (char c : text.substr(colon + 1)) {
-        if (c < '0' || c > '9' || port > 65535) return std::nullopt;
+        if (c < '0' || c > '9' || port > 65535)
+            return std::nullopt;
         port = port * 10 + static_cast<unsigned long>(c - '0');
     }
-    if (port > 65535) return std::nullopt;
+    if (port > 65535)
+        return std::nullopt;
     out.port = static_cast<std::uint16_t>(port);
     return out;
 }
@@ -138,13 +150,18 @@ std::optional<ListenAddress> ListenAddress::parse(const std::string& text) {
 const SettingsTable& server_settings() {
     using T = SettingType;
     static const SettingsTable table = {
-        Setting::of("listen", T::string, "address:port the HTTP server listens on ([::]:8686 for IPv6)")
+        Setting::of("listen", T::string,
+                    "address:port the HTTP server listens on ([::]:8686 for IPv6)")
             .defaults("0.0.0.0:8686")
             .env("VITALS_LISTEN"),
-        Setting::of("trusted", T::string_list, "networks (CIDR) whose requests see error text and details")
+        Setting::of("trusted", T::string_list,
+                    "networks (CIDR) whose requests see error text and details")
             .defaults(json::array({"127.0.0.0/8", "::1/128"}))
             .env("VITALS_TRUSTED"),
-        Setting::of("http_threads", T::integer, "HTTP worker threads").defaults(2).range(1, 16).env("VITALS_HTTP_THREADS"),
+        Setting::of("http_threads", T::integer, "HTTP worker threads")
+            .defaults(2)
+            .range(1, 16)
+            .env("VITALS_HTTP_THREADS"),
     };
     return table;
 }
@@ -153,32 +170,42 @@ const SettingsTable& common_check_settings() {
     using T = SettingType;
     static const SettingsTable table = {
         Setting::of("kind", T::string, "the check kind").required(),
-        Setting::of("enabled", T::boolean, "false drops the check (also one added from the environment)").defaults(true),
-        Setting::of("interval", T::duration, "time between the starts of two runs").defaults("10s").range(100, 86'400'000),
+        Setting::of("enabled", T::boolean,
+                    "false drops the check (also one added from the environment)")
+            .defaults(true),
+        Setting::of("interval", T::duration, "time between the starts of two runs")
+            .defaults("10s")
+            .range(100, 86'400'000),
         Setting::of("timeout", T::duration, "deadline of one run; a run past it is a failure")
             .defaults("3s")
             .range(10, 600'000),
-        Setting::of("jitter", T::number, "fraction by which each interval varies, either way").defaults(0.1).range(0, 0.5),
+        Setting::of("jitter", T::number, "fraction by which each interval varies, either way")
+            .defaults(0.1)
+            .range(0, 0.5),
         Setting::of("groups", T::string_list, "probes the check counts for: live, ready")
             .defaults(json::array())
             .choices(kGroupNames),
         Setting::of("critical", T::boolean, "a failure makes /health answer 503").defaults(true),
-        Setting::of("failure_threshold", T::integer, "consecutive failed runs before the status turns fail")
+        Setting::of("failure_threshold", T::integer,
+                    "consecutive failed runs before the status turns fail")
             .defaults(1)
             .range(1, 100),
-        Setting::of("success_threshold", T::integer, "consecutive good runs before a failed check recovers")
+        Setting::of("success_threshold", T::integer,
+                    "consecutive good runs before a failed check recovers")
             .defaults(1)
             .range(1, 100),
     };
     return table;
 }
 
-ConfigLoad load_config(const Environment& env, const std::string& config_file, const Registry& registry) {
+ConfigLoad load_config(const Environment& env, const std::string& config_file,
+                       const Registry& registry) {
     ConfigLoad load;
     ConfigErrors& errors = load.errors;
     json file = json::object();
     if (!config_file.empty()) {
-        if (auto parsed = read_file(config_file, errors)) file = std::move(*parsed);
+        if (auto parsed = read_file(config_file, errors))
+            file = std::move(*parsed);
         if (!file.is_object()) {
             errors.push_back({config_file, "/", "must be a JSON object"});
             file = json::object();
@@ -190,17 +217,21 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file, c
     server.erase("checks");
     for (const Setting& s : server_settings()) {
         const auto it = env.find(s.env_name);
-        if (it == env.end()) continue;
+        if (it == env.end())
+            continue;
         json v = setting_from_env(s, it->second);
         if (v.is_null()) {
-            errors.push_back({"environment", s.env_name, "must be a " + std::string(setting_type_name(s.type))});
+            errors.push_back(
+                {"environment", s.env_name, "must be a " + std::string(setting_type_name(s.type))});
             continue;
         }
         std::size_t before = errors.size();
         json probe = json::object({{s.key, v}});
         read_settings(probe, {s}, "environment", "", errors);
-        for (std::size_t i = before; i < errors.size(); ++i) errors[i].pointer = s.env_name;
-        if (errors.size() == before) server[s.key] = v;
+        for (std::size_t i = before; i < errors.size(); ++i)
+            errors[i].pointer = s.env_name;
+        if (errors.size() == before)
+            server[s.key] = v;
     }
     const std::string where = config_file.empty() ? "defaults" : config_file;
     const Params params = read_settings(server, server_settings(), where, "", errors);
@@ -221,12 +252,14 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file, c
             if (auto cidr = Cidr::parse(list[i])) {
                 networks.push_back(*cidr);
             } else {
-                errors.push_back({where, "/trusted/" + std::to_string(i), "\"" + list[i] + "\" is not an IP network in CIDR form"});
+                errors.push_back({where, "/trusted/" + std::to_string(i),
+                                  "\"" + list[i] + "\" is not an IP network in CIDR form"});
             }
         }
         config.trusted = TrustedNetworks(std::move(networks));
     }
-    if (params.has("http_threads")) config.http_threads = static_cast<int>(params.integer("http_threads"));
+    if (params.has("http_threads"))
+        config.http_threads = static_cast<int>(params.integer("http_threads"));
 
     // Checks from the file, then those the environment enables and the file does not name.
     json checks = file.contains("checks") ? file["checks"] : json::object();
@@ -235,27 +268,35 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file, c
         checks = json::object();
     }
     for (const auto& item : checks.items()) {
-        auto check = read_check(item.key(), item.value(), where, "/checks/" + item.key(), env, registry, errors);
-        if (check) config.checks.push_back(std::move(*check));
+        auto check = read_check(item.key(), item.value(), where, "/checks/" + item.key(), env,
+                                registry, errors);
+        if (check)
+            config.checks.push_back(std::move(*check));
     }
     for (const auto& [name, kind] : registry.kinds()) {
-        if (!kind.from_env || checks.contains(name)) continue;
+        if (!kind.from_env || checks.contains(name))
+            continue;
         if (auto spec = kind.from_env(env)) {
             (*spec)["kind"] = name;
-            auto check = read_check(name, *spec, "environment", "/checks/" + name, env, registry, errors);
-            if (check) config.checks.push_back(std::move(*check));
+            auto check =
+                read_check(name, *spec, "environment", "/checks/" + name, env, registry, errors);
+            if (check)
+                config.checks.push_back(std::move(*check));
         }
     }
-    if (errors.empty()) load.config = std::move(config);
+    if (errors.empty())
+        load.config = std::move(config);
     return load;
 }
 
 json Config::describe() const {
     json out;
-    std::string host = listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host;
+    std::string host =
+        listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host;
     out["listen"] = host + ":" + std::to_string(listen.port);
     json trusted_list = json::array();
-    for (const Cidr& c : trusted.networks()) trusted_list.push_back(c.text);
+    for (const Cidr& c : trusted.networks())
+        trusted_list.push_back(c.text);
     out["trusted"] = trusted_list;
     out["http_threads"] = http_threads;
     out["checks"] = json::object();

@@ -67,6 +67,7 @@ const SettingsTable& server_settings();
 const SettingsTable& common_check_settings();
 
 // `config_file` empty: no file. Never throws on bad input; look at `errors`.
-ConfigLoad load_config(const Environment& env, const std::string& config_file, const Registry& registry);
+ConfigLoad load_config(const Environment& env, const std::string& config_file,
+                       const Registry& registry);
 
 }  // namespace vitals

@@ -11,7 +11,7 @@
 namespace vitals {
 
 class ThreadExecutor final : public Executor {
-public:
+  public:
     ThreadExecutor(std::vector<std::unique_ptr<Check>> checks, Scheduler& scheduler);
     ~ThreadExecutor() override;
     ThreadExecutor(const ThreadExecutor&) = delete;
@@ -24,7 +24,7 @@ public:
     // left to finish on its own; it shares ownership of what it touches, so that is safe.
     bool stop(std::chrono::milliseconds grace);
 
-private:
+  private:
     struct Shared;
     std::shared_ptr<Shared> shared_;
 };

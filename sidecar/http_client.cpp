@@ -9,22 +9,26 @@ namespace vitals {
 namespace {
 
 std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
 }
 
 std::string trim(const std::string& s) {
     const auto first = s.find_first_not_of(" \t");
-    if (first == std::string::npos) return "";
+    if (first == std::string::npos)
+        return "";
     return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
 
 // Decodes a chunked body; returns false if incomplete or malformed.
-bool dechunk(const std::string& raw, std::size_t pos, std::size_t max_body, HttpReply& reply, bool* malformed) {
+bool dechunk(const std::string& raw, std::size_t pos, std::size_t max_body, HttpReply& reply,
+             bool* malformed) {
     *malformed = false;
     while (true) {
         const auto line_end = raw.find("\r\n", pos);
-        if (line_end == std::string::npos) return false;
+        if (line_end == std::string::npos)
+            return false;
         std::size_t size = 0;
         std::size_t i = pos;
         for (; i < line_end && std::isxdigit(static_cast<unsigned char>(raw[i])); ++i) {
@@ -40,27 +44,33 @@ bool dechunk(const std::string& raw, std::size_t pos, std::size_t max_body, Http
             return false;
         }
         pos = line_end + 2;
-        if (size == 0) return true;  // trailers are ignored
-        if (raw.size() < pos + size + 2) return false;
+        if (size == 0)
+            return true;  // trailers are ignored
+        if (raw.size() < pos + size + 2)
+            return false;
         const std::size_t room = max_body - std::min(max_body, reply.body.size());
         reply.body.append(raw, pos, std::min(size, room));
-        if (size > room) reply.body_truncated = true;
+        if (size > room)
+            reply.body_truncated = true;
         pos += size + 2;
     }
 }
 
 }  // namespace
 
-bool parse_http_response(const std::string& raw, bool connection_closed, std::size_t max_body, HttpReply& reply) {
+bool parse_http_response(const std::string& raw, bool connection_closed, std::size_t max_body,
+                         HttpReply& reply) {
     const auto head_end = raw.find("\r\n\r\n");
     if (head_end == std::string::npos) {
-        reply.error = connection_closed ? "connection closed before a complete response" : "incomplete response";
+        reply.error = connection_closed ? "connection closed before a complete response"
+                                        : "incomplete response";
         return false;
     }
     const auto first_line_end = raw.find("\r\n");
     const std::string status_line = raw.substr(0, first_line_end);
     if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12 || status_line[8] != ' ' ||
-        !std::isdigit(static_cast<unsigned char>(status_line[9])) || !std::isdigit(static_cast<unsigned char>(status_line[10])) ||
+        !std::isdigit(static_cast<unsigned char>(status_line[9])) ||
+        !std::isdigit(static_cast<unsigned char>(status_line[10])) ||
         !std::isdigit(static_cast<unsigned char>(status_line[11]))) {
         reply.error = "not an HTTP response";
         return false;
@@ -73,7 +83,8 @@ bool parse_http_response(const std::string& raw, bool connection_closed, std::si
         const std::string line = raw.substr(pos, end - pos);
         pos = end + 2;
         const auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
+        if (colon == std::string::npos)
+            continue;
         reply.headers[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
     }
     const std::size_t body_at = head_end + 4;
@@ -82,8 +93,10 @@ bool parse_http_response(const std::string& raw, bool connection_closed, std::si
     const auto te = reply.headers.find("transfer-encoding");
     if (te != reply.headers.end() && lower(te->second).find("chunked") != std::string::npos) {
         bool malformed = false;
-        if (dechunk(raw, body_at, max_body, reply, &malformed)) return true;
-        reply.error = malformed ? "malformed chunked body" : "connection closed in the middle of the body";
+        if (dechunk(raw, body_at, max_body, reply, &malformed))
+            return true;
+        reply.error =
+            malformed ? "malformed chunked body" : "connection closed in the middle of the body";
         return false;
     }
     const auto cl = reply.headers.find("content-length");
@@ -114,7 +127,8 @@ bool parse_http_response(const std::string& raw, bool connection_closed, std::si
     return true;
 }
 
-HttpReply http_get(const Url& url, const std::string& host_header, const Deadline& deadline, std::size_t max_body) {
+HttpReply http_get(const Url& url, const std::string& host_header, const Deadline& deadline,
+                   std::size_t max_body) {
     using Clock = std::chrono::steady_clock;
     const auto started = Clock::now();
     HttpReply reply;
@@ -127,10 +141,12 @@ HttpReply http_get(const Url& url, const std::string& host_header, const Deadlin
         return reply;
     }
     std::string target = url.path.empty() ? "/" : url.path;
-    if (!url.query.empty()) target += "?" + url.query;
+    if (!url.query.empty())
+        target += "?" + url.query;
     const std::string host = host_header.empty() ? url.authority(80) : host_header;
     const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host +
-                                "\r\nUser-Agent: vitals/" VITALS_VERSION "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+                                "\r\nUser-Agent: vitals/" VITALS_VERSION
+                                "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
     const std::string where = url.authority(80);
     switch (send_all(conn.socket, request, deadline)) {
         case IoStatus::ok:
@@ -146,7 +162,8 @@ HttpReply http_get(const Url& url, const std::string& host_header, const Deadlin
     std::string raw;
     const std::size_t limit = max_body + 64 * 1024;  // body plus room for headers
     while (true) {
-        const IoStatus st = receive_some(conn.socket, raw, limit - std::min(limit - 1, raw.size()), deadline);
+        const IoStatus st =
+            receive_some(conn.socket, raw, limit - std::min(limit - 1, raw.size()), deadline);
         const bool closed = st == IoStatus::closed || raw.size() >= limit;
         if (st == IoStatus::timed_out) {
             reply.timed_out = true;
@@ -162,7 +179,8 @@ HttpReply http_get(const Url& url, const std::string& host_header, const Deadlin
             reply.error.clear();
             break;
         }
-        if (closed) break;
+        if (closed)
+            break;
     }
     reply.total_seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return reply;

@@ -29,6 +29,7 @@ HttpReply http_get(const Url& url, const std::string& host_header, const Deadlin
 
 // Parses a complete response held in `raw` (for tests and the client). Returns false if
 // `raw` is not yet complete or malformed; `error` tells which.
-bool parse_http_response(const std::string& raw, bool connection_closed, std::size_t max_body, HttpReply& reply);
+bool parse_http_response(const std::string& raw, bool connection_closed, std::size_t max_body,
+                         HttpReply& reply);
 
 }  // namespace vitals

@@ -14,7 +14,8 @@ using namespace Pistache;
 // Content types, built once.
 struct MediaTypes {
     Http::Mime::MediaType json = Http::Mime::MediaType::fromString("application/json");
-    Http::Mime::MediaType metrics = Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8");
+    Http::Mime::MediaType metrics =
+        Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8");
     Http::Mime::MediaType html = Http::Mime::MediaType::fromString("text/html; charset=utf-8");
 };
 
@@ -24,11 +25,14 @@ const MediaTypes& media() {
 }
 
 const Response kNotFound{404,
-                         "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [\"/livez\", \"/readyz\", \"/startupz\", "
+                         "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [\"/livez\", "
+                         "\"/readyz\", \"/startupz\", "
                          "\"/health\", \"/health/<check>\", \"/metrics\", \"/\"]\n}\n"};
 const Response kNoSuchCheck{404, "{\n  \"error\": \"no such check\"\n}\n"};
-const Response kNotAllowed{405, "{\n  \"error\": \"method not allowed\",\n  \"allow\": [\"GET\", \"HEAD\"]\n}\n"};
-const Response kStalled{503, "{\n  \"status\": \"fail\",\n  \"failing\": [\"vitals_scheduler\"]\n}\n"};
+const Response kNotAllowed{
+    405, "{\n  \"error\": \"method not allowed\",\n  \"allow\": [\"GET\", \"HEAD\"]\n}\n"};
+const Response kStalled{503,
+                        "{\n  \"status\": \"fail\",\n  \"failing\": [\"vitals_scheduler\"]\n}\n"};
 
 // HTTP/1.1 connections persist unless the client says otherwise; this Pistache writes
 // "Connection: Close" whenever the request has no Connection header, which makes every
@@ -48,12 +52,13 @@ void send(const Http::Request& request, Http::ResponseWriter& writer, const Resp
     set_connection(request, writer);
     writer.headers().add<Http::Header::CacheControl>(Http::CacheDirective::NoStore);
     const bool head = request.method() == Http::Method::Head;
-    writer.send(static_cast<Http::Code>(response.code), head ? std::string_view().data() : response.body.data(),
+    writer.send(static_cast<Http::Code>(response.code),
+                head ? std::string_view().data() : response.body.data(),
                 head ? 0 : response.body.size(), type);
 }
 
 class ProbeHandler final : public Http::Handler {
-public:
+  public:
     HTTP_PROTOTYPE(ProbeHandler)
 
     ProbeHandler(const Store* store, const Clock* clock, const HttpOptions* options)
@@ -96,7 +101,8 @@ public:
             response = &kNotFound;
         }
         if (response != &kNotFound && method != Http::Method::Get && method != Http::Method::Head) {
-            writer.headers().add<Http::Header::Allow>(std::vector<Http::Method>{Http::Method::Get, Http::Method::Head});
+            writer.headers().add<Http::Header::Allow>(
+                std::vector<Http::Method>{Http::Method::Get, Http::Method::Head});
             response = &kNotAllowed;
             type = &media().json;
         } else if (needs_scheduler && clock_->now() - store_->last_beat() > options_->stall_after) {
@@ -107,10 +113,11 @@ public:
 
     void onTimeout(const Http::Request& /*request*/, Http::ResponseWriter writer) override {
         writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
-        writer.send(Http::Code::Request_Timeout, "{\n  \"error\": \"request timed out\"\n}\n", media().json);
+        writer.send(Http::Code::Request_Timeout, "{\n  \"error\": \"request timed out\"\n}\n",
+                    media().json);
     }
 
-private:
+  private:
     bool is_trusted(const Http::Request& request) const {
         return options_->trusted.contains(request.address().host());
     }
@@ -125,7 +132,9 @@ private:
 HttpServer::HttpServer(const Store& store, const Clock& clock, HttpOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+    stop();
+}
 
 void HttpServer::start() {
     Address address(options_.listen.host, Port(options_.listen.port));
@@ -142,7 +151,9 @@ void HttpServer::start() {
     endpoint_->serveThreaded();
 }
 
-std::uint16_t HttpServer::port() const { return endpoint_ ? static_cast<std::uint16_t>(endpoint_->getPort()) : 0; }
+std::uint16_t HttpServer::port() const {
+    return endpoint_ ? static_cast<std::uint16_t>(endpoint_->getPort()) : 0;
+}
 
 void HttpServer::stop() {
     if (endpoint_) {

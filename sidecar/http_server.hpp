@@ -27,7 +27,7 @@ struct HttpOptions {
 };
 
 class HttpServer {
-public:
+  public:
     HttpServer(const Store& store, const Clock& clock, HttpOptions options);
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
@@ -40,7 +40,7 @@ public:
     std::uint16_t port() const;
     void stop();
 
-private:
+  private:
     const Store& store_;
     const Clock& clock_;
     HttpOptions options_;

@@ -5,7 +5,8 @@
 namespace vitals {
 
 std::string format_timestamp(WallTime t) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
     const std::time_t secs = static_cast<std::time_t>(ms / 1000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
@@ -20,8 +21,10 @@ void Log::event(std::string_view level, std::string_view event, nlohmann::json f
     line["ts"] = format_timestamp(clock_.wall());
     line["level"] = level;
     line["event"] = event;
-    for (auto& item : fields.items()) line[item.key()] = nlohmann::ordered_json(item.value());
-    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    for (auto& item : fields.items())
+        line[item.key()] = nlohmann::ordered_json(item.value());
+    const std::string text =
+        line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::lock_guard<std::mutex> lock(mutex_);
     out_ << text << std::flush;
 }

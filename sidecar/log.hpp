@@ -13,9 +13,10 @@
 namespace vitals {
 
 class Log {
-public:
+  public:
     Log(std::ostream& out, const Clock& clock) : out_(out), clock_(clock) {}
-    void event(std::string_view level, std::string_view event, nlohmann::json fields = nlohmann::json::object());
+    void event(std::string_view level, std::string_view event,
+               nlohmann::json fields = nlohmann::json::object());
     void info(std::string_view event, nlohmann::json fields = nlohmann::json::object()) {
         this->event("info", event, std::move(fields));
     }
@@ -23,7 +24,7 @@ public:
         this->event("warn", event, std::move(fields));
     }
 
-private:
+  private:
     std::mutex mutex_;
     std::ostream& out_;
     const Clock& clock_;

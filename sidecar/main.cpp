@@ -66,7 +66,8 @@ vitals::Environment read_environment() {
     vitals::Environment env;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
         const char* eq = std::strchr(*e, '=');
-        if (eq != nullptr) env.emplace(std::string(static_cast<const char*>(*e), eq), std::string(eq + 1));
+        if (eq != nullptr)
+            env.emplace(std::string(static_cast<const char*>(*e), eq), std::string(eq + 1));
     }
     return env;
 }
@@ -100,14 +101,16 @@ int main(int argc, char** argv) {
     const Environment env = read_environment();
     std::string config_file = args.config_file;
     if (!args.config_given) {
-        if (const auto it = env.find("VITALS_CONFIG"); it != env.end()) config_file = it->second;
+        if (const auto it = env.find("VITALS_CONFIG"); it != env.end())
+            config_file = it->second;
     }
     const Registry registry = builtin_registry();
     ConfigLoad load = load_config(env, config_file, registry);
     if (!load.config) {
         std::cerr << "vitals: the configuration has " << load.errors.size()
                   << (load.errors.size() == 1 ? " problem" : " problems") << ":\n";
-        for (const ConfigError& e : load.errors) std::cerr << "  " << e.text() << "\n";
+        for (const ConfigError& e : load.errors)
+            std::cerr << "  " << e.text() << "\n";
         return kExitConfig;
     }
     Config config = std::move(*load.config);
@@ -120,7 +123,8 @@ int main(int argc, char** argv) {
     SystemRandom random;
     Log log(std::cout, clock);
     nlohmann::json check_names = nlohmann::json::array();
-    for (const CheckConfig& c : config.checks) check_names.push_back(c.name);
+    for (const CheckConfig& c : config.checks)
+        check_names.push_back(c.name);
     App app(config, clock, random, log);
     int exit_code = 0;
     try {
@@ -133,8 +137,9 @@ int main(int argc, char** argv) {
         sigwait(&stop_signals, &signal_number);
         log.info("shutdown", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     } catch (const std::exception& e) {
-        log.event("error", "listen_failed", {{"listen", config.listen.host + ":" + std::to_string(config.listen.port)},
-                                            {"error", e.what()}});
+        log.event("error", "listen_failed",
+                  {{"listen", config.listen.host + ":" + std::to_string(config.listen.port)},
+                   {"error", e.what()}});
         exit_code = 1;
     }
     const bool all_stopped = app.stop();

@@ -18,11 +18,14 @@ namespace {
 bool wait_for(int fd, short events, const Deadline& deadline) {
     while (true) {
         const auto left = deadline.remaining();
-        if (left.count() <= 0) return false;
+        if (left.count() <= 0)
+            return false;
         pollfd p{fd, events, 0};
         const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
-        if (n > 0) return true;
-        if (n < 0 && errno != EINTR) return true;  // let the following call report the error
+        if (n > 0)
+            return true;
+        if (n < 0 && errno != EINTR)
+            return true;  // let the following call report the error
     }
 }
 
@@ -34,12 +37,14 @@ std::string where(const std::string& host, std::uint16_t port) {
 }  // namespace
 
 Socket::~Socket() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0)
+        ::close(fd_);
 }
 
 Socket& Socket::operator=(Socket&& other) noexcept {
     if (this != &other) {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0)
+            ::close(fd_);
         fd_ = other.fd_;
         other.fd_ = -1;
     }
@@ -61,7 +66,8 @@ Connection connect_tcp(const std::string& host, std::uint16_t port, const Deadli
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
     std::string last_error = "no address for " + host;
     for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-        Socket s(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
+        Socket s(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          ai->ai_protocol));
         if (!s.valid()) {
             last_error = std::string("socket: ") + std::strerror(errno);
             continue;
@@ -99,7 +105,8 @@ IoStatus send_all(const Socket& socket, std::string_view data, const Deadline& d
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            if (!wait_for(socket.fd(), POLLOUT, deadline)) return IoStatus::timed_out;
+            if (!wait_for(socket.fd(), POLLOUT, deadline))
+                return IoStatus::timed_out;
             continue;
         }
         return IoStatus::error;
@@ -107,7 +114,8 @@ IoStatus send_all(const Socket& socket, std::string_view data, const Deadline& d
     return IoStatus::ok;
 }
 
-IoStatus receive_some(const Socket& socket, std::string& out, std::size_t max, const Deadline& deadline) {
+IoStatus receive_some(const Socket& socket, std::string& out, std::size_t max,
+                      const Deadline& deadline) {
     char buf[16 * 1024];
     while (true) {
         const ssize_t n = ::recv(socket.fd(), buf, std::min(sizeof(buf), max), 0);
@@ -115,9 +123,11 @@ IoStatus receive_some(const Socket& socket, std::string& out, std::size_t max, c
             out.append(buf, static_cast<std::size_t>(n));
             return IoStatus::ok;
         }
-        if (n == 0) return IoStatus::closed;
+        if (n == 0)
+            return IoStatus::closed;
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            if (!wait_for(socket.fd(), POLLIN, deadline)) return IoStatus::timed_out;
+            if (!wait_for(socket.fd(), POLLIN, deadline))
+                return IoStatus::timed_out;
             continue;
         }
         return IoStatus::error;

@@ -12,7 +12,7 @@
 namespace vitals {
 
 class Socket {
-public:
+  public:
     Socket() = default;
     explicit Socket(int fd) : fd_(fd) {}
     ~Socket();
@@ -24,7 +24,7 @@ public:
     int fd() const { return fd_; }
     bool valid() const { return fd_ >= 0; }
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -42,6 +42,7 @@ enum class IoStatus { ok, closed, timed_out, error };
 // Writes all of `data` or fails.
 IoStatus send_all(const Socket& socket, std::string_view data, const Deadline& deadline);
 // Appends what arrives next (at most `max` bytes) to `out`.
-IoStatus receive_some(const Socket& socket, std::string& out, std::size_t max, const Deadline& deadline);
+IoStatus receive_some(const Socket& socket, std::string& out, std::size_t max,
+                      const Deadline& deadline);
 
 }  // namespace vitals

@@ -57,15 +57,20 @@ const char* status_color(Status s) {
 
 // One bar per recent run: height is its duration relative to the slowest, colour its status.
 std::string sparkline(const CheckState& c) {
-    if (c.history.empty()) return "";
+    if (c.history.empty())
+        return "";
     float slowest = 0;
-    for (const HistoryEntry& h : c.history) slowest = std::max(slowest, h.duration_seconds);
-    std::string svg = "<svg width=\"" + std::to_string(kHistoryLength * 3) + "\" height=\"20\" role=\"img\">";
+    for (const HistoryEntry& h : c.history)
+        slowest = std::max(slowest, h.duration_seconds);
+    std::string svg =
+        "<svg width=\"" + std::to_string(kHistoryLength * 3) + "\" height=\"20\" role=\"img\">";
     int x = 0;
     for (const HistoryEntry& h : c.history) {
-        const int height = slowest > 0 ? 2 + static_cast<int>(18 * h.duration_seconds / slowest) : 2;
-        svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(20 - height) + "\" width=\"2\" height=\"" +
-               std::to_string(height) + "\" fill=\"" + status_color(h.status) + "\"/>";
+        const int height =
+            slowest > 0 ? 2 + static_cast<int>(18 * h.duration_seconds / slowest) : 2;
+        svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(20 - height) +
+               "\" width=\"2\" height=\"" + std::to_string(height) + "\" fill=\"" +
+               status_color(h.status) + "\"/>";
         x += 3;
     }
     return svg + "</svg>";
@@ -82,29 +87,38 @@ std::string render_page(const Snapshot& s, bool trusted) {
     html +=
         "</title><style>"
         "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}"
-        "table{border-collapse:collapse;width:100%}td,th{padding:.35em .6em;border-bottom:1px solid #ddd;"
-        "text-align:left;vertical-align:top}.st{color:#fff;border-radius:3px;padding:.1em .5em;font-weight:600}"
+        "table{border-collapse:collapse;width:100%}td,th{padding:.35em .6em;border-bottom:1px "
+        "solid #ddd;"
+        "text-align:left;vertical-align:top}.st{color:#fff;border-radius:3px;padding:.1em "
+        ".5em;font-weight:600}"
         ".obs{font:12px ui-monospace,monospace;color:#444}.msg{color:#555}"
         "</style></head><body><h1>vitals <span class=\"st\" style=\"background:";
     html += status_color(overall);
     html += "\">" + std::string(status_name(overall)) + "</span></h1><p>";
-    for (const auto& [name, probe] : {std::pair<const char*, Probe>{"live", Probe::live}, {"ready", Probe::ready},
+    for (const auto& [name, probe] : {std::pair<const char*, Probe>{"live", Probe::live},
+                                      {"ready", Probe::ready},
                                       {"startup", Probe::startup}}) {
-        html += std::string(name) + ": <b>" + (evaluate(probe, s.checks).pass ? "pass" : "FAIL") + "</b> &nbsp; ";
+        html += std::string(name) + ": <b>" + (evaluate(probe, s.checks).pass ? "pass" : "FAIL") +
+                "</b> &nbsp; ";
     }
     html += "updated " + format_timestamp(s.published) + " &middot; version " VITALS_VERSION;
-    if (!trusted) html += " &middot; details are shown to trusted networks only";
-    html += "</p><table><tr><th>check</th><th>status</th><th>since</th><th>last run</th><th>recent runs</th>"
-            "<th>observations</th></tr>";
+    if (!trusted)
+        html += " &middot; details are shown to trusted networks only";
+    html +=
+        "</p><table><tr><th>check</th><th>status</th><th>since</th><th>last run</th><th>recent "
+        "runs</th>"
+        "<th>observations</th></tr>";
     for (const CheckState& c : s.checks) {
         const Status st = c.effective();
-        html += "<tr><td><b>" + escape_html(c.name) + "</b><br><small>" + escape_html(c.kind) + "</small></td>";
-        html += "<td><span class=\"st\" style=\"background:" + std::string(status_color(st)) + "\">" +
-                std::string(status_name(st)) + (c.stale ? " (stale)" : "") + "</span></td>";
+        html += "<tr><td><b>" + escape_html(c.name) + "</b><br><small>" + escape_html(c.kind) +
+                "</small></td>";
+        html += "<td><span class=\"st\" style=\"background:" + std::string(status_color(st)) +
+                "\">" + std::string(status_name(st)) + (c.stale ? " (stale)" : "") + "</span></td>";
         html += "<td>" + (c.since ? format_timestamp(*c.since) : std::string("-")) + "</td><td>";
         if (c.has_run()) {
             html += short_number(c.last_duration_seconds * 1000) + " ms";
-            if (trusted && !c.last->message.empty()) html += "<br><span class=\"msg\">" + escape_html(c.last->message) + "</span>";
+            if (trusted && !c.last->message.empty())
+                html += "<br><span class=\"msg\">" + escape_html(c.last->message) + "</span>";
         } else {
             html += "not run yet";
         }

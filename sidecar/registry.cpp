@@ -18,7 +18,8 @@ const CheckKind* Registry::find(const std::string& name) const {
 
 std::string Registry::names() const {
     std::string out;
-    for (const auto& [name, kind] : kinds_) out += (out.empty() ? "" : ", ") + name;
+    for (const auto& [name, kind] : kinds_)
+        out += (out.empty() ? "" : ", ") + name;
     return out;
 }
 

@@ -26,11 +26,12 @@ struct CheckContext {
 
 // Thrown by a factory for a value that is well-typed but unusable ("https is not supported").
 class SettingError : public std::runtime_error {
-public:
-    SettingError(std::string key, const std::string& message) : std::runtime_error(message), key_(std::move(key)) {}
+  public:
+    SettingError(std::string key, const std::string& message)
+        : std::runtime_error(message), key_(std::move(key)) {}
     const std::string& key() const { return key_; }
 
-private:
+  private:
     std::string key_;
 };
 
@@ -46,13 +47,13 @@ struct CheckKind {
 };
 
 class Registry {
-public:
+  public:
     void add(CheckKind kind);
     const CheckKind* find(const std::string& name) const;
     const std::map<std::string, CheckKind>& kinds() const { return kinds_; }
     std::string names() const;  // "http, tcp" for error messages
 
-private:
+  private:
     std::map<std::string, CheckKind> kinds_;
 };
 

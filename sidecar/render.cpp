@@ -11,15 +11,18 @@ using nlohmann::ordered_json;
 
 ordered_json groups_json(std::uint8_t groups) {
     ordered_json out = ordered_json::array();
-    if (groups & kGroupLive) out.push_back("live");
-    if (groups & kGroupReady) out.push_back("ready");
+    if (groups & kGroupLive)
+        out.push_back("live");
+    if (groups & kGroupReady)
+        out.push_back("ready");
     return out;
 }
 
 Response probe_response(const ProbeVerdict& v, const char* waiting_key) {
     ordered_json body;
     body["status"] = v.pass ? "ok" : "fail";
-    if (!v.pass) body[waiting_key] = v.failing;
+    if (!v.pass)
+        body[waiting_key] = v.failing;
     return {v.pass ? 200 : 503, json_text(body)};
 }
 
@@ -30,7 +33,8 @@ Response health_response(const Snapshot& s, bool trusted) {
     body["version"] = VITALS_VERSION;
     body["started"] = format_timestamp(s.started);
     body["checks"] = ordered_json::object();
-    for (const CheckState& c : s.checks) body["checks"][c.name] = check_json(c, trusted, false);
+    for (const CheckState& c : s.checks)
+        body["checks"][c.name] = check_json(c, trusted, false);
     return {overall == Status::fail ? 503 : 200, json_text(body)};
 }
 
@@ -38,7 +42,8 @@ Response detail_response(const CheckState& c, bool trusted) {
     ordered_json body;
     body["name"] = c.name;
     const ordered_json fields = check_json(c, trusted, true);
-    for (const auto& item : fields.items()) body[item.key()] = item.value();
+    for (const auto& item : fields.items())
+        body[item.key()] = item.value();
     return {check_passes(c) ? 200 : 503, json_text(body)};
 }
 
@@ -55,17 +60,23 @@ ordered_json check_json(const CheckState& c, bool trusted, bool with_history) {
     out["groups"] = groups_json(c.policy.groups);
     out["critical"] = c.policy.critical;
     out["stale"] = c.stale;
-    if (c.since) out["since"] = format_timestamp(*c.since);
-    if (c.last_run) out["last_run"] = format_timestamp(*c.last_run);
-    if (c.last_success) out["last_success"] = format_timestamp(*c.last_success);
+    if (c.since)
+        out["since"] = format_timestamp(*c.since);
+    if (c.last_run)
+        out["last_run"] = format_timestamp(*c.last_run);
+    if (c.last_success)
+        out["last_success"] = format_timestamp(*c.last_success);
     if (c.has_run()) {
         out["duration_seconds"] = c.last_duration_seconds;
         out["timed_out"] = c.last_timed_out;
-        if (trusted && !c.last->message.empty()) out["message"] = c.last->message;
+        if (trusted && !c.last->message.empty())
+            out["message"] = c.last->message;
         ordered_json obs = ordered_json::object();
-        for (const Observation& o : c.last->observations) obs[o.name] = o.value;
+        for (const Observation& o : c.last->observations)
+            obs[o.name] = o.value;
         out["observations"] = obs;
-        if (trusted && !c.last->details.is_null()) out["details"] = ordered_json(c.last->details);
+        if (trusted && !c.last->details.is_null())
+            out["details"] = ordered_json(c.last->details);
     }
     if (with_history) {
         out["interval_seconds"] = to_seconds(c.policy.interval);
@@ -74,7 +85,8 @@ ordered_json check_json(const CheckState& c, bool trusted, bool with_history) {
         out["success_threshold"] = c.policy.success_threshold;
         out["consecutive_failures"] = c.consecutive_failures;
         ordered_json runs;
-        for (std::size_t i = 0; i < kRunOutcomes; ++i) runs[std::string(outcome_name(static_cast<RunOutcome>(i)))] = c.runs[i];
+        for (std::size_t i = 0; i < kRunOutcomes; ++i)
+            runs[std::string(outcome_name(static_cast<RunOutcome>(i)))] = c.runs[i];
         out["runs"] = runs;
         ordered_json history = ordered_json::array();
         for (const HistoryEntry& h : c.history) {
@@ -99,7 +111,8 @@ void render(Snapshot& s) {
     r.page_trusted = {200, render_page(s, true)};
     r.check_detail.clear();
     for (const CheckState& c : s.checks) {
-        r.check_detail.emplace(c.name, std::make_pair(detail_response(c, false), detail_response(c, true)));
+        r.check_detail.emplace(c.name,
+                               std::make_pair(detail_response(c, false), detail_response(c, true)));
     }
 }
 

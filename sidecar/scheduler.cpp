@@ -9,7 +9,8 @@ namespace vitals {
 namespace {
 
 RunOutcome outcome_of(Status s, bool timed_out) {
-    if (timed_out) return RunOutcome::timeout;
+    if (timed_out)
+        return RunOutcome::timeout;
     switch (s) {
         case Status::ok:
             return RunOutcome::ok;
@@ -22,14 +23,19 @@ RunOutcome outcome_of(Status s, bool timed_out) {
 
 double seconds_rounded(std::chrono::nanoseconds d) {
     // Microsecond resolution keeps JSON readable.
-    return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()) / 1e6;
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()) /
+           1e6;
 }
 
 }  // namespace
 
-Scheduler::Scheduler(std::vector<ScheduledCheck> checks, const Clock& clock, Random& random, Log& log,
-                     Publish publish)
-    : clock_(clock), random_(random), log_(log), publish_(std::move(publish)), started_(clock.wall()) {
+Scheduler::Scheduler(std::vector<ScheduledCheck> checks, const Clock& clock, Random& random,
+                     Log& log, Publish publish)
+    : clock_(clock),
+      random_(random),
+      log_(log),
+      publish_(std::move(publish)),
+      started_(clock.wall()) {
     const SteadyTime now = clock_.now();
     for (auto& c : checks) {
         CheckState state;
@@ -38,7 +44,8 @@ Scheduler::Scheduler(std::vector<ScheduledCheck> checks, const Clock& clock, Ran
         state.policy = c.policy;
         Runtime rt;
         // Spread first runs over the jitter window so checks do not start in lockstep.
-        const auto spread = std::chrono::duration_cast<Millis>(state.policy.interval * state.policy.jitter);
+        const auto spread =
+            std::chrono::duration_cast<Millis>(state.policy.interval * state.policy.jitter);
         rt.next_due = now + std::chrono::duration_cast<Millis>(spread * random_.uniform());
         states_.push_back(std::move(state));
         runtime_.push_back(rt);
@@ -56,14 +63,16 @@ Millis Scheduler::jittered_interval(const CheckPolicy& policy) {
 void Scheduler::tick() {
     std::lock_guard<std::mutex> lock(mutex_);
     const SteadyTime now = clock_.now();
-    if (beat_) beat_(now);
+    if (beat_)
+        beat_(now);
     bool changed = false;
     for (std::size_t i = 0; i < states_.size(); ++i) {
         CheckState& st = states_[i];
         Runtime& rt = runtime_[i];
         if (rt.running && !rt.timed_out && now >= rt.deadline) {
             rt.timed_out = true;
-            CheckResult timeout = CheckResult::fail("timed out after " + format_duration(st.policy.timeout));
+            CheckResult timeout =
+                CheckResult::fail("timed out after " + format_duration(st.policy.timeout));
             record(i, timeout, to_seconds(st.policy.timeout), true);
             changed = true;
         }
@@ -82,7 +91,8 @@ void Scheduler::tick() {
             log_.warn(stale ? "check_stale" : "check_fresh", {{"check", st.name}});
         }
     }
-    if (changed) publish_locked();
+    if (changed)
+        publish_locked();
 }
 
 void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult result,
@@ -90,7 +100,8 @@ void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult re
     {
         std::lock_guard<std::mutex> lock(mutex_);
         Runtime& rt = runtime_.at(index);
-        if (!rt.running || rt.run_id != run_id) return;
+        if (!rt.running || rt.run_id != run_id)
+            return;
         rt.running = false;
         if (rt.timed_out) {
             log_.warn("late_result_dropped", {{"check", states_[index].name},
@@ -103,7 +114,8 @@ void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult re
     wake_.notify_all();
 }
 
-void Scheduler::record(std::size_t index, const CheckResult& result, double duration_seconds, bool timed_out) {
+void Scheduler::record(std::size_t index, const CheckResult& result, double duration_seconds,
+                       bool timed_out) {
     CheckState& st = states_[index];
     const WallTime wall = clock_.wall();
     auto stored = std::make_shared<CheckResult>(result);
@@ -120,7 +132,8 @@ void Scheduler::record(std::size_t index, const CheckResult& result, double dura
     if (result.status == Status::fail || result.status == Status::unknown) {
         ++st.consecutive_failures;
         st.consecutive_successes = 0;
-        if (st.consecutive_failures >= st.policy.failure_threshold) st.status = Status::fail;
+        if (st.consecutive_failures >= st.policy.failure_threshold)
+            st.status = Status::fail;
     } else {
         st.last_success = wall;
         ++st.consecutive_successes;
@@ -144,8 +157,10 @@ void Scheduler::record(std::size_t index, const CheckResult& result, double dura
     HistoryEntry entry;
     entry.status = result.status;
     entry.duration_seconds = static_cast<float>(duration_seconds);
-    entry.at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
-    if (st.history.size() == kHistoryLength) st.history.erase(st.history.begin());
+    entry.at_unix_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+    if (st.history.size() == kHistoryLength)
+        st.history.erase(st.history.begin());
     st.history.push_back(entry);
 }
 
@@ -163,12 +178,14 @@ SteadyTime Scheduler::next_wakeup() const {
     for (std::size_t i = 0; i < states_.size(); ++i) {
         const Runtime& rt = runtime_[i];
         if (rt.running) {
-            if (!rt.timed_out) next = std::min(next, rt.deadline);
+            if (!rt.timed_out)
+                next = std::min(next, rt.deadline);
         } else {
             next = std::min(next, rt.next_due);
         }
         const CheckState& st = states_[i];
-        if (st.last_run_steady && !st.stale) next = std::min(next, *st.last_run_steady + st.stale_after());
+        if (st.last_run_steady && !st.stale)
+            next = std::min(next, *st.last_run_steady + st.stale_after());
     }
     return next;
 }
@@ -179,9 +196,11 @@ void Scheduler::run() {
         const SteadyTime cap = clock_.now() + std::chrono::seconds(1);
         const SteadyTime until = std::min(next_wakeup(), cap);
         std::unique_lock<std::mutex> lock(mutex_);
-        if (stopping_) return;
+        if (stopping_)
+            return;
         wake_.wait_until(lock, until, [&] { return stopping_; });
-        if (stopping_) return;
+        if (stopping_)
+            return;
     }
 }
 

@@ -19,7 +19,7 @@ namespace vitals {
 
 // Starts runs on behalf of the scheduler and reports back through Scheduler::complete.
 class Executor {
-public:
+  public:
     virtual ~Executor() = default;
     virtual void start(std::size_t index, std::uint64_t run_id, Millis timeout) = 0;
 };
@@ -31,10 +31,11 @@ struct ScheduledCheck {
 };
 
 class Scheduler {
-public:
+  public:
     using Publish = std::function<void(Snapshot)>;
 
-    Scheduler(std::vector<ScheduledCheck> checks, const Clock& clock, Random& random, Log& log, Publish publish);
+    Scheduler(std::vector<ScheduledCheck> checks, const Clock& clock, Random& random, Log& log,
+              Publish publish);
     void set_executor(Executor* executor) { executor_ = executor; }
     // Called on every tick with the time, so a stalled scheduler can be noticed.
     void set_beat(std::function<void(SteadyTime)> beat) { beat_ = std::move(beat); }
@@ -42,7 +43,8 @@ public:
     // One pass: time out overdue runs, start due ones, refresh staleness; publishes on change.
     void tick();
     // A run finished (from the executor's thread). Late results of timed-out runs are dropped.
-    void complete(std::size_t index, std::uint64_t run_id, CheckResult result, std::chrono::nanoseconds duration);
+    void complete(std::size_t index, std::uint64_t run_id, CheckResult result,
+                  std::chrono::nanoseconds duration);
     // When tick() next has something to do.
     SteadyTime next_wakeup() const;
 
@@ -53,7 +55,7 @@ public:
     // Copy of the current states (tests and the first publication).
     std::vector<CheckState> states() const;
 
-private:
+  private:
     struct Runtime {
         SteadyTime next_due{};
         SteadyTime deadline{};
@@ -63,7 +65,8 @@ private:
     };
 
     Millis jittered_interval(const CheckPolicy& policy);
-    void record(std::size_t index, const CheckResult& result, double duration_seconds, bool timed_out);
+    void record(std::size_t index, const CheckResult& result, double duration_seconds,
+                bool timed_out);
     void publish_locked();
 
     const Clock& clock_;

@@ -32,7 +32,8 @@ struct Setting {
     // Printed as "****" by --check-config.
     bool is_secret = false;
 
-    // Builders, so tables read as `Setting::of("timeout", SettingType::duration, "...").defaults("3s")`.
+    // Builders, so tables read as `Setting::of("timeout", SettingType::duration,
+    // "...").defaults("3s")`.
     static Setting of(std::string key, SettingType type, std::string help) {
         Setting s;
         s.key = std::move(key);
@@ -82,7 +83,7 @@ using ConfigErrors = std::vector<ConfigError>;
 
 // Validated values with defaults applied. Durations are stored as milliseconds.
 class Params {
-public:
+  public:
     Params() = default;
     explicit Params(nlohmann::json values) : values_(std::move(values)) {}
 
@@ -97,15 +98,15 @@ public:
 
     const nlohmann::json& values() const { return values_; }
 
-private:
+  private:
     nlohmann::json values_ = nlohmann::json::object();
 };
 
 // Checks `object` against `table`: unknown keys (usually typos), wrong types, values out of
 // bounds and missing required settings all become errors at `where` + `pointer`/<key>.
 // Every problem is appended; nothing stops at the first. Values that failed are left out.
-Params read_settings(const nlohmann::json& object, const SettingsTable& table, const std::string& where,
-                     const std::string& pointer, ConfigErrors& errors);
+Params read_settings(const nlohmann::json& object, const SettingsTable& table,
+                     const std::string& where, const std::string& pointer, ConfigErrors& errors);
 
 // Converts an environment variable's text to the JSON value `read_settings` expects
 // (comma-separated lists, numbers, booleans). Returns null when the text does not parse.

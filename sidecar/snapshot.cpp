@@ -17,7 +17,8 @@ std::string_view outcome_name(RunOutcome o) {
 }
 
 std::chrono::steady_clock::duration CheckState::stale_after() const {
-    const auto period = policy.interval + std::chrono::duration_cast<Millis>(policy.interval * policy.jitter) +
+    const auto period = policy.interval +
+                        std::chrono::duration_cast<Millis>(policy.interval * policy.jitter) +
                         policy.timeout;
     return 2 * period;
 }

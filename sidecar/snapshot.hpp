@@ -34,8 +34,8 @@ struct CheckState {
     std::string kind;
     CheckPolicy policy;
 
-    Status status = Status::unknown;  // after failure/success thresholds
-    bool stale = false;               // last result older than the check can explain
+    Status status = Status::unknown;          // after failure/success thresholds
+    bool stale = false;                       // last result older than the check can explain
     std::shared_ptr<const CheckResult> last;  // the last run's own result; null before the first
     bool last_timed_out = false;
     double last_duration_seconds = 0;
@@ -67,7 +67,8 @@ struct Rendered {
     Response health_public, health_trusted;
     Response metrics;
     Response page_public, page_trusted;
-    std::map<std::string, std::pair<Response, Response>, std::less<>> check_detail;  // public, trusted
+    std::map<std::string, std::pair<Response, Response>, std::less<>>
+        check_detail;  // public, trusted
 };
 
 struct Snapshot {

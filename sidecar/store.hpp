@@ -12,21 +12,25 @@
 namespace vitals {
 
 class Store {
-public:
+  public:
     Store() : current_(std::make_shared<const Snapshot>()) {}
 
-    std::shared_ptr<const Snapshot> load() const { return std::atomic_load_explicit(&current_, std::memory_order_acquire); }
+    std::shared_ptr<const Snapshot> load() const {
+        return std::atomic_load_explicit(&current_, std::memory_order_acquire);
+    }
     void publish(std::shared_ptr<const Snapshot> next) {
         std::atomic_store_explicit(&current_, std::move(next), std::memory_order_release);
     }
 
     // The scheduler's pulse, so /livez can tell when vitals itself has stalled.
-    void beat(SteadyTime now) { last_beat_.store(now.time_since_epoch().count(), std::memory_order_relaxed); }
+    void beat(SteadyTime now) {
+        last_beat_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    }
     SteadyTime last_beat() const {
         return SteadyTime(SteadyTime::duration(last_beat_.load(std::memory_order_relaxed)));
     }
 
-private:
+  private:
     std::shared_ptr<const Snapshot> current_;
     std::atomic<SteadyTime::rep> last_beat_{0};
 };

@@ -20,14 +20,14 @@ struct Cidr {
 };
 
 class TrustedNetworks {
-public:
+  public:
     TrustedNetworks() = default;
     explicit TrustedNetworks(std::vector<Cidr> networks) : networks_(std::move(networks)) {}
     // `address` is a textual IPv4 or IPv6 address (IPv4-mapped forms count as IPv4).
     bool contains(std::string_view address) const;
     const std::vector<Cidr>& networks() const { return networks_; }
 
-private:
+  private:
     std::vector<Cidr> networks_;
 };
 

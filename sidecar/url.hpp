@@ -15,10 +15,10 @@ struct Url {
     std::string user;      // percent-decoded
     std::string password;  // percent-decoded; never print it
     bool has_password = false;
-    std::string host;      // without brackets for IPv6 literals
+    std::string host;  // without brackets for IPv6 literals
     std::optional<std::uint16_t> port;
-    std::string path;      // from the first '/' (or empty), query excluded
-    std::string query;     // after '?', without it
+    std::string path;   // from the first '/' (or empty), query excluded
+    std::string query;  // after '?', without it
 
     // The URL with the password replaced by "****": the only form that may be logged.
     std::string redacted() const;

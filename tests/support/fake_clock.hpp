@@ -9,10 +9,13 @@
 namespace vitals::testing {
 
 class FakeClock final : public Clock {
-public:
-    SteadyTime now() const override { return SteadyTime(std::chrono::nanoseconds(steady_ns_.load())); }
+  public:
+    SteadyTime now() const override {
+        return SteadyTime(std::chrono::nanoseconds(steady_ns_.load()));
+    }
     WallTime wall() const override {
-        return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(wall_ns_.load())));
+        return WallTime(std::chrono::duration_cast<WallTime::duration>(
+            std::chrono::nanoseconds(wall_ns_.load())));
     }
     template <typename Rep, typename Period>
     void advance(std::chrono::duration<Rep, Period> d) {
@@ -21,19 +24,19 @@ public:
         wall_ns_ += ns;
     }
 
-private:
+  private:
     std::atomic<long long> steady_ns_{1'000'000'000'000};
     std::atomic<long long> wall_ns_{1'795'000'000'000'000'000};  // late 2026
 };
 
 // Returns the values it was given, in turn, then repeats the last.
 class FixedRandom final : public Random {
-public:
+  public:
     explicit FixedRandom(double value = 0.5) : value_(value) {}
     double uniform() override { return value_; }
     void set(double value) { value_ = value; }
 
-private:
+  private:
     double value_;
 };
 

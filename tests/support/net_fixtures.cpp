@@ -18,7 +18,8 @@ int listen_loopback(std::uint16_t* port) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 64) != 0) {
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(fd, 64) != 0) {
         throw std::runtime_error("cannot listen on loopback");
     }
     socklen_t len = sizeof(addr);
@@ -38,9 +39,11 @@ Blackhole::Blackhole() {
     fd_ = listen_loopback(&port_);
     thread_ = std::thread([this] {
         while (!stop_) {
-            if (!readable(fd_, 50)) continue;
+            if (!readable(fd_, 50))
+                continue;
             const int c = ::accept(fd_, nullptr, nullptr);
-            if (c >= 0) held_.push_back(c);
+            if (c >= 0)
+                held_.push_back(c);
         }
     });
 }
@@ -48,7 +51,8 @@ Blackhole::Blackhole() {
 Blackhole::~Blackhole() {
     stop_ = true;
     thread_.join();
-    for (int c : held_) ::close(c);
+    for (int c : held_)
+        ::close(c);
     ::close(fd_);
 }
 
@@ -56,9 +60,11 @@ ScriptedHttpServer::ScriptedHttpServer(Responder respond) : respond_(std::move(r
     fd_ = listen_loopback(&port_);
     thread_ = std::thread([this] {
         while (!stop_) {
-            if (!readable(fd_, 50)) continue;
+            if (!readable(fd_, 50))
+                continue;
             Socket client(::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-            if (!client.valid()) continue;
+            if (!client.valid())
+                continue;
             std::string request;
             const Deadline deadline = Deadline::in(std::chrono::seconds(2));
             while (request.find("\r\n\r\n") == std::string::npos &&
@@ -66,7 +72,8 @@ ScriptedHttpServer::ScriptedHttpServer(Responder respond) : respond_(std::move(r
             }
             const auto sp1 = request.find(' ');
             const auto sp2 = request.find(' ', sp1 + 1);
-            const std::string path = sp1 == std::string::npos ? "" : request.substr(sp1 + 1, sp2 - sp1 - 1);
+            const std::string path =
+                sp1 == std::string::npos ? "" : request.substr(sp1 + 1, sp2 - sp1 - 1);
             ++requests_;
             send_all(client, respond_(path), deadline);
         }
@@ -91,7 +98,8 @@ RawClient::RawClient(std::uint16_t port, const std::string& source) {
         sockaddr_in from{};
         from.sin_family = AF_INET;
         ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
-        if (::bind(s.fd(), reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) return;
+        if (::bind(s.fd(), reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0)
+            return;
     }
     sockaddr_in to{};
     to.sin_family = AF_INET;
@@ -101,9 +109,11 @@ RawClient::RawClient(std::uint16_t port, const std::string& source) {
         pollfd p{s.fd(), POLLOUT, 0};
         int err = 0;
         socklen_t len = sizeof(err);
-        if (errno != EINPROGRESS || ::poll(&p, 1, 2000) != 1) return;
+        if (errno != EINPROGRESS || ::poll(&p, 1, 2000) != 1)
+            return;
         ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) return;
+        if (err != 0)
+            return;
     }
     socket_ = std::move(s);
 }
@@ -144,18 +154,21 @@ bool RawClient::closed_by_peer(std::chrono::milliseconds wait) {
     return receive_some(socket_, ignored, 4096, Deadline::in(wait)) == IoStatus::closed;
 }
 
-HttpReply get(std::uint16_t port, const std::string& path, const std::string& source, const std::string& method) {
+HttpReply get(std::uint16_t port, const std::string& path, const std::string& source,
+              const std::string& method) {
     RawClient client(port, source);
     const auto started = std::chrono::steady_clock::now();
     client.send(method + " " + path + " HTTP/1.1\r\nHost: test\r\n\r\n");
     HttpReply reply = client.read_response();
-    reply.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    reply.total_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return reply;
 }
 
 std::string http_response(int status, const std::string& body, const std::string& content_type) {
     return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: " + content_type +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
 }
 
 }  // namespace vitals::testing

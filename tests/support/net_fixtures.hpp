@@ -17,12 +17,12 @@ namespace vitals::testing {
 
 // Listens on 127.0.0.1:<ephemeral>; accepts connections and holds them without a byte.
 class Blackhole {
-public:
+  public:
     Blackhole();
     ~Blackhole();
     std::uint16_t port() const { return port_; }
 
-private:
+  private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
@@ -33,14 +33,14 @@ private:
 // An HTTP server on 127.0.0.1:<ephemeral> that answers every request with `respond(path)`,
 // a complete raw HTTP response, and closes the connection.
 class ScriptedHttpServer {
-public:
+  public:
     using Responder = std::function<std::string(const std::string& path)>;
     explicit ScriptedHttpServer(Responder respond);
     ~ScriptedHttpServer();
     std::uint16_t port() const { return port_; }
     int requests() const { return requests_.load(); }
 
-private:
+  private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     Responder respond_;
@@ -54,7 +54,7 @@ std::uint16_t closed_port();
 
 // A raw client connection to 127.0.0.1:port, optionally from another loopback source.
 class RawClient {
-public:
+  public:
     explicit RawClient(std::uint16_t port, const std::string& source = "");
     bool connected() const { return socket_.valid(); }
     bool send(const std::string& data);
@@ -63,7 +63,7 @@ public:
     // True if the server closed the connection within `wait`.
     bool closed_by_peer(std::chrono::milliseconds wait);
 
-private:
+  private:
     Socket socket_;
     std::string buffer_;
 };
@@ -72,6 +72,7 @@ private:
 HttpReply get(std::uint16_t port, const std::string& path, const std::string& source = "",
               const std::string& method = "GET");
 
-std::string http_response(int status, const std::string& body, const std::string& content_type = "text/plain");
+std::string http_response(int status, const std::string& body,
+                          const std::string& content_type = "text/plain");
 
 }  // namespace vitals::testing

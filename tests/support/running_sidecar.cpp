@@ -10,20 +10,25 @@ RunningSidecar::RunningSidecar(const std::string& config_json, Registry registry
     ConfigLoad load = load_config(env, file.path(), registry);
     if (!load.config) {
         std::string text;
-        for (const auto& e : load.errors) text += e.text() + "\n";
+        for (const auto& e : load.errors)
+            text += e.text() + "\n";
         throw std::runtime_error("test configuration is invalid:\n" + text);
     }
     app_ = std::make_unique<App>(*load.config, clock_, random_, *log_);
     app_->start();
 }
 
-RunningSidecar::~RunningSidecar() { app_->stop(); }
+RunningSidecar::~RunningSidecar() {
+    app_->stop();
+}
 
-bool RunningSidecar::wait_for_status(const std::string& check, Status status, std::chrono::milliseconds wait) const {
+bool RunningSidecar::wait_for_status(const std::string& check, Status status,
+                                     std::chrono::milliseconds wait) const {
     return wait_until(
         [&](const Snapshot& s) {
             for (const CheckState& c : s.checks) {
-                if (c.name == check) return c.has_run() && c.effective() == status;
+                if (c.name == check)
+                    return c.has_run() && c.effective() == status;
             }
             return false;
         },

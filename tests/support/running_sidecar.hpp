@@ -13,7 +13,7 @@
 namespace vitals::testing {
 
 class RunningSidecar {
-public:
+  public:
     explicit RunningSidecar(const std::string& config_json, Registry registry = builtin_registry(),
                             Environment env = {{"VITALS_LISTEN", "127.0.0.1:0"}});
     ~RunningSidecar();
@@ -22,17 +22,20 @@ public:
     const Store& store() const { return app_->store(); }
     // Polls the store until `ready(snapshot)` holds or `wait` passes.
     template <typename Predicate>
-    bool wait_until(Predicate ready, std::chrono::milliseconds wait = std::chrono::seconds(10)) const {
+    bool wait_until(Predicate ready,
+                    std::chrono::milliseconds wait = std::chrono::seconds(10)) const {
         const auto until = std::chrono::steady_clock::now() + wait;
         while (std::chrono::steady_clock::now() < until) {
-            if (ready(*app_->store().load())) return true;
+            if (ready(*app_->store().load()))
+                return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         return false;
     }
-    bool wait_for_status(const std::string& check, Status status, std::chrono::milliseconds wait = std::chrono::seconds(10)) const;
+    bool wait_for_status(const std::string& check, Status status,
+                         std::chrono::milliseconds wait = std::chrono::seconds(10)) const;
 
-private:
+  private:
     SystemClock clock_;
     SystemRandom random_;
     std::ostringstream log_text_;

@@ -10,7 +10,7 @@ namespace vitals::testing {
 
 // A file with the given contents, removed when the object goes.
 class TempFile {
-public:
+  public:
     explicit TempFile(const std::string& contents, const std::string& suffix = ".json") {
         std::string pattern = "/tmp/vitals-test-XXXXXX" + suffix;
         const int fd = ::mkstemps(pattern.data(), static_cast<int>(suffix.size()));
@@ -23,7 +23,7 @@ public:
     TempFile& operator=(const TempFile&) = delete;
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 

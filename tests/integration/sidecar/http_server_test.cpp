@@ -30,7 +30,7 @@ struct Gate {
 };
 
 class GatedCheck final : public Check {
-public:
+  public:
     explicit GatedCheck(std::shared_ptr<Gate> gate) : gate_(std::move(gate)) {}
     CheckResult run(const Deadline&) override {
         std::unique_lock<std::mutex> lock(gate_->mutex);
@@ -38,7 +38,7 @@ public:
         return CheckResult::ok("released");
     }
 
-private:
+  private:
     std::shared_ptr<Gate> gate_;
 };
 
@@ -52,22 +52,32 @@ Registry with_gate(const std::shared_ptr<Gate>& gate) {
     return r;
 }
 
-json body_of(const HttpReply& r) { return json::parse(r.body); }
+json body_of(const HttpReply& r) {
+    return json::parse(r.body);
+}
 
 }  // namespace
 
 TEST_CASE("endpoints answer ok, warn, fail and unknown with the right codes and bodies", "[http]") {
-    ScriptedHttpServer app([](const std::string& path) { return http_response(200, "welcome " + path); });
+    ScriptedHttpServer app(
+        [](const std::string& path) { return http_response(200, "welcome " + path); });
     ScriptedHttpServer slow([](const std::string&) {
         std::this_thread::sleep_for(30ms);
         return http_response(200, "slow");
     });
     Blackhole hole;
-    const std::string config = R"({"checks": {
-        "app":  {"kind": "http", "url": "http://127.0.0.1:)" + std::to_string(app.port()) + R"(/", "groups": ["live", "ready"], "body_contains": "welcome", "interval": "200ms"},
-        "slow": {"kind": "http", "url": "http://127.0.0.1:)" + std::to_string(slow.port()) + R"(/", "warn_latency": "5ms", "interval": "200ms"},
-        "gone": {"kind": "tcp", "host": "127.0.0.1", "port": )" + std::to_string(closed_port()) + R"(, "groups": [], "critical": false, "interval": "200ms"},
-        "hung": {"kind": "http", "url": "http://127.0.0.1:)" + std::to_string(hole.port()) + R"(/", "groups": [], "critical": false, "interval": "20s", "timeout": "15s"}
+    const std::string config =
+        R"({"checks": {
+        "app":  {"kind": "http", "url": "http://127.0.0.1:)" +
+        std::to_string(app.port()) +
+        R"(/", "groups": ["live", "ready"], "body_contains": "welcome", "interval": "200ms"},
+        "slow": {"kind": "http", "url": "http://127.0.0.1:)" +
+        std::to_string(slow.port()) + R"(/", "warn_latency": "5ms", "interval": "200ms"},
+        "gone": {"kind": "tcp", "host": "127.0.0.1", "port": )" +
+        std::to_string(closed_port()) + R"(, "groups": [], "critical": false, "interval": "200ms"},
+        "hung": {"kind": "http", "url": "http://127.0.0.1:)" +
+        std::to_string(hole.port()) +
+        R"(/", "groups": [], "critical": false, "interval": "20s", "timeout": "15s"}
     }})";
     RunningSidecar sidecar(config);
     REQUIRE(sidecar.wait_for_status("app", Status::ok));
@@ -99,18 +109,25 @@ TEST_CASE("endpoints answer ok, warn, fail and unknown with the right codes and 
     const HttpReply metrics = get(sidecar.port(), "/metrics");
     CHECK(metrics.status == 200);
     CHECK(metrics.headers.at("content-type").find("text/plain; version=0.0.4") == 0);
-    CHECK(metrics.body.find("vitals_check_status{check=\"gone\",kind=\"tcp\",status=\"fail\"} 1") != std::string::npos);
-    CHECK(metrics.body.find("vitals_check_status{check=\"hung\",kind=\"http\",status=\"unknown\"} 1") != std::string::npos);
+    CHECK(metrics.body.find("vitals_check_status{check=\"gone\",kind=\"tcp\",status=\"fail\"} 1") !=
+          std::string::npos);
+    CHECK(metrics.body.find(
+              "vitals_check_status{check=\"hung\",kind=\"http\",status=\"unknown\"} 1") !=
+          std::string::npos);
 
     const HttpReply page = get(sidecar.port(), "/");
     CHECK(page.status == 200);
     CHECK(page.headers.at("content-type").find("text/html") == 0);
-    for (const char* name : {"app", "slow", "gone", "hung"}) CHECK(page.body.find(std::string("<b>") + name + "</b>") != std::string::npos);
+    for (const char* name : {"app", "slow", "gone", "hung"})
+        CHECK(page.body.find(std::string("<b>") + name + "</b>") != std::string::npos);
 }
 
-TEST_CASE("a failing critical check makes /health and /readyz 503 and /livez follows its group", "[http]") {
+TEST_CASE("a failing critical check makes /health and /readyz 503 and /livez follows its group",
+          "[http]") {
     const std::string config = R"({"checks": {
-        "app": {"kind": "tcp", "host": "127.0.0.1", "port": )" + std::to_string(closed_port()) + R"(, "groups": ["live", "ready"], "interval": "200ms"}}})";
+        "app": {"kind": "tcp", "host": "127.0.0.1", "port": )" +
+                               std::to_string(closed_port()) +
+                               R"(, "groups": ["live", "ready"], "interval": "200ms"}}})";
     RunningSidecar sidecar(config);
     REQUIRE(sidecar.wait_for_status("app", Status::fail));
     const HttpReply health = get(sidecar.port(), "/health");
@@ -122,10 +139,12 @@ TEST_CASE("a failing critical check makes /health and /readyz 503 and /livez fol
     CHECK(body_of(live)["failing"] == json::array({"app"}));
 }
 
-TEST_CASE("nothing is ready or started before the first run; stuck runs time out, then go stale", "[http]") {
+TEST_CASE("nothing is ready or started before the first run; stuck runs time out, then go stale",
+          "[http]") {
     auto gate = std::make_shared<Gate>();
-    RunningSidecar sidecar(R"({"checks": {"db": {"kind": "gated", "interval": "200ms", "timeout": "100ms", "jitter": 0}}})",
-                           with_gate(gate));
+    RunningSidecar sidecar(
+        R"({"checks": {"db": {"kind": "gated", "interval": "200ms", "timeout": "100ms", "jitter": 0}}})",
+        with_gate(gate));
     CHECK(get(sidecar.port(), "/readyz").status == 503);
     CHECK(get(sidecar.port(), "/startupz").status == 503);
     CHECK(get(sidecar.port(), "/livez").status == 200);  // unknown is no reason to restart
@@ -142,7 +161,8 @@ TEST_CASE("nothing is ready or started before the first run; stuck runs time out
     detail = body_of(get(sidecar.port(), "/health/db"));
     CHECK(detail["stale"] == true);
     CHECK(detail["status"] == "fail");
-    CHECK(get(sidecar.port(), "/metrics").body.find("vitals_check_stale{check=\"db\"} 1") != std::string::npos);
+    CHECK(get(sidecar.port(), "/metrics").body.find("vitals_check_stale{check=\"db\"} 1") !=
+          std::string::npos);
 
     gate->release();  // the run returns; the late result is dropped, the next run is fresh
     REQUIRE(sidecar.wait_for_status("db", Status::ok, 3s));
@@ -151,8 +171,10 @@ TEST_CASE("nothing is ready or started before the first run; stuck runs time out
 
 TEST_CASE("probes answer in under 50 ms while a check hangs on a blackholed dependency", "[http]") {
     Blackhole hole;
-    RunningSidecar sidecar(R"({"checks": {"app": {"kind": "http", "url": "http://127.0.0.1:)" + std::to_string(hole.port()) +
-                           R"(/", "interval": "20s", "timeout": "10s", "groups": ["live", "ready"]}}})");
+    RunningSidecar sidecar(
+        R"({"checks": {"app": {"kind": "http", "url": "http://127.0.0.1:)" +
+        std::to_string(hole.port()) +
+        R"(/", "interval": "20s", "timeout": "10s", "groups": ["live", "ready"]}}})");
     std::this_thread::sleep_for(100ms);  // the run has started and hangs
     double worst = 0;
     for (int i = 0; i < 200; ++i) {
@@ -207,14 +229,16 @@ TEST_CASE("bad requests get a 4xx and the server keeps serving", "[http]") {
     RunningSidecar sidecar(R"({"checks": {}})");
     {
         RawClient big(sidecar.port());
-        big.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20'000, 'a') + "\r\n\r\n");
+        big.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20'000, 'a') +
+                 "\r\n\r\n");
         const HttpReply r = big.read_response();
         REQUIRE(r.ok);
         CHECK(r.status == 413);
     }
-    for (const std::string& bad : {std::string("GARBAGE\r\n\r\n"), std::string("GET /health HTTP/9.9\r\n\r\n"),
-                                  std::string("GET /health HTTP/1.1\r\nNo colon here\r\n\r\n"),
-                                  std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 18)}) {
+    for (const std::string& bad :
+         {std::string("GARBAGE\r\n\r\n"), std::string("GET /health HTTP/9.9\r\n\r\n"),
+          std::string("GET /health HTTP/1.1\r\nNo colon here\r\n\r\n"),
+          std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 15)}) {
         RawClient client(sidecar.port());
         client.send(bad);
         const HttpReply r = client.read_response(8s);
@@ -231,16 +255,20 @@ TEST_CASE("bad requests get a 4xx and the server keeps serving", "[http]") {
 
 TEST_CASE("error text is shown to trusted networks only", "[http]") {
     const std::string config = R"({"trusted": ["127.0.0.1/32"], "checks": {
-        "db": {"kind": "tcp", "host": "127.0.0.1", "port": )" + std::to_string(closed_port()) + R"(, "interval": "200ms"}}})";
+        "db": {"kind": "tcp", "host": "127.0.0.1", "port": )" +
+                               std::to_string(closed_port()) + R"(, "interval": "200ms"}}})";
     RunningSidecar sidecar(config);
     REQUIRE(sidecar.wait_for_status("db", Status::fail));
     const json trusted = body_of(get(sidecar.port(), "/health", "127.0.0.1"));
     const json untrusted = body_of(get(sidecar.port(), "/health", "127.0.0.2"));
-    CHECK(trusted["checks"]["db"]["message"].get<std::string>().find("127.0.0.1:") != std::string::npos);
+    CHECK(trusted["checks"]["db"]["message"].get<std::string>().find("127.0.0.1:") !=
+          std::string::npos);
     CHECK_FALSE(untrusted["checks"]["db"].contains("message"));
     CHECK(untrusted["checks"]["db"]["status"] == "fail");
     CHECK(untrusted["checks"]["db"].contains("observations"));
     CHECK_FALSE(body_of(get(sidecar.port(), "/health/db", "127.0.0.2")).contains("message"));
-    CHECK(get(sidecar.port(), "/", "127.0.0.2").body.find("Connection refused") == std::string::npos);
-    CHECK(get(sidecar.port(), "/", "127.0.0.1").body.find("Connection refused") != std::string::npos);
+    CHECK(get(sidecar.port(), "/", "127.0.0.2").body.find("Connection refused") ==
+          std::string::npos);
+    CHECK(get(sidecar.port(), "/", "127.0.0.1").body.find("Connection refused") !=
+          std::string::npos);
 }

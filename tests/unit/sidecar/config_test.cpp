@@ -10,7 +10,8 @@ using vitals::testing::TempFile;
 
 namespace {
 
-bool has_error(const ConfigErrors& errors, const std::string& pointer, const std::string& fragment) {
+bool has_error(const ConfigErrors& errors, const std::string& pointer,
+               const std::string& fragment) {
     return std::any_of(errors.begin(), errors.end(), [&](const ConfigError& e) {
         return e.pointer == pointer && e.message.find(fragment) != std::string::npos;
     });
@@ -18,7 +19,8 @@ bool has_error(const ConfigErrors& errors, const std::string& pointer, const std
 
 std::string all_text(const ConfigErrors& errors) {
     std::string out;
-    for (const auto& e : errors) out += e.text() + "\n";
+    for (const auto& e : errors)
+        out += e.text() + "\n";
     return out;
 }
 
@@ -28,7 +30,7 @@ ConfigLoad load_text(const std::string& json, const Environment& env = {}) {
 }
 
 class NoopCheck final : public Check {
-public:
+  public:
     CheckResult run(const Deadline&) override { return CheckResult::ok(); }
 };
 
@@ -42,7 +44,8 @@ Registry registry_with_env_kind() {
     k.make = [](const CheckContext&) { return std::make_unique<NoopCheck>(); };
     k.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto it = env.find("DEMO_URL");
-        if (it == env.end()) return std::nullopt;
+        if (it == env.end())
+            return std::nullopt;
         return nlohmann::json{{"url", it->second}};
     };
     r.add(std::move(k));
@@ -71,7 +74,8 @@ TEST_CASE("a valid file configures checks with defaults filled in", "[config]") 
     const Config& c = *load.config;
     CHECK(c.listen.port == 9000);
     REQUIRE(c.checks.size() == 2);
-    const auto web = std::find_if(c.checks.begin(), c.checks.end(), [](const CheckConfig& x) { return x.name == "web"; });
+    const auto web = std::find_if(c.checks.begin(), c.checks.end(),
+                                  [](const CheckConfig& x) { return x.name == "web"; });
     REQUIRE(web != c.checks.end());
     CHECK(web->kind == "http");
     CHECK(web->policy.interval == Millis(5000));
@@ -79,14 +83,16 @@ TEST_CASE("a valid file configures checks with defaults filled in", "[config]") 
     CHECK(web->policy.groups == (kGroupLive | kGroupReady));
     CHECK(web->policy.critical);
     CHECK(web->described["expect_status"] == 200);
-    const auto db = std::find_if(c.checks.begin(), c.checks.end(), [](const CheckConfig& x) { return x.name == "db_port"; });
+    const auto db = std::find_if(c.checks.begin(), c.checks.end(),
+                                 [](const CheckConfig& x) { return x.name == "db_port"; });
     CHECK(db->policy.groups == kGroupReady);  // the kind's default
     CHECK_FALSE(db->policy.critical);
     CHECK(db->policy.timeout == Millis(3000));
 }
 
 TEST_CASE("every problem in a file is reported at once, each with its JSON pointer", "[config]") {
-    const ConfigLoad load = load_text(R"({"listen": "nonsense", "trusted": ["10.0.0.0/99"], "colour": "blue",
+    const ConfigLoad load =
+        load_text(R"({"listen": "nonsense", "trusted": ["10.0.0.0/99"], "colour": "blue",
       "checks": {
         "Bad Name": {"kind": "tcp", "host": "h", "port": 1},
         "web": {"kind": "http", "url": "http://x/", "interval": "5 seconds", "timeout": 3, "groups": ["alive"],
@@ -118,7 +124,8 @@ TEST_CASE("every problem in a file is reported at once, each with its JSON point
 }
 
 TEST_CASE("a short interval shrinks the default timeout instead of failing", "[config]") {
-    const ConfigLoad load = load_text(R"({"checks": {"fast": {"kind": "tcp", "host": "h", "port": 1, "interval": "1s"}}})");
+    const ConfigLoad load = load_text(
+        R"({"checks": {"fast": {"kind": "tcp", "host": "h", "port": 1, "interval": "1s"}}})");
     REQUIRE(load.errors.empty());
     CHECK(load.config->checks[0].policy.timeout == Millis(1000));
 }
@@ -134,14 +141,16 @@ TEST_CASE("unreadable and malformed files are errors naming the file", "[config]
     CHECK_FALSE(array.config);
 }
 
-TEST_CASE("VITALS_* environment variables override the file, which overrides defaults", "[config]") {
+TEST_CASE("VITALS_* environment variables override the file, which overrides defaults",
+          "[config]") {
     const std::string file = R"({"listen": "127.0.0.1:9000", "http_threads": 4})";
     const ConfigLoad from_file = load_text(file);
     REQUIRE(from_file.config);
     CHECK(from_file.config->listen.port == 9000);
     CHECK(from_file.config->http_threads == 4);
 
-    const ConfigLoad from_env = load_text(file, {{"VITALS_LISTEN", "127.0.0.1:9100"}, {"VITALS_TRUSTED", "10.0.0.0/8, 127.0.0.1/32"}});
+    const ConfigLoad from_env = load_text(file, {{"VITALS_LISTEN", "127.0.0.1:9100"},
+                                                 {"VITALS_TRUSTED", "10.0.0.0/8, 127.0.0.1/32"}});
     REQUIRE(from_env.config);
     CHECK(from_env.config->listen.port == 9100);
     CHECK(from_env.config->http_threads == 4);
@@ -150,7 +159,8 @@ TEST_CASE("VITALS_* environment variables override the file, which overrides def
 }
 
 TEST_CASE("bad environment values are errors naming the variable", "[config]") {
-    const ConfigLoad load = load_config({{"VITALS_HTTP_THREADS", "many"}, {"VITALS_LISTEN", "x"}}, "", builtin_registry());
+    const ConfigLoad load = load_config({{"VITALS_HTTP_THREADS", "many"}, {"VITALS_LISTEN", "x"}},
+                                        "", builtin_registry());
     REQUIRE_FALSE(load.config);
     INFO(all_text(load.errors));
     CHECK(has_error(load.errors, "VITALS_HTTP_THREADS", "integer"));
@@ -159,7 +169,8 @@ TEST_CASE("bad environment values are errors naming the variable", "[config]") {
     CHECK(has_error(range.errors, "VITALS_HTTP_THREADS", "between 1 and 16"));
 }
 
-TEST_CASE("kinds add checks from the environment; the file overrides or disables them", "[config]") {
+TEST_CASE("kinds add checks from the environment; the file overrides or disables them",
+          "[config]") {
     const Registry registry = registry_with_env_kind();
     const Environment env = {{"DEMO_URL", "demo://user:hunter2@svc:1/"}};
     const ConfigLoad zero = load_config(env, "", registry);
@@ -174,7 +185,8 @@ TEST_CASE("kinds add checks from the environment; the file overrides or disables
     REQUIRE(off.config);
     CHECK(off.config->checks.empty());
 
-    TempFile overriding(R"({"checks": {"demo": {"kind": "demo", "url": "demo://other:2/", "interval": "1m"}}})");
+    TempFile overriding(
+        R"({"checks": {"demo": {"kind": "demo", "url": "demo://other:2/", "interval": "1m"}}})");
     const ConfigLoad over = load_config(env, overriding.path(), registry);
     REQUIRE(over.config);
     REQUIRE(over.config->checks.size() == 1);
@@ -184,8 +196,10 @@ TEST_CASE("kinds add checks from the environment; the file overrides or disables
 
 TEST_CASE("the effective configuration never shows a password", "[config]") {
     const Registry registry = registry_with_env_kind();
-    TempFile file(R"({"checks": {"web": {"kind": "http", "url": "http://admin:hunter2@127.0.0.1:8000/"}}})");
-    const ConfigLoad load = load_config({{"DEMO_URL", "demo://user:s3cret@svc:1/"}}, file.path(), registry);
+    TempFile file(
+        R"({"checks": {"web": {"kind": "http", "url": "http://admin:hunter2@127.0.0.1:8000/"}}})");
+    const ConfigLoad load =
+        load_config({{"DEMO_URL", "demo://user:s3cret@svc:1/"}}, file.path(), registry);
     REQUIRE(load.config);
     const std::string text = load.config->describe().dump(2);
     CHECK(text.find("hunter2") == std::string::npos);

@@ -2,8 +2,8 @@
 
 #include "sidecar/duration.hpp"
 
-using vitals::Millis;
 using vitals::format_duration;
+using vitals::Millis;
 using vitals::parse_duration;
 
 TEST_CASE("durations parse with every unit", "[duration]") {
@@ -16,7 +16,8 @@ TEST_CASE("durations parse with every unit", "[duration]") {
 }
 
 TEST_CASE("malformed durations are rejected", "[duration]") {
-    for (const char* bad : {"", "5", "s", "5 s", "1.5s", "-1s", "5sec", "5S", "ms", "99999999999999h"}) {
+    for (const char* bad :
+         {"", "5", "s", "5 s", "1.5s", "-1s", "5sec", "5S", "ms", "99999999999999h"}) {
         INFO(bad);
         CHECK_FALSE(parse_duration(bad).has_value());
     }
@@ -28,5 +29,6 @@ TEST_CASE("durations format with the largest exact unit", "[duration]") {
     CHECK(format_duration(Millis(5000)) == "5s");
     CHECK(format_duration(Millis(120'000)) == "2m");
     CHECK(format_duration(Millis(0)) == "0ms");
-    for (const char* text : {"250ms", "5s", "1m", "3h", "2d"}) CHECK(format_duration(*parse_duration(text)) == text);
+    for (const char* text : {"250ms", "5s", "1m", "3h", "2d"})
+        CHECK(format_duration(*parse_duration(text)) == text);
 }

@@ -6,14 +6,16 @@ using namespace vitals;
 
 namespace {
 
-CheckState make(const std::string& name, std::uint8_t groups, Status status, bool ran = true, bool critical = true) {
+CheckState make(const std::string& name, std::uint8_t groups, Status status, bool ran = true,
+                bool critical = true) {
     CheckState c;
     c.name = name;
     c.kind = "test";
     c.policy.groups = groups;
     c.policy.critical = critical;
     c.status = status;
-    if (ran) c.last = std::make_shared<CheckResult>(CheckResult{status, "", {}, {}});
+    if (ran)
+        c.last = std::make_shared<CheckResult>(CheckResult{status, "", {}, {}});
     return c;
 }
 
@@ -33,7 +35,8 @@ TEST_CASE("liveness ignores dependencies and tolerates checks that have not run"
 }
 
 TEST_CASE("readiness needs every ready check ok or warn; unknown and stale fail it", "[probes]") {
-    std::vector<CheckState> checks = {make("app", kGroupReady, Status::ok), make("cache", kGroupReady, Status::warn),
+    std::vector<CheckState> checks = {make("app", kGroupReady, Status::ok),
+                                      make("cache", kGroupReady, Status::warn),
                                       make("broker", 0, Status::fail)};
     CHECK(evaluate(Probe::ready, checks).pass);  // broker is in no group
 
@@ -46,8 +49,10 @@ TEST_CASE("readiness needs every ready check ok or warn; unknown and stale fail 
     CHECK(checks[1].effective() == Status::fail);
 }
 
-TEST_CASE("startup passes once every ready check has completed a run, whatever its result", "[probes]") {
-    std::vector<CheckState> checks = {make("app", kGroupReady, Status::unknown, false), make("db", kGroupReady, Status::fail),
+TEST_CASE("startup passes once every ready check has completed a run, whatever its result",
+          "[probes]") {
+    std::vector<CheckState> checks = {make("app", kGroupReady, Status::unknown, false),
+                                      make("db", kGroupReady, Status::fail),
                                       make("other", 0, Status::unknown, false)};
     CHECK(evaluate(Probe::startup, checks).failing == std::vector<std::string>{"app"});
     checks[0] = make("app", kGroupReady, Status::ok);

@@ -16,7 +16,9 @@ CheckState checked(const std::string& name, Status status, bool critical = true)
     c.policy.groups = kGroupLive | kGroupReady;
     c.policy.critical = critical;
     c.status = status;
-    CheckResult r{status, "connect to db.internal:5432 refused", {{"latency_seconds", 0.25}, {"errors_total", 3}},
+    CheckResult r{status,
+                  "connect to db.internal:5432 refused",
+                  {{"latency_seconds", 0.25}, {"errors_total", 3}},
                   nlohmann::json{{"slow_queries", {"SELECT pg_sleep(60)"}}}};
     c.last = std::make_shared<CheckResult>(r);
     c.last_duration_seconds = 0.0125;
@@ -45,19 +47,22 @@ TEST_CASE("/health writes \"status\": \"ok\" with the space keyword monitors mat
     CHECK(body["checks"]["app"]["duration_seconds"] == 0.0125);
 }
 
-TEST_CASE("/health is 503 with status fail when a critical check fails, 200 warn otherwise", "[render]") {
+TEST_CASE("/health is 503 with status fail when a critical check fails, 200 warn otherwise",
+          "[render]") {
     const Snapshot critical = snapshot({checked("app", Status::ok), checked("db", Status::fail)});
     CHECK(critical.rendered.health_public.code == 503);
     CHECK(nlohmann::json::parse(critical.rendered.health_public.body)["status"] == "fail");
-    const Snapshot minor = snapshot({checked("app", Status::ok), checked("db", Status::fail, false)});
+    const Snapshot minor =
+        snapshot({checked("app", Status::ok), checked("db", Status::fail, false)});
     CHECK(minor.rendered.health_public.code == 200);
     CHECK(nlohmann::json::parse(minor.rendered.health_public.body)["status"] == "warn");
 }
 
 TEST_CASE("untrusted bodies carry statuses and numbers but no messages or details", "[render]") {
     const Snapshot s = snapshot({checked("db", Status::fail)});
-    for (const std::string* body : {&s.rendered.health_public.body, &s.rendered.check_detail.at("db").first.body,
-                                    &s.rendered.page_public.body}) {
+    for (const std::string* body :
+         {&s.rendered.health_public.body, &s.rendered.check_detail.at("db").first.body,
+          &s.rendered.page_public.body}) {
         CHECK(body->find("db.internal") == std::string::npos);
         CHECK(body->find("pg_sleep") == std::string::npos);
         CHECK(body->find("latency_seconds") != std::string::npos);
@@ -94,11 +99,15 @@ TEST_CASE("metrics follow the Prometheus text format with bounded labels", "[ren
     const Snapshot s = snapshot({checked("app", Status::warn), checked("db", Status::fail)});
     const std::string& m = s.rendered.metrics.body;
     CHECK(m.find("vitals_build_info{version=\"" VITALS_VERSION "\"} 1\n") != std::string::npos);
-    CHECK(m.find("vitals_check_status{check=\"app\",kind=\"http\",status=\"warn\"} 1\n") != std::string::npos);
-    CHECK(m.find("vitals_check_status{check=\"app\",kind=\"http\",status=\"ok\"} 0\n") != std::string::npos);
+    CHECK(m.find("vitals_check_status{check=\"app\",kind=\"http\",status=\"warn\"} 1\n") !=
+          std::string::npos);
+    CHECK(m.find("vitals_check_status{check=\"app\",kind=\"http\",status=\"ok\"} 0\n") !=
+          std::string::npos);
     CHECK(m.find("vitals_check_duration_seconds{check=\"db\"} 0.0125\n") != std::string::npos);
-    CHECK(m.find("vitals_check_runs_total{check=\"db\",result=\"timeout\"} 1\n") != std::string::npos);
-    CHECK(m.find("vitals_check_last_success_timestamp_seconds{check=\"app\"} 1795000000\n") != std::string::npos);
+    CHECK(m.find("vitals_check_runs_total{check=\"db\",result=\"timeout\"} 1\n") !=
+          std::string::npos);
+    CHECK(m.find("vitals_check_last_success_timestamp_seconds{check=\"app\"} 1795000000\n") !=
+          std::string::npos);
     CHECK(m.find("# TYPE vitals_http_errors_total counter\n") != std::string::npos);
     CHECK(m.find("# TYPE vitals_http_latency_seconds gauge\n") != std::string::npos);
     CHECK(m.find("vitals_probe_up{probe=\"ready\"} 0\n") != std::string::npos);

@@ -15,7 +15,7 @@ namespace {
 
 // Records starts; the test decides when and how each run completes.
 class ManualExecutor final : public Executor {
-public:
+  public:
     struct Start {
         std::size_t index;
         std::uint64_t run_id;
@@ -42,8 +42,9 @@ struct Harness {
         for (std::size_t i = 0; i < policies.size(); ++i) {
             checks.push_back({"check" + std::to_string(i), "test", policies[i]});
         }
-        scheduler = std::make_unique<Scheduler>(std::move(checks), clock, random, log,
-                                                [this](Snapshot s) { published.push_back(std::move(s)); });
+        scheduler =
+            std::make_unique<Scheduler>(std::move(checks), clock, random, log,
+                                        [this](Snapshot s) { published.push_back(std::move(s)); });
         scheduler->set_executor(&executor);
     }
     // Advances time and ticks.
@@ -59,7 +60,8 @@ struct Harness {
     CheckState state(std::size_t i = 0) const { return scheduler->states().at(i); }
 };
 
-CheckPolicy policy(Millis interval = 10s, Millis timeout = 2s, int failures = 1, int successes = 1) {
+CheckPolicy policy(Millis interval = 10s, Millis timeout = 2s, int failures = 1,
+                   int successes = 1) {
     CheckPolicy p;
     p.interval = interval;
     p.timeout = timeout;
@@ -98,7 +100,8 @@ TEST_CASE("jitter keeps every interval within its bounds", "[scheduler]") {
         REQUIRE(h.executor.starts.size() == 1);
         h.finish(0, CheckResult::ok());
         // factor = 1 + 0.1 * (2r - 1): from 0.9 to just under 1.1
-        const auto expected = std::chrono::duration_cast<Millis>(std::chrono::duration<double, std::milli>(10'000 * (1 + 0.1 * (2 * r - 1))));
+        const auto expected = std::chrono::duration_cast<Millis>(
+            std::chrono::duration<double, std::milli>(10'000 * (1 + 0.1 * (2 * r - 1))));
         INFO("random " << r << " expected " << expected.count());
         CHECK(expected >= 9s);
         CHECK(expected < 11s);
@@ -127,10 +130,12 @@ TEST_CASE("a stuck run is a timeout at its deadline and blocks no one", "[schedu
     for (int i = 0; i < 6; ++i) {
         h.at(5s);
         const auto& last = h.executor.starts.back();
-        if (last.index == 1) h.scheduler->complete(1, last.run_id, CheckResult::ok(), 1ms);
+        if (last.index == 1)
+            h.scheduler->complete(1, last.run_id, CheckResult::ok(), 1ms);
     }
     std::size_t first_starts = 0;
-    for (const auto& s : h.executor.starts) first_starts += s.index == 0 ? 1 : 0;
+    for (const auto& s : h.executor.starts)
+        first_starts += s.index == 0 ? 1 : 0;
     CHECK(first_starts == 1);
     CHECK(h.executor.starts.size() > 3);
 
@@ -140,7 +145,8 @@ TEST_CASE("a stuck run is a timeout at its deadline and blocks no one", "[schedu
     CHECK(h.log_text.str().find("late_result_dropped") != std::string::npos);
     h.at(1ms);
     first_starts = 0;
-    for (const auto& s : h.executor.starts) first_starts += s.index == 0 ? 1 : 0;
+    for (const auto& s : h.executor.starts)
+        first_starts += s.index == 0 ? 1 : 0;
     CHECK(first_starts == 2);
 }
 
@@ -194,7 +200,8 @@ TEST_CASE("status transitions are logged once each, as JSON lines", "[scheduler]
     CHECK(h.state().last_success.has_value());
 }
 
-TEST_CASE("results older than two periods turn stale, and fresh again on the next run", "[scheduler]") {
+TEST_CASE("results older than two periods turn stale, and fresh again on the next run",
+          "[scheduler]") {
     Harness h({policy(10s, 2s)}, 0.0);
     h.at(0ms);
     h.finish(0, CheckResult::ok());
@@ -212,7 +219,8 @@ TEST_CASE("results older than two periods turn stale, and fresh again on the nex
     CHECK(h.published.back().checks[0].stale);
 }
 
-TEST_CASE("every completed run is published with counts, duration and bounded history", "[scheduler]") {
+TEST_CASE("every completed run is published with counts, duration and bounded history",
+          "[scheduler]") {
     Harness h({policy(1s, 500ms)}, 0.0);
     for (std::size_t i = 0; i < kHistoryLength + 10; ++i) {
         h.at(1s);

@@ -10,14 +10,16 @@ TEST_CASE("CIDR parsing accepts IPv4 and IPv6 networks and rejects the rest", "[
     CHECK(Cidr::parse("10.1.2.3"));
     CHECK(Cidr::parse("::1/128"));
     CHECK(Cidr::parse("fd00::/8"));
-    for (const char* bad : {"", "127.0.0.0/33", "::1/129", "localhost", "10.0.0.0/", "10.0.0.0/8x", "300.1.1.1/8"}) {
+    for (const char* bad :
+         {"", "127.0.0.0/33", "::1/129", "localhost", "10.0.0.0/", "10.0.0.0/8x", "300.1.1.1/8"}) {
         INFO(bad);
         CHECK_FALSE(Cidr::parse(bad));
     }
 }
 
 TEST_CASE("trusted networks match addresses by prefix", "[trust]") {
-    const TrustedNetworks trusted({*Cidr::parse("127.0.0.1/32"), *Cidr::parse("10.0.0.0/12"), *Cidr::parse("::1/128")});
+    const TrustedNetworks trusted(
+        {*Cidr::parse("127.0.0.1/32"), *Cidr::parse("10.0.0.0/12"), *Cidr::parse("::1/128")});
     CHECK(trusted.contains("127.0.0.1"));
     CHECK_FALSE(trusted.contains("127.0.0.2"));
     CHECK(trusted.contains("10.15.255.255"));

@@ -46,8 +46,9 @@ TEST_CASE("a password containing @ and : is read to the last @", "[url]") {
 }
 
 TEST_CASE("invalid URLs give a reason and never echo the password", "[url]") {
-    for (const char* bad : {"no-scheme", "postgres://u:hunter2@db:99999/x", "redis://u:hunter2@[::1/0",
-                            "1http://x", "postgres://u:hun%zzter2@db/x", "http://u:hunter2@db:12ab/"}) {
+    for (const char* bad :
+         {"no-scheme", "postgres://u:hunter2@db:99999/x", "redis://u:hunter2@[::1/0", "1http://x",
+          "postgres://u:hun%zzter2@db/x", "http://u:hunter2@db:12ab/"}) {
         INFO(bad);
         const auto p = parse_url(bad);
         CHECK_FALSE(p.url);

@@ -1,0 +1,98 @@
+// The vitals binary itself: arguments, exit codes, what it prints, signals.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include "support/net_fixtures.hpp"
+#include "support/process.hpp"
+#include "support/temp_file.hpp"
+
+using namespace vitals::testing;
+using namespace std::chrono_literals;
+
+TEST_CASE("--check-config prints the effective configuration with secrets redacted", "[main]") {
+    TempFile config(
+        R"({"checks": {"web": {"kind": "http", "url": "http://admin:hunter2@127.0.0.1:8000/", "interval": "5s"}}})");
+    const Finished f = run_binary({"--check-config", "--config", config.path()},
+                                  {{"VITALS_LISTEN", "127.0.0.1:9999"}});
+    CHECK(f.exit_code == 0);
+    const auto printed = nlohmann::json::parse(f.out);
+    CHECK(printed["listen"] == "127.0.0.1:9999");
+    CHECK(printed["checks"]["web"]["url"] == "http://admin:****@127.0.0.1:8000/");
+    CHECK(printed["checks"]["web"]["interval"] == "5s");
+    CHECK(printed["checks"]["web"]["timeout"] == "3s");
+    CHECK((f.out + f.err).find("hunter2") == std::string::npos);
+}
+
+TEST_CASE("a bad configuration lists every problem and exits 2, without secrets", "[main]") {
+    TempFile config(
+        R"({"listen": 8686, "checks": {"web": {"kind": "http", "url": "http://u:hunter2@x:99999/"},
+                        "db": {"kind": "tcp", "port": 5432, "interval": "soon"}}})");
+    for (const bool check_only : {true, false}) {
+        std::vector<std::string> args = {"--config", config.path()};
+        if (check_only)
+            args.push_back("--check-config");
+        const Finished f = run_binary(args, {{"VITALS_CONFIG", "/ignored.json"}});
+        CHECK(f.exit_code == 2);
+        CHECK(f.err.find("4 problems") != std::string::npos);
+        CHECK(f.err.find(config.path() + ": /listen: must be a string") != std::string::npos);
+        CHECK(f.err.find("/checks/web/url: port in URL out of range") != std::string::npos);
+        CHECK(f.err.find("/checks/db/host: is required") != std::string::npos);
+        CHECK(f.err.find("/checks/db/interval: \"soon\" is not a duration") != std::string::npos);
+        CHECK(f.err.find("hunter2") == std::string::npos);
+        CHECK(f.out.empty());
+    }
+}
+
+TEST_CASE("VITALS_CONFIG names the file when --config is absent", "[main]") {
+    TempFile config(
+        R"({"checks": {"x": {"kind": "tcp", "host": "h", "port": 1, "interval": "1h"}}})");
+    const Finished f = run_binary({"--check-config"}, {{"VITALS_CONFIG", config.path()}});
+    CHECK(f.exit_code == 0);
+    CHECK(nlohmann::json::parse(f.out)["checks"]["x"]["interval"] == "1h");
+}
+
+TEST_CASE("unknown arguments are a usage error", "[main]") {
+    const Finished f = run_binary({"--frobnicate"});
+    CHECK(f.exit_code == 2);
+    CHECK(f.err.find("unknown argument: --frobnicate") != std::string::npos);
+    CHECK(run_binary({"--version"}).out == "vitals " VITALS_VERSION "\n");
+}
+
+TEST_CASE("SIGTERM and SIGINT stop vitals cleanly within a second, with log lines", "[main]") {
+    for (const int sig : {SIGTERM, SIGINT}) {
+        Blackhole hole;  // a check stuck on it must not delay the exit
+        TempFile config(R"({"checks": {"hung": {"kind": "http", "url": "http://127.0.0.1:)" +
+                        std::to_string(hole.port()) +
+                        R"(/", "interval": "30s", "timeout": "20s"}}})");
+        ChildProcess vitals({"--config", config.path()}, {{"VITALS_LISTEN", "127.0.0.1:0"}});
+        const auto start = vitals.wait_for_line("\"event\":\"start\"", 5s);
+        REQUIRE(start);
+        const auto line = nlohmann::json::parse(*start);
+        const std::string listen = line["listen"];
+        const auto port =
+            static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+        std::this_thread::sleep_for(200ms);  // the check run is under way and hanging
+        REQUIRE(get(port, "/livez").status == 200);
+
+        const auto signalled = std::chrono::steady_clock::now();
+        vitals.signal(sig);
+        const auto code = vitals.wait_exit(1s);
+        const double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+        INFO("signal " << sig << " exit took " << took << " s");
+        REQUIRE(code);
+        CHECK(*code == 0);
+        CHECK(vitals.output().find("\"event\":\"shutdown\"") != std::string::npos);
+        CHECK(vitals.output().find(sig == SIGTERM ? "SIGTERM" : "SIGINT") != std::string::npos);
+        CHECK(vitals.output().find("\"event\":\"stopped\"") != std::string::npos);
+    }
+}
+
+TEST_CASE("an address already in use is reported and exits non-zero", "[main]") {
+    Blackhole taken;
+    const Finished f =
+        run_binary({}, {{"VITALS_LISTEN", "127.0.0.1:" + std::to_string(taken.port())}}, 5s);
+    CHECK(f.exit_code == 1);
+    CHECK(f.out.find("listen_failed") != std::string::npos);
+}

@@ -1,0 +1,46 @@
+// Runs the real vitals binary as a child process, for what only a process can show:
+// exit codes, signals, what is printed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vitals::testing {
+
+struct Finished {
+    int exit_code = -1;  // -1 if killed by a signal
+    std::string out, err;
+};
+
+// Runs to completion (killed after `limit`).
+Finished run_binary(const std::vector<std::string>& args,
+                    const std::map<std::string, std::string>& env = {},
+                    std::chrono::seconds limit = std::chrono::seconds(10));
+
+// A running vitals; stdout is collected line by line.
+class ChildProcess {
+  public:
+    ChildProcess(const std::vector<std::string>& args,
+                 const std::map<std::string, std::string>& env);
+    ~ChildProcess();
+    // Reads stdout until a line containing `text` appears; returns that line.
+    std::optional<std::string> wait_for_line(const std::string& text,
+                                             std::chrono::milliseconds limit);
+    void signal(int sig);
+    // Waits for exit; nullopt if still running after `limit`.
+    std::optional<int> wait_exit(std::chrono::milliseconds limit);
+    const std::string& output() const { return out_; }
+
+  private:
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    std::string out_;
+    bool exited_ = false;
+};
+
+}  // namespace vitals::testing
