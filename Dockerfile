@@ -1,0 +1,27 @@
+# Multi-stage: build and unit-test on Debian 12, run on bookworm-slim with only the runtime
+# libraries, as a non-root user. Fine with readOnlyRootFilesystem (vitals writes nothing).
+FROM debian:bookworm AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        build-essential cmake pkg-config libpistache-dev nlohmann-json3-dev catch2 \
+        libpqxx-dev libhiredis-dev librabbitmq-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY sidecar sidecar
+COPY checks checks
+COPY tests tests
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVITALS_WERROR=ON \
+ && cmake --build build -j"$(nproc)" \
+ && ctest --test-dir build -L unit --output-on-failure
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        libpistache0 libpqxx-6.4 libhiredis0.14 librabbitmq4 \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/build/vitals /usr/local/bin/vitals
+USER 65532:65532
+EXPOSE 8686
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/vitals"]
