@@ -160,7 +160,7 @@ HttpReply http_get(const Url& url, const std::string& host_header, const Deadlin
             return reply;
     }
     std::string raw;
-    const std::size_t limit = max_body + 64 * 1024;  // body plus room for headers
+    const std::size_t limit = max_body + std::size_t{64} * 1024;  // body plus room for headers
     while (true) {
         const IoStatus st =
             receive_some(conn.socket, raw, limit - std::min(limit - 1, raw.size()), deadline);

@@ -142,7 +142,7 @@ void HttpServer::start() {
     auto opts = Http::Endpoint::options()
                     .threads(options_.threads)
                     .flags(Tcp::Options::ReuseAddr)
-                    .maxRequestSize(16 * 1024)
+                    .maxRequestSize(std::size_t{16} * 1024)
                     .headerTimeout(options_.header_timeout)
                     .bodyTimeout(options_.header_timeout)
                     .keepaliveTimeout(std::chrono::seconds(120));

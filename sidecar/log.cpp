@@ -16,7 +16,7 @@ std::string format_timestamp(WallTime t) {
     return buf;
 }
 
-void Log::event(std::string_view level, std::string_view event, nlohmann::json fields) {
+void Log::event(std::string_view level, std::string_view event, const nlohmann::json& fields) {
     nlohmann::ordered_json line;
     line["ts"] = format_timestamp(clock_.wall());
     line["level"] = level;

@@ -16,12 +16,12 @@ class Log {
   public:
     Log(std::ostream& out, const Clock& clock) : out_(out), clock_(clock) {}
     void event(std::string_view level, std::string_view event,
-               nlohmann::json fields = nlohmann::json::object());
-    void info(std::string_view event, nlohmann::json fields = nlohmann::json::object()) {
-        this->event("info", event, std::move(fields));
+               const nlohmann::json& fields = nlohmann::json::object());
+    void info(std::string_view event, const nlohmann::json& fields = nlohmann::json::object()) {
+        this->event("info", event, fields);
     }
-    void warn(std::string_view event, nlohmann::json fields = nlohmann::json::object()) {
-        this->event("warn", event, std::move(fields));
+    void warn(std::string_view event, const nlohmann::json& fields = nlohmann::json::object()) {
+        this->event("warn", event, fields);
     }
 
   private:

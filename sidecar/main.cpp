@@ -13,8 +13,6 @@
 #include "sidecar/log.hpp"
 #include "sidecar/registry.hpp"
 
-extern char** environ;
-
 namespace {
 
 constexpr int kExitUsage = 2;

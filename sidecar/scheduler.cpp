@@ -73,7 +73,7 @@ void Scheduler::tick() {
             rt.timed_out = true;
             CheckResult timeout =
                 CheckResult::fail("timed out after " + format_duration(st.policy.timeout));
-            record(i, timeout, to_seconds(st.policy.timeout), true);
+            record(i, std::move(timeout), to_seconds(st.policy.timeout), true);
             changed = true;
         }
         if (!rt.running && now >= rt.next_due && executor_ != nullptr) {
@@ -107,29 +107,29 @@ void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult re
             log_.warn("late_result_dropped", {{"check", states_[index].name},
                                               {"duration_seconds", seconds_rounded(duration)}});
         } else {
-            record(index, result, seconds_rounded(duration), false);
+            record(index, std::move(result), seconds_rounded(duration), false);
             publish_locked();
         }
     }
     wake_.notify_all();
 }
 
-void Scheduler::record(std::size_t index, const CheckResult& result, double duration_seconds,
+void Scheduler::record(std::size_t index, CheckResult result, double duration_seconds,
                        bool timed_out) {
     CheckState& st = states_[index];
     const WallTime wall = clock_.wall();
-    auto stored = std::make_shared<CheckResult>(result);
-    stored->message = redact_secrets(stored->message);
-    st.last = std::move(stored);
+    const Status status = result.status;
+    result.message = redact_secrets(result.message);
+    st.last = std::make_shared<const CheckResult>(std::move(result));
     st.last_timed_out = timed_out;
     st.last_duration_seconds = duration_seconds;
     st.last_run = wall;
     st.last_run_steady = clock_.now();
     st.stale = false;
-    ++st.runs[static_cast<std::size_t>(outcome_of(result.status, timed_out))];
+    ++st.runs[static_cast<std::size_t>(outcome_of(status, timed_out))];
 
     const Status before = st.status;
-    if (result.status == Status::fail || result.status == Status::unknown) {
+    if (status == Status::fail || status == Status::unknown) {
         ++st.consecutive_failures;
         st.consecutive_successes = 0;
         if (st.consecutive_failures >= st.policy.failure_threshold)
@@ -141,7 +141,7 @@ void Scheduler::record(std::size_t index, const CheckResult& result, double dura
         // A check that has not failed takes each result as it comes; a failed one must
         // prove itself `success_threshold` times.
         if (st.status != Status::fail || st.consecutive_successes >= st.policy.success_threshold) {
-            st.status = result.status;
+            st.status = status;
         }
     }
     if (st.status != before) {
@@ -155,7 +155,7 @@ void Scheduler::record(std::size_t index, const CheckResult& result, double dura
                     {"duration_seconds", duration_seconds}});
     }
     HistoryEntry entry;
-    entry.status = result.status;
+    entry.status = status;
     entry.duration_seconds = static_cast<float>(duration_seconds);
     entry.at_unix_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();

@@ -65,8 +65,7 @@ class Scheduler {
     };
 
     Millis jittered_interval(const CheckPolicy& policy);
-    void record(std::size_t index, const CheckResult& result, double duration_seconds,
-                bool timed_out);
+    void record(std::size_t index, CheckResult result, double duration_seconds, bool timed_out);
     void publish_locked();
 
     const Clock& clock_;
