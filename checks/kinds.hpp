@@ -6,7 +6,9 @@
 
 #define VITALS_CHECK_KINDS(X) \
     X(tcp)                    \
-    X(http)
+    X(http)                   \
+    X(postgres)               \
+    X(redis)
 
 namespace vitals::checks {
 #define VITALS_DECLARE_KIND(kind) CheckKind kind##_kind();

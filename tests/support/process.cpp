@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -19,6 +20,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
     std::vector<std::string> env_strings;
     for (const auto& [k, v] : env)
         env_strings.push_back(k + "=" + v);
+    std::fflush(nullptr);  // or the child would flush the test's buffered output again
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::dup2(out_fd, 1);

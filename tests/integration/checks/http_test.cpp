@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "support/make_check.hpp"
 #include "support/net_fixtures.hpp"
-#include "support/running_sidecar.hpp"
 
 using namespace vitals;
 using namespace vitals::testing;
@@ -9,28 +9,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::unique_ptr<Check> http_check(nlohmann::json settings) {
-    static const Registry registry = builtin_registry();
-    const CheckKind* kind = registry.find("http");
-    ConfigErrors errors;
-    const Params params = read_settings(settings, kind->settings, "test", "", errors);
-    REQUIRE(errors.empty());
-    const Environment env;
-    const std::string name = "http";
-    return kind->make(CheckContext{name, params, env});
+std::unique_ptr<Check> http_check(const nlohmann::json& settings) {
+    return make_check("http", settings);
 }
 
 std::string url(std::uint16_t port, const std::string& path = "/") {
     return "http://127.0.0.1:" + std::to_string(port) + path;
-}
-
-double observed(const CheckResult& r, const std::string& name) {
-    for (const auto& o : r.observations) {
-        if (o.name == name)
-            return o.value;
-    }
-    FAIL("no observation " << name);
-    return 0;
 }
 
 }  // namespace

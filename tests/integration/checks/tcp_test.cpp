@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "support/make_check.hpp"
 #include "support/net_fixtures.hpp"
-#include "support/running_sidecar.hpp"
 
 using namespace vitals;
 using namespace vitals::testing;
@@ -10,16 +10,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::unique_ptr<Check> tcp_check(const std::string& host, std::uint16_t port) {
-    const CheckKind* kind = nullptr;
-    static const Registry registry = builtin_registry();
-    kind = registry.find("tcp");
-    ConfigErrors errors;
-    const Params params =
-        read_settings({{"host", host}, {"port", port}}, kind->settings, "test", "", errors);
-    REQUIRE(errors.empty());
-    const Environment env;
-    const std::string name = "tcp";
-    return kind->make(CheckContext{name, params, env});
+    return make_check("tcp", {{"host", host}, {"port", port}});
 }
 
 }  // namespace

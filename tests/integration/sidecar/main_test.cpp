@@ -10,7 +10,8 @@
 using namespace vitals::testing;
 using namespace std::chrono_literals;
 
-TEST_CASE("vitals --check-config prints the effective configuration with secrets redacted", "[main]") {
+TEST_CASE("vitals --check-config prints the effective configuration with secrets redacted",
+          "[main]") {
     TempFile config(
         R"({"checks": {"web": {"kind": "http", "url": "http://admin:hunter2@127.0.0.1:8000/", "interval": "5s"}}})");
     const Finished f = run_binary({"--check-config", "--config", config.path()},

@@ -1,0 +1,388 @@
+// postgres: a NEW connection is accepted and answers SELECT 1 (connection exhaustion shows
+// exactly there), plus saturation, problem sessions and statement statistics read over one
+// long-lived connection.
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "checks/kinds.hpp"
+
+namespace vitals::checks {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double seconds_since(SteadyClock::time_point t) {
+    return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+// A libpq conninfo value, quoted: 'it''s' style escaping is not libpq's; it wants \' and \\.
+std::string quote(const std::string& value) {
+    std::string out = "'";
+    for (char c : value) {
+        if (c == '\'' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out + "'";
+}
+
+struct Thresholds {
+    double connections_warn = 0.8;
+    double connections_fail = 0.95;
+    Millis long_query{30'000};
+    Millis idle_in_transaction{30'000};
+    Millis statement_mean_warn{1'000};
+    int top = 5;
+};
+
+class PostgresCheck final : public Check {
+  public:
+    PostgresCheck(Url url, Thresholds limits) : url_(std::move(url)), limits_(limits) {}
+
+    CheckResult run(const Deadline& deadline) override {
+        CheckResult result = probe_new_connection(deadline);
+        if (result.status == Status::fail) {
+            stats_.reset();  // whatever it was, the server is not taking connections now
+            return result;
+        }
+        try {
+            collect_stats(deadline, result);
+        } catch (const std::exception& e) {
+            stats_.reset();
+            result.details["stats_error"] = redact_secrets(first_line(e.what()));
+        }
+        return result;
+    }
+
+  private:
+    static std::string first_line(const std::string& text) {
+        std::string line = text.substr(0, text.find('\n'));
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\r'))
+            line.pop_back();
+        return line;
+    }
+
+    std::string conninfo(const Deadline& deadline) const {
+        const auto left = std::max<long long>(deadline.remaining().count(), 1);
+        std::ostringstream ci;
+        ci << "host=" << quote(url_.host) << " port=" << url_.port.value_or(5432);
+        const std::string db = url_.path.size() > 1 ? url_.path.substr(1) : "";
+        if (!db.empty())
+            ci << " dbname=" << quote(db);
+        if (!url_.user.empty())
+            ci << " user=" << quote(url_.user);
+        if (url_.has_password)
+            ci << " password=" << quote(url_.password);
+        // libpq raises connect_timeout below 2 s to 2 s; the scheduler guards the rest.
+        ci << " connect_timeout=" << std::max<long long>(2, (left + 999) / 1000)
+           << " application_name=vitals"
+           << " keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=2"
+           << " tcp_user_timeout=" << left
+           << " options=" << quote("-c statement_timeout=" + std::to_string(left));
+        // Pass the URL's own parameters (sslmode=require, ...) through.
+        std::istringstream query(url_.query);
+        std::string pair;
+        while (std::getline(query, pair, '&')) {
+            const auto eq = pair.find('=');
+            if (eq != std::string::npos && eq > 0)
+                ci << ' ' << pair.substr(0, eq) << '=' << quote(pair.substr(eq + 1));
+        }
+        return ci.str();
+    }
+
+    CheckResult probe_new_connection(const Deadline& deadline) const {
+        const auto started = SteadyClock::now();
+        try {
+            pqxx::connection conn(conninfo(deadline));
+            const double connect_seconds = seconds_since(started);
+            const auto query_started = SteadyClock::now();
+            pqxx::nontransaction tx(conn);
+            tx.exec("SELECT 1");
+            const double query_seconds = seconds_since(query_started);
+            CheckResult r = CheckResult::ok(
+                "new connection and SELECT 1 in " +
+                std::to_string(static_cast<int>((connect_seconds + query_seconds) * 1000)) + "ms");
+            r.observe("connect_seconds", connect_seconds).observe("query_seconds", query_seconds);
+            return r;
+        } catch (const pqxx::sql_error& e) {
+            CheckResult r = CheckResult::fail(e.sqlstate() == "57014"
+                                                  ? "SELECT 1 exceeded the deadline"
+                                                  : "SELECT 1 failed: " + first_line(e.what()));
+            return r.observe("connect_seconds", seconds_since(started));
+        } catch (const std::exception& e) {
+            const std::string why = first_line(e.what());
+            std::string message = "new connection refused: " + why;
+            if (why.find("too many clients") != std::string::npos ||
+                why.find("remaining connection slots are reserved") != std::string::npos) {
+                message = "connection limit reached, new connections are refused: " + why;
+            }
+            return CheckResult::fail(redact_secrets(message))
+                .observe("connect_seconds", seconds_since(started));
+        }
+    }
+
+    void collect_stats(const Deadline& deadline, CheckResult& result) {
+        if (!stats_ || !stats_->is_open()) {
+            stats_ = std::make_unique<pqxx::connection>(conninfo(deadline));
+        }
+        pqxx::nontransaction tx(*stats_);
+        tx.exec("SET statement_timeout = " +
+                std::to_string(std::max<long long>(deadline.remaining().count(), 1)));
+
+        // Saturation: connections in use vs what ordinary roles may open.
+        const pqxx::row settings = tx.exec1(
+            "SELECT current_setting('max_connections')::int, "
+            "current_setting('superuser_reserved_connections')::int,"
+            " current_setting('server_version_num')::int");
+        const int usable = settings[0].as<int>() - settings[1].as<int>();
+        const int version = settings[2].as<int>();
+        int used = 0;
+        double active = 0, idle = 0, idle_in_tx = 0;
+        for (const auto& row : tx.exec("SELECT coalesce(state, ''), count(*) FROM pg_stat_activity"
+                                       " WHERE backend_type = 'client backend' GROUP BY 1")) {
+            const std::string state = row[0].as<std::string>();
+            const int n = row[1].as<int>();
+            used += n;
+            if (state == "active")
+                active += n;
+            if (state == "idle")
+                idle += n;
+            if (state.rfind("idle in transaction", 0) == 0)
+                idle_in_tx += n;
+        }
+        const double ratio = usable > 0 ? static_cast<double>(used) / usable : 1.0;
+        result.observe("connections_used", used)
+            .observe("connections_usable", usable)
+            .observe("connections_used_ratio", ratio)
+            .observe("connections_active", active)
+            .observe("connections_idle", idle)
+            .observe("connections_idle_in_transaction", idle_in_tx);
+        nlohmann::json by_app = nlohmann::json::object();
+        for (const auto& row :
+             tx.exec("SELECT coalesce(nullif(application_name, ''), '(none)'), count(*)"
+                     " FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                     " GROUP BY 1 ORDER BY 2 DESC LIMIT 10")) {
+            by_app[row[0].as<std::string>()] = row[1].as<int>();
+        }
+        result.details["connections_by_application"] = by_app;
+
+        // Problem sessions: the worst few of each kind, and how many there are.
+        const std::string session_columns =
+            "pid, extract(epoch FROM now() - {since})::float8, coalesce(state, ''), "
+            "coalesce(wait_event_type, ''),"
+            " coalesce(wait_event, ''), left(query, 200)";
+        const auto sessions = [&](const std::string& name, const std::string& since,
+                                  const std::string& where, const std::string& observation) {
+            std::string columns = session_columns;
+            columns.replace(columns.find("{since}"), 7, since);
+            const pqxx::result rows =
+                tx.exec("SELECT " + columns + ", count(*) OVER () FROM pg_stat_activity WHERE " +
+                        where + " AND pid <> pg_backend_pid() ORDER BY 2 DESC LIMIT " +
+                        std::to_string(limits_.top));
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& row : rows) {
+                list.push_back({{"pid", row[0].as<int>()},
+                                {"duration_seconds", std::round(row[1].as<double>() * 1000) / 1000},
+                                {"state", row[2].as<std::string>()},
+                                {"wait_event_type", row[3].as<std::string>()},
+                                {"wait_event", row[4].as<std::string>()},
+                                {"query", row[5].as<std::string>()}});
+            }
+            const double count = rows.empty() ? 0 : rows[0][6].as<double>();
+            result.details[name] = list;
+            result.observe(observation, count);
+            return count;
+        };
+        const auto ms = [](Millis d) { return std::to_string(d.count()); };
+        const double long_running =
+            sessions("long_running_queries", "query_start",
+                     "state = 'active' AND now() - query_start > interval '" +
+                         ms(limits_.long_query) + " milliseconds'",
+                     "long_running_queries");
+        const double stuck_tx =
+            sessions("idle_in_transaction_sessions", "state_change",
+                     "state LIKE 'idle in transaction%' AND now() - state_change > interval '" +
+                         ms(limits_.idle_in_transaction) + " milliseconds'",
+                     "idle_in_transaction_sessions");
+        const double lock_waits = sessions("lock_waits", "query_start", "wait_event_type = 'Lock'",
+                                           "lock_waiting_sessions");
+
+        // The database: throughput, cache hit ratio, deadlocks, size.
+        const pqxx::row db = tx.exec1(
+            "SELECT xact_commit + xact_rollback, blks_hit, blks_read, deadlocks, "
+            "pg_database_size(datname)"
+            " FROM pg_stat_database WHERE datname = current_database()");
+        const double transactions = db[0].as<double>();
+        const auto now = SteadyClock::now();
+        if (last_transactions_ && transactions >= *last_transactions_) {
+            const double elapsed = std::chrono::duration<double>(now - last_sample_).count();
+            if (elapsed > 0)
+                result.observe("transactions_per_second",
+                               (transactions - *last_transactions_) / elapsed);
+        }
+        last_transactions_ = transactions;
+        last_sample_ = now;
+        const double hit = db[1].as<double>(), read = db[2].as<double>();
+        if (hit + read > 0)
+            result.observe("cache_hit_ratio", hit / (hit + read));
+        result.observe("deadlocks_total", db[3].as<double>())
+            .observe("database_size_bytes", db[4].as<double>());
+
+        const double slowest_mean = statements(tx, version, result);
+
+        // Judgement, worst first.
+        char text[160];
+        if (ratio >= limits_.connections_fail) {
+            std::snprintf(text, sizeof(text), "%d of %d usable connections in use (%.0f%%)", used,
+                          usable, ratio * 100);
+            result.status = Status::fail;
+            result.message = text;
+        } else if (ratio >= limits_.connections_warn) {
+            std::snprintf(text, sizeof(text), "%d of %d usable connections in use (%.0f%%)", used,
+                          usable, ratio * 100);
+            result.status = Status::warn;
+            result.message = text;
+        } else if (stuck_tx > 0 || long_running > 0 || lock_waits > 0) {
+            std::snprintf(text, sizeof(text),
+                          "%.0f long-running queries, %.0f idle-in-transaction sessions, %.0f "
+                          "waiting on locks",
+                          long_running, stuck_tx, lock_waits);
+            result.status = Status::warn;
+            result.message = text;
+        } else if (slowest_mean >
+                   std::chrono::duration<double>(limits_.statement_mean_warn).count()) {
+            std::snprintf(
+                text, sizeof(text), "a statement averages %.0fms (over %lldms); see details",
+                slowest_mean * 1000, static_cast<long long>(limits_.statement_mean_warn.count()));
+            result.status = Status::warn;
+            result.message = text;
+        }
+    }
+
+    // Top statements from pg_stat_statements; returns the slowest mean in seconds (0 if none).
+    double statements(pqxx::nontransaction& tx, int version, CheckResult& result) {
+        const pqxx::result ext =
+            tx.exec("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'");
+        if (ext.empty()) {
+            result.observe("pg_stat_statements_available", 0);
+            result.details["pg_stat_statements"] =
+                "not installed (CREATE EXTENSION pg_stat_statements, with it in "
+                "shared_preload_libraries)";
+            return 0;
+        }
+        const std::string mean = version >= 130000 ? "mean_exec_time" : "mean_time";
+        const std::string total = version >= 130000 ? "total_exec_time" : "total_time";
+        const auto top = [&](const std::string& order) {
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& row :
+                 tx.exec("SELECT calls, " + mean + ", " + total +
+                         ", rows, left(query, 200)"
+                         " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+                         " WHERE datname = current_database()) ORDER BY " +
+                         order + " DESC LIMIT " + std::to_string(limits_.top))) {
+                list.push_back({{"calls", row[0].as<double>()},
+                                {"mean_ms", std::round(row[1].as<double>() * 1000) / 1000},
+                                {"total_ms", std::round(row[2].as<double>() * 1000) / 1000},
+                                {"rows", row[3].as<double>()},
+                                {"query", row[4].as<std::string>()}});
+            }
+            return list;
+        };
+        nlohmann::json by_mean;
+        try {
+            by_mean = top(mean);
+            result.details["top_statements_by_mean"] = by_mean;
+            result.details["top_statements_by_total"] = top(total);
+        } catch (const pqxx::sql_error& e) {
+            result.observe("pg_stat_statements_available", 0);
+            result.details["pg_stat_statements"] = "unreadable: " + first_line(e.what());
+            return 0;
+        }
+        bool visible = true;
+        for (const auto& s : by_mean)
+            visible = visible && s["query"] != "<insufficient privilege>";
+        if (!visible)
+            result.details["pg_stat_statements"] =
+                "query texts hidden: grant pg_read_all_stats to the vitals role";
+        result.observe("pg_stat_statements_available", 1);
+        const double slowest = by_mean.empty() ? 0 : by_mean[0]["mean_ms"].get<double>() / 1000;
+        result.observe("slowest_statement_mean_seconds", slowest);
+        return slowest;
+    }
+
+    Url url_;
+    Thresholds limits_;
+    std::unique_ptr<pqxx::connection> stats_;  // the one long-lived connection
+    std::optional<double> last_transactions_;
+    SteadyClock::time_point last_sample_{};
+};
+
+}  // namespace
+
+CheckKind postgres_kind() {
+    using T = SettingType;
+    CheckKind kind;
+    kind.name = "postgres";
+    kind.summary =
+        "PostgreSQL: new connection + SELECT 1, connection saturation, problem sessions, statement "
+        "statistics";
+    kind.default_groups = {"ready"};
+    kind.settings = {
+        Setting::of("url", T::url, "postgres:// or postgresql:// URL, as in DATABASE_URL")
+            .required(),
+        Setting::of("connections_warn_ratio", T::number, "connections in use / usable: warn at")
+            .defaults(0.8)
+            .range(0, 1),
+        Setting::of("connections_fail_ratio", T::number, "connections in use / usable: fail at")
+            .defaults(0.95)
+            .range(0, 1),
+        Setting::of("long_query", T::duration, "an active query older than this is long-running")
+            .defaults("30s")
+            .range(1, 86'400'000),
+        Setting::of("idle_in_transaction", T::duration,
+                    "an idle-in-transaction session older than this is a problem")
+            .defaults("30s")
+            .range(1, 86'400'000),
+        Setting::of("statement_mean_warn", T::duration,
+                    "a pg_stat_statements mean above this warns")
+            .defaults("1s")
+            .range(1, 86'400'000),
+        Setting::of("top", T::integer, "how many sessions and statements to list in details")
+            .defaults(5)
+            .range(1, 50),
+    };
+    kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
+        Url url = ctx.params.url("url");
+        if (url.scheme != "postgres" && url.scheme != "postgresql" && url.scheme != "pgsql") {
+            throw SettingError("url", "must be a postgres:// or postgresql:// URL");
+        }
+        Thresholds t;
+        t.connections_warn = ctx.params.number("connections_warn_ratio");
+        t.connections_fail = ctx.params.number("connections_fail_ratio");
+        if (t.connections_warn > t.connections_fail) {
+            throw SettingError("connections_warn_ratio",
+                               "must not be above connections_fail_ratio");
+        }
+        t.long_query = ctx.params.duration("long_query");
+        t.idle_in_transaction = ctx.params.duration("idle_in_transaction");
+        t.statement_mean_warn = ctx.params.duration("statement_mean_warn");
+        t.top = static_cast<int>(ctx.params.integer("top"));
+        return std::make_unique<PostgresCheck>(std::move(url), t);
+    };
+    kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
+        const auto it = env.find("DATABASE_URL");
+        if (it == env.end() || it->second.empty())
+            return std::nullopt;
+        const auto parsed = parse_url(it->second);
+        if (parsed.url && parsed.url->scheme.rfind("postgres", 0) != 0)
+            return std::nullopt;  // sqlite://, mysql://
+        return nlohmann::json{{"url", it->second}};
+    };
+    return kind;
+}
+
+}  // namespace vitals::checks

@@ -1,0 +1,295 @@
+// redis: the cache answers PING and a SET/GET round trip of a short-lived key (the article's
+// cache check), and INFO shows how full it is: memory vs maxmemory, evictions, rejected
+// connections, clients vs maxclients, keyspace hit ratio.
+#include <hiredis/hiredis.h>
+
+#include <cerrno>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "checks/kinds.hpp"
+
+namespace vitals::checks {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct FreeContext {
+    void operator()(redisContext* c) const { redisFree(c); }
+};
+struct FreeReply {
+    void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Context = std::unique_ptr<redisContext, FreeContext>;
+using Reply = std::unique_ptr<redisReply, FreeReply>;
+
+timeval to_timeval(std::chrono::milliseconds d) {
+    const auto ms = std::max<long long>(d.count(), 1);
+    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+// Runs one command; throws with a clear reason on I/O errors and error replies.
+Reply command(redisContext* c, const std::vector<std::string>& args, const char* what) {
+    errno = 0;
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const auto& a : args) {
+        argv.push_back(a.data());
+        lengths.push_back(a.size());
+    }
+    Reply reply(static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+    if (!reply) {
+        const bool timed_out = c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+        throw std::runtime_error(std::string(what) + (timed_out ? ": no answer before the deadline"
+                                                                : ": " + std::string(c->errstr)));
+    }
+    if (reply->type == REDIS_REPLY_ERROR)
+        throw std::runtime_error(std::string(what) + ": " + std::string(reply->str, reply->len));
+    return reply;
+}
+
+std::map<std::string, std::string> parse_info(const std::string& text) {
+    std::map<std::string, std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        const auto colon = line.find(':');
+        if (line.empty() || line[0] == '#' || colon == std::string::npos)
+            continue;
+        out[line.substr(0, colon)] = line.substr(colon + 1);
+    }
+    return out;
+}
+
+double number(const std::map<std::string, std::string>& info, const std::string& key) {
+    const auto it = info.find(key);
+    if (it == info.end())
+        return -1;
+    try {
+        return std::stod(it->second);
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
+
+struct Limits {
+    double memory_warn = 0.8;
+    double memory_fail = 0.95;
+    double clients_warn = 0.9;
+    Millis key_ttl{10'000};
+};
+
+class RedisCheck final : public Check {
+  public:
+    RedisCheck(Url url, int db, std::string key, Limits limits)
+        : url_(std::move(url)), db_(db), key_(std::move(key)), limits_(limits) {}
+
+    CheckResult run(const Deadline& deadline) override {
+        const auto started = SteadyClock::now();
+        const std::string where = url_.authority(6379);
+        Context c(redisConnectWithTimeout(url_.host.c_str(), url_.port.value_or(6379),
+                                          to_timeval(deadline.remaining())));
+        if (!c || c->err) {
+            return CheckResult::fail("cannot connect to " + where + ": " +
+                                     (c ? c->errstr : "out of memory"));
+        }
+        redisSetTimeout(c.get(), to_timeval(deadline.remaining()));
+        const double connect_seconds =
+            std::chrono::duration<double>(SteadyClock::now() - started).count();
+        try {
+            if (url_.has_password) {
+                if (url_.user.empty()) {
+                    command(c.get(), {"AUTH", url_.password}, "AUTH");
+                } else {
+                    command(c.get(), {"AUTH", url_.user, url_.password}, "AUTH");
+                }
+            }
+            if (db_ != 0)
+                command(c.get(), {"SELECT", std::to_string(db_)}, "SELECT");
+            const auto ping_started = SteadyClock::now();
+            command(c.get(), {"PING"}, "PING");
+            const double ping_seconds =
+                std::chrono::duration<double>(SteadyClock::now() - ping_started).count();
+
+            const auto rt_started = SteadyClock::now();
+            const std::string token = std::to_string(++runs_) + ":" +
+                                      std::to_string(rt_started.time_since_epoch().count());
+            command(c.get(), {"SET", key_, token, "PX", std::to_string(limits_.key_ttl.count())},
+                    "SET");
+            const Reply got = command(c.get(), {"GET", key_}, "GET");
+            const double roundtrip_seconds =
+                std::chrono::duration<double>(SteadyClock::now() - rt_started).count();
+            if (got->type != REDIS_REPLY_STRING || std::string(got->str, got->len) != token) {
+                return CheckResult::fail("GET did not return the value just SET (" + key_ + ")")
+                    .observe("ping_seconds", ping_seconds);
+            }
+            const Reply info_reply = command(c.get(), {"INFO"}, "INFO");
+            CheckResult result = CheckResult::ok(
+                "PING and SET/GET in " +
+                std::to_string(static_cast<int>((ping_seconds + roundtrip_seconds) * 1000)) + "ms");
+            result.observe("connect_seconds", connect_seconds)
+                .observe("ping_seconds", ping_seconds)
+                .observe("roundtrip_seconds", roundtrip_seconds);
+            judge(parse_info(std::string(info_reply->str, info_reply->len)), result);
+            return result;
+        } catch (const std::exception& e) {
+            return CheckResult::fail(std::string(e.what()) + " (" + where + ")")
+                .observe("connect_seconds", connect_seconds);
+        }
+    }
+
+  private:
+    void judge(const std::map<std::string, std::string>& info, CheckResult& result) {
+        const double used = number(info, "used_memory");
+        const double max = number(info, "maxmemory");
+        const double evicted = number(info, "evicted_keys");
+        const double rejected = number(info, "rejected_connections");
+        const double clients = number(info, "connected_clients");
+        const double max_clients = number(info, "maxclients");
+        const double hits = number(info, "keyspace_hits");
+        const double misses = number(info, "keyspace_misses");
+        const auto now = SteadyClock::now();
+
+        result.observe("used_memory_bytes", used);
+        double memory_ratio = 0;
+        if (max > 0) {
+            memory_ratio = used / max;
+            result.observe("maxmemory_bytes", max).observe("memory_used_ratio", memory_ratio);
+        }
+        result.observe("evicted_keys_total", evicted)
+            .observe("rejected_connections_total", rejected);
+        if (last_sample_) {
+            const double elapsed = std::chrono::duration<double>(now - *last_sample_).count();
+            if (elapsed > 0 && evicted >= last_evicted_)
+                result.observe("evicted_keys_per_second", (evicted - last_evicted_) / elapsed);
+        }
+        const double newly_rejected =
+            last_sample_ && rejected > last_rejected_ ? rejected - last_rejected_ : 0;
+        last_sample_ = now;
+        last_evicted_ = evicted;
+        last_rejected_ = rejected;
+        result.observe("connected_clients", clients);
+        double clients_ratio = 0;
+        if (max_clients > 0) {
+            clients_ratio = clients / max_clients;
+            result.observe("maxclients", max_clients).observe("clients_used_ratio", clients_ratio);
+        }
+        if (hits + misses > 0)
+            result.observe("keyspace_hit_ratio", hits / (hits + misses));
+        result.details["maxmemory_policy"] =
+            info.count("maxmemory_policy") ? info.at("maxmemory_policy") : "";
+        result.details["redis_version"] =
+            info.count("redis_version") ? info.at("redis_version") : "";
+
+        char text[160];
+        if (max > 0 && memory_ratio >= limits_.memory_fail) {
+            std::snprintf(text, sizeof(text), "memory %.0f%% of maxmemory (%.0f of %.0f bytes)",
+                          memory_ratio * 100, used, max);
+            result.status = Status::fail;
+            result.message = text;
+        } else if (max > 0 && memory_ratio >= limits_.memory_warn) {
+            std::snprintf(text, sizeof(text), "memory %.0f%% of maxmemory (%.0f of %.0f bytes)",
+                          memory_ratio * 100, used, max);
+            result.status = Status::warn;
+            result.message = text;
+        } else if (newly_rejected > 0) {
+            std::snprintf(text, sizeof(text),
+                          "%.0f connections rejected since the last run (maxclients reached)",
+                          newly_rejected);
+            result.status = Status::warn;
+            result.message = text;
+        } else if (max_clients > 0 && clients_ratio >= limits_.clients_warn) {
+            std::snprintf(text, sizeof(text), "%.0f of %.0f clients connected", clients,
+                          max_clients);
+            result.status = Status::warn;
+            result.message = text;
+        }
+    }
+
+    Url url_;
+    int db_;
+    std::string key_;
+    Limits limits_;
+    std::uint64_t runs_ = 0;
+    std::optional<SteadyClock::time_point> last_sample_;
+    double last_evicted_ = 0;
+    double last_rejected_ = 0;
+};
+
+}  // namespace
+
+CheckKind redis_kind() {
+    using T = SettingType;
+    CheckKind kind;
+    kind.name = "redis";
+    kind.summary = "Redis cache: PING, SET/GET round trip, memory, evictions, clients";
+    kind.default_groups = {"ready"};
+    kind.settings = {
+        Setting::of("url", T::url, "redis://[user:password@]host[:port][/db], as in REDIS_URL")
+            .required(),
+        Setting::of("memory_warn_ratio", T::number, "used_memory / maxmemory: warn at")
+            .defaults(0.8)
+            .range(0, 1),
+        Setting::of("memory_fail_ratio", T::number, "used_memory / maxmemory: fail at")
+            .defaults(0.95)
+            .range(0, 1),
+        Setting::of("clients_warn_ratio", T::number, "connected_clients / maxclients: warn at")
+            .defaults(0.9)
+            .range(0, 1),
+        Setting::of("key_prefix", T::string, "prefix of the probe key; the pod name follows")
+            .defaults("vitals:probe:"),
+        Setting::of("key_ttl", T::duration, "expiry of the probe key")
+            .defaults("10s")
+            .range(1'000, 86'400'000),
+    };
+    kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
+        Url url = ctx.params.url("url");
+        if (url.scheme == "rediss") {
+            throw SettingError(
+                "url", "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext");
+        }
+        if (url.scheme != "redis")
+            throw SettingError("url", "must be a redis:// URL");
+        int db = 0;
+        if (url.path.size() > 1) {
+            const std::string digits = url.path.substr(1);
+            if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 4) {
+                throw SettingError("url",
+                                   "the path must be a database number, e.g. redis://host:6379/1");
+            }
+            db = std::stoi(digits);
+        }
+        Limits limits;
+        limits.memory_warn = ctx.params.number("memory_warn_ratio");
+        limits.memory_fail = ctx.params.number("memory_fail_ratio");
+        limits.clients_warn = ctx.params.number("clients_warn_ratio");
+        limits.key_ttl = ctx.params.duration("key_ttl");
+        if (limits.memory_warn > limits.memory_fail)
+            throw SettingError("memory_warn_ratio", "must not be above memory_fail_ratio");
+        const auto host = ctx.env.find("HOSTNAME");
+        const std::string pod =
+            host != ctx.env.end() && !host->second.empty() ? host->second : "vitals";
+        return std::make_unique<RedisCheck>(std::move(url), db, ctx.params.str("key_prefix") + pod,
+                                            limits);
+    };
+    kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
+        for (const char* name : {"REDIS_URL", "CACHE_URL"}) {
+            const auto it = env.find(name);
+            if (it == env.end() || it->second.empty())
+                continue;
+            const auto parsed = parse_url(it->second);
+            if (parsed.url && parsed.url->scheme.rfind("redis", 0) != 0)
+                continue;  // memcached://, locmem://
+            return nlohmann::json{{"url", it->second}};
+        }
+        return std::nullopt;
+    };
+    return kind;
+}
+
+}  // namespace vitals::checks

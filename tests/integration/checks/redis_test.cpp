@@ -1,0 +1,129 @@
+// The redis check against a real redis-server started by the test.
+#include <catch2/catch.hpp>
+
+#include "support/make_check.hpp"
+#include "support/net_fixtures.hpp"
+#include "support/running_sidecar.hpp"
+#include "support/servers.hpp"
+
+using namespace vitals;
+using namespace vitals::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+TEST_CASE("redis: REDIS_URL alone gives a working check; the probe key is short-lived", "[redis]") {
+    RedisServer redis;
+    RunningSidecar sidecar(R"({"checks": {}})", builtin_registry(),
+                           {{"VITALS_LISTEN", "127.0.0.1:0"},
+                            {"REDIS_URL", redis.url("", 2)},
+                            {"HOSTNAME", "web-7f9c"}});
+    REQUIRE(sidecar.wait_for_status("redis", Status::ok));
+    const json check = json::parse(get(sidecar.port(), "/health").body)["checks"]["redis"];
+    CHECK(check["kind"] == "redis");
+    const json& obs = check["observations"];
+    CHECK(obs["used_memory_bytes"].get<double>() > 0);
+    CHECK(obs["connected_clients"].get<double>() >= 1);
+    CHECK(obs["maxclients"].get<double>() > 0);
+    CHECK(obs.contains("roundtrip_seconds"));
+    CHECK_FALSE(obs.contains("memory_used_ratio"));  // no maxmemory configured
+    const int ttl = std::stoi(redis.cli("-n 2 PTTL vitals:probe:web-7f9c"));
+    CHECK(ttl > 0);
+    CHECK(ttl <= 10'000);
+    CHECK(redis.cli("-n 0 EXISTS vitals:probe:web-7f9c") == "0");  // the URL's database was used
+}
+
+TEST_CASE("redis: CACHE_URL is used when REDIS_URL is absent", "[redis]") {
+    RedisServer redis;
+    const ConfigLoad load = load_config({{"CACHE_URL", redis.url()}}, "", builtin_registry());
+    REQUIRE(load.config);
+    REQUIRE(load.config->checks.size() == 1);
+    CHECK(load.config->checks[0].name == "redis");
+    CHECK(load.config->checks[0].check->run(Deadline::in(2s)).status == Status::ok);
+}
+
+TEST_CASE("redis: stopped server fails within one interval + timeout, recovers after restart",
+          "[redis]") {
+    RedisServer redis;
+    RunningSidecar sidecar(R"({"checks": {"cache": {"kind": "redis", "url": ")" + redis.url() +
+                           R"(", "interval": "500ms", "timeout": "500ms"}}})");
+    REQUIRE(sidecar.wait_for_status("cache", Status::ok));
+    redis.stop();
+    const auto stopped = std::chrono::steady_clock::now();
+    REQUIRE(sidecar.wait_for_status("cache", Status::fail, 3s));
+    CHECK(std::chrono::steady_clock::now() - stopped <
+          1000ms + 550ms);  // interval (+10% jitter) + timeout
+    CHECK(json::parse(get(sidecar.port(), "/health/cache").body)["message"].get<std::string>().find(
+              "cannot connect") == 0);
+    redis.start();
+    REQUIRE(sidecar.wait_for_status("cache", Status::ok, 3s));
+}
+
+TEST_CASE("redis: a cache filling up to maxmemory warns, then fails", "[redis]") {
+    RedisServer redis({"--maxmemory", "4mb", "--maxmemory-policy", "noeviction"});
+    auto check = make_check("redis", {{"url", redis.url()}});
+    const CheckResult empty = check->run(Deadline::in(2s));
+    REQUIRE(empty.status == Status::ok);
+    REQUIRE(has_observation(empty, "memory_used_ratio"));
+    const double max = observed(empty, "maxmemory_bytes");
+    // Fill with 64 KiB values until used memory passes 85% of maxmemory.
+    int i = 0;
+    CheckResult r = empty;
+    while (observed(r, "memory_used_ratio") < 0.85 && i < 200) {
+        redis.cli("SET filler:" + std::to_string(i++) + " " + std::string(64 * 1024, 'x'));
+        r = check->run(Deadline::in(2s));
+    }
+    INFO("used " << observed(r, "used_memory_bytes") << " of " << max);
+    CHECK(r.status == Status::warn);
+    CHECK(r.message.find("of maxmemory") != std::string::npos);
+    while (observed(r, "memory_used_ratio") < 0.96 && i < 400) {
+        redis.cli("SET filler:" + std::to_string(i++) + " " + std::string(16 * 1024, 'x'));
+        r = check->run(Deadline::in(2s));
+        if (r.status == Status::fail)
+            break;
+    }
+    CHECK(r.status == Status::fail);
+}
+
+TEST_CASE("redis: a wrong password fails without showing it", "[redis]") {
+    RedisServer redis({"--requirepass", "right-secret"});
+    CHECK(make_check("redis", {{"url", redis.url("right-secret")}})->run(Deadline::in(2s)).status ==
+          Status::ok);
+    RunningSidecar sidecar(R"({"checks": {"cache": {"kind": "redis", "url": ")" +
+                           redis.url("hunter2-wrong") + R"(", "interval": "300ms"}}})");
+    REQUIRE(sidecar.wait_for_status("cache", Status::fail));
+    const std::string message =
+        json::parse(get(sidecar.port(), "/health").body)["checks"]["cache"]["message"];
+    CHECK(message.find("AUTH") == 0);
+    for (const char* path : {"/health", "/health/cache", "/metrics", "/"}) {
+        CHECK(get(sidecar.port(), path).body.find("hunter2") == std::string::npos);
+    }
+}
+
+TEST_CASE("redis: a port that never answers fails at the deadline; probes stay fast", "[redis]") {
+    Blackhole hole;
+    auto check =
+        make_check("redis", {{"url", "redis://127.0.0.1:" + std::to_string(hole.port()) + "/0"}});
+    const auto started = std::chrono::steady_clock::now();
+    const CheckResult r = check->run(Deadline::in(500ms));
+    const auto took = std::chrono::steady_clock::now() - started;
+    CHECK(r.status == Status::fail);
+    CHECK(r.message.find("no answer before the deadline") != std::string::npos);
+    CHECK(took < 1500ms);
+
+    RunningSidecar sidecar(R"({"checks": {"cache": {"kind": "redis", "url": "redis://127.0.0.1:)" +
+                           std::to_string(hole.port()) +
+                           R"(/0", "interval": "5s", "timeout": "1s"}}})");
+    double worst = 0;
+    for (int i = 0; i < 300; ++i)
+        worst = std::max(worst, get(sidecar.port(), "/readyz").total_seconds);
+    INFO("slowest /readyz " << worst * 1000 << " ms");
+    CHECK(worst < 0.050);
+    REQUIRE(sidecar.wait_for_status("cache", Status::fail, 3s));
+}
+
+TEST_CASE("redis: rediss:// and non-numeric databases are configuration errors", "[redis]") {
+    CHECK_THROWS_WITH(make_check("redis", {{"url", "rediss://cache:6380/0"}}),
+                      Catch::Contains("not supported yet"));
+    CHECK_THROWS_WITH(make_check("redis", {{"url", "redis://cache:6379/sessions"}}),
+                      Catch::Contains("database number"));
+}

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sidecar/registry.hpp"
+
+namespace vitals::testing {
+
+// A built-in check of `kind` with `settings` (the kind's own keys, validated like a file's);
+// throws std::runtime_error listing the problems if they do not validate.
+std::unique_ptr<Check> make_check(const std::string& kind, const nlohmann::json& settings,
+                                  const Environment& env = {});
+
+// The value of a named observation; throws if the result has none.
+double observed(const CheckResult& result, const std::string& name);
+bool has_observation(const CheckResult& result, const std::string& name);
+
+}  // namespace vitals::testing

@@ -1,0 +1,191 @@
+#include "support/servers.hpp"
+
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include "support/net_fixtures.hpp"
+
+namespace vitals::testing {
+
+namespace {
+
+const char kPgBin[] = "/usr/lib/postgresql/15/bin";
+
+std::string temp_dir(const char* name) {
+    std::string pattern = std::string("/tmp/vitals-") + name + "-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+        throw std::runtime_error("mkdtemp failed");
+    return pattern;
+}
+
+std::string capture(const std::string& command) {
+    std::unique_ptr<FILE, decltype(&::pclose)> pipe(::popen(command.c_str(), "r"), &::pclose);
+    std::string out;
+    std::array<char, 4096> buf{};
+    while (pipe && std::fgets(buf.data(), buf.size(), pipe.get()) != nullptr)
+        out += buf.data();
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+        out.pop_back();
+    return out;
+}
+
+bool wait_until(const std::function<bool()>& ready, std::chrono::seconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+        if (ready())
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+}  // namespace
+
+int shell(const std::string& command) {
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+RedisServer::RedisServer(std::vector<std::string> extra_args)
+    : port_(closed_port()), dir_(temp_dir("redis")), args_(std::move(extra_args)) {
+    start();
+}
+
+RedisServer::~RedisServer() {
+    stop();
+    shell("rm -rf '" + dir_ + "'");
+}
+
+std::string RedisServer::url(const std::string& password, int db) const {
+    return "redis://" + (password.empty() ? "" : ":" + password + "@") +
+           "127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
+}
+
+void RedisServer::start() {
+    std::vector<std::string> args = {"redis-server",
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "no",
+                                     "--daemonize",
+                                     "no",
+                                     "--dir",
+                                     dir_};
+    args.insert(args.end(), args_.begin(), args_.end());
+    std::fflush(nullptr);  // or the child would flush the test's buffered output again
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        std::vector<char*> argv;
+        for (auto& a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        const int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::execvp("redis-server", argv.data());
+        ::_exit(127);
+    }
+    const bool up = wait_until(
+        [&] {
+            redisContext* c = redisConnect("127.0.0.1", port_);
+            const bool ok = c != nullptr && c->err == 0;
+            redisFree(c);
+            return ok;
+        },
+        std::chrono::seconds(10));
+    if (!up)
+        throw std::runtime_error("redis-server did not start");
+}
+
+void RedisServer::stop() {
+    if (pid_ <= 0)
+        return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
+std::string RedisServer::cli(const std::string& args, const std::string& password) const {
+    const std::string auth = password.empty() ? "" : " --no-auth-warning -a '" + password + "'";
+    return capture("redis-cli -h 127.0.0.1 -p " + std::to_string(port_) + auth + " " + args +
+                   " 2>&1");
+}
+
+PostgresServer::PostgresServer(int max_connections)
+    : port_(closed_port()), dir_(temp_dir("pg")), max_connections_(max_connections) {
+    const std::string data = dir_ + "/data";
+    shell("chmod 755 '" + dir_ + "'");
+    if (::geteuid() == 0)
+        shell("chown postgres: '" + dir_ + "'");
+    const std::string pwfile = dir_ + "/pw";
+    shell(as_owner("sh -c \"echo pg-super-secret > '" + pwfile + "'\""));
+    if (shell(as_owner(std::string(kPgBin) + "/initdb -D '" + data + "' -U postgres --pwfile='" +
+                       pwfile + "' --auth-local=trust --auth-host=scram-sha-256 >/dev/null")) !=
+        0) {
+        throw std::runtime_error("initdb failed");
+    }
+    start();
+    const std::string setup =
+        " -c \"CREATE ROLE app LOGIN PASSWORD 'app-secret'\" -c \"GRANT pg_read_all_stats TO app\""
+        " -c \"CREATE DATABASE shop OWNER app\"";
+    if (shell(as_owner("psql -q -v ON_ERROR_STOP=1 -h '" + dir_ + "' -p " + std::to_string(port_) +
+                       " -U postgres -d postgres" + setup + " >/dev/null")) != 0 ||
+        sql("CREATE EXTENSION pg_stat_statements") != 0) {
+        throw std::runtime_error("PostgreSQL setup failed");
+    }
+}
+
+PostgresServer::~PostgresServer() {
+    stop();
+    shell("rm -rf '" + dir_ + "'");
+}
+
+std::string PostgresServer::as_owner(const std::string& command) const {
+    return ::geteuid() == 0 ? "runuser -u postgres -- " + command : command;
+}
+
+std::string PostgresServer::url(const std::string& user, const std::string& password,
+                                const std::string& db) const {
+    return "postgres://" + user + ":" + password + "@127.0.0.1:" + std::to_string(port_) + "/" + db;
+}
+
+void PostgresServer::start() {
+    const std::string options =
+        "-p " + std::to_string(port_) + " -k " + dir_ +
+        " -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements"
+        " -c max_connections=" +
+        std::to_string(max_connections_) + " -c superuser_reserved_connections=3 -c fsync=off";
+    if (shell(as_owner(std::string(kPgBin) + "/pg_ctl -D '" + dir_ + "/data' -l '" + dir_ +
+                       "/log' -w -o '" + options + "' start >/dev/null")) != 0) {
+        throw std::runtime_error("pg_ctl start failed; see " + dir_ + "/log");
+    }
+}
+
+void PostgresServer::stop() {
+    shell(as_owner(std::string(kPgBin) + "/pg_ctl -D '" + dir_ +
+                   "/data' -m immediate -w stop >/dev/null 2>&1"));
+}
+
+int PostgresServer::sql(const std::string& statement) const {
+    return shell(as_owner("psql -q -v ON_ERROR_STOP=1 -h '" + dir_ + "' -p " +
+                          std::to_string(port_) + " -U postgres -d shop -c \"" + statement +
+                          "\" >/dev/null"));
+}
+
+}  // namespace vitals::testing
