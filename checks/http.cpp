@@ -1,7 +1,5 @@
 // http: GET a URL; the status must match, the body may have to contain a keyword, and the
 // latency may warn or fail past its thresholds.
-#include <cstdio>
-
 #include "checks/kinds.hpp"
 #include "sidecar/http_client.hpp"
 
@@ -47,20 +45,16 @@ class HttpCheck final : public Check {
         }
         const auto took = std::chrono::duration<double>(reply.total_seconds);
         const auto over = [&](Millis limit) { return took > limit; };
-        char took_text[32];
-        std::snprintf(took_text, sizeof(took_text), "%.1fms", reply.total_seconds * 1000);
+        const std::string took_text = format_millis(reply.total_seconds);
         if (expect_.fail_latency && over(*expect_.fail_latency)) {
-            return CheckResult::fail("answered in " + std::string(took_text) +
-                                     ", over fail_latency " +
+            return CheckResult::fail("answered in " + took_text + ", over fail_latency " +
                                      format_duration(*expect_.fail_latency));
         }
         if (expect_.warn_latency && over(*expect_.warn_latency)) {
-            return CheckResult::warn("answered in " + std::string(took_text) +
-                                     ", over warn_latency " +
+            return CheckResult::warn("answered in " + took_text + ", over warn_latency " +
                                      format_duration(*expect_.warn_latency));
         }
-        return CheckResult::ok("status " + std::to_string(reply.status) + " in " +
-                               std::string(took_text));
+        return CheckResult::ok("status " + std::to_string(reply.status) + " in " + took_text);
     }
 
     Url url_;

@@ -103,9 +103,8 @@ class PostgresCheck final : public Check {
             pqxx::nontransaction tx(conn);
             tx.exec("SELECT 1");
             const double query_seconds = seconds_since(query_started);
-            CheckResult r = CheckResult::ok(
-                "new connection and SELECT 1 in " +
-                std::to_string(static_cast<int>((connect_seconds + query_seconds) * 1000)) + "ms");
+            CheckResult r = CheckResult::ok("new connection and SELECT 1 in " +
+                                            format_millis(connect_seconds + query_seconds));
             r.observe("connect_seconds", connect_seconds).observe("query_seconds", query_seconds);
             return r;
         } catch (const pqxx::sql_error& e) {

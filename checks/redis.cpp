@@ -129,9 +129,8 @@ class RedisCheck final : public Check {
                     .observe("ping_seconds", ping_seconds);
             }
             const Reply info_reply = command(c.get(), {"INFO"}, "INFO");
-            CheckResult result = CheckResult::ok(
-                "PING and SET/GET in " +
-                std::to_string(static_cast<int>((ping_seconds + roundtrip_seconds) * 1000)) + "ms");
+            CheckResult result = CheckResult::ok("PING and SET/GET in " +
+                                                 format_millis(ping_seconds + roundtrip_seconds));
             result.observe("connect_seconds", connect_seconds)
                 .observe("ping_seconds", ping_seconds)
                 .observe("roundtrip_seconds", roundtrip_seconds);

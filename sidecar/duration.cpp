@@ -1,6 +1,7 @@
 #include "sidecar/duration.hpp"
 
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 
 namespace vitals {
@@ -40,6 +41,12 @@ std::optional<Millis> parse_duration(std::string_view text) {
         }
     }
     return std::nullopt;
+}
+
+std::string format_millis(double seconds) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.1fms", seconds * 1000);
+    return buf;
 }
 
 std::string format_duration(Millis d) {

@@ -17,6 +17,9 @@ std::optional<Millis> parse_duration(std::string_view text);
 // The shortest exact spelling: 1500ms -> "1500ms", 60000ms -> "1m".
 std::string format_duration(Millis d);
 
+// A measured time for messages: 0.25 -> "250.0ms".
+std::string format_millis(double seconds);
+
 // Seconds as a double, for JSON and Prometheus output.
 template <typename Rep, typename Period>
 double to_seconds(std::chrono::duration<Rep, Period> d) {
