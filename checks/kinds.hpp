@@ -8,7 +8,9 @@
     X(tcp)                    \
     X(http)                   \
     X(postgres)               \
-    X(redis)
+    X(redis)                  \
+    X(gunicorn)               \
+    X(static)
 
 namespace vitals::checks {
 #define VITALS_DECLARE_KIND(kind) CheckKind kind##_kind();

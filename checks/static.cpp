@@ -1,0 +1,115 @@
+// static: a static asset of the deploy is served with the right content type. After a
+// deploy where collectstatic did not run, the app still answers 200 while CSS and JS 404.
+#include "checks/kinds.hpp"
+#include "sidecar/http_client.hpp"
+
+namespace vitals::checks {
+
+namespace {
+
+// The content type an asset's extension calls for; empty when unknown.
+std::string expected_type(const std::string& path) {
+    const auto dot = path.rfind('.');
+    const std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
+    if (ext == "css")
+        return "text/css";
+    if (ext == "js" || ext == "mjs")
+        return "javascript";  // application/ or text/
+    if (ext == "png")
+        return "image/png";
+    if (ext == "jpg" || ext == "jpeg")
+        return "image/jpeg";
+    if (ext == "svg")
+        return "image/svg+xml";
+    if (ext == "woff2")
+        return "font/woff2";
+    if (ext == "json")
+        return "application/json";
+    return "";
+}
+
+class StaticCheck final : public Check {
+  public:
+    StaticCheck(Url url, std::string host, std::string content_type)
+        : url_(std::move(url)), host_(std::move(host)), content_type_(std::move(content_type)) {}
+
+    CheckResult run(const Deadline& deadline) override {
+        const HttpReply reply = http_get(url_, host_, deadline, 64 * 1024);
+        if (!reply.ok)
+            return CheckResult::fail("static asset not fetched: " + reply.error);
+        const std::string path = url_.path.empty() ? "/" : url_.path;
+        CheckResult result;
+        result.observe("response_seconds", reply.total_seconds)
+            .observe("status_code", reply.status);
+        const auto type_it = reply.headers.find("content-type");
+        const std::string type = type_it == reply.headers.end() ? "" : type_it->second;
+        if (reply.status == 404) {
+            result.status = Status::fail;
+            result.message = path +
+                             " is missing (404): collectstatic probably did not run in this "
+                             "deploy, or STATIC_ROOT is not served";
+        } else if (reply.status != 200) {
+            result.status = Status::fail;
+            result.message = path + " answered " + std::to_string(reply.status) + ", expected 200";
+        } else if (!content_type_.empty() && type.find(content_type_) == std::string::npos) {
+            result.status = Status::fail;
+            result.message = path + " is served as \"" + type + "\", expected " + content_type_ +
+                             " (a fallback page instead of the asset?)";
+        } else {
+            result.status = Status::ok;
+            result.message =
+                path + " served as " + type + " in " + format_millis(reply.total_seconds);
+            result.observe("body_bytes", static_cast<double>(reply.body.size()));
+        }
+        return result;
+    }
+
+  private:
+    Url url_;
+    std::string host_;
+    std::string content_type_;
+};
+
+}  // namespace
+
+CheckKind static_kind() {
+    using T = SettingType;
+    CheckKind kind;
+    kind.name = "static";
+    kind.summary = "a static asset is served with the right content type (collectstatic ran)";
+    kind.default_groups = {};
+    kind.settings = {
+        Setting::of("url", T::url, "URL of a static asset")
+            .defaults("http://127.0.0.1:8000/static/admin/css/base.css"),
+        Setting::of("host", T::string, "Host header (one Django's ALLOWED_HOSTS accepts)"),
+        Setting::of("content_type", T::string,
+                    "expected Content-Type (part of it); default from the extension"),
+    };
+    kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
+        Url url = ctx.params.url("url");
+        if (url.scheme != "http")
+            throw SettingError("url", "only http:// URLs are supported");
+        const std::string type = ctx.params.has("content_type") ? ctx.params.str("content_type")
+                                                                : expected_type(url.path);
+        return std::make_unique<StaticCheck>(
+            std::move(url), ctx.params.has("host") ? ctx.params.str("host") : "", type);
+    };
+    kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
+        const auto app = env.find("VITALS_APP_URL");
+        if (app == env.end() || app->second.empty())
+            return std::nullopt;
+        const auto parsed = parse_url(app->second);
+        if (!parsed.url)
+            return nlohmann::json{{"url", app->second}};  // let validation report it
+        const auto path = env.find("VITALS_STATIC_PATH");
+        nlohmann::json spec = {
+            {"url", parsed.url->scheme + "://" + parsed.url->authority(80) +
+                        (path != env.end() ? path->second : "/static/admin/css/base.css")}};
+        if (const auto host = env.find("VITALS_APP_HOST"); host != env.end())
+            spec["host"] = host->second;
+        return spec;
+    };
+    return kind;
+}
+
+}  // namespace vitals::checks
