@@ -39,9 +39,11 @@ class GunicornCheck final : public Check {
 
     CheckResult run(const Deadline& deadline) override {
         start_statsd_once();
-        const HttpReply reply = http_get(url_, policy_.host_header, deadline);
+        // The backlog first: it is what the probe request is about to queue behind.
         std::vector<std::pair<Status, std::string>> findings;
         CheckResult result;
+        judge_backlog(result, findings);
+        const HttpReply reply = http_get(url_, policy_.host_header, deadline);
         result.observe("response_seconds", reply.total_seconds);
         if (!reply.ok) {
             findings.emplace_back(Status::fail, "the app does not answer: " + reply.error);
@@ -58,7 +60,6 @@ class GunicornCheck final : public Check {
             }
             judge_latency(reply.total_seconds, result, findings);
         }
-        judge_backlog(result, findings);
         judge_statsd(result, findings);
 
         auto worst = std::max_element(

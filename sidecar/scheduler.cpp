@@ -29,6 +29,10 @@ double seconds_rounded(std::chrono::nanoseconds d) {
 
 }  // namespace
 
+Millis overrun_grace(Millis timeout) {
+    return std::clamp(timeout / 10, Millis(20), Millis(1000));
+}
+
 Scheduler::Scheduler(std::vector<ScheduledCheck> checks, const Clock& clock, Random& random,
                      Log& log, Publish publish)
     : clock_(clock),
@@ -80,7 +84,7 @@ void Scheduler::tick() {
             rt.running = true;
             rt.timed_out = false;
             ++rt.run_id;
-            rt.deadline = now + st.policy.timeout;
+            rt.deadline = now + st.policy.timeout + overrun_grace(st.policy.timeout);
             rt.next_due = std::max(now + jittered_interval(st.policy), rt.deadline);
             executor_->start(i, rt.run_id, st.policy.timeout);
         }

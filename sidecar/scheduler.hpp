@@ -30,6 +30,11 @@ struct ScheduledCheck {
     CheckPolicy policy;
 };
 
+// How long a run may overstay its timeout before the scheduler records it as timed out:
+// checks push the deadline into their I/O and need a moment after it to return their own,
+// more telling, failure. 10% of the timeout, at least 20 ms, at most 1 s.
+Millis overrun_grace(Millis timeout);
+
 class Scheduler {
   public:
     using Publish = std::function<void(Snapshot)>;

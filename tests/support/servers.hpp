@@ -61,4 +61,33 @@ class PostgresServer {
     int max_connections_;
 };
 
+// The e2e Django project (tests/e2e/django_app) under a real Gunicorn with sync workers, on
+// 127.0.0.1:<free port>, its static files collected into a private STATIC_ROOT.
+class GunicornServer {
+  public:
+    // `start_now` false: the port is chosen, the server starts at start().
+    GunicornServer(int workers, std::uint16_t statsd_port = 0, bool start_now = true);
+    ~GunicornServer();
+    GunicornServer(const GunicornServer&) = delete;
+    GunicornServer& operator=(const GunicornServer&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    std::string url(const std::string& path = "/") const;
+    void start();
+    // SIGKILL to the master and every worker (its process group).
+    void kill();
+    // Removes the collected static files, as a deploy without collectstatic leaves them.
+    void remove_static();
+
+  private:
+    std::uint16_t port_;
+    std::string static_root_;
+    int workers_;
+    std::uint16_t statsd_port_;
+    pid_t pid_ = -1;
+};
+
+// A UDP port nothing listens on (bound, then closed).
+std::uint16_t free_udp_port();
+
 }  // namespace vitals::testing

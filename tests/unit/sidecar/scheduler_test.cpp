@@ -112,12 +112,20 @@ TEST_CASE("jitter keeps every interval within its bounds", "[scheduler]") {
     }
 }
 
-TEST_CASE("a stuck run is a timeout at its deadline and blocks no one", "[scheduler]") {
+TEST_CASE("overrun grace is 10% of the timeout, within 20 ms and 1 s", "[scheduler]") {
+    CHECK(overrun_grace(1s) == 100ms);
+    CHECK(overrun_grace(50ms) == 20ms);
+    CHECK(overrun_grace(60s) == 1s);
+}
+
+TEST_CASE("a stuck run is a timeout once its deadline and grace pass, and blocks no one",
+          "[scheduler]") {
     Harness h({policy(5s, 1s), policy(5s, 1s)}, 0.0);
     h.at(0ms);
     REQUIRE(h.executor.starts.size() == 2);
     h.finish(1, CheckResult::ok());  // the second check is healthy; the first hangs
-    h.at(999ms);
+    h.at(
+        1099ms);  // past the 1 s timeout, within its 100 ms grace: a well-behaved check returns now
     CHECK(h.state(0).status == Status::unknown);
     h.at(1ms);
     CheckState stuck = h.state(0);
@@ -239,7 +247,7 @@ TEST_CASE("next_wakeup points at the earliest due run, deadline or staleness", "
     const SteadyTime t0 = h.clock.now();
     CHECK(h.scheduler->next_wakeup() == t0);
     h.at(0ms);
-    CHECK(h.scheduler->next_wakeup() == t0 + 2s);  // the running check's deadline
+    CHECK(h.scheduler->next_wakeup() == t0 + 2s + 200ms);  // the running check's deadline + grace
     h.finish(0, CheckResult::ok());
     CHECK(h.scheduler->next_wakeup() == t0 + 9s);  // random 0 -> 0.9 x interval
 }
