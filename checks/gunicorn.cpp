@@ -79,27 +79,23 @@ class GunicornCheck final : public Check {
                 all.push_back({{"status", status_name(f.first)}, {"finding", f.second}});
             result.details["findings"] = all;
         }
-        if (!statsd_error_.empty())
-            result.details["statsd"] = statsd_error_;
+        if (!statsd_error_.empty()) result.details["statsd"] = statsd_error_;
         return result;
     }
 
   private:
     void start_statsd_once() {
-        if (statsd_started_ || !policy_.statsd)
-            return;
+        if (statsd_started_ || !policy_.statsd) return;
         statsd_started_ = true;
         sink_ = std::make_unique<StatsdSink>(policy_.statsd->host, policy_.statsd->port, clock_);
         statsd_error_ = sink_->start();
-        if (!statsd_error_.empty())
-            sink_.reset();
+        if (!statsd_error_.empty()) sink_.reset();
     }
 
     void judge_latency(double seconds, CheckResult& result,
                        std::vector<std::pair<Status, std::string>>& findings) {
         recent_.push_back(seconds);
-        if (recent_.size() > policy_.latency_runs)
-            recent_.pop_front();
+        if (recent_.size() > policy_.latency_runs) recent_.pop_front();
         std::vector<double> sorted(recent_.begin(), recent_.end());
         std::sort(sorted.begin(), sorted.end());
         const double p95 =
@@ -139,8 +135,7 @@ class GunicornCheck final : public Check {
     }
 
     void judge_statsd(CheckResult& result, std::vector<std::pair<Status, std::string>>& findings) {
-        if (!sink_)
-            return;
+        if (!sink_) return;
         const GunicornSummary s = sink_->stats().summary(clock_.now());
         result.observe("requests_total", s.requests_total)
             .observe("requests_per_second", s.requests_per_second)
@@ -149,14 +144,10 @@ class GunicornCheck final : public Check {
             .observe("log_errors", s.log_errors)
             .observe("statsd_datagrams_total", s.datagrams_total)
             .observe("statsd_malformed_total", s.malformed_total);
-        if (s.p50_seconds)
-            result.observe("request_p50_seconds", *s.p50_seconds);
-        if (s.p95_seconds)
-            result.observe("request_p95_seconds", *s.p95_seconds);
-        if (s.p99_seconds)
-            result.observe("request_p99_seconds", *s.p99_seconds);
-        if (s.workers)
-            result.observe("workers", *s.workers);
+        if (s.p50_seconds) result.observe("request_p50_seconds", *s.p50_seconds);
+        if (s.p95_seconds) result.observe("request_p95_seconds", *s.p95_seconds);
+        if (s.p99_seconds) result.observe("request_p99_seconds", *s.p99_seconds);
+        if (s.workers) result.observe("workers", *s.workers);
         result.details["statsd_window_seconds"] = s.window_seconds;
         char text[160];
         if (s.requests >= kMinRequestsForRatio && s.error_5xx_ratio >= policy_.error_5xx_warn) {
@@ -191,10 +182,8 @@ class GunicornCheck final : public Check {
 };
 
 Millis route_p95(const std::string& route) {
-    if (route == "api")
-        return Millis(500);
-    if (route == "health")
-        return Millis(1000);
+    if (route == "api") return Millis(500);
+    if (route == "health") return Millis(1000);
     return Millis(2000);
 }
 
@@ -247,18 +236,14 @@ CheckKind gunicorn_kind() {
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");
-        if (url.scheme != "http")
-            throw SettingError("url", "only http:// URLs are supported");
+        if (url.scheme != "http") throw SettingError("url", "only http:// URLs are supported");
         GunicornPolicy p;
-        if (ctx.params.has("host"))
-            p.host_header = ctx.params.str("host");
+        if (ctx.params.has("host")) p.host_header = ctx.params.str("host");
         p.expect_status = static_cast<int>(ctx.params.integer("expect_status"));
-        if (ctx.params.has("body_contains"))
-            p.body_contains = ctx.params.str("body_contains");
+        if (ctx.params.has("body_contains")) p.body_contains = ctx.params.str("body_contains");
         p.p95_warn = ctx.params.has("p95_warn") ? ctx.params.duration("p95_warn")
                                                 : route_p95(ctx.params.str("route"));
-        if (ctx.params.has("p95_fail"))
-            p.p95_fail = ctx.params.duration("p95_fail");
+        if (ctx.params.has("p95_fail")) p.p95_fail = ctx.params.duration("p95_fail");
         p.latency_runs = static_cast<std::size_t>(ctx.params.integer("latency_runs"));
         p.backlog_warn_runs = static_cast<int>(ctx.params.integer("backlog_warn_runs"));
         p.backlog_fail = static_cast<std::uint32_t>(ctx.params.integer("backlog_fail"));
@@ -274,8 +259,7 @@ CheckKind gunicorn_kind() {
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto app = env.find("VITALS_APP_URL");
-        if (app == env.end() || app->second.empty())
-            return std::nullopt;
+        if (app == env.end() || app->second.empty()) return std::nullopt;
         nlohmann::json spec = {{"url", app->second}};
         if (const auto host = env.find("VITALS_APP_HOST"); host != env.end())
             spec["host"] = host->second;

@@ -33,8 +33,7 @@ class HttpCheck final : public Check {
 
   private:
     CheckResult judge(const HttpReply& reply) const {
-        if (!reply.ok)
-            return CheckResult::fail(reply.error);
+        if (!reply.ok) return CheckResult::fail(reply.error);
         if (reply.status != expect_.status) {
             return CheckResult::fail("status " + std::to_string(reply.status) + ", expected " +
                                      std::to_string(expect_.status));
@@ -91,8 +90,7 @@ CheckKind http_kind() {
         }
         HttpExpectations expect;
         expect.status = static_cast<int>(ctx.params.integer("expect_status"));
-        if (ctx.params.has("body_contains"))
-            expect.body_contains = ctx.params.str("body_contains");
+        if (ctx.params.has("body_contains")) expect.body_contains = ctx.params.str("body_contains");
         if (ctx.params.has("warn_latency"))
             expect.warn_latency = ctx.params.duration("warn_latency");
         if (ctx.params.has("fail_latency"))

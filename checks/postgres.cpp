@@ -23,8 +23,7 @@ double seconds_since(SteadyClock::time_point t) {
 std::string quote(const std::string& value) {
     std::string out = "'";
     for (char c : value) {
-        if (c == '\'' || c == '\\')
-            out += '\\';
+        if (c == '\'' || c == '\\') out += '\\';
         out += c;
     }
     return out + "'";
@@ -71,12 +70,9 @@ class PostgresCheck final : public Check {
         std::ostringstream ci;
         ci << "host=" << quote(url_.host) << " port=" << url_.port.value_or(5432);
         const std::string db = url_.path.size() > 1 ? url_.path.substr(1) : "";
-        if (!db.empty())
-            ci << " dbname=" << quote(db);
-        if (!url_.user.empty())
-            ci << " user=" << quote(url_.user);
-        if (url_.has_password)
-            ci << " password=" << quote(url_.password);
+        if (!db.empty()) ci << " dbname=" << quote(db);
+        if (!url_.user.empty()) ci << " user=" << quote(url_.user);
+        if (url_.has_password) ci << " password=" << quote(url_.password);
         // libpq raises connect_timeout below 2 s to 2 s; the scheduler guards the rest.
         ci << " connect_timeout=" << std::max<long long>(2, (left + 999) / 1000)
            << " application_name=vitals"
@@ -146,12 +142,9 @@ class PostgresCheck final : public Check {
             const std::string state = row[0].as<std::string>();
             const int n = row[1].as<int>();
             used += n;
-            if (state == "active")
-                active += n;
-            if (state == "idle")
-                idle += n;
-            if (state.rfind("idle in transaction", 0) == 0)
-                idle_in_tx += n;
+            if (state == "active") active += n;
+            if (state == "idle") idle += n;
+            if (state.rfind("idle in transaction", 0) == 0) idle_in_tx += n;
         }
         const double ratio = usable > 0 ? static_cast<double>(used) / usable : 1.0;
         result.observe("connections_used", used)
@@ -226,8 +219,7 @@ class PostgresCheck final : public Check {
         last_transactions_ = transactions;
         last_sample_ = now;
         const double hit = db[1].as<double>(), read = db[2].as<double>();
-        if (hit + read > 0)
-            result.observe("cache_hit_ratio", hit / (hit + read));
+        if (hit + read > 0) result.observe("cache_hit_ratio", hit / (hit + read));
         result.observe("deadlocks_total", db[3].as<double>())
             .observe("database_size_bytes", db[4].as<double>());
 
@@ -374,8 +366,7 @@ CheckKind postgres_kind() {
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto it = env.find("DATABASE_URL");
-        if (it == env.end() || it->second.empty())
-            return std::nullopt;
+        if (it == env.end() || it->second.empty()) return std::nullopt;
         const auto parsed = parse_url(it->second);
         if (parsed.url && parsed.url->scheme.rfind("postgres", 0) != 0)
             return std::nullopt;  // sqlite://, mysql://

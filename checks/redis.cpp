@@ -56,11 +56,9 @@ std::map<std::string, std::string> parse_info(const std::string& text) {
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
+        if (!line.empty() && line.back() == '\r') line.pop_back();
         const auto colon = line.find(':');
-        if (line.empty() || line[0] == '#' || colon == std::string::npos)
-            continue;
+        if (line.empty() || line[0] == '#' || colon == std::string::npos) continue;
         out[line.substr(0, colon)] = line.substr(colon + 1);
     }
     return out;
@@ -68,8 +66,7 @@ std::map<std::string, std::string> parse_info(const std::string& text) {
 
 double number(const std::map<std::string, std::string>& info, const std::string& key) {
     const auto it = info.find(key);
-    if (it == info.end())
-        return -1;
+    if (it == info.end()) return -1;
     try {
         return std::stod(it->second);
     } catch (const std::exception&) {
@@ -109,8 +106,7 @@ class RedisCheck final : public Check {
                     command(c.get(), {"AUTH", url_.user, url_.password}, "AUTH");
                 }
             }
-            if (db_ != 0)
-                command(c.get(), {"SELECT", std::to_string(db_)}, "SELECT");
+            if (db_ != 0) command(c.get(), {"SELECT", std::to_string(db_)}, "SELECT");
             const auto ping_started = SteadyClock::now();
             command(c.get(), {"PING"}, "PING");
             const double ping_seconds =
@@ -178,8 +174,7 @@ class RedisCheck final : public Check {
             clients_ratio = clients / max_clients;
             result.observe("maxclients", max_clients).observe("clients_used_ratio", clients_ratio);
         }
-        if (hits + misses > 0)
-            result.observe("keyspace_hit_ratio", hits / (hits + misses));
+        if (hits + misses > 0) result.observe("keyspace_hit_ratio", hits / (hits + misses));
         result.details["maxmemory_policy"] =
             info.count("maxmemory_policy") ? info.at("maxmemory_policy") : "";
         result.details["redis_version"] =
@@ -252,8 +247,7 @@ CheckKind redis_kind() {
             throw SettingError(
                 "url", "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext");
         }
-        if (url.scheme != "redis")
-            throw SettingError("url", "must be a redis:// URL");
+        if (url.scheme != "redis") throw SettingError("url", "must be a redis:// URL");
         int db = 0;
         if (url.path.size() > 1) {
             const std::string digits = url.path.substr(1);
@@ -279,8 +273,7 @@ CheckKind redis_kind() {
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         for (const char* name : {"REDIS_URL", "CACHE_URL"}) {
             const auto it = env.find(name);
-            if (it == env.end() || it->second.empty())
-                continue;
+            if (it == env.end() || it->second.empty()) continue;
             const auto parsed = parse_url(it->second);
             if (parsed.url && parsed.url->scheme.rfind("redis", 0) != 0)
                 continue;  // memcached://, locmem://

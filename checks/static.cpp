@@ -11,20 +11,13 @@ namespace {
 std::string expected_type(const std::string& path) {
     const auto dot = path.rfind('.');
     const std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
-    if (ext == "css")
-        return "text/css";
-    if (ext == "js" || ext == "mjs")
-        return "javascript";  // application/ or text/
-    if (ext == "png")
-        return "image/png";
-    if (ext == "jpg" || ext == "jpeg")
-        return "image/jpeg";
-    if (ext == "svg")
-        return "image/svg+xml";
-    if (ext == "woff2")
-        return "font/woff2";
-    if (ext == "json")
-        return "application/json";
+    if (ext == "css") return "text/css";
+    if (ext == "js" || ext == "mjs") return "javascript";  // application/ or text/
+    if (ext == "png") return "image/png";
+    if (ext == "jpg" || ext == "jpeg") return "image/jpeg";
+    if (ext == "svg") return "image/svg+xml";
+    if (ext == "woff2") return "font/woff2";
+    if (ext == "json") return "application/json";
     return "";
 }
 
@@ -35,8 +28,7 @@ class StaticCheck final : public Check {
 
     CheckResult run(const Deadline& deadline) override {
         const HttpReply reply = http_get(url_, host_, deadline, 64 * 1024);
-        if (!reply.ok)
-            return CheckResult::fail("static asset not fetched: " + reply.error);
+        if (!reply.ok) return CheckResult::fail("static asset not fetched: " + reply.error);
         const std::string path = url_.path.empty() ? "/" : url_.path;
         CheckResult result;
         result.observe("response_seconds", reply.total_seconds)
@@ -87,8 +79,7 @@ CheckKind static_kind() {
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");
-        if (url.scheme != "http")
-            throw SettingError("url", "only http:// URLs are supported");
+        if (url.scheme != "http") throw SettingError("url", "only http:// URLs are supported");
         const std::string type = ctx.params.has("content_type") ? ctx.params.str("content_type")
                                                                 : expected_type(url.path);
         return std::make_unique<StaticCheck>(
@@ -96,11 +87,9 @@ CheckKind static_kind() {
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto app = env.find("VITALS_APP_URL");
-        if (app == env.end() || app->second.empty())
-            return std::nullopt;
+        if (app == env.end() || app->second.empty()) return std::nullopt;
         const auto parsed = parse_url(app->second);
-        if (!parsed.url)
-            return nlohmann::json{{"url", app->second}};  // let validation report it
+        if (!parsed.url) return nlohmann::json{{"url", app->second}};  // let validation report it
         const auto path = env.find("VITALS_STATIC_PATH");
         nlohmann::json spec = {
             {"url", parsed.url->scheme + "://" + parsed.url->authority(80) +

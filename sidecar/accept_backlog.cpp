@@ -8,8 +8,7 @@ namespace vitals {
 namespace {
 
 bool parse_hex(std::string_view text, std::uint64_t* out) {
-    if (text.empty() || text.size() > 16)
-        return false;
+    if (text.empty() || text.size() > 16) return false;
     std::uint64_t v = 0;
     for (char c : text) {
         int d = 0;
@@ -37,8 +36,7 @@ std::vector<std::string_view> fields(std::string_view line) {
         const std::size_t start = i;
         while (i < line.size() && line[i] != ' ' && line[i] != '\t')
             ++i;
-        if (i > start)
-            out.push_back(line.substr(start, i - start));
+        if (i > start) out.push_back(line.substr(start, i - start));
     }
     return out;
 }
@@ -59,8 +57,7 @@ ProcNetTcp parse_proc_net_tcp(std::string_view text) {
             continue;
         }
         const auto f = fields(line);
-        if (f.empty())
-            continue;
+        if (f.empty()) continue;
         // sl local rem st tx:rx ...
         if (f.size() < 5 || f[0].back() != ':') {
             ++out.malformed_lines;
@@ -88,13 +85,11 @@ AcceptBacklog read_accept_backlog(std::uint16_t port, const std::string& proc) {
     AcceptBacklog backlog;
     for (const char* file : {"/net/tcp", "/net/tcp6"}) {
         std::ifstream in(proc + file);
-        if (!in)
-            continue;
+        if (!in) continue;
         std::stringstream text;
         text << in.rdbuf();
         for (const ListenSocket& s : parse_proc_net_tcp(text.str()).listening) {
-            if (s.port != port)
-                continue;
+            if (s.port != port) continue;
             ++backlog.listeners;
             backlog.queued += s.accept_queue;
         }

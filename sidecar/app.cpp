@@ -53,13 +53,11 @@ void App::start() {
 }
 
 bool App::stop() {
-    if (stopped_)
-        return true;
+    if (stopped_) return true;
     stopped_ = true;
     server_.stop();
     scheduler_.stop();
-    if (scheduler_thread_.joinable())
-        scheduler_thread_.join();
+    if (scheduler_thread_.joinable()) scheduler_thread_.join();
     return executor_->stop(std::chrono::milliseconds(300));
 }
 

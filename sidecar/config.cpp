@@ -13,8 +13,7 @@ using nlohmann::json;
 const std::vector<std::string> kGroupNames = {"live", "ready"};
 
 bool valid_check_name(const std::string& name) {
-    if (name.empty() || name.size() > 63)
-        return false;
+    if (name.empty() || name.size() > 63) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     });
@@ -23,10 +22,8 @@ bool valid_check_name(const std::string& name) {
 std::uint8_t group_bits(const std::vector<std::string>& names) {
     std::uint8_t bits = 0;
     for (const auto& n : names) {
-        if (n == "live")
-            bits |= kGroupLive;
-        if (n == "ready")
-            bits |= kGroupReady;
+        if (n == "live") bits |= kGroupLive;
+        if (n == "ready") bits |= kGroupReady;
     }
     return bits;
 }
@@ -35,8 +32,7 @@ std::uint8_t group_bits(const std::vector<std::string>& names) {
 SettingsTable check_table(const CheckKind& kind) {
     SettingsTable table = common_check_settings();
     for (Setting& s : table) {
-        if (s.key == "groups")
-            s.default_value = kind.default_groups;
+        if (s.key == "groups") s.default_value = kind.default_groups;
     }
     table.insert(table.end(), kind.settings.begin(), kind.settings.end());
     return table;
@@ -82,8 +78,7 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
             params = Params(std::move(values));
         }
     }
-    if (errors.size() != errors_before)
-        return std::nullopt;
+    if (errors.size() != errors_before) return std::nullopt;
 
     CheckConfig check;
     check.name = name;
@@ -126,23 +121,19 @@ std::optional<json> read_file(const std::string& path, ConfigErrors& errors) {
 
 std::optional<ListenAddress> ListenAddress::parse(const std::string& text) {
     const auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon + 1 == text.size())
-        return std::nullopt;
+    if (colon == std::string::npos || colon + 1 == text.size()) return std::nullopt;
     ListenAddress out;
     out.host = text.substr(0, colon);
     if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
         out.host = out.host.substr(1, out.host.size() - 2);
     }
-    if (out.host.empty())
-        return std::nullopt;
+    if (out.host.empty()) return std::nullopt;
     unsigned long port = 0;
     for (char c : text.substr(colon + 1)) {
-        if (c < '0' || c > '9' || port > 65535)
-            return std::nullopt;
+        if (c < '0' || c > '9' || port > 65535) return std::nullopt;
         port = port * 10 + static_cast<unsigned long>(c - '0');
     }
-    if (port > 65535)
-        return std::nullopt;
+    if (port > 65535) return std::nullopt;
     out.port = static_cast<std::uint16_t>(port);
     return out;
 }
@@ -204,8 +195,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     ConfigErrors& errors = load.errors;
     json file = json::object();
     if (!config_file.empty()) {
-        if (auto parsed = read_file(config_file, errors))
-            file = std::move(*parsed);
+        if (auto parsed = read_file(config_file, errors)) file = std::move(*parsed);
         if (!file.is_object()) {
             errors.push_back({config_file, "/", "must be a JSON object"});
             file = json::object();
@@ -217,8 +207,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     server.erase("checks");
     for (const Setting& s : server_settings()) {
         const auto it = env.find(s.env_name);
-        if (it == env.end())
-            continue;
+        if (it == env.end()) continue;
         json v = setting_from_env(s, it->second);
         if (v.is_null()) {
             errors.push_back(
@@ -230,8 +219,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
         read_settings(probe, {s}, "environment", "", errors);
         for (std::size_t i = before; i < errors.size(); ++i)
             errors[i].pointer = s.env_name;
-        if (errors.size() == before)
-            server[s.key] = v;
+        if (errors.size() == before) server[s.key] = v;
     }
     const std::string where = config_file.empty() ? "defaults" : config_file;
     const Params params = read_settings(server, server_settings(), where, "", errors);
@@ -270,22 +258,18 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     for (const auto& item : checks.items()) {
         auto check = read_check(item.key(), item.value(), where, "/checks/" + item.key(), env,
                                 registry, errors);
-        if (check)
-            config.checks.push_back(std::move(*check));
+        if (check) config.checks.push_back(std::move(*check));
     }
     for (const auto& [name, kind] : registry.kinds()) {
-        if (!kind.from_env || checks.contains(name))
-            continue;
+        if (!kind.from_env || checks.contains(name)) continue;
         if (auto spec = kind.from_env(env)) {
             (*spec)["kind"] = name;
             auto check =
                 read_check(name, *spec, "environment", "/checks/" + name, env, registry, errors);
-            if (check)
-                config.checks.push_back(std::move(*check));
+            if (check) config.checks.push_back(std::move(*check));
         }
     }
-    if (errors.empty())
-        load.config = std::move(config);
+    if (errors.empty()) load.config = std::move(config);
     return load;
 }
 

@@ -40,8 +40,7 @@ void ThreadExecutor::Shared::work(std::size_t index) {
         {
             std::unique_lock<std::mutex> lock(mutex);
             wake.wait(lock, [&] { return stopping || workers[index].pending; });
-            if (stopping)
-                break;
+            if (stopping) break;
             Worker& w = workers[index];
             w.pending = false;
             run_id = w.run_id;
@@ -59,8 +58,7 @@ void ThreadExecutor::Shared::work(std::size_t index) {
         }
         const auto took = std::chrono::steady_clock::now() - started;
         std::lock_guard<std::mutex> lock(handover);
-        if (scheduler != nullptr)
-            scheduler->complete(index, run_id, std::move(result), took);
+        if (scheduler != nullptr) scheduler->complete(index, run_id, std::move(result), took);
     }
     std::lock_guard<std::mutex> lock(mutex);
     --running_threads;
@@ -105,8 +103,7 @@ bool ThreadExecutor::stop(std::chrono::milliseconds grace) {
         shared_->exited.wait_for(lock, grace, [&] { return shared_->running_threads == 0; });
     std::vector<std::thread> threads;
     for (auto& w : shared_->workers) {
-        if (w.thread.joinable())
-            threads.push_back(std::move(w.thread));
+        if (w.thread.joinable()) threads.push_back(std::move(w.thread));
     }
     lock.unlock();
     for (std::thread& t : threads) {

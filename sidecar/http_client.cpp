@@ -16,8 +16,7 @@ std::string lower(std::string s) {
 
 std::string trim(const std::string& s) {
     const auto first = s.find_first_not_of(" \t");
-    if (first == std::string::npos)
-        return "";
+    if (first == std::string::npos) return "";
     return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
 
@@ -27,8 +26,7 @@ bool dechunk(const std::string& raw, std::size_t pos, std::size_t max_body, Http
     *malformed = false;
     while (true) {
         const auto line_end = raw.find("\r\n", pos);
-        if (line_end == std::string::npos)
-            return false;
+        if (line_end == std::string::npos) return false;
         std::size_t size = 0;
         std::size_t i = pos;
         for (; i < line_end && std::isxdigit(static_cast<unsigned char>(raw[i])); ++i) {
@@ -44,14 +42,11 @@ bool dechunk(const std::string& raw, std::size_t pos, std::size_t max_body, Http
             return false;
         }
         pos = line_end + 2;
-        if (size == 0)
-            return true;  // trailers are ignored
-        if (raw.size() < pos + size + 2)
-            return false;
+        if (size == 0) return true;  // trailers are ignored
+        if (raw.size() < pos + size + 2) return false;
         const std::size_t room = max_body - std::min(max_body, reply.body.size());
         reply.body.append(raw, pos, std::min(size, room));
-        if (size > room)
-            reply.body_truncated = true;
+        if (size > room) reply.body_truncated = true;
         pos += size + 2;
     }
 }
@@ -83,8 +78,7 @@ bool parse_http_response(const std::string& raw, bool connection_closed, std::si
         const std::string line = raw.substr(pos, end - pos);
         pos = end + 2;
         const auto colon = line.find(':');
-        if (colon == std::string::npos)
-            continue;
+        if (colon == std::string::npos) continue;
         reply.headers[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
     }
     const std::size_t body_at = head_end + 4;
@@ -93,8 +87,7 @@ bool parse_http_response(const std::string& raw, bool connection_closed, std::si
     const auto te = reply.headers.find("transfer-encoding");
     if (te != reply.headers.end() && lower(te->second).find("chunked") != std::string::npos) {
         bool malformed = false;
-        if (dechunk(raw, body_at, max_body, reply, &malformed))
-            return true;
+        if (dechunk(raw, body_at, max_body, reply, &malformed)) return true;
         reply.error =
             malformed ? "malformed chunked body" : "connection closed in the middle of the body";
         return false;
@@ -141,8 +134,7 @@ HttpReply http_get(const Url& url, const std::string& host_header, const Deadlin
         return reply;
     }
     std::string target = url.path.empty() ? "/" : url.path;
-    if (!url.query.empty())
-        target += "?" + url.query;
+    if (!url.query.empty()) target += "?" + url.query;
     const std::string host = host_header.empty() ? url.authority(80) : host_header;
     const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host +
                                 "\r\nUser-Agent: vitals/" VITALS_VERSION
@@ -179,8 +171,7 @@ HttpReply http_get(const Url& url, const std::string& host_header, const Deadlin
             reply.error.clear();
             break;
         }
-        if (closed)
-            break;
+        if (closed) break;
     }
     reply.total_seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return reply;

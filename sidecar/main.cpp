@@ -99,8 +99,7 @@ int main(int argc, char** argv) {
     const Environment env = read_environment();
     std::string config_file = args.config_file;
     if (!args.config_given) {
-        if (const auto it = env.find("VITALS_CONFIG"); it != env.end())
-            config_file = it->second;
+        if (const auto it = env.find("VITALS_CONFIG"); it != env.end()) config_file = it->second;
     }
     const Registry registry = builtin_registry();
     ConfigLoad load = load_config(env, config_file, registry);

@@ -46,8 +46,7 @@ class Exposition {
     }
     void sample(const std::string& name, const std::string& labels, double value) {
         out_ += name;
-        if (!labels.empty())
-            out_ += "{" + labels + "}";
+        if (!labels.empty()) out_ += "{" + labels + "}";
         out_ += " " + number(value) + "\n";
     }
     std::string take() { return std::move(out_); }
@@ -87,8 +86,7 @@ std::string render_metrics(const Snapshot& s) {
         m.sample("vitals_health_status", "status=\"" + std::string(status_name(st)) + "\"",
                  overall == st ? 1 : 0);
     }
-    if (s.checks.empty())
-        return m.take();
+    if (s.checks.empty()) return m.take();
 
     m.family("vitals_check_status", "gauge",
              "Status of each check after thresholds and staleness; 1 for the current one.");
@@ -135,8 +133,7 @@ std::string render_metrics(const Snapshot& s) {
     // Observations: vitals_<kind>_<name>{check=...}, one family per name.
     std::map<std::string, std::vector<std::pair<const CheckState*, double>>> families;
     for (const CheckState& c : s.checks) {
-        if (!c.has_run())
-            continue;
+        if (!c.has_run()) continue;
         for (const Observation& o : c.last->observations) {
             families["vitals_" + metric_name_part(c.kind) + "_" + metric_name_part(o.name)]
                 .emplace_back(&c, o.value);

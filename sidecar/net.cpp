@@ -18,14 +18,11 @@ namespace {
 bool wait_for(int fd, short events, const Deadline& deadline) {
     while (true) {
         const auto left = deadline.remaining();
-        if (left.count() <= 0)
-            return false;
+        if (left.count() <= 0) return false;
         pollfd p{fd, events, 0};
         const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
-        if (n > 0)
-            return true;
-        if (n < 0 && errno != EINTR)
-            return true;  // let the following call report the error
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return true;  // let the following call report the error
     }
 }
 
@@ -37,14 +34,12 @@ std::string where(const std::string& host, std::uint16_t port) {
 }  // namespace
 
 Socket::~Socket() {
-    if (fd_ >= 0)
-        ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
 }
 
 Socket& Socket::operator=(Socket&& other) noexcept {
     if (this != &other) {
-        if (fd_ >= 0)
-            ::close(fd_);
+        if (fd_ >= 0) ::close(fd_);
         fd_ = other.fd_;
         other.fd_ = -1;
     }
@@ -105,8 +100,7 @@ IoStatus send_all(const Socket& socket, std::string_view data, const Deadline& d
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            if (!wait_for(socket.fd(), POLLOUT, deadline))
-                return IoStatus::timed_out;
+            if (!wait_for(socket.fd(), POLLOUT, deadline)) return IoStatus::timed_out;
             continue;
         }
         return IoStatus::error;
@@ -123,11 +117,9 @@ IoStatus receive_some(const Socket& socket, std::string& out, std::size_t max,
             out.append(buf, static_cast<std::size_t>(n));
             return IoStatus::ok;
         }
-        if (n == 0)
-            return IoStatus::closed;
+        if (n == 0) return IoStatus::closed;
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            if (!wait_for(socket.fd(), POLLIN, deadline))
-                return IoStatus::timed_out;
+            if (!wait_for(socket.fd(), POLLIN, deadline)) return IoStatus::timed_out;
             continue;
         }
         return IoStatus::error;

@@ -57,8 +57,7 @@ const char* status_color(Status s) {
 
 // One bar per recent run: height is its duration relative to the slowest, colour its status.
 std::string sparkline(const CheckState& c) {
-    if (c.history.empty())
-        return "";
+    if (c.history.empty()) return "";
     float slowest = 0;
     for (const HistoryEntry& h : c.history)
         slowest = std::max(slowest, h.duration_seconds);
@@ -102,8 +101,7 @@ std::string render_page(const Snapshot& s, bool trusted) {
                 "</b> &nbsp; ";
     }
     html += "updated " + format_timestamp(s.published) + " &middot; version " VITALS_VERSION;
-    if (!trusted)
-        html += " &middot; details are shown to trusted networks only";
+    if (!trusted) html += " &middot; details are shown to trusted networks only";
     html +=
         "</p><table><tr><th>check</th><th>status</th><th>since</th><th>last run</th><th>recent "
         "runs</th>"

@@ -43,10 +43,8 @@ Status overall_health(const std::vector<CheckState>& checks) {
     Status overall = Status::ok;
     for (const CheckState& c : checks) {
         const Status s = c.effective();
-        if (s == Status::fail && c.policy.critical)
-            return Status::fail;
-        if (s != Status::ok)
-            overall = Status::warn;
+        if (s == Status::fail && c.policy.critical) return Status::fail;
+        if (s != Status::ok) overall = Status::warn;
     }
     return overall;
 }

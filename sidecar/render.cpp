@@ -11,18 +11,15 @@ using nlohmann::ordered_json;
 
 ordered_json groups_json(std::uint8_t groups) {
     ordered_json out = ordered_json::array();
-    if (groups & kGroupLive)
-        out.push_back("live");
-    if (groups & kGroupReady)
-        out.push_back("ready");
+    if (groups & kGroupLive) out.push_back("live");
+    if (groups & kGroupReady) out.push_back("ready");
     return out;
 }
 
 Response probe_response(const ProbeVerdict& v, const char* waiting_key) {
     ordered_json body;
     body["status"] = v.pass ? "ok" : "fail";
-    if (!v.pass)
-        body[waiting_key] = v.failing;
+    if (!v.pass) body[waiting_key] = v.failing;
     return {v.pass ? 200 : 503, json_text(body)};
 }
 
@@ -60,23 +57,18 @@ ordered_json check_json(const CheckState& c, bool trusted, bool with_history) {
     out["groups"] = groups_json(c.policy.groups);
     out["critical"] = c.policy.critical;
     out["stale"] = c.stale;
-    if (c.since)
-        out["since"] = format_timestamp(*c.since);
-    if (c.last_run)
-        out["last_run"] = format_timestamp(*c.last_run);
-    if (c.last_success)
-        out["last_success"] = format_timestamp(*c.last_success);
+    if (c.since) out["since"] = format_timestamp(*c.since);
+    if (c.last_run) out["last_run"] = format_timestamp(*c.last_run);
+    if (c.last_success) out["last_success"] = format_timestamp(*c.last_success);
     if (c.has_run()) {
         out["duration_seconds"] = c.last_duration_seconds;
         out["timed_out"] = c.last_timed_out;
-        if (trusted && !c.last->message.empty())
-            out["message"] = c.last->message;
+        if (trusted && !c.last->message.empty()) out["message"] = c.last->message;
         ordered_json obs = ordered_json::object();
         for (const Observation& o : c.last->observations)
             obs[o.name] = o.value;
         out["observations"] = obs;
-        if (trusted && !c.last->details.is_null())
-            out["details"] = ordered_json(c.last->details);
+        if (trusted && !c.last->details.is_null()) out["details"] = ordered_json(c.last->details);
     }
     if (with_history) {
         out["interval_seconds"] = to_seconds(c.policy.interval);

@@ -9,8 +9,7 @@ namespace vitals {
 namespace {
 
 RunOutcome outcome_of(Status s, bool timed_out) {
-    if (timed_out)
-        return RunOutcome::timeout;
+    if (timed_out) return RunOutcome::timeout;
     switch (s) {
         case Status::ok:
             return RunOutcome::ok;
@@ -67,8 +66,7 @@ Millis Scheduler::jittered_interval(const CheckPolicy& policy) {
 void Scheduler::tick() {
     std::lock_guard<std::mutex> lock(mutex_);
     const SteadyTime now = clock_.now();
-    if (beat_)
-        beat_(now);
+    if (beat_) beat_(now);
     bool changed = false;
     for (std::size_t i = 0; i < states_.size(); ++i) {
         CheckState& st = states_[i];
@@ -95,8 +93,7 @@ void Scheduler::tick() {
             log_.warn(stale ? "check_stale" : "check_fresh", {{"check", st.name}});
         }
     }
-    if (changed)
-        publish_locked();
+    if (changed) publish_locked();
 }
 
 void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult result,
@@ -104,8 +101,7 @@ void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult re
     {
         std::lock_guard<std::mutex> lock(mutex_);
         Runtime& rt = runtime_.at(index);
-        if (!rt.running || rt.run_id != run_id)
-            return;
+        if (!rt.running || rt.run_id != run_id) return;
         rt.running = false;
         if (rt.timed_out) {
             log_.warn("late_result_dropped", {{"check", states_[index].name},
@@ -136,8 +132,7 @@ void Scheduler::record(std::size_t index, CheckResult result, double duration_se
     if (status == Status::fail || status == Status::unknown) {
         ++st.consecutive_failures;
         st.consecutive_successes = 0;
-        if (st.consecutive_failures >= st.policy.failure_threshold)
-            st.status = Status::fail;
+        if (st.consecutive_failures >= st.policy.failure_threshold) st.status = Status::fail;
     } else {
         st.last_success = wall;
         ++st.consecutive_successes;
@@ -163,8 +158,7 @@ void Scheduler::record(std::size_t index, CheckResult result, double duration_se
     entry.duration_seconds = static_cast<float>(duration_seconds);
     entry.at_unix_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
-    if (st.history.size() == kHistoryLength)
-        st.history.erase(st.history.begin());
+    if (st.history.size() == kHistoryLength) st.history.erase(st.history.begin());
     st.history.push_back(entry);
 }
 
@@ -182,8 +176,7 @@ SteadyTime Scheduler::next_wakeup() const {
     for (std::size_t i = 0; i < states_.size(); ++i) {
         const Runtime& rt = runtime_[i];
         if (rt.running) {
-            if (!rt.timed_out)
-                next = std::min(next, rt.deadline);
+            if (!rt.timed_out) next = std::min(next, rt.deadline);
         } else {
             next = std::min(next, rt.next_due);
         }
@@ -200,11 +193,9 @@ void Scheduler::run() {
         const SteadyTime cap = clock_.now() + std::chrono::seconds(1);
         const SteadyTime until = std::min(next_wakeup(), cap);
         std::unique_lock<std::mutex> lock(mutex_);
-        if (stopping_)
-            return;
+        if (stopping_) return;
         wake_.wait_until(lock, until, [&] { return stopping_; });
-        if (stopping_)
-            return;
+        if (stopping_) return;
     }
 }
 

@@ -38,10 +38,8 @@ std::string bounds_text(const Setting& s) {
                    ? format_duration(Millis(static_cast<std::int64_t>(v)))
                    : number_text(v);
     };
-    if (has_min && has_max)
-        return "between " + fmt(s.min) + " and " + fmt(s.max);
-    if (has_min)
-        return "at least " + fmt(s.min);
+    if (has_min && has_max) return "between " + fmt(s.min) + " and " + fmt(s.max);
+    if (has_min) return "at least " + fmt(s.min);
     return "at most " + fmt(s.max);
 }
 
@@ -66,42 +64,33 @@ json validate_value(const Setting& s, const json& v, const std::string& where,
     };
     switch (s.type) {
         case SettingType::string:
-            if (!v.is_string())
-                return bad("must be a string");
+            if (!v.is_string()) return bad("must be a string");
             if (!s.one_of.empty() && std::find(s.one_of.begin(), s.one_of.end(),
                                                v.get<std::string>()) == s.one_of.end()) {
                 return bad("must be one of " + one_of_text(s));
             }
             return v;
         case SettingType::url: {
-            if (!v.is_string())
-                return bad("must be a URL string");
+            if (!v.is_string()) return bad("must be a URL string");
             const UrlParse parsed = parse_url(v.get<std::string>());
-            if (!parsed.url)
-                return bad(parsed.error);
-            if (parsed.url->host.empty())
-                return bad("URL has no host");
+            if (!parsed.url) return bad(parsed.error);
+            if (parsed.url->host.empty()) return bad("URL has no host");
             return v;
         }
         case SettingType::integer: {
-            if (!v.is_number_integer())
-                return bad("must be a whole number");
+            if (!v.is_number_integer()) return bad("must be a whole number");
             const auto n = v.get<std::int64_t>();
-            if (!in_bounds(s, static_cast<double>(n)))
-                return bad("must be " + bounds_text(s));
+            if (!in_bounds(s, static_cast<double>(n))) return bad("must be " + bounds_text(s));
             return v;
         }
         case SettingType::number: {
-            if (!v.is_number())
-                return bad("must be a number");
+            if (!v.is_number()) return bad("must be a number");
             const double n = v.get<double>();
-            if (!in_bounds(s, n))
-                return bad("must be " + bounds_text(s));
+            if (!in_bounds(s, n)) return bad("must be " + bounds_text(s));
             return v;
         }
         case SettingType::boolean:
-            if (!v.is_boolean())
-                return bad("must be true or false");
+            if (!v.is_boolean()) return bad("must be true or false");
             return v;
         case SettingType::duration: {
             if (!v.is_string())
@@ -115,8 +104,7 @@ json validate_value(const Setting& s, const json& v, const std::string& where,
             return d->count();
         }
         case SettingType::string_list: {
-            if (!v.is_array())
-                return bad("must be a list of strings");
+            if (!v.is_array()) return bad("must be a list of strings");
             json out = json::array();
             bool ok = true;
             for (std::size_t i = 0; i < v.size(); ++i) {
@@ -143,8 +131,7 @@ json validate_value(const Setting& s, const json& v, const std::string& where,
 
 std::string ConfigError::text() const {
     std::string out = where;
-    if (!pointer.empty())
-        out += ": " + pointer;
+    if (!pointer.empty()) out += ": " + pointer;
     return out + ": " + message;
 }
 
@@ -185,14 +172,12 @@ Params read_settings(const json& object, const SettingsTable& table, const std::
                 errors.push_back({where, key_pointer, "is required (" + s.help + ")"});
             } else if (!s.default_value.is_null()) {
                 json v = validate_value(s, s.default_value, where, key_pointer, errors);
-                if (!v.is_null())
-                    values[s.key] = std::move(v);
+                if (!v.is_null()) values[s.key] = std::move(v);
             }
             continue;
         }
         json v = validate_value(s, *it, where, key_pointer, errors);
-        if (!v.is_null())
-            values[s.key] = std::move(v);
+        if (!v.is_null()) values[s.key] = std::move(v);
     }
     for (const auto& item : object.items()) {
         if (known.count(item.key()) == 0) {
@@ -213,10 +198,8 @@ json setting_from_env(const Setting& setting, const std::string& text) {
         case SettingType::duration:
             return text;
         case SettingType::boolean:
-            if (text == "true" || text == "1" || text == "yes")
-                return true;
-            if (text == "false" || text == "0" || text == "no")
-                return false;
+            if (text == "true" || text == "1" || text == "yes") return true;
+            if (text == "false" || text == "0" || text == "no") return false;
             return json();
         case SettingType::integer:
         case SettingType::number: {
@@ -230,8 +213,7 @@ json setting_from_env(const Setting& setting, const std::string& text) {
             while (std::getline(in, item, ',')) {
                 const auto first = item.find_first_not_of(" \t");
                 const auto last = item.find_last_not_of(" \t");
-                if (first != std::string::npos)
-                    out.push_back(item.substr(first, last - first + 1));
+                if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
             }
             return out;
         }
@@ -242,8 +224,7 @@ json setting_from_env(const Setting& setting, const std::string& text) {
 json describe_settings(const Params& params, const SettingsTable& table) {
     json out = json::object();
     for (const Setting& s : table) {
-        if (!params.has(s.key))
-            continue;
+        if (!params.has(s.key)) continue;
         const json& v = params.values().at(s.key);
         if (s.is_secret) {
             out[s.key] = "****";

@@ -19,16 +19,14 @@ constexpr double kBaseMs = 0.05;
 constexpr double kGrowth = 1.1;
 
 bool parse_number(std::string_view text, double* out) {
-    if (text.empty() || text.size() > 40)
-        return false;
+    if (text.empty() || text.size() > 40) return false;
     char buf[48];
     std::memcpy(buf, text.data(), text.size());
     buf[text.size()] = '\0';
     char* end = nullptr;
     errno = 0;
     const double v = std::strtod(buf, &end);
-    if (end != buf + text.size() || errno != 0 || !std::isfinite(v))
-        return false;
+    if (end != buf + text.size() || errno != 0 || !std::isfinite(v)) return false;
     *out = v;
     return true;
 }
@@ -36,8 +34,7 @@ bool parse_number(std::string_view text, double* out) {
 // "gunicorn.request.status.503" -> the part after "gunicorn.", whatever prefix stands before.
 std::string_view gunicorn_metric(std::string_view name) {
     const auto at = name.find("gunicorn.");
-    if (at == std::string_view::npos || (at > 0 && name[at - 1] != '.'))
-        return {};
+    if (at == std::string_view::npos || (at > 0 && name[at - 1] != '.')) return {};
     return name.substr(at + 9);
 }
 
@@ -53,10 +50,8 @@ std::vector<StatsdSample> parse_statsd(std::string_view datagram, std::size_t* m
         const auto nl = datagram.find('\n');
         std::string_view line = datagram.substr(0, nl);
         datagram = nl == std::string_view::npos ? std::string_view() : datagram.substr(nl + 1);
-        if (!line.empty() && line.back() == '\r')
-            line.remove_suffix(1);
-        if (line.empty())
-            continue;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) continue;
         // name:value|type[|@rate]
         const auto colon = line.rfind(':', line.find('|'));
         const auto bar = line.find('|');
@@ -80,8 +75,7 @@ std::vector<StatsdSample> parse_statsd(std::string_view datagram, std::size_t* m
         }
         if (ok) {
             for (char c : s.name) {
-                if (c <= ' ' || c == '|' || c == ':')
-                    ok = false;
+                if (c <= ' ' || c == '|' || c == ':') ok = false;
             }
         }
         if (ok) {
@@ -94,8 +88,7 @@ std::vector<StatsdSample> parse_statsd(std::string_view datagram, std::size_t* m
 }
 
 int GunicornStats::bucket_of(double ms) {
-    if (!(ms > kBaseMs))
-        return 0;
+    if (!(ms > kBaseMs)) return 0;
     const int b = 1 + static_cast<int>(std::log(ms / kBaseMs) / std::log(kGrowth));
     return b >= kBuckets ? kBuckets - 1 : b;
 }
@@ -107,8 +100,7 @@ double GunicornStats::bucket_upper_ms(int bucket) {
 GunicornStats::Second& GunicornStats::slot(SteadyTime now) {
     const std::int64_t s = whole_seconds(now);
     Second& slot = seconds_[static_cast<std::size_t>(s % kWindowSeconds)];
-    if (slot.second != s)
-        slot = Second{s};
+    if (slot.second != s) slot = Second{s};
     return slot;
 }
 
@@ -120,8 +112,7 @@ void GunicornStats::count_datagram(std::size_t malformed) {
 
 void GunicornStats::add(const StatsdSample& sample, SteadyTime now) {
     const std::string_view metric = gunicorn_metric(sample.name);
-    if (metric.empty())
-        return;
+    if (metric.empty()) return;
     const double count = sample.type == "c" ? sample.value / sample.rate : sample.value;
     std::lock_guard<std::mutex> lock(mutex_);
     if (metric == "requests") {
@@ -131,10 +122,8 @@ void GunicornStats::add(const StatsdSample& sample, SteadyTime now) {
         ++slot(now).latency[static_cast<std::size_t>(bucket_of(sample.value))];
     } else if (metric.rfind("request.status.", 0) == 0) {
         const std::string_view code = metric.substr(15);
-        if (!code.empty() && code[0] == '5')
-            slot(now).s5xx += count;
-        if (!code.empty() && code[0] == '4')
-            slot(now).s4xx += count;
+        if (!code.empty() && code[0] == '5') slot(now).s5xx += count;
+        if (!code.empty() && code[0] == '4') slot(now).s4xx += count;
     } else if (metric == "workers") {
         workers_ = sample.value;
     } else if (metric == "log.critical") {
@@ -151,8 +140,7 @@ GunicornSummary GunicornStats::summary(SteadyTime now) const {
     std::array<std::uint64_t, kBuckets> latency{};
     std::uint64_t samples = 0;
     for (const Second& s : seconds_) {
-        if (s.second < 0 || s.second > newest || newest - s.second >= kWindowSeconds)
-            continue;
+        if (s.second < 0 || s.second > newest || newest - s.second >= kWindowSeconds) continue;
         sum.requests += s.requests;
         sum.status_5xx += s.s5xx;
         sum.status_4xx += s.s4xx;
@@ -167,14 +155,12 @@ GunicornSummary GunicornStats::summary(SteadyTime now) const {
     sum.requests_per_second = sum.requests / kWindowSeconds;
     sum.error_5xx_ratio = sum.requests > 0 ? sum.status_5xx / sum.requests : 0;
     const auto quantile = [&](double q) -> std::optional<double> {
-        if (samples == 0)
-            return std::nullopt;
+        if (samples == 0) return std::nullopt;
         const double rank = q * static_cast<double>(samples);
         double seen = 0;
         for (int b = 0; b < kBuckets; ++b) {
             seen += static_cast<double>(latency[static_cast<std::size_t>(b)]);
-            if (seen >= rank)
-                return bucket_upper_ms(b) / 1000;
+            if (seen >= rank) return bucket_upper_ms(b) / 1000;
         }
         return bucket_upper_ms(kBuckets - 1) / 1000;
     };
@@ -193,10 +179,8 @@ StatsdSink::StatsdSink(std::string host, std::uint16_t port, const Clock& clock)
 
 StatsdSink::~StatsdSink() {
     stop_ = true;
-    if (thread_.joinable())
-        thread_.join();
-    if (fd_ >= 0)
-        ::close(fd_);
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) ::close(fd_);
 }
 
 std::string StatsdSink::start() {
@@ -215,8 +199,7 @@ std::string StatsdSink::start() {
                                     : std::string("cannot listen for statsd on UDP ") + host_ +
                                           ":" + std::to_string(port_) + ": " + std::strerror(errno);
     ::freeaddrinfo(found);
-    if (!bound)
-        return error;
+    if (!bound) return error;
     sockaddr_storage addr{};
     socklen_t len = sizeof(addr);
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -230,11 +213,9 @@ void StatsdSink::receive() {
     char buf[65536];
     while (!stop_) {
         pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0)
-            continue;
+        if (::poll(&p, 1, 100) <= 0) continue;
         const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-        if (n <= 0)
-            continue;
+        if (n <= 0) continue;
         std::size_t malformed = 0;
         const auto samples =
             parse_statsd(std::string_view(buf, static_cast<std::size_t>(n)), &malformed);

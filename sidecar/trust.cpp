@@ -10,8 +10,7 @@ namespace {
 
 std::optional<std::array<std::uint8_t, 16>> parse_address(std::string_view text, bool* is_v4) {
     char buf[INET6_ADDRSTRLEN + 1];
-    if (text.size() >= sizeof(buf))
-        return std::nullopt;
+    if (text.size() >= sizeof(buf)) return std::nullopt;
     std::memcpy(buf, text.data(), text.size());
     buf[text.size()] = '\0';
     std::array<std::uint8_t, 16> out{};
@@ -36,11 +35,9 @@ bool prefix_matches(const std::array<std::uint8_t, 16>& a, const std::array<std:
                     int prefix) {
     int i = 0;
     for (; prefix >= 8; prefix -= 8, ++i) {
-        if (a[i] != b[i])
-            return false;
+        if (a[i] != b[i]) return false;
     }
-    if (prefix == 0)
-        return true;
+    if (prefix == 0) return true;
     const auto mask = static_cast<std::uint8_t>(0xff << (8 - prefix));
     return (a[i] & mask) == (b[i] & mask);
 }
@@ -51,22 +48,18 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
     const auto slash = text.find('/');
     bool v4 = false;
     auto address = parse_address(text.substr(0, slash), &v4);
-    if (!address)
-        return std::nullopt;
+    if (!address) return std::nullopt;
     const int max_bits = v4 ? 32 : 128;
     int bits = max_bits;
     if (slash != std::string_view::npos) {
         const std::string_view digits = text.substr(slash + 1);
-        if (digits.empty() || digits.size() > 3)
-            return std::nullopt;
+        if (digits.empty() || digits.size() > 3) return std::nullopt;
         bits = 0;
         for (char c : digits) {
-            if (c < '0' || c > '9')
-                return std::nullopt;
+            if (c < '0' || c > '9') return std::nullopt;
             bits = bits * 10 + (c - '0');
         }
-        if (bits > max_bits)
-            return std::nullopt;
+        if (bits > max_bits) return std::nullopt;
     }
     Cidr cidr;
     cidr.address = *address;
@@ -78,11 +71,9 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
 bool TrustedNetworks::contains(std::string_view address) const {
     bool v4 = false;
     const auto parsed = parse_address(address, &v4);
-    if (!parsed)
-        return false;
+    if (!parsed) return false;
     for (const Cidr& net : networks_) {
-        if (prefix_matches(*parsed, net.address, net.prefix))
-            return true;
+        if (prefix_matches(*parsed, net.address, net.prefix)) return true;
     }
     return false;
 }

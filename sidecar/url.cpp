@@ -7,12 +7,9 @@ namespace vitals {
 namespace {
 
 int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -39,8 +36,7 @@ std::optional<std::string> percent_decode(std::string_view in) {
 }
 
 bool valid_scheme(std::string_view s) {
-    if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0])))
-        return false;
+    if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
     for (char c : s) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
             return false;
@@ -87,13 +83,11 @@ UrlParse parse_url(std::string_view text) {
         authority = authority.substr(at + 1);
         const auto colon = userinfo.find(':');
         auto user = percent_decode(userinfo.substr(0, colon));
-        if (!user)
-            return failure("invalid percent-encoding in the URL's user name");
+        if (!user) return failure("invalid percent-encoding in the URL's user name");
         url.user = *user;
         if (colon != std::string_view::npos) {
             auto password = percent_decode(userinfo.substr(colon + 1));
-            if (!password)
-                return failure("invalid percent-encoding in the URL's password");
+            if (!password) return failure("invalid percent-encoding in the URL's password");
             url.password = *password;
             url.has_password = true;
         }
@@ -102,30 +96,25 @@ UrlParse parse_url(std::string_view text) {
     std::string_view port_text;
     if (!authority.empty() && authority[0] == '[') {
         const auto close = authority.find(']');
-        if (close == std::string_view::npos)
-            return failure("unterminated IPv6 address in URL");
+        if (close == std::string_view::npos) return failure("unterminated IPv6 address in URL");
         url.host = std::string(authority.substr(1, close - 1));
         const std::string_view after = authority.substr(close + 1);
         if (!after.empty()) {
-            if (after[0] != ':')
-                return failure("unexpected text after IPv6 address in URL");
+            if (after[0] != ':') return failure("unexpected text after IPv6 address in URL");
             port_text = after.substr(1);
         }
     } else {
         const auto colon = authority.rfind(':');
         url.host = std::string(authority.substr(0, colon));
-        if (colon != std::string_view::npos)
-            port_text = authority.substr(colon + 1);
+        if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
     }
     if (!port_text.empty()) {
         unsigned long port = 0;
         for (char c : port_text) {
-            if (c < '0' || c > '9' || port > 65535)
-                return failure("invalid port in URL");
+            if (c < '0' || c > '9' || port > 65535) return failure("invalid port in URL");
             port = port * 10 + static_cast<unsigned long>(c - '0');
         }
-        if (port == 0 || port > 65535)
-            return failure("port in URL out of range 1-65535");
+        if (port == 0 || port > 65535) return failure("port in URL out of range 1-65535");
         url.port = static_cast<std::uint16_t>(port);
     }
     for (char c : url.host) {
@@ -140,8 +129,7 @@ std::string Url::redacted() const {
     std::string out = scheme + "://";
     if (!user.empty() || has_password) {
         out += user;
-        if (has_password)
-            out += ":****";
+        if (has_password) out += ":****";
         out += '@';
     }
     if (host.find(':') != std::string::npos) {
@@ -149,11 +137,9 @@ std::string Url::redacted() const {
     } else {
         out += host;
     }
-    if (port)
-        out += ':' + std::to_string(*port);
+    if (port) out += ':' + std::to_string(*port);
     out += path;
-    if (!query.empty())
-        out += '?' + query;
+    if (!query.empty()) out += '?' + query;
     return out;
 }
 
@@ -167,8 +153,7 @@ std::string redact_secrets(std::string_view text) {
     std::size_t pos = 0;
     while (true) {
         const auto scheme_end = text.find("://", pos);
-        if (scheme_end == std::string_view::npos)
-            break;
+        if (scheme_end == std::string_view::npos) break;
         const std::size_t start = scheme_end + 3;
         const auto end = text.find_first_of(" \t\n\"'/", start);
         const std::string_view authority = text.substr(

@@ -20,11 +20,9 @@ json check_of(const RunningSidecar& sidecar, const std::string& name) {
 
 double observation(const Snapshot& s, const std::string& check, const std::string& name) {
     for (const CheckState& c : s.checks) {
-        if (c.name != check || !c.has_run())
-            continue;
+        if (c.name != check || !c.has_run()) continue;
         for (const Observation& o : c.last->observations) {
-            if (o.name == name)
-                return o.value;
+            if (o.name == name) return o.value;
         }
     }
     return -1;
@@ -85,8 +83,7 @@ TEST_CASE("e2e: requests through Gunicorn show up in the statsd numbers", "[e2e]
     const auto snapshot = sidecar.store().load();
     const CheckState* web = nullptr;
     for (const CheckState& c : snapshot->checks) {
-        if (c.name == "web")
-            web = &c;
+        if (c.name == "web") web = &c;
     }
     REQUIRE(web != nullptr);
     // Every run after Gunicorn came up sent one request; the newest may not be counted yet.

@@ -8,8 +8,7 @@ std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::
                                   const Environment& env) {
     static const Registry registry = builtin_registry();
     const CheckKind* kind = registry.find(kind_name);
-    if (kind == nullptr)
-        throw std::runtime_error("no kind " + kind_name);
+    if (kind == nullptr) throw std::runtime_error("no kind " + kind_name);
     ConfigErrors errors;
     const Params params = read_settings(settings, kind->settings, "test", "", errors);
     if (!errors.empty()) {
@@ -24,16 +23,14 @@ std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::
 
 bool has_observation(const CheckResult& result, const std::string& name) {
     for (const auto& o : result.observations) {
-        if (o.name == name)
-            return true;
+        if (o.name == name) return true;
     }
     return false;
 }
 
 double observed(const CheckResult& result, const std::string& name) {
     for (const auto& o : result.observations) {
-        if (o.name == name)
-            return o.value;
+        if (o.name == name) return o.value;
     }
     throw std::runtime_error("no observation " + name);
 }

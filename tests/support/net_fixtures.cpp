@@ -39,11 +39,9 @@ Blackhole::Blackhole() {
     fd_ = listen_loopback(&port_);
     thread_ = std::thread([this] {
         while (!stop_) {
-            if (!readable(fd_, 50))
-                continue;
+            if (!readable(fd_, 50)) continue;
             const int c = ::accept(fd_, nullptr, nullptr);
-            if (c >= 0)
-                held_.push_back(c);
+            if (c >= 0) held_.push_back(c);
         }
     });
 }
@@ -60,11 +58,9 @@ ScriptedHttpServer::ScriptedHttpServer(Responder respond) : respond_(std::move(r
     fd_ = listen_loopback(&port_);
     thread_ = std::thread([this] {
         while (!stop_) {
-            if (!readable(fd_, 50))
-                continue;
+            if (!readable(fd_, 50)) continue;
             Socket client(::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-            if (!client.valid())
-                continue;
+            if (!client.valid()) continue;
             std::string request;
             const Deadline deadline = Deadline::in(std::chrono::seconds(2));
             while (request.find("\r\n\r\n") == std::string::npos &&
@@ -98,8 +94,7 @@ RawClient::RawClient(std::uint16_t port, const std::string& source) {
         sockaddr_in from{};
         from.sin_family = AF_INET;
         ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
-        if (::bind(s.fd(), reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0)
-            return;
+        if (::bind(s.fd(), reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) return;
     }
     sockaddr_in to{};
     to.sin_family = AF_INET;
@@ -109,11 +104,9 @@ RawClient::RawClient(std::uint16_t port, const std::string& source) {
         pollfd p{s.fd(), POLLOUT, 0};
         int err = 0;
         socklen_t len = sizeof(err);
-        if (errno != EINPROGRESS || ::poll(&p, 1, 2000) != 1)
-            return;
+        if (errno != EINPROGRESS || ::poll(&p, 1, 2000) != 1) return;
         ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0)
-            return;
+        if (err != 0) return;
     }
     socket_ = std::move(s);
 }

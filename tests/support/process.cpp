@@ -50,8 +50,7 @@ void drain(int fd, std::string& into) {
     char buf[4096];
     while (true) {
         const ssize_t n = ::read(fd, buf, sizeof(buf));
-        if (n <= 0)
-            return;
+        if (n <= 0) return;
         into.append(buf, static_cast<std::size_t>(n));
     }
 }
@@ -75,11 +74,9 @@ Finished run_binary(const std::vector<std::string>& args,
     pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
     int open_fds = 2;
     while (open_fds > 0 && std::chrono::steady_clock::now() < until) {
-        if (::poll(fds, 2, 100) <= 0)
-            continue;
+        if (::poll(fds, 2, 100) <= 0) continue;
         for (auto& p : fds) {
-            if (p.fd < 0 || !(p.revents & (POLLIN | POLLHUP)))
-                continue;
+            if (p.fd < 0 || !(p.revents & (POLLIN | POLLHUP))) continue;
             char buf[4096];
             const ssize_t n = ::read(p.fd, buf, sizeof(buf));
             if (n <= 0) {
@@ -92,11 +89,9 @@ Finished run_binary(const std::vector<std::string>& args,
         }
     }
     for (auto& p : fds) {
-        if (p.fd >= 0)
-            ::close(p.fd);
+        if (p.fd >= 0) ::close(p.fd);
     }
-    if (open_fds > 0)
-        ::kill(pid, SIGKILL);
+    if (open_fds > 0) ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
     f.exit_code = decode(status);
@@ -106,8 +101,7 @@ Finished run_binary(const std::vector<std::string>& args,
 ChildProcess::ChildProcess(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env) {
     int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0)
-        throw std::runtime_error("pipe");
+    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
     pid_ = spawn(args, env, out[1], 2);
     ::close(out[1]);
     out_fd_ = out[0];
@@ -131,19 +125,16 @@ std::optional<std::string> ChildProcess::wait_for_line(const std::string& text,
              end = out_.find('\n', scanned)) {
             const std::string line = out_.substr(scanned, end - scanned);
             scanned = end + 1;
-            if (line.find(text) != std::string::npos)
-                return line;
+            if (line.find(text) != std::string::npos) return line;
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             until - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            return std::nullopt;
+        if (left.count() <= 0) return std::nullopt;
         pollfd p{out_fd_, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
             char buf[4096];
             const ssize_t n = ::read(out_fd_, buf, sizeof(buf));
-            if (n <= 0)
-                return std::nullopt;
+            if (n <= 0) return std::nullopt;
             out_.append(buf, static_cast<std::size_t>(n));
         }
     }

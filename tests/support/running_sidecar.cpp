@@ -27,8 +27,7 @@ bool RunningSidecar::wait_for_status(const std::string& check, Status status,
     return wait_until(
         [&](const Snapshot& s) {
             for (const CheckState& c : s.checks) {
-                if (c.name == check)
-                    return c.has_run() && c.effective() == status;
+                if (c.name == check) return c.has_run() && c.effective() == status;
             }
             return false;
         },

@@ -26,8 +26,7 @@ class RunningSidecar {
                     std::chrono::milliseconds wait = std::chrono::seconds(10)) const {
         const auto until = std::chrono::steady_clock::now() + wait;
         while (std::chrono::steady_clock::now() < until) {
-            if (ready(*app_->store().load()))
-                return true;
+            if (ready(*app_->store().load())) return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         return false;

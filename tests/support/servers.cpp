@@ -28,8 +28,7 @@ const char kPgBin[] = "/usr/lib/postgresql/15/bin";
 
 std::string temp_dir(const char* name) {
     std::string pattern = std::string("/tmp/vitals-") + name + "-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr)
-        throw std::runtime_error("mkdtemp failed");
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     return pattern;
 }
 
@@ -47,8 +46,7 @@ std::string capture(const std::string& command) {
 bool wait_until(const std::function<bool()>& ready, std::chrono::seconds limit) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
-        if (ready())
-            return true;
+        if (ready()) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
@@ -111,13 +109,14 @@ void RedisServer::start() {
             return ok;
         },
         std::chrono::seconds(10));
-    if (!up)
+    if (!up) {
+        stop();
         throw std::runtime_error("redis-server did not start");
+    }
 }
 
 void RedisServer::stop() {
-    if (pid_ <= 0)
-        return;
+    if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
     int status = 0;
     ::waitpid(pid_, &status, 0);
@@ -134,8 +133,7 @@ PostgresServer::PostgresServer(int max_connections)
     : port_(closed_port()), dir_(temp_dir("pg")), max_connections_(max_connections) {
     const std::string data = dir_ + "/data";
     shell("chmod 755 '" + dir_ + "'");
-    if (::geteuid() == 0)
-        shell("chown postgres: '" + dir_ + "'");
+    if (::geteuid() == 0) shell("chown postgres: '" + dir_ + "'");
     const std::string pwfile = dir_ + "/pw";
     shell(as_owner("sh -c \"echo pg-super-secret > '" + pwfile + "'\""));
     if (shell(as_owner(std::string(kPgBin) + "/initdb -D '" + data + "' -U postgres --pwfile='" +
@@ -144,6 +142,16 @@ PostgresServer::PostgresServer(int max_connections)
         throw std::runtime_error("initdb failed");
     }
     start();
+    try {
+        setup();
+    } catch (...) {
+        stop();  // a half-built cluster must not outlive the test
+        shell("rm -rf '" + dir_ + "'");
+        throw;
+    }
+}
+
+void PostgresServer::setup() const {
     const std::string setup =
         " -c \"CREATE ROLE app LOGIN PASSWORD 'app-secret'\" -c \"GRANT pg_read_all_stats TO app\""
         " -c \"CREATE DATABASE shop OWNER app\"";
@@ -212,8 +220,7 @@ GunicornServer::GunicornServer(int workers, std::uint16_t statsd_port, bool star
               "' /usr/bin/python3 manage.py collectstatic --noinput -v0") != 0) {
         throw std::runtime_error("collectstatic failed");
     }
-    if (start_now)
-        start();
+    if (start_now) start();
 }
 
 GunicornServer::~GunicornServer() {
@@ -263,13 +270,14 @@ void GunicornServer::start() {
             return r.ok && r.status == 200;
         },
         std::chrono::seconds(20));
-    if (!up)
+    if (!up) {
+        kill();
         throw std::runtime_error("gunicorn did not start");
+    }
 }
 
 void GunicornServer::kill() {
-    if (pid_ <= 0)
-        return;
+    if (pid_ <= 0) return;
     ::kill(-pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);

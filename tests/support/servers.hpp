@@ -55,6 +55,7 @@ class PostgresServer {
     int sql(const std::string& statement) const;
 
   private:
+    void setup() const;
     std::string as_owner(const std::string& command) const;
     std::uint16_t port_;
     std::string dir_;

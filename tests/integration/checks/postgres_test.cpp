@@ -23,8 +23,7 @@ json details_of(const CheckResult& r) {
 
 bool mentions(const json& list, const std::string& text) {
     for (const auto& item : list) {
-        if (item.value("query", "").find(text) != std::string::npos)
-            return true;
+        if (item.value("query", "").find(text) != std::string::npos) return true;
     }
     return false;
 }

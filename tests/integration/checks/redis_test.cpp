@@ -78,8 +78,7 @@ TEST_CASE("redis: a cache filling up to maxmemory warns, then fails", "[redis]")
     while (observed(r, "memory_used_ratio") < 0.96 && i < 400) {
         redis.cli("SET filler:" + std::to_string(i++) + " " + std::string(16 * 1024, 'x'));
         r = check->run(Deadline::in(2s));
-        if (r.status == Status::fail)
-            break;
+        if (r.status == Status::fail) break;
     }
     CHECK(r.status == Status::fail);
 }

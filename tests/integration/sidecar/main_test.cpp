@@ -31,8 +31,7 @@ TEST_CASE("a bad configuration lists every problem and exits 2, without secrets"
                         "db": {"kind": "tcp", "port": 5432, "interval": "soon"}}})");
     for (const bool check_only : {true, false}) {
         std::vector<std::string> args = {"--config", config.path()};
-        if (check_only)
-            args.push_back("--check-config");
+        if (check_only) args.push_back("--check-config");
         const Finished f = run_binary(args, {{"VITALS_CONFIG", "/ignored.json"}});
         CHECK(f.exit_code == 2);
         CHECK(f.err.find("4 problems") != std::string::npos);

@@ -44,8 +44,7 @@ Registry registry_with_env_kind() {
     k.make = [](const CheckContext&) { return std::make_unique<NoopCheck>(); };
     k.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto it = env.find("DEMO_URL");
-        if (it == env.end())
-            return std::nullopt;
+        if (it == env.end()) return std::nullopt;
         return nlohmann::json{{"url", it->second}};
     };
     r.add(std::move(k));

@@ -138,8 +138,7 @@ TEST_CASE("a stuck run is a timeout once its deadline and grace pass, and blocks
     for (int i = 0; i < 6; ++i) {
         h.at(5s);
         const auto& last = h.executor.starts.back();
-        if (last.index == 1)
-            h.scheduler->complete(1, last.run_id, CheckResult::ok(), 1ms);
+        if (last.index == 1) h.scheduler->complete(1, last.run_id, CheckResult::ok(), 1ms);
     }
     std::size_t first_starts = 0;
     for (const auto& s : h.executor.starts)
