@@ -9,6 +9,7 @@
 #include "sidecar/accept_backlog.hpp"
 #include "sidecar/config.hpp"
 #include "sidecar/http_client.hpp"
+#include "sidecar/processes.hpp"
 #include "sidecar/statsd.hpp"
 
 namespace vitals::checks {
@@ -43,6 +44,7 @@ class GunicornCheck final : public Check {
         std::vector<std::pair<Status, std::string>> findings;
         CheckResult result;
         judge_backlog(result, findings);
+        judge_processes(result, findings);
         const HttpReply reply = http_get(url_, policy_.host_header, deadline);
         result.observe("response_seconds", reply.total_seconds);
         if (!reply.ok) {
@@ -131,6 +133,21 @@ class GunicornCheck final : public Check {
         } else if (backlog_runs_ >= policy_.backlog_warn_runs) {
             findings.emplace_back(Status::warn,
                                   text + " (" + std::to_string(backlog_runs_) + " runs in a row)");
+        }
+    }
+
+    void judge_processes(CheckResult& result,
+                         std::vector<std::pair<Status, std::string>>& findings) const {
+        const GunicornProcesses procs = find_gunicorn(url_.port.value_or(80));
+        if (procs.masters == 0) {
+            result.details["processes"] =
+                "no gunicorn process visible (shareProcessNamespace: true shows them)";
+            return;
+        }
+        result.observe("master_alive", procs.master_pid != 0 ? 1 : 0)
+            .observe("worker_processes", procs.workers);
+        if (procs.master_pid != 0 && procs.workers == 0) {
+            findings.emplace_back(Status::warn, "the Gunicorn master has no worker processes");
         }
     }
 

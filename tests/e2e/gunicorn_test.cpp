@@ -57,6 +57,8 @@ TEST_CASE("e2e: VITALS_APP_URL alone checks Gunicorn and the static files", "[e2
     CHECK(web["observations"]["status_code"] == 200);
     CHECK(web["observations"]["accept_backlog"] == 0);
     CHECK(web["observations"]["listen_sockets"] == 1);
+    CHECK(web["observations"]["master_alive"] == 1);  // the test shares its process namespace
+    CHECK(web["observations"]["worker_processes"] == 2);
     CHECK(check_of(sidecar, "static")["message"].get<std::string>().find("served as text/css") !=
           std::string::npos);
     CHECK(get(sidecar.port(), "/livez").status == 200);
