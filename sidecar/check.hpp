@@ -22,9 +22,16 @@ int severity(Status s);
 
 // A named number a check observed, in base units (seconds, bytes, ratios, counts).
 // The name becomes a metric `vitals_<kind>_<name>`; names ending in `_total` are counters.
+// One optional label tells apart several values of one observation (the queue of a queue
+// depth); its values must be bounded by configuration, never taken from error text.
 struct Observation {
     std::string name;
     double value = 0;
+    std::string label;        // e.g. "queue"; empty: none
+    std::string label_value;  // e.g. "celery"
+
+    // How the observation is keyed in JSON: "queue_messages.celery".
+    std::string key() const { return label.empty() ? name : name + "." + label_value; }
 };
 
 struct CheckResult {
@@ -46,7 +53,11 @@ struct CheckResult {
     }
 
     CheckResult& observe(std::string name, double value) {
-        observations.push_back({std::move(name), value});
+        observations.push_back({std::move(name), value, {}, {}});
+        return *this;
+    }
+    CheckResult& observe(std::string name, std::string label, std::string label_value, double value) {
+        observations.push_back({std::move(name), value, std::move(label), std::move(label_value)});
         return *this;
     }
 };

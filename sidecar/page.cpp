@@ -123,7 +123,7 @@ std::string render_page(const Snapshot& s, bool trusted) {
         html += "</td><td>" + sparkline(c) + "</td><td class=\"obs\">";
         if (c.has_run()) {
             for (const Observation& o : c.last->observations) {
-                html += escape_html(o.name) + " " + short_number(o.value) + "<br>";
+                html += escape_html(o.key()) + " " + short_number(o.value) + "<br>";
             }
         }
         html += "</td></tr>";

@@ -66,7 +66,7 @@ ordered_json check_json(const CheckState& c, bool trusted, bool with_history) {
         if (trusted && !c.last->message.empty()) out["message"] = c.last->message;
         ordered_json obs = ordered_json::object();
         for (const Observation& o : c.last->observations)
-            obs[o.name] = o.value;
+            obs[o.key()] = o.value;
         out["observations"] = obs;
         if (trusted && !c.last->details.is_null()) out["details"] = ordered_json(c.last->details);
     }

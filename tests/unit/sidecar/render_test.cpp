@@ -18,8 +18,11 @@ CheckState checked(const std::string& name, Status status, bool critical = true)
     c.status = status;
     CheckResult r{status,
                   "connect to db.internal:5432 refused",
-                  {{"latency_seconds", 0.25}, {"errors_total", 3}},
+                  {},
                   nlohmann::json{{"slow_queries", {"SELECT pg_sleep(60)"}}}};
+    r.observe("latency_seconds", 0.25)
+        .observe("errors_total", 3)
+        .observe("queue_messages", "queue", "celery", 7);
     c.last = std::make_shared<CheckResult>(r);
     c.last_duration_seconds = 0.0125;
     c.last_success = WallTime(std::chrono::seconds(1'795'000'000));
@@ -110,6 +113,10 @@ TEST_CASE("metrics follow the Prometheus text format with bounded labels", "[ren
           std::string::npos);
     CHECK(m.find("# TYPE vitals_http_errors_total counter\n") != std::string::npos);
     CHECK(m.find("# TYPE vitals_http_latency_seconds gauge\n") != std::string::npos);
+    CHECK(m.find("vitals_http_queue_messages{check=\"app\",queue=\"celery\"} 7\n") !=
+          std::string::npos);
+    CHECK(nlohmann::json::parse(s.rendered.health_public.body)["checks"]["app"]["observations"]
+                                                              ["queue_messages.celery"] == 7);
     CHECK(m.find("vitals_probe_up{probe=\"ready\"} 0\n") != std::string::npos);
     CHECK(m.find("refused") == std::string::npos);  // never error text
     // Every sample line belongs to a family declared before it.
