@@ -1,55 +1,19 @@
 // redis: the cache answers PING and a SET/GET round trip of a short-lived key (the article's
 // cache check), and INFO shows how full it is: memory vs maxmemory, evictions, rejected
 // connections, clients vs maxclients, keyspace hit ratio.
-#include <hiredis/hiredis.h>
-
 #include <cerrno>
 #include <map>
 #include <memory>
 #include <sstream>
 
 #include "checks/kinds.hpp"
+#include "sidecar/redis_client.hpp"
 
 namespace vitals::checks {
 
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-struct FreeContext {
-    void operator()(redisContext* c) const { redisFree(c); }
-};
-struct FreeReply {
-    void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using Context = std::unique_ptr<redisContext, FreeContext>;
-using Reply = std::unique_ptr<redisReply, FreeReply>;
-
-timeval to_timeval(std::chrono::milliseconds d) {
-    const auto ms = std::max<long long>(d.count(), 1);
-    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
-
-// Runs one command; throws with a clear reason on I/O errors and error replies.
-Reply command(redisContext* c, const std::vector<std::string>& args, const char* what) {
-    errno = 0;
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const auto& a : args) {
-        argv.push_back(a.data());
-        lengths.push_back(a.size());
-    }
-    Reply reply(static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    if (!reply) {
-        const bool timed_out = c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-        throw std::runtime_error(std::string(what) + (timed_out ? ": no answer before the deadline"
-                                                                : ": " + std::string(c->errstr)));
-    }
-    if (reply->type == REDIS_REPLY_ERROR)
-        throw std::runtime_error(std::string(what) + ": " + std::string(reply->str, reply->len));
-    return reply;
-}
 
 std::map<std::string, std::string> parse_info(const std::string& text) {
     std::map<std::string, std::string> out;
@@ -83,57 +47,45 @@ struct Limits {
 
 class RedisCheck final : public Check {
   public:
-    RedisCheck(Url url, int db, std::string key, Limits limits)
-        : url_(std::move(url)), db_(db), key_(std::move(key)), limits_(limits) {}
+    RedisCheck(Url url, std::string key, Limits limits)
+        : url_(std::move(url)), key_(std::move(key)), limits_(limits) {}
 
     CheckResult run(const Deadline& deadline) override {
-        const auto started = SteadyClock::now();
-        const std::string where = url_.authority(6379);
-        Context c(redisConnectWithTimeout(url_.host.c_str(), url_.port.value_or(6379),
-                                          to_timeval(deadline.remaining())));
-        if (!c || c->err) {
-            return CheckResult::fail("cannot connect to " + where + ": " +
-                                     (c ? c->errstr : "out of memory"));
-        }
-        redisSetTimeout(c.get(), to_timeval(deadline.remaining()));
-        const double connect_seconds =
-            std::chrono::duration<double>(SteadyClock::now() - started).count();
+        std::unique_ptr<RedisClient> client;
         try {
-            if (url_.has_password) {
-                if (url_.user.empty()) {
-                    command(c.get(), {"AUTH", url_.password}, "AUTH");
-                } else {
-                    command(c.get(), {"AUTH", url_.user, url_.password}, "AUTH");
-                }
-            }
-            if (db_ != 0) command(c.get(), {"SELECT", std::to_string(db_)}, "SELECT");
+            client = std::make_unique<RedisClient>(url_, deadline);
+        } catch (const RedisError& e) {
+            return CheckResult::fail(e.what());
+        }
+        RedisClient& c = *client;
+        const double connect_seconds = c.connect_seconds();
+        try {
             const auto ping_started = SteadyClock::now();
-            command(c.get(), {"PING"}, "PING");
+            c.command({"PING"}, "PING");
             const double ping_seconds =
                 std::chrono::duration<double>(SteadyClock::now() - ping_started).count();
 
             const auto rt_started = SteadyClock::now();
             const std::string token = std::to_string(++runs_) + ":" +
                                       std::to_string(rt_started.time_since_epoch().count());
-            command(c.get(), {"SET", key_, token, "PX", std::to_string(limits_.key_ttl.count())},
-                    "SET");
-            const Reply got = command(c.get(), {"GET", key_}, "GET");
+            c.command({"SET", key_, token, "PX", std::to_string(limits_.key_ttl.count())}, "SET");
+            const RedisClient::Reply got = c.command({"GET", key_}, "GET");
             const double roundtrip_seconds =
                 std::chrono::duration<double>(SteadyClock::now() - rt_started).count();
-            if (got->type != REDIS_REPLY_STRING || std::string(got->str, got->len) != token) {
+            if (RedisClient::text(*got) != token) {
                 return CheckResult::fail("GET did not return the value just SET (" + key_ + ")")
                     .observe("ping_seconds", ping_seconds);
             }
-            const Reply info_reply = command(c.get(), {"INFO"}, "INFO");
+            const RedisClient::Reply info = c.command({"INFO"}, "INFO");
             CheckResult result = CheckResult::ok("PING and SET/GET in " +
                                                  format_millis(ping_seconds + roundtrip_seconds));
             result.observe("connect_seconds", connect_seconds)
                 .observe("ping_seconds", ping_seconds)
                 .observe("roundtrip_seconds", roundtrip_seconds);
-            judge(parse_info(std::string(info_reply->str, info_reply->len)), result);
+            judge(parse_info(RedisClient::text(*info)), result);
             return result;
         } catch (const std::exception& e) {
-            return CheckResult::fail(std::string(e.what()) + " (" + where + ")")
+            return CheckResult::fail(std::string(e.what()) + " (" + c.where() + ")")
                 .observe("connect_seconds", connect_seconds);
         }
     }
@@ -206,7 +158,6 @@ class RedisCheck final : public Check {
     }
 
     Url url_;
-    int db_;
     std::string key_;
     Limits limits_;
     std::uint64_t runs_ = 0;
@@ -248,14 +199,10 @@ CheckKind redis_kind() {
                 "url", "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext");
         }
         if (url.scheme != "redis") throw SettingError("url", "must be a redis:// URL");
-        int db = 0;
-        if (url.path.size() > 1) {
-            const std::string digits = url.path.substr(1);
-            if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 4) {
-                throw SettingError("url",
-                                   "the path must be a database number, e.g. redis://host:6379/1");
-            }
-            db = std::stoi(digits);
+        try {
+            redis_database(url);
+        } catch (const std::invalid_argument& e) {
+            throw SettingError("url", e.what());
         }
         Limits limits;
         limits.memory_warn = ctx.params.number("memory_warn_ratio");
@@ -267,7 +214,7 @@ CheckKind redis_kind() {
         const auto host = ctx.env.find("HOSTNAME");
         const std::string pod =
             host != ctx.env.end() && !host->second.empty() ? host->second : "vitals";
-        return std::make_unique<RedisCheck>(std::move(url), db, ctx.params.str("key_prefix") + pod,
+        return std::make_unique<RedisCheck>(std::move(url), ctx.params.str("key_prefix") + pod,
                                             limits);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
