@@ -10,7 +10,9 @@
     X(postgres)               \
     X(redis)                  \
     X(gunicorn)               \
-    X(static)
+    X(static)                 \
+    X(celery_broker)          \
+    X(celery_workers)
 
 namespace vitals::checks {
 #define VITALS_DECLARE_KIND(kind) CheckKind kind##_kind();
