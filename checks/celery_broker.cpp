@@ -10,7 +10,7 @@ namespace vitals::checks {
 namespace {
 
 class CeleryBrokerCheck final : public Check {
-public:
+  public:
     CeleryBrokerCheck(Url url, std::vector<std::string> queues, double warn, double fail)
         : url_(std::move(url)), queues_(std::move(queues)), warn_(warn), fail_(fail) {}
 
@@ -28,7 +28,7 @@ public:
         }
     }
 
-private:
+  private:
     CheckResult judge(CeleryBroker& broker) const {
         CheckResult result;
         result.observe("connect_seconds", broker.connect_seconds);
@@ -40,7 +40,9 @@ private:
         nlohmann::json queues = nlohmann::json::object();
         for (const QueueDepth& q : broker.queue_depths(queues_)) {
             if (!q.exists) {
-                findings.emplace_back(Status::warn, "queue " + q.queue + " does not exist (no worker has declared it yet)");
+                findings.emplace_back(
+                    Status::warn,
+                    "queue " + q.queue + " does not exist (no worker has declared it yet)");
                 queues[q.queue] = "missing";
                 continue;
             }
@@ -49,28 +51,33 @@ private:
             if (q.consumers) result.observe("queue_consumers", "queue", q.queue, *q.consumers);
             queues[q.queue] = {{"messages", q.messages}};
             if (q.consumers) queues[q.queue]["consumers"] = *q.consumers;
-            const std::string waiting = std::to_string(static_cast<long long>(q.messages)) + " messages waiting";
+            const std::string waiting =
+                std::to_string(static_cast<long long>(q.messages)) + " messages waiting";
             const double consumers = q.consumers ? *q.consumers : listening.value_or(1);
             if (q.messages > 0 && consumers == 0) {
-                findings.emplace_back(Status::fail, "no worker is consuming queue " + q.queue + " (" + waiting + ")");
+                findings.emplace_back(
+                    Status::fail, "no worker is consuming queue " + q.queue + " (" + waiting + ")");
             } else if (q.messages >= fail_) {
-                findings.emplace_back(Status::fail, "queue " + q.queue + " is backed up: " + waiting);
+                findings.emplace_back(Status::fail,
+                                      "queue " + q.queue + " is backed up: " + waiting);
             } else if (q.messages >= warn_) {
                 findings.emplace_back(Status::warn, "queue " + q.queue + " is growing: " + waiting);
             }
         }
         result.details["queues"] = queues;
-        const auto worst = std::max_element(findings.begin(), findings.end(), [](const auto& a, const auto& b) {
-            return severity(a.first) < severity(b.first);
-        });
+        const auto worst = std::max_element(
+            findings.begin(), findings.end(),
+            [](const auto& a, const auto& b) { return severity(a.first) < severity(b.first); });
         if (worst == findings.end()) {
             result.status = Status::ok;
-            result.message = std::to_string(static_cast<long long>(total)) + " messages in " + std::to_string(queues_.size()) +
+            result.message = std::to_string(static_cast<long long>(total)) + " messages in " +
+                             std::to_string(queues_.size()) +
                              (queues_.size() == 1 ? " queue" : " queues");
         } else {
             result.status = worst->first;
             result.message = worst->second;
-            if (findings.size() > 1) result.message += " (+" + std::to_string(findings.size() - 1) + " more)";
+            if (findings.size() > 1)
+                result.message += " (+" + std::to_string(findings.size() - 1) + " more)";
         }
         return result;
     }
@@ -89,7 +96,8 @@ Url celery_broker_url(const Params& params) {
     if (url.scheme == "amqps" || url.scheme == "rediss") {
         throw SettingError("url", "TLS brokers (" + url.scheme + "://) are not supported yet");
     }
-    if (!is_celery_broker_url(url)) throw SettingError("url", "must be an amqp://, pyamqp:// or redis:// broker URL");
+    if (!is_celery_broker_url(url))
+        throw SettingError("url", "must be an amqp://, pyamqp:// or redis:// broker URL");
     return url;
 }
 
@@ -100,10 +108,17 @@ CheckKind celery_broker_kind() {
     kind.summary = "Celery broker: reachable, per-queue depth and consumers";
     kind.default_groups = {};
     kind.settings = {
-        Setting::of("url", T::url, "broker URL, as in CELERY_BROKER_URL (amqp://, pyamqp://, redis://)").required(),
-        Setting::of("queues", T::string_list, "queues to watch").defaults(nlohmann::json::array({"celery"})),
-        Setting::of("depth_warn", T::integer, "messages waiting in a queue: warn at").defaults(100).range(1, 1e9),
-        Setting::of("depth_fail", T::integer, "messages waiting in a queue: fail at").defaults(1000).range(1, 1e9),
+        Setting::of("url", T::url,
+                    "broker URL, as in CELERY_BROKER_URL (amqp://, pyamqp://, redis://)")
+            .required(),
+        Setting::of("queues", T::string_list, "queues to watch")
+            .defaults(nlohmann::json::array({"celery"})),
+        Setting::of("depth_warn", T::integer, "messages waiting in a queue: warn at")
+            .defaults(100)
+            .range(1, 1e9),
+        Setting::of("depth_fail", T::integer, "messages waiting in a queue: fail at")
+            .defaults(1000)
+            .range(1, 1e9),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = celery_broker_url(ctx.params);

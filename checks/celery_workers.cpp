@@ -21,13 +21,15 @@ struct PingPolicy {
 
 std::string join(const std::vector<std::string>& names) {
     std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + n;
     return out;
 }
 
 class CeleryWorkersCheck final : public Check {
-public:
-    CeleryWorkersCheck(Url url, PingPolicy policy) : url_(std::move(url)), policy_(std::move(policy)) {}
+  public:
+    CeleryWorkersCheck(Url url, PingPolicy policy)
+        : url_(std::move(url)), policy_(std::move(policy)) {}
 
     CheckResult run(const Deadline& deadline) override {
         std::unique_ptr<CeleryBroker> broker;
@@ -51,11 +53,13 @@ public:
             if (std::find(names.begin(), names.end(), p.name) != names.end()) continue;
             names.push_back(p.name);
             slowest = std::max(slowest, p.seconds);
-            workers.push_back({{"name", p.name}, {"reply_seconds", std::round(p.seconds * 1e6) / 1e6}});
+            workers.push_back(
+                {{"name", p.name}, {"reply_seconds", std::round(p.seconds * 1e6) / 1e6}});
         }
         std::sort(names.begin(), names.end());
         CheckResult result;
-        result.observe("connect_seconds", broker->connect_seconds).observe("workers_answering", static_cast<double>(names.size()));
+        result.observe("connect_seconds", broker->connect_seconds)
+            .observe("workers_answering", static_cast<double>(names.size()));
         if (!names.empty()) result.observe("slowest_reply_seconds", slowest);
         result.details["workers"] = workers;
 
@@ -66,22 +70,25 @@ public:
         const int min_workers = policy_.destination.empty() ? policy_.min_workers : 1;
         if (names.empty()) {
             result.status = Status::fail;
-            result.message = "no worker answered the ping within " + format_duration(policy_.window);
+            result.message =
+                "no worker answered the ping within " + format_duration(policy_.window);
         } else if (static_cast<int>(names.size()) < min_workers) {
             result.status = Status::fail;
-            result.message = std::to_string(names.size()) + " worker(s) answered (" + join(names) + "), fewer than min_workers " +
-                             std::to_string(min_workers);
+            result.message = std::to_string(names.size()) + " worker(s) answered (" + join(names) +
+                             "), fewer than min_workers " + std::to_string(min_workers);
         } else if (!missing.empty()) {
             result.status = Status::fail;
             result.message = "expected worker(s) did not answer: " + join(missing);
         } else {
             result.status = Status::ok;
-            result.message = std::to_string(names.size()) + (names.size() == 1 ? " worker" : " workers") + " answered: " + join(names);
+            result.message = std::to_string(names.size()) +
+                             (names.size() == 1 ? " worker" : " workers") +
+                             " answered: " + join(names);
         }
         return result;
     }
 
-private:
+  private:
     Url url_;
     PingPolicy policy_;
 };
@@ -108,10 +115,16 @@ CheckKind celery_workers_kind() {
     kind.default_groups = {};
     kind.settings = {
         Setting::of("url", T::url, "broker URL, as in CELERY_BROKER_URL").required(),
-        Setting::of("min_workers", T::integer, "fewer workers answering: fail").defaults(1).range(1, 10'000),
-        Setting::of("expected", T::string_list, "worker names that must answer, e.g. celery@worker-0"),
-        Setting::of("destination", T::string, "ping only this worker (worker-pod mode), e.g. celery@$HOSTNAME"),
-        Setting::of("window", T::duration, "how long to collect replies").defaults("1s").range(50, 60'000),
+        Setting::of("min_workers", T::integer, "fewer workers answering: fail")
+            .defaults(1)
+            .range(1, 10'000),
+        Setting::of("expected", T::string_list,
+                    "worker names that must answer, e.g. celery@worker-0"),
+        Setting::of("destination", T::string,
+                    "ping only this worker (worker-pod mode), e.g. celery@$HOSTNAME"),
+        Setting::of("window", T::duration, "how long to collect replies")
+            .defaults("1s")
+            .range(50, 60'000),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         PingPolicy p;
@@ -133,7 +146,8 @@ CheckKind celery_workers_kind() {
         nlohmann::json spec = {{"url", it->second}};
         // In a worker pod: VITALS_CELERY_DESTINATION=celery@$HOSTNAME pings only its own worker,
         // and that check is the pod's liveness.
-        if (const auto d = env.find("VITALS_CELERY_DESTINATION"); d != env.end() && !d->second.empty()) {
+        if (const auto d = env.find("VITALS_CELERY_DESTINATION");
+            d != env.end() && !d->second.empty()) {
             spec["destination"] = d->second;
             spec["groups"] = nlohmann::json::array({"live"});
         }

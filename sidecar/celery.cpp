@@ -26,7 +26,8 @@ std::string base64_encode(const std::string& data) {
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < data.size(); i += 3) {
-        const unsigned n = (static_cast<unsigned char>(data[i]) << 16) | (static_cast<unsigned char>(data[i + 1]) << 8) |
+        const unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
+                           (static_cast<unsigned char>(data[i + 1]) << 8) |
                            static_cast<unsigned char>(data[i + 2]);
         out += kAlphabet[(n >> 18) & 63];
         out += kAlphabet[(n >> 12) & 63];
@@ -35,7 +36,8 @@ std::string base64_encode(const std::string& data) {
     }
     if (i < data.size()) {
         const bool two = i + 1 < data.size();
-        const unsigned n = (static_cast<unsigned char>(data[i]) << 16) | (two ? static_cast<unsigned char>(data[i + 1]) << 8 : 0);
+        const unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
+                           (two ? static_cast<unsigned char>(data[i + 1]) << 8 : 0);
         out += kAlphabet[(n >> 18) & 63];
         out += kAlphabet[(n >> 12) & 63];
         out += two ? kAlphabet[(n >> 6) & 63] : '=';
@@ -76,8 +78,8 @@ std::string uuid4() {
     for (int i = 0; i < 32; ++i) {
         if (i == 8 || i == 12 || i == 16 || i == 20) out += '-';
         unsigned v = nibble(engine);
-        if (i == 12) v = 4;                  // version 4
-        if (i == 16) v = 8 | (v & 3);        // variant 10xx
+        if (i == 12) v = 4;            // version 4
+        if (i == 16) v = 8 | (v & 3);  // variant 10xx
         out += hex[v];
     }
     return out;
@@ -85,13 +87,15 @@ std::string uuid4() {
 
 std::string ping_request(const std::string& ticket, const std::string& reply_routing_key,
                          const std::vector<std::string>& destination) {
-    nlohmann::json body = {{"method", "ping"},
-                           {"arguments", nlohmann::json::object()},
-                           {"destination", destination.empty() ? nlohmann::json(nullptr) : nlohmann::json(destination)},
-                           {"pattern", nullptr},
-                           {"matcher", nullptr},
-                           {"ticket", ticket},
-                           {"reply_to", {{"exchange", "reply.celery.pidbox"}, {"routing_key", reply_routing_key}}}};
+    nlohmann::json body = {
+        {"method", "ping"},
+        {"arguments", nlohmann::json::object()},
+        {"destination",
+         destination.empty() ? nlohmann::json(nullptr) : nlohmann::json(destination)},
+        {"pattern", nullptr},
+        {"matcher", nullptr},
+        {"ticket", ticket},
+        {"reply_to", {{"exchange", "reply.celery.pidbox"}, {"routing_key", reply_routing_key}}}};
     return body.dump();
 }
 
@@ -100,7 +104,8 @@ std::vector<std::string> ping_reply_nodes(const std::string& body) {
     const auto j = nlohmann::json::parse(body, nullptr, false);
     if (!j.is_object()) return nodes;
     for (const auto& item : j.items()) {
-        if (item.value().is_object() && item.value().value("ok", "") == "pong") nodes.push_back(item.key());
+        if (item.value().is_object() && item.value().value("ok", "") == "pong")
+            nodes.push_back(item.key());
     }
     return nodes;
 }

@@ -20,14 +20,14 @@ namespace vitals {
 
 // The broker could not be reached or refused us: the check says "broker unreachable".
 class BrokerError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 struct QueueDepth {
     std::string queue;
     bool exists = true;
-    double messages = 0;             // ready, not yet delivered to a worker
+    double messages = 0;              // ready, not yet delivered to a worker
     std::optional<double> consumers;  // unknown on Redis (kombu keeps no per-queue count)
 };
 
@@ -37,7 +37,7 @@ struct WorkerPong {
 };
 
 class CeleryBroker {
-public:
+  public:
     virtual ~CeleryBroker() = default;
     virtual std::vector<QueueDepth> queue_depths(const std::vector<std::string>& queues) = 0;
     // Messages delivered to workers and not yet acknowledged, where the transport tells.

@@ -16,16 +16,23 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 const std::string kSep = "\x06\x16";
-const char* const kPrioritySuffixes[] = {"", "\x06\x16" "3", "\x06\x16" "6", "\x06\x16" "9"};
+const char* const kPrioritySuffixes[] = {"",
+                                         "\x06\x16"
+                                         "3",
+                                         "\x06\x16"
+                                         "6",
+                                         "\x06\x16"
+                                         "9"};
 
 std::vector<std::string> priority_keys(const std::string& queue) {
     std::vector<std::string> keys;
-    for (const char* suffix : kPrioritySuffixes) keys.push_back(queue + suffix);
+    for (const char* suffix : kPrioritySuffixes)
+        keys.push_back(queue + suffix);
     return keys;
 }
 
 class RedisBroker final : public CeleryBroker {
-public:
+  public:
     RedisBroker(const Url& url, const Deadline& deadline) : url_(url), deadline_(deadline) {
         try {
             client_ = std::make_unique<RedisClient>(url, deadline);
@@ -43,7 +50,8 @@ public:
             QueueDepth d;
             d.queue = name;
             for (const std::string& key : priority_keys(name)) {
-                d.messages += static_cast<double>(RedisClient::integer(*client_->command({"LLEN", key}, "LLEN")));
+                d.messages += static_cast<double>(
+                    RedisClient::integer(*client_->command({"LLEN", key}, "LLEN")));
             }
             out.push_back(d);
         }
@@ -51,7 +59,8 @@ public:
     }
 
     std::optional<double> unacked() override {
-        return static_cast<double>(RedisClient::integer(*client_->command({"HLEN", "unacked"}, "HLEN unacked")));
+        return static_cast<double>(
+            RedisClient::integer(*client_->command({"HLEN", "unacked"}, "HLEN unacked")));
     }
 
     // kombu subscribes workers to the pidbox fanout with PSUBSCRIBE, which PUBSUB NUMSUB does
@@ -62,7 +71,8 @@ public:
             const auto reply = client_->command({"CLIENT", "LIST"}, "CLIENT LIST");
             const std::string list = RedisClient::text(*reply);
             double count = 0;
-            for (auto at = list.find(" psub="); at != std::string::npos; at = list.find(" psub=", at + 1)) {
+            for (auto at = list.find(" psub="); at != std::string::npos;
+                 at = list.find(" psub=", at + 1)) {
                 if (list.compare(at + 6, 2, "0 ") != 0) ++count;
             }
             return count;
@@ -85,8 +95,10 @@ public:
 
         client_->command({"SADD", "_kombu.binding.reply.celery.pidbox", binding}, "SADD binding");
         const std::string ticket = uuid4();
-        const double expires = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() +
-                               std::chrono::duration<double>(window).count();
+        const double expires =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count() +
+            std::chrono::duration<double>(window).count();
         const nlohmann::json envelope = {
             {"body", base64_encode(ping_request(ticket, key, destination))},
             {"content-encoding", "utf-8"},
@@ -105,7 +117,8 @@ public:
         std::set<std::string> waiting = stop_when;
         const auto until = std::min(sent + window, deadline_.at());
         std::vector<std::string> brpop = {"BRPOP"};
-        for (const std::string& k : priority_keys(queue)) brpop.push_back(k);
+        for (const std::string& k : priority_keys(queue))
+            brpop.push_back(k);
         brpop.emplace_back();
         while (stop_when.empty() || !waiting.empty()) {
             const double left = std::chrono::duration<double>(until - SteadyClock::now()).count();
@@ -113,12 +126,17 @@ public:
             char timeout[32];
             std::snprintf(timeout, sizeof(timeout), "%.3f", left);
             brpop.back() = timeout;
-            client_->set_timeout(std::chrono::milliseconds(static_cast<long long>(left * 1000) + 1000));
+            client_->set_timeout(
+                std::chrono::milliseconds(static_cast<long long>(left * 1000) + 1000));
             const auto reply = client_->command(brpop, "BRPOP reply");
-            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) break;  // nil: the window ran out
+            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+                break;  // nil: the window ran out
             const double seconds = std::chrono::duration<double>(SteadyClock::now() - sent).count();
-            const auto message = nlohmann::json::parse(RedisClient::text(*reply->element[1]), nullptr, false);
-            if (!message.is_object() || message.value("headers", nlohmann::json::object()).value("ticket", "") != ticket) continue;
+            const auto message =
+                nlohmann::json::parse(RedisClient::text(*reply->element[1]), nullptr, false);
+            if (!message.is_object() ||
+                message.value("headers", nlohmann::json::object()).value("ticket", "") != ticket)
+                continue;
             const auto body = base64_decode(message.value("body", ""));
             if (!body) continue;
             for (const std::string& node : ping_reply_nodes(*body)) {
@@ -129,18 +147,22 @@ public:
         return replies;
     }
 
-private:
+  private:
     std::string fanout_channel() const { return "/" + std::to_string(db_) + ".celery.pidbox"; }
 
     // Leaves nothing behind, even after a failure: on a connection that broke, a fresh one.
     void remove_reply_queue(const std::string& binding, const std::string& queue) noexcept {
         std::vector<std::string> del = {"DEL"};
-        for (const std::string& k : priority_keys(queue)) del.push_back(k);
+        for (const std::string& k : priority_keys(queue))
+            del.push_back(k);
         for (int attempt = 0; attempt < 2; ++attempt) {
             try {
-                if (attempt == 1) client_ = std::make_unique<RedisClient>(url_, Deadline::in(std::chrono::milliseconds(500)));
+                if (attempt == 1)
+                    client_ = std::make_unique<RedisClient>(
+                        url_, Deadline::in(std::chrono::milliseconds(500)));
                 client_->set_timeout(std::chrono::milliseconds(500));
-                client_->command({"SREM", "_kombu.binding.reply.celery.pidbox", binding}, "SREM binding");
+                client_->command({"SREM", "_kombu.binding.reply.celery.pidbox", binding},
+                                 "SREM binding");
                 client_->command(del, "DEL reply queue");
                 return;
             } catch (const std::exception&) {

@@ -56,7 +56,8 @@ struct CheckResult {
         observations.push_back({std::move(name), value, {}, {}});
         return *this;
     }
-    CheckResult& observe(std::string name, std::string label, std::string label_value, double value) {
+    CheckResult& observe(std::string name, std::string label, std::string label_value,
+                         double value) {
         observations.push_back({std::move(name), value, std::move(label), std::move(label_value)});
         return *this;
     }

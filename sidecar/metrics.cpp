@@ -131,19 +131,24 @@ std::string render_metrics(const Snapshot& s) {
     }
 
     // Observations: vitals_<kind>_<name>{check=...}, one family per name.
-    std::map<std::string, std::vector<std::pair<std::string, double>>> families;  // name -> labels, value
+    std::map<std::string, std::vector<std::pair<std::string, double>>>
+        families;  // name -> labels, value
     for (const CheckState& c : s.checks) {
         if (!c.has_run()) continue;
         for (const Observation& o : c.last->observations) {
             std::string labels = check_label(c);
-            if (!o.label.empty()) labels += "," + metric_name_part(o.label) + "=\"" + label_value(o.label_value) + "\"";
-            families["vitals_" + metric_name_part(c.kind) + "_" + metric_name_part(o.name)].emplace_back(labels, o.value);
+            if (!o.label.empty())
+                labels +=
+                    "," + metric_name_part(o.label) + "=\"" + label_value(o.label_value) + "\"";
+            families["vitals_" + metric_name_part(c.kind) + "_" + metric_name_part(o.name)]
+                .emplace_back(labels, o.value);
         }
     }
     for (const auto& [name, samples] : families) {
         const bool counter = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
         m.family(name, counter ? "counter" : "gauge", "Observed by the check; see README, Checks.");
-        for (const auto& [labels, value] : samples) m.sample(name, labels, value);
+        for (const auto& [labels, value] : samples)
+            m.sample(name, labels, value);
     }
     return m.take();
 }

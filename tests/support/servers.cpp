@@ -288,4 +288,136 @@ void GunicornServer::remove_static() {
     shell("rm -rf '" + static_root_ + "/admin'");
 }
 
+std::string host_name() {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof(buf) - 1);
+    return buf;
+}
+
+namespace {
+
+// fork + exec in its own process group, environment added to ours, output to `log`.
+pid_t spawn_group(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                  const std::string& log, const std::string& cwd = "") {
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::setpgid(0, 0);
+        if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (out >= 0) {
+            ::dup2(out, 1);
+            ::dup2(out, 2);
+        }
+        std::vector<std::string> copy = env;
+        for (auto& e : copy)
+            ::putenv(e.data());
+        std::vector<std::string> argv_copy = args;
+        std::vector<char*> argv;
+        for (auto& a : argv_copy)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execvp(argv[0], argv.data());
+        ::_exit(127);
+    }
+    return pid;
+}
+
+void kill_group(pid_t& pid, int sig) {
+    if (pid <= 0) return;
+    ::kill(-pid, sig);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+}
+
+}  // namespace
+
+RabbitMqServer::RabbitMqServer()
+    : port_(closed_port()),
+      dist_port_(closed_port()),
+      node_("vitals" + std::to_string(port_) + "@localhost"),
+      dir_(temp_dir("rabbitmq")) {
+    if (::geteuid() == 0) shell("chown rabbitmq: '" + dir_ + "'");
+    const std::string home = ::geteuid() == 0 ? "/var/lib/rabbitmq" : dir_;
+    std::vector<std::string> args = {"/usr/lib/rabbitmq/bin/rabbitmq-server"};
+    if (::geteuid() == 0) args.insert(args.begin(), {"runuser", "-u", "rabbitmq", "--"});
+    pid_ = spawn_group(
+        args,
+        {"HOME=" + home, "RABBITMQ_NODENAME=" + node_, "RABBITMQ_NODE_IP_ADDRESS=127.0.0.1",
+         "RABBITMQ_NODE_PORT=" + std::to_string(port_),
+         "RABBITMQ_DIST_PORT=" + std::to_string(dist_port_), "ERL_EPMD_ADDRESS=127.0.0.1",
+         "RABBITMQ_MNESIA_BASE=" + dir_ + "/mnesia", "RABBITMQ_LOG_BASE=" + dir_ + "/log",
+         "RABBITMQ_ENABLED_PLUGINS_FILE=" + dir_ + "/plugins",
+         "RABBITMQ_CONFIG_FILE=" + dir_ + "/none"},
+        dir_ + "/out");
+    // await_startup gives up at once while the node is not registered yet: ask again.
+    const bool up = wait_until(
+        [&] {
+            return shell(as_owner("rabbitmqctl -n " + node_ +
+                                  " await_startup --timeout 10 >/dev/null 2>&1")) == 0;
+        },
+        std::chrono::seconds(60));
+    if (!up) {
+        stop();
+        throw std::runtime_error("rabbitmq-server did not start; see " + dir_ + "/out");
+    }
+}
+
+RabbitMqServer::~RabbitMqServer() {
+    stop();
+    shell("rm -rf '" + dir_ + "'");
+}
+
+std::string RabbitMqServer::as_owner(const std::string& command) const {
+    const std::string env =
+        "env HOME=" + std::string(::geteuid() == 0 ? "/var/lib/rabbitmq" : dir_) +
+        " ERL_EPMD_ADDRESS=127.0.0.1 ";
+    return ::geteuid() == 0 ? "runuser -u rabbitmq -- " + env + command : env + command;
+}
+
+std::string RabbitMqServer::url() const {
+    return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "//";
+}
+
+void RabbitMqServer::stop() {
+    kill_group(pid_, SIGKILL);
+}
+
+std::string RabbitMqServer::ctl(const std::string& args) const {
+    return capture(as_owner("rabbitmqctl -n " + node_ + " " + args + " 2>/dev/null"));
+}
+
+CeleryWorker::CeleryWorker(const std::string& broker_url, const std::string& name)
+    : log_(temp_dir("celery") + "/worker.log"), node_(name + "@" + host_name()) {
+    pid_ =
+        spawn_group({"/usr/bin/python3", "-m", "celery", "-A", "tasks", "worker", "-n", node_, "-c",
+                     "1", "-l", "info", "--without-mingle", "--without-gossip"},
+                    {"CELERY_BROKER_URL=" + broker_url}, log_, VITALS_TESTS_DIR "/e2e/celery_app");
+    const bool ready =
+        wait_until([&] { return shell("grep -q ' ready.' '" + log_ + "' 2>/dev/null") == 0; },
+                   std::chrono::seconds(30));
+    if (!ready) {
+        kill();
+        throw std::runtime_error("celery worker did not start; see " + log_);
+    }
+}
+
+CeleryWorker::~CeleryWorker() {
+    kill();
+    shell("rm -rf \"$(dirname '" + log_ + "')\"");
+}
+
+void CeleryWorker::kill() {
+    kill_group(pid_, SIGKILL);
+}
+
+void publish_tasks(const std::string& broker_url, int count) {
+    const std::string command =
+        "cd '" VITALS_TESTS_DIR "/e2e/celery_app' && CELERY_BROKER_URL='" + broker_url +
+        "' /usr/bin/python3 -c 'import tasks; [tasks.add.delay(1, 2) for _ in range(" +
+        std::to_string(count) + ")]'";
+    if (shell(command) != 0) throw std::runtime_error("publishing tasks failed");
+}
+
 }  // namespace vitals::testing

@@ -88,6 +88,50 @@ class GunicornServer {
     pid_t pid_ = -1;
 };
 
+// A private RabbitMQ node on 127.0.0.1:<free port> (user guest/guest, vhost "/").
+class RabbitMqServer {
+  public:
+    RabbitMqServer();
+    ~RabbitMqServer();
+    RabbitMqServer(const RabbitMqServer&) = delete;
+    RabbitMqServer& operator=(const RabbitMqServer&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    std::string url() const;  // amqp://guest:guest@127.0.0.1:port//
+    void stop();
+    // rabbitmqctl's output for e.g. "list_queues -q name".
+    std::string ctl(const std::string& args) const;
+
+  private:
+    std::string as_owner(const std::string& command) const;
+    std::uint16_t port_;
+    std::uint16_t dist_port_;
+    std::string node_;
+    std::string dir_;
+    pid_t pid_ = -1;
+};
+
+// A Celery worker (tests/e2e/celery_app) named <name>@<this host>, one process.
+class CeleryWorker {
+  public:
+    CeleryWorker(const std::string& broker_url, const std::string& name);
+    ~CeleryWorker();
+    CeleryWorker(const CeleryWorker&) = delete;
+    CeleryWorker& operator=(const CeleryWorker&) = delete;
+
+    const std::string& node() const { return node_; }  // name@host, as it answers pings
+    void kill();
+
+  private:
+    std::string log_;
+    std::string node_;
+    pid_t pid_ = -1;
+};
+
+// Publishes `count` add() tasks to the default queue through Celery itself.
+void publish_tasks(const std::string& broker_url, int count);
+std::string host_name();
+
 // A UDP port nothing listens on (bound, then closed).
 std::uint16_t free_udp_port();
 

@@ -5,7 +5,8 @@
 using namespace vitals;
 
 TEST_CASE("base64 round-trips and decodes Celery's captured bodies", "[celery]") {
-    for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\x10", 3)}) {
+    for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba",
+                                                         "foobar", std::string("\0\xff\x10", 3)}) {
         CHECK(base64_decode(base64_encode(s)) == s);
     }
     CHECK(base64_encode("foobar") == "Zm9vYmFy");
@@ -32,7 +33,8 @@ TEST_CASE("the ping request has the fields a Celery worker needs to answer", "[c
 }
 
 TEST_CASE("replies other than pong, and garbage, name no worker", "[celery]") {
-    CHECK(ping_reply_nodes(R"({"a@x": {"ok": "pong"}, "b@y": {"error": "no"}})") == std::vector<std::string>{"a@x"});
+    CHECK(ping_reply_nodes(R"({"a@x": {"ok": "pong"}, "b@y": {"error": "no"}})") ==
+          std::vector<std::string>{"a@x"});
     CHECK(ping_reply_nodes("not json").empty());
     CHECK(ping_reply_nodes("[1,2]").empty());
 }
