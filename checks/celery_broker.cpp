@@ -1,7 +1,5 @@
 // celery_broker: the broker is reachable and its queues are not piling up. Celery workers
 // crash without any HTTP error; the tasks they leave behind show here.
-#include <algorithm>
-
 #include "checks/kinds.hpp"
 #include "sidecar/celery.hpp"
 
@@ -35,14 +33,13 @@ class CeleryBrokerCheck final : public Check {
         const auto listening = broker.listening_workers();
         if (listening) result.observe("subscribed_clients", *listening);
         if (const auto unacked = broker.unacked()) result.observe("unacked_messages", *unacked);
-        std::vector<std::pair<Status, std::string>> findings;
+        Findings findings;
         double total = 0;
         nlohmann::json queues = nlohmann::json::object();
         for (const QueueDepth& q : broker.queue_depths(queues_)) {
             if (!q.exists) {
-                findings.emplace_back(
-                    Status::warn,
-                    "queue " + q.queue + " does not exist (no worker has declared it yet)");
+                findings.add(Status::warn, "queue " + q.queue +
+                                               " does not exist (no worker has declared it yet)");
                 queues[q.queue] = "missing";
                 continue;
             }
@@ -55,30 +52,18 @@ class CeleryBrokerCheck final : public Check {
                 std::to_string(static_cast<long long>(q.messages)) + " messages waiting";
             const double consumers = q.consumers ? *q.consumers : listening.value_or(1);
             if (q.messages > 0 && consumers == 0) {
-                findings.emplace_back(
-                    Status::fail, "no worker is consuming queue " + q.queue + " (" + waiting + ")");
+                findings.add(Status::fail,
+                             "no worker is consuming queue " + q.queue + " (" + waiting + ")");
             } else if (q.messages >= fail_) {
-                findings.emplace_back(Status::fail,
-                                      "queue " + q.queue + " is backed up: " + waiting);
+                findings.add(Status::fail, "queue " + q.queue + " is backed up: " + waiting);
             } else if (q.messages >= warn_) {
-                findings.emplace_back(Status::warn, "queue " + q.queue + " is growing: " + waiting);
+                findings.add(Status::warn, "queue " + q.queue + " is growing: " + waiting);
             }
         }
         result.details["queues"] = queues;
-        const auto worst = std::max_element(
-            findings.begin(), findings.end(),
-            [](const auto& a, const auto& b) { return severity(a.first) < severity(b.first); });
-        if (worst == findings.end()) {
-            result.status = Status::ok;
-            result.message = std::to_string(static_cast<long long>(total)) + " messages in " +
-                             std::to_string(queues_.size()) +
-                             (queues_.size() == 1 ? " queue" : " queues");
-        } else {
-            result.status = worst->first;
-            result.message = worst->second;
-            if (findings.size() > 1)
-                result.message += " (+" + std::to_string(findings.size() - 1) + " more)";
-        }
+        findings.conclude(result, std::to_string(static_cast<long long>(total)) + " messages in " +
+                                      std::to_string(queues_.size()) +
+                                      (queues_.size() == 1 ? " queue" : " queues"));
         return result;
     }
 

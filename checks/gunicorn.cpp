@@ -41,46 +41,32 @@ class GunicornCheck final : public Check {
     CheckResult run(const Deadline& deadline) override {
         start_statsd_once();
         // The backlog first: it is what the probe request is about to queue behind.
-        std::vector<std::pair<Status, std::string>> findings;
+        Findings findings;
         CheckResult result;
         judge_backlog(result, findings);
         judge_processes(result, findings);
         const HttpReply reply = http_get(url_, policy_.host_header, deadline);
         result.observe("response_seconds", reply.total_seconds);
         if (!reply.ok) {
-            findings.emplace_back(Status::fail, "the app does not answer: " + reply.error);
+            findings.add(Status::fail, "the app does not answer: " + reply.error);
         } else {
             result.observe("status_code", reply.status);
             if (reply.status != policy_.expect_status) {
-                findings.emplace_back(Status::fail, "status " + std::to_string(reply.status) +
-                                                        ", expected " +
-                                                        std::to_string(policy_.expect_status));
+                findings.add(Status::fail, "status " + std::to_string(reply.status) +
+                                               ", expected " +
+                                               std::to_string(policy_.expect_status));
             } else if (!policy_.body_contains.empty() &&
                        reply.body.find(policy_.body_contains) == std::string::npos) {
-                findings.emplace_back(Status::fail,
-                                      "body does not contain \"" + policy_.body_contains + "\"");
+                findings.add(Status::fail,
+                             "body does not contain \"" + policy_.body_contains + "\"");
             }
             judge_latency(reply.total_seconds, result, findings);
         }
         judge_statsd(result, findings);
 
-        auto worst = std::max_element(
-            findings.begin(), findings.end(),
-            [](const auto& a, const auto& b) { return severity(a.first) < severity(b.first); });
-        if (worst == findings.end()) {
-            result.status = Status::ok;
-            result.message = "status " + std::to_string(reply.status) + " in " +
-                             format_millis(reply.total_seconds);
-        } else {
-            result.status = worst->first;
-            result.message = worst->second;
-            if (findings.size() > 1)
-                result.message += " (+" + std::to_string(findings.size() - 1) + " more in details)";
-            nlohmann::json all = nlohmann::json::array();
-            for (const auto& f : findings)
-                all.push_back({{"status", status_name(f.first)}, {"finding", f.second}});
-            result.details["findings"] = all;
-        }
+        findings.conclude(result, reply.ok ? "status " + std::to_string(reply.status) + " in " +
+                                                 format_millis(reply.total_seconds)
+                                           : "");
         if (!statsd_error_.empty()) result.details["statsd"] = statsd_error_;
         return result;
     }
@@ -94,8 +80,7 @@ class GunicornCheck final : public Check {
         if (!statsd_error_.empty()) sink_.reset();
     }
 
-    void judge_latency(double seconds, CheckResult& result,
-                       std::vector<std::pair<Status, std::string>>& findings) {
+    void judge_latency(double seconds, CheckResult& result, Findings& findings) {
         recent_.push_back(seconds);
         if (recent_.size() > policy_.latency_runs) recent_.pop_front();
         std::vector<double> sorted(recent_.begin(), recent_.end());
@@ -106,15 +91,13 @@ class GunicornCheck final : public Check {
         const std::string text =
             "p95 of the last " + std::to_string(sorted.size()) + " probes is " + format_millis(p95);
         if (policy_.p95_fail && p95 > std::chrono::duration<double>(*policy_.p95_fail).count()) {
-            findings.emplace_back(Status::fail,
-                                  text + ", over " + format_duration(*policy_.p95_fail));
+            findings.add(Status::fail, text + ", over " + format_duration(*policy_.p95_fail));
         } else if (p95 > std::chrono::duration<double>(policy_.p95_warn).count()) {
-            findings.emplace_back(Status::warn,
-                                  text + ", over " + format_duration(policy_.p95_warn));
+            findings.add(Status::warn, text + ", over " + format_duration(policy_.p95_warn));
         }
     }
 
-    void judge_backlog(CheckResult& result, std::vector<std::pair<Status, std::string>>& findings) {
+    void judge_backlog(CheckResult& result, Findings& findings) {
         const AcceptBacklog backlog = read_accept_backlog(url_.port.value_or(80));
         if (backlog.listeners == 0) {
             result.details["accept_backlog"] = "no listening socket on port " +
@@ -129,15 +112,14 @@ class GunicornCheck final : public Check {
             std::to_string(backlog.queued) +
             " connections wait in the accept queue: every Gunicorn worker is busy";
         if (backlog.queued >= policy_.backlog_fail) {
-            findings.emplace_back(Status::fail, text);
+            findings.add(Status::fail, text);
         } else if (backlog_runs_ >= policy_.backlog_warn_runs) {
-            findings.emplace_back(Status::warn,
-                                  text + " (" + std::to_string(backlog_runs_) + " runs in a row)");
+            findings.add(Status::warn,
+                         text + " (" + std::to_string(backlog_runs_) + " runs in a row)");
         }
     }
 
-    void judge_processes(CheckResult& result,
-                         std::vector<std::pair<Status, std::string>>& findings) const {
+    void judge_processes(CheckResult& result, Findings& findings) const {
         const GunicornProcesses procs = find_gunicorn(url_.port.value_or(80));
         if (procs.masters == 0) {
             result.details["processes"] =
@@ -147,11 +129,11 @@ class GunicornCheck final : public Check {
         result.observe("master_alive", procs.master_pid != 0 ? 1 : 0)
             .observe("worker_processes", procs.workers);
         if (procs.master_pid != 0 && procs.workers == 0) {
-            findings.emplace_back(Status::warn, "the Gunicorn master has no worker processes");
+            findings.add(Status::warn, "the Gunicorn master has no worker processes");
         }
     }
 
-    void judge_statsd(CheckResult& result, std::vector<std::pair<Status, std::string>>& findings) {
+    void judge_statsd(CheckResult& result, Findings& findings) {
         if (!sink_) return;
         const GunicornSummary s = sink_->stats().summary(clock_.now());
         result.observe("requests_total", s.requests_total)
@@ -171,20 +153,20 @@ class GunicornCheck final : public Check {
             std::snprintf(text, sizeof(text),
                           "%.0f%% of %.0f requests in the last minute answered 5xx",
                           s.error_5xx_ratio * 100, s.requests);
-            findings.emplace_back(
-                s.error_5xx_ratio >= policy_.error_5xx_fail ? Status::fail : Status::warn, text);
+            findings.add(s.error_5xx_ratio >= policy_.error_5xx_fail ? Status::fail : Status::warn,
+                         text);
         }
         if (s.worker_timeouts > 0) {
             std::snprintf(text, sizeof(text),
                           "%.0f worker timeouts (critical log lines) in the last minute",
                           s.worker_timeouts);
-            findings.emplace_back(Status::warn, text);
+            findings.add(Status::warn, text);
         }
         if (s.p95_seconds &&
             *s.p95_seconds > std::chrono::duration<double>(policy_.p95_warn).count()) {
-            findings.emplace_back(Status::warn, "request p95 over the last minute is " +
-                                                    format_millis(*s.p95_seconds) + ", over " +
-                                                    format_duration(policy_.p95_warn));
+            findings.add(Status::warn, "request p95 over the last minute is " +
+                                           format_millis(*s.p95_seconds) + ", over " +
+                                           format_duration(policy_.p95_warn));
         }
     }
 

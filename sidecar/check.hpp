@@ -63,6 +63,18 @@ struct CheckResult {
     }
 };
 
+// What one run found, each with a status; the result takes the worst of them.
+class Findings {
+  public:
+    void add(Status status, std::string text) { items_.emplace_back(status, std::move(text)); }
+    // None: `result` is ok with `ok_message`. Otherwise it takes the worst finding's status
+    // and text (with "+N more in details"), and details["findings"] lists every one.
+    void conclude(CheckResult& result, std::string ok_message) const;
+
+  private:
+    std::vector<std::pair<Status, std::string>> items_;
+};
+
 // A point in monotonic time every blocking call of a run must finish by.
 class Deadline {
   public:
