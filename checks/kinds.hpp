@@ -12,7 +12,8 @@
     X(gunicorn)               \
     X(static)                 \
     X(celery_broker)          \
-    X(celery_workers)
+    X(celery_workers)         \
+    X(tls)
 
 namespace vitals::checks {
 #define VITALS_DECLARE_KIND(kind) CheckKind kind##_kind();

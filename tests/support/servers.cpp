@@ -129,8 +129,11 @@ std::string RedisServer::cli(const std::string& args, const std::string& passwor
                    " 2>&1");
 }
 
-PostgresServer::PostgresServer(int max_connections)
-    : port_(closed_port()), dir_(temp_dir("pg")), max_connections_(max_connections) {
+PostgresServer::PostgresServer(int max_connections, int ssl_days)
+    : port_(closed_port()),
+      dir_(temp_dir("pg")),
+      max_connections_(max_connections),
+      ssl_days_(ssl_days) {
     const std::string data = dir_ + "/data";
     shell("chmod 755 '" + dir_ + "'");
     if (::geteuid() == 0) shell("chown postgres: '" + dir_ + "'");
@@ -140,6 +143,12 @@ PostgresServer::PostgresServer(int max_connections)
                        pwfile + "' --auth-local=trust --auth-host=scram-sha-256 >/dev/null")) !=
         0) {
         throw std::runtime_error("initdb failed");
+    }
+    if (ssl_days_ > 0) {
+        make_certificate(dir_, "server", "127.0.0.1", ssl_days_);
+        shell("chmod 600 '" + dir_ + "/server.key'");
+        if (::geteuid() == 0)
+            shell("chown postgres: '" + dir_ + "/server.key' '" + dir_ + "/server.crt'");
     }
     start();
     try {
@@ -181,7 +190,10 @@ void PostgresServer::start() {
         "-p " + std::to_string(port_) + " -k " + dir_ +
         " -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements"
         " -c max_connections=" +
-        std::to_string(max_connections_) + " -c superuser_reserved_connections=3 -c fsync=off";
+        std::to_string(max_connections_) + " -c superuser_reserved_connections=3 -c fsync=off" +
+        (ssl_days_ > 0 ? " -c ssl=on -c ssl_cert_file=" + dir_ +
+                             "/server.crt -c ssl_key_file=" + dir_ + "/server.key"
+                       : std::string());
     if (shell(as_owner(std::string(kPgBin) + "/pg_ctl -D '" + dir_ + "/data' -l '" + dir_ +
                        "/log' -w -o '" + options + "' start >/dev/null")) != 0) {
         throw std::runtime_error("pg_ctl start failed; see " + dir_ + "/log");
@@ -286,6 +298,21 @@ void GunicornServer::kill() {
 
 void GunicornServer::remove_static() {
     shell("rm -rf '" + static_root_ + "/admin'");
+}
+
+std::string make_temp_dir(const char* name) {
+    return temp_dir(name);
+}
+
+void make_certificate(const std::string& dir, const std::string& file, const std::string& name,
+                      int days) {
+    const bool ip = name.find_first_not_of("0123456789.") == std::string::npos;
+    const std::string san = ip ? "IP:" + name : "DNS:" + name;
+    if (shell("openssl req -x509 -newkey rsa:2048 -nodes -days " + std::to_string(days) +
+              " -subj '/CN=" + name + "' -addext 'subjectAltName=" + san + "' -keyout '" + dir +
+              "/" + file + ".key' -out '" + dir + "/" + file + ".crt' >/dev/null 2>&1") != 0) {
+        throw std::runtime_error("openssl could not make a certificate");
+    }
 }
 
 std::string host_name() {
@@ -409,6 +436,22 @@ CeleryWorker::~CeleryWorker() {
 }
 
 void CeleryWorker::kill() {
+    kill_group(pid_, SIGKILL);
+}
+
+TlsServer::TlsServer(const std::string& cert, const std::string& key) : port_(closed_port()) {
+    pid_ = spawn_group({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port_),
+                        "-cert", cert, "-key", key, "-www", "-quiet"},
+                       {}, "/dev/null");
+    const bool up =
+        wait_until([&] { return RawClient(port_).connected(); }, std::chrono::seconds(10));
+    if (!up) {
+        kill_group(pid_, SIGKILL);
+        throw std::runtime_error("openssl s_server did not start");
+    }
+}
+
+TlsServer::~TlsServer() {
     kill_group(pid_, SIGKILL);
 }
 

@@ -41,7 +41,8 @@ class RedisServer {
 // pg_read_all_stats, owner of database "shop").
 class PostgresServer {
   public:
-    explicit PostgresServer(int max_connections = 20);
+    // `ssl_days` > 0: ssl=on with a self-signed certificate valid that many days.
+    explicit PostgresServer(int max_connections = 20, int ssl_days = 0);
     ~PostgresServer();
     PostgresServer(const PostgresServer&) = delete;
     PostgresServer& operator=(const PostgresServer&) = delete;
@@ -60,6 +61,7 @@ class PostgresServer {
     std::uint16_t port_;
     std::string dir_;
     int max_connections_;
+    int ssl_days_;
 };
 
 // The e2e Django project (tests/e2e/django_app) under a real Gunicorn with sync workers, on
@@ -131,6 +133,27 @@ class CeleryWorker {
 // Publishes `count` add() tasks to the default queue through Celery itself.
 void publish_tasks(const std::string& broker_url, int count);
 std::string host_name();
+
+// Writes a self-signed certificate and key for `name` (DNS name and, for an address, IP)
+// valid `days` days: <dir>/<file>.crt and <dir>/<file>.key.
+void make_certificate(const std::string& dir, const std::string& file, const std::string& name,
+                      int days);
+
+// `openssl s_server` on 127.0.0.1:<free port> presenting the given certificate.
+class TlsServer {
+  public:
+    TlsServer(const std::string& cert, const std::string& key);
+    ~TlsServer();
+    TlsServer(const TlsServer&) = delete;
+    TlsServer& operator=(const TlsServer&) = delete;
+    std::uint16_t port() const { return port_; }
+
+  private:
+    std::uint16_t port_;
+    pid_t pid_ = -1;
+};
+
+std::string make_temp_dir(const char* name);
 
 // A UDP port nothing listens on (bound, then closed).
 std::uint16_t free_udp_port();
