@@ -13,7 +13,8 @@
     X(static)                 \
     X(celery_broker)          \
     X(celery_workers)         \
-    X(tls)
+    X(tls)                    \
+    X(heartbeat)
 
 namespace vitals::checks {
 #define VITALS_DECLARE_KIND(kind) CheckKind kind##_kind();

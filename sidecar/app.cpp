@@ -20,8 +20,9 @@ std::vector<std::unique_ptr<Check>> take_checks(Config& config) {
     return out;
 }
 
-HttpOptions http_options(const Config& config) {
+HttpOptions http_options(const Config& config, HeartbeatBoard* heartbeats) {
     HttpOptions o;
+    o.heartbeats = heartbeats;
     o.listen = config.listen;
     o.threads = config.http_threads;
     o.trusted = config.trusted;
@@ -30,14 +31,14 @@ HttpOptions http_options(const Config& config) {
 
 }  // namespace
 
-App::App(Config& config, const Clock& clock, Random& random, Log& log)
+App::App(Config& config, const Clock& clock, Random& random, Log& log, HeartbeatBoard* heartbeats)
     : log_(log),
       scheduler_(schedule_of(config), clock, random, log,
                  [this](Snapshot snapshot) {
                      render(snapshot);
                      store_.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
                  }),
-      server_(store_, clock, http_options(config)) {
+      server_(store_, clock, http_options(config, heartbeats)) {
     scheduler_.set_beat([this](SteadyTime now) { store_.beat(now); });
     executor_ = std::make_unique<ThreadExecutor>(take_checks(config), scheduler_);
     scheduler_.set_executor(executor_.get());

@@ -17,7 +17,8 @@ namespace vitals {
 class App {
   public:
     // Takes the checks out of `config`.
-    App(Config& config, const Clock& clock, Random& random, Log& log);
+    App(Config& config, const Clock& clock, Random& random, Log& log,
+        HeartbeatBoard* heartbeats = nullptr);
     ~App();
     App(const App&) = delete;
     App& operator=(const App&) = delete;

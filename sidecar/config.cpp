@@ -41,7 +41,7 @@ SettingsTable check_table(const CheckKind& kind) {
 std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
                                       const std::string& where, const std::string& pointer,
                                       const Environment& env, const Registry& registry,
-                                      ConfigErrors& errors) {
+                                      const Services& services, ConfigErrors& errors) {
     if (!valid_check_name(name)) {
         errors.push_back({where, pointer, "check name must match [a-z0-9_-]{1,63}"});
     }
@@ -93,7 +93,7 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     check.policy.critical = params.boolean("critical");
     check.described = describe_settings(params, table);
     try {
-        check.check = kind->make(CheckContext{name, params, env});
+        check.check = kind->make(CheckContext{name, params, env, services});
     } catch (const SettingError& e) {
         errors.push_back({where, pointer + "/" + e.key(), e.what()});
         return std::nullopt;
@@ -149,6 +149,10 @@ const SettingsTable& server_settings() {
                     "networks (CIDR) whose requests see error text and details")
             .defaults(json::array({"127.0.0.0/8", "::1/128"}))
             .env("VITALS_TRUSTED"),
+        Setting::of("state_dir", T::string,
+                    "directory for state that survives restarts (heartbeats); empty: memory only")
+            .defaults("")
+            .env("VITALS_STATE_DIR"),
         Setting::of("http_threads", T::integer, "HTTP worker threads")
             .defaults(2)
             .range(1, 16)
@@ -191,6 +195,12 @@ const SettingsTable& common_check_settings() {
 
 ConfigLoad load_config(const Environment& env, const std::string& config_file,
                        const Registry& registry) {
+    static const Services none;
+    return load_config(env, config_file, registry, none);
+}
+
+ConfigLoad load_config(const Environment& env, const std::string& config_file,
+                       const Registry& registry, const Services& services) {
     ConfigLoad load;
     ConfigErrors& errors = load.errors;
     json file = json::object();
@@ -248,6 +258,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     }
     if (params.has("http_threads"))
         config.http_threads = static_cast<int>(params.integer("http_threads"));
+    if (params.has("state_dir")) config.state_dir = params.str("state_dir");
 
     // Checks from the file, then those the environment enables and the file does not name.
     json checks = file.contains("checks") ? file["checks"] : json::object();
@@ -257,15 +268,15 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     }
     for (const auto& item : checks.items()) {
         auto check = read_check(item.key(), item.value(), where, "/checks/" + item.key(), env,
-                                registry, errors);
+                                registry, services, errors);
         if (check) config.checks.push_back(std::move(*check));
     }
     for (const auto& [name, kind] : registry.kinds()) {
         if (!kind.from_env || checks.contains(name)) continue;
         if (auto spec = kind.from_env(env)) {
             (*spec)["kind"] = name;
-            auto check =
-                read_check(name, *spec, "environment", "/checks/" + name, env, registry, errors);
+            auto check = read_check(name, *spec, "environment", "/checks/" + name, env, registry,
+                                    services, errors);
             if (check) config.checks.push_back(std::move(*check));
         }
     }
@@ -283,6 +294,7 @@ json Config::describe() const {
         trusted_list.push_back(c.text);
     out["trusted"] = trusted_list;
     out["http_threads"] = http_threads;
+    out["state_dir"] = state_dir;
     out["checks"] = json::object();
     for (const CheckConfig& c : checks) {
         json entry = c.described;

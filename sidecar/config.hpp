@@ -50,6 +50,7 @@ struct Config {
     ListenAddress listen;
     TrustedNetworks trusted;
     int http_threads = 2;
+    std::string state_dir;  // empty: heartbeat state lives in memory only
     std::string config_file;
     std::vector<CheckConfig> checks;
 
@@ -69,5 +70,8 @@ const SettingsTable& common_check_settings();
 // `config_file` empty: no file. Never throws on bad input; look at `errors`.
 ConfigLoad load_config(const Environment& env, const std::string& config_file,
                        const Registry& registry);
+// The same, with the shared services check kinds may need (heartbeats).
+ConfigLoad load_config(const Environment& env, const std::string& config_file,
+                       const Registry& registry, const Services& services);
 
 }  // namespace vitals

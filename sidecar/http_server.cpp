@@ -5,6 +5,8 @@
 
 #include <string_view>
 
+#include "sidecar/heartbeats.hpp"
+
 namespace vitals {
 
 namespace {
@@ -31,6 +33,11 @@ const Response kNotFound{404,
 const Response kNoSuchCheck{404, "{\n  \"error\": \"no such check\"\n}\n"};
 const Response kNotAllowed{
     405, "{\n  \"error\": \"method not allowed\",\n  \"allow\": [\"GET\", \"HEAD\"]\n}\n"};
+const Response kPingOk{200, "{\n  \"status\": \"ok\"\n}\n"};
+const Response kNoSuchHeartbeat{404, "{\n  \"error\": \"no such heartbeat\"\n}\n"};
+const Response kBadToken{401, "{\n  \"error\": \"missing or wrong token\"\n}\n"};
+const Response kTooLarge{413,
+                         "{\n  \"error\": \"a failure message may hold at most 1024 bytes\"\n}\n"};
 const Response kStalled{503,
                         "{\n  \"status\": \"fail\",\n  \"failing\": [\"vitals_scheduler\"]\n}\n"};
 
@@ -66,6 +73,10 @@ class ProbeHandler final : public Http::Handler {
 
     void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
         const std::string& path = request.resource();
+        if (path.rfind("/heartbeat/", 0) == 0) {
+            send(request, writer, heartbeat(request, path.substr(11)), media().json);
+            return;
+        }
         const Http::Method method = request.method();
         const auto snapshot = store_->load();
         const Rendered& r = snapshot->rendered;
@@ -118,6 +129,39 @@ class ProbeHandler final : public Http::Handler {
     }
 
   private:
+    // The only write path: GET (for curl in a cron line) or POST /heartbeat/<name>[/start|/fail].
+    const Response& heartbeat(const Http::Request& request, std::string name) const {
+        const Http::Method method = request.method();
+        if (options_->heartbeats == nullptr) return kNoSuchHeartbeat;
+        if (method != Http::Method::Get && method != Http::Method::Post) return kNotAllowed;
+        Ping ping = Ping::success;
+        for (const auto& [suffix, kind] :
+             {std::pair<const char*, Ping>{"/start", Ping::start}, {"/fail", Ping::fail}}) {
+            const std::string s = suffix;
+            if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+                name.resize(name.size() - s.size());
+                ping = kind;
+            }
+        }
+        HeartbeatBoard& board = *options_->heartbeats;
+        if (!board.known(name)) return kNoSuchHeartbeat;
+        std::string token = request.query().get("token").value_or("");
+        if (const auto auth = request.headers().tryGetRaw("Authorization")) {
+            const std::string value = auth->value();
+            if (value.rfind("Bearer ", 0) == 0) token = value.substr(7);
+        } else if (const auto parsed = request.headers().tryGet<Http::Header::Authorization>()) {
+            const std::string value = parsed->value();
+            if (value.rfind("Bearer ", 0) == 0) token = value.substr(7);
+        }
+        if (!board.authorized(name, token)) return kBadToken;
+        if (ping == Ping::fail && request.body().size() > 1024) return kTooLarge;
+        const auto now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock_->wall().time_since_epoch())
+                .count();
+        board.record(name, ping, now, ping == Ping::fail ? request.body() : "");
+        return kPingOk;
+    }
+
     bool is_trusted(const Http::Request& request) const {
         return options_->trusted.contains(request.address().host());
     }

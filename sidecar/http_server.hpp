@@ -16,6 +16,8 @@ class Endpoint;
 
 namespace vitals {
 
+class HeartbeatBoard;
+
 struct HttpOptions {
     ListenAddress listen;
     int threads = 2;
@@ -24,6 +26,8 @@ struct HttpOptions {
     std::chrono::seconds stall_after{10};
     // A request whose headers have not arrived by then gets 408 and is closed.
     std::chrono::seconds header_timeout{5};
+    // Where /heartbeat/<name> pings are recorded; null: the route answers 404.
+    HeartbeatBoard* heartbeats = nullptr;
 };
 
 class HttpServer {

@@ -10,6 +10,7 @@
 
 #include "sidecar/app.hpp"
 #include "sidecar/config.hpp"
+#include "sidecar/heartbeats.hpp"
 #include "sidecar/log.hpp"
 #include "sidecar/registry.hpp"
 
@@ -102,7 +103,9 @@ int main(int argc, char** argv) {
         if (const auto it = env.find("VITALS_CONFIG"); it != env.end()) config_file = it->second;
     }
     const Registry registry = builtin_registry();
-    ConfigLoad load = load_config(env, config_file, registry);
+    HeartbeatBoard heartbeats;
+    const Services services{&heartbeats};
+    ConfigLoad load = load_config(env, config_file, registry, services);
     if (!load.config) {
         std::cerr << "vitals: the configuration has " << load.errors.size()
                   << (load.errors.size() == 1 ? " problem" : " problems") << ":\n";
@@ -122,7 +125,8 @@ int main(int argc, char** argv) {
     nlohmann::json check_names = nlohmann::json::array();
     for (const CheckConfig& c : config.checks)
         check_names.push_back(c.name);
-    App app(config, clock, random, log);
+    if (!config.state_dir.empty()) heartbeats.open(config.state_dir + "/heartbeats.json");
+    App app(config, clock, random, log, &heartbeats);
     int exit_code = 0;
     try {
         app.start();

@@ -18,10 +18,18 @@ namespace vitals {
 
 using Environment = std::map<std::string, std::string>;
 
+class HeartbeatBoard;
+
+// Shared parts of vitals a check kind may need, made once in main.
+struct Services {
+    HeartbeatBoard* heartbeats = nullptr;  // where /heartbeat/<name> pings land
+};
+
 struct CheckContext {
     const std::string& name;  // the check's name, e.g. "postgres" or "orders_db"
     const Params& params;     // validated against the kind's settings table
     const Environment& env;
+    const Services& services;
 };
 
 // Thrown by a factory for a value that is well-typed but unusable ("https is not supported").

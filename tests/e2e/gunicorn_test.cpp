@@ -108,7 +108,7 @@ TEST_CASE("e2e: requests through Gunicorn show up in the statsd numbers", "[e2e]
     CHECK(metrics.find("vitals_gunicorn_error_5xx_ratio{check=\"web\"}") != std::string::npos);
 }
 
-TEST_CASE("e2e: every worker busy shows in the accept backlog and p95; /livez stays fast",
+TEST_CASE("e2e: every worker busy shows in the accept backlog and p95, /livez stays fast",
           "[e2e]") {
     const std::uint16_t statsd = free_udp_port();
     GunicornServer app(2, statsd, false);

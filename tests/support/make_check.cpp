@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "sidecar/heartbeats.hpp"
+
 namespace vitals::testing {
 
 std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::json& settings,
@@ -18,7 +20,9 @@ std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::
         throw std::runtime_error(text);
     }
     const std::string name = kind_name;
-    return kind->make(CheckContext{name, params, env});
+    static HeartbeatBoard board;
+    const Services services{&board};
+    return kind->make(CheckContext{name, params, env, services});
 }
 
 bool has_observation(const CheckResult& result, const std::string& name) {

@@ -7,14 +7,17 @@ namespace vitals::testing {
 RunningSidecar::RunningSidecar(const std::string& config_json, Registry registry, Environment env)
     : log_(std::make_unique<Log>(log_text_, clock_)) {
     TempFile file(config_json);
-    ConfigLoad load = load_config(env, file.path(), registry);
+    const Services services{&heartbeats_};
+    ConfigLoad load = load_config(env, file.path(), registry, services);
     if (!load.config) {
         std::string text;
         for (const auto& e : load.errors)
             text += e.text() + "\n";
         throw std::runtime_error("test configuration is invalid:\n" + text);
     }
-    app_ = std::make_unique<App>(*load.config, clock_, random_, *log_);
+    if (!load.config->state_dir.empty())
+        heartbeats_.open(load.config->state_dir + "/heartbeats.json");
+    app_ = std::make_unique<App>(*load.config, clock_, random_, *log_, &heartbeats_);
     app_->start();
 }
 

@@ -8,6 +8,7 @@
 
 #include "sidecar/app.hpp"
 #include "sidecar/config.hpp"
+#include "sidecar/heartbeats.hpp"
 #include "support/temp_file.hpp"
 
 namespace vitals::testing {
@@ -38,6 +39,7 @@ class RunningSidecar {
     SystemClock clock_;
     SystemRandom random_;
     std::ostringstream log_text_;
+    HeartbeatBoard heartbeats_;
     std::unique_ptr<Log> log_;
     std::unique_ptr<App> app_;
 };

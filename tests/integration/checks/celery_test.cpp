@@ -51,7 +51,7 @@ CheckResult run(Check& check) {
 
 }  // namespace
 
-TEST_CASE("celery: workers answer the ping by name; one killed drops the count", "[celery]") {
+TEST_CASE("celery: workers answer the ping by name, one killed drops the count", "[celery]") {
     for (const std::string kind : {"amqp", "redis"}) {
         INFO("broker " << kind);
         Broker broker(kind);

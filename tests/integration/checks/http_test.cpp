@@ -19,7 +19,7 @@ std::string url(std::uint16_t port, const std::string& path = "/") {
 
 }  // namespace
 
-TEST_CASE("http: the expected status is ok; the path and Host header are sent", "[http_check]") {
+TEST_CASE("http: the expected status is ok, the path and Host header are sent", "[http_check]") {
     std::string seen_path;
     ScriptedHttpServer app([&](const std::string& path) {
         seen_path = path;

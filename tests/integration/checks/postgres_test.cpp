@@ -136,7 +136,7 @@ TEST_CASE("postgres: long-running queries and idle-in-transaction sessions show 
     CHECK(d["idle_in_transaction_sessions"][0]["state"] == "idle in transaction");
 }
 
-TEST_CASE("postgres: a statement the app ran appears in the top lists; a slow mean warns",
+TEST_CASE("postgres: a statement the app ran appears in the top lists, a slow mean warns",
           "[postgres]") {
     PostgresServer pg;
     {
@@ -188,7 +188,7 @@ TEST_CASE("postgres: wrong password and unknown database fail with a reason and 
     }
 }
 
-TEST_CASE("postgres: a port that never answers fails at the deadline; probes stay fast",
+TEST_CASE("postgres: a port that never answers fails at the deadline, probes stay fast",
           "[postgres]") {
     Blackhole hole;
     RunningSidecar sidecar(

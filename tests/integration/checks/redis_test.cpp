@@ -11,7 +11,7 @@ using namespace vitals::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-TEST_CASE("redis: REDIS_URL alone gives a working check; the probe key is short-lived", "[redis]") {
+TEST_CASE("redis: REDIS_URL alone gives a working check, the probe key is short-lived", "[redis]") {
     RedisServer redis;
     RunningSidecar sidecar(R"({"checks": {}})", builtin_registry(),
                            {{"VITALS_LISTEN", "127.0.0.1:0"},
@@ -98,7 +98,7 @@ TEST_CASE("redis: a wrong password fails without showing it", "[redis]") {
     }
 }
 
-TEST_CASE("redis: a port that never answers fails at the deadline; probes stay fast", "[redis]") {
+TEST_CASE("redis: a port that never answers fails at the deadline, probes stay fast", "[redis]") {
     Blackhole hole;
     auto check =
         make_check("redis", {{"url", "redis://127.0.0.1:" + std::to_string(hole.port()) + "/0"}});

@@ -139,7 +139,7 @@ TEST_CASE("a failing critical check makes /health and /readyz 503 and /livez fol
     CHECK(body_of(live)["failing"] == json::array({"app"}));
 }
 
-TEST_CASE("nothing is ready or started before the first run; stuck runs time out, then go stale",
+TEST_CASE("nothing is ready or started before the first run, stuck runs time out, then go stale",
           "[http]") {
     auto gate = std::make_shared<Gate>();
     RunningSidecar sidecar(

@@ -31,7 +31,7 @@ TEST_CASE("the LISTEN line's rx_queue is the accept backlog (captured under satu
     CHECK(parsed.malformed_lines == 0);
 }
 
-TEST_CASE("IPv6 lines parse; established connections are not listeners", "[accept_backlog]") {
+TEST_CASE("IPv6 lines parse, established connections are not listeners", "[accept_backlog]") {
     const char v6[] =
         "  sl  local_address                         remote_address                        st "
         "tx_queue rx_queue\n"

@@ -168,7 +168,7 @@ TEST_CASE("bad environment values are errors naming the variable", "[config]") {
     CHECK(has_error(range.errors, "VITALS_HTTP_THREADS", "between 1 and 16"));
 }
 
-TEST_CASE("kinds add checks from the environment; the file overrides or disables them",
+TEST_CASE("kinds add checks from the environment, the file overrides or disables them",
           "[config]") {
     const Registry registry = registry_with_env_kind();
     const Environment env = {{"DEMO_URL", "demo://user:hunter2@svc:1/"}};

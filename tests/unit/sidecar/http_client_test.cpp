@@ -33,7 +33,7 @@ TEST_CASE("chunked bodies are decoded", "[http_client]") {
     CHECK(bad.error == "malformed chunked body");
 }
 
-TEST_CASE("bodies without length end at close; large ones are cut at the limit", "[http_client]") {
+TEST_CASE("bodies without length end at close, large ones are cut at the limit", "[http_client]") {
     HttpReply r;
     CHECK_FALSE(parse_http_response("HTTP/1.0 503 Busy\r\n\r\npartial", false, 1024, r));
     REQUIRE(parse_http_response("HTTP/1.0 503 Busy\r\n\r\npartial", true, 1024, r));

@@ -33,7 +33,7 @@ TEST_CASE("liveness ignores dependencies and tolerates checks that have not run"
     CHECK(v.failing == std::vector<std::string>{"app"});
 }
 
-TEST_CASE("readiness needs every ready check ok or warn; unknown and stale fail it", "[probes]") {
+TEST_CASE("readiness needs every ready check ok or warn, unknown and stale fail it", "[probes]") {
     std::vector<CheckState> checks = {make("app", kGroupReady, Status::ok),
                                       make("cache", kGroupReady, Status::warn),
                                       make("broker", 0, Status::fail)};

@@ -55,7 +55,7 @@ TEST_CASE("the Gunicorn master serving a port and its live workers are found", "
     CHECK(find_gunicorn(9000, proc.root()).workers == 1);
 }
 
-TEST_CASE("one master without a port on its command line is taken; none visible is zero",
+TEST_CASE("one master without a port on its command line is taken, none visible is zero",
           "[processes]") {
     FakeProc proc;
     proc.add(5, 1, "gunicorn: master", 'S', {"gunicorn", "-c", "gunicorn.conf.py", "shop.wsgi"});

@@ -30,7 +30,7 @@ TEST_CASE("trusted networks match addresses by prefix", "[trust]") {
     CHECK_FALSE(trusted.contains("garbage"));
 }
 
-TEST_CASE("no trusted networks trusts nobody; /0 trusts every address of its family", "[trust]") {
+TEST_CASE("no trusted networks trusts nobody, /0 trusts every address of its family", "[trust]") {
     CHECK_FALSE(TrustedNetworks().contains("127.0.0.1"));
     const TrustedNetworks all_v4({*Cidr::parse("0.0.0.0/0")});
     CHECK(all_v4.contains("203.0.113.9"));

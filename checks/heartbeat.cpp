@@ -1,0 +1,72 @@
+// heartbeat: a periodic task (a Celery Beat job, a cron line) pings /heartbeat/<name> when it
+// succeeds; the check fails when no success arrives within period + grace, or after the
+// task reported a failure, and warns when a started run takes longer than expected.
+#include "checks/kinds.hpp"
+#include "sidecar/heartbeats.hpp"
+
+namespace vitals::checks {
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class HeartbeatCheck final : public Check {
+  public:
+    HeartbeatCheck(std::string name, HeartbeatRule rule, HeartbeatBoard& board)
+        : name_(std::move(name)), rule_(rule), board_(board), watching_since_ms_(now_ms()) {}
+
+    CheckResult run(const Deadline& /*deadline*/) override {
+        CheckResult r = judge_heartbeat(board_.state(name_), rule_, now_ms(), watching_since_ms_);
+        const std::string persist = board_.persist_error();
+        if (!persist.empty()) r.details["state"] = persist;
+        return r;
+    }
+
+  private:
+    std::string name_;
+    HeartbeatRule rule_;
+    HeartbeatBoard& board_;
+    std::int64_t watching_since_ms_;
+};
+
+}  // namespace
+
+CheckKind heartbeat_kind() {
+    using T = SettingType;
+    CheckKind kind;
+    kind.name = "heartbeat";
+    kind.summary = "a periodic task pings /heartbeat/<name>; fails when a success is overdue";
+    kind.default_groups = {};
+    kind.settings = {
+        Setting::of("period", T::duration, "how often the task succeeds")
+            .required()
+            .range(1'000, 366LL * 86'400'000),
+        Setting::of("grace", T::duration, "extra time before a missing success fails")
+            .defaults("5m")
+            .range(0, 30LL * 86'400'000),
+        Setting::of("expected_duration", T::duration, "a started run taking longer warns")
+            .range(1'000, 30LL * 86'400'000),
+        Setting::of("token", T::string,
+                    "required in pings (Authorization: Bearer <token> or ?token=)")
+            .secret(),
+    };
+    kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
+        if (ctx.services.heartbeats == nullptr)
+            throw SettingError("kind", "heartbeats are not available here");
+        HeartbeatRule rule;
+        rule.period = ctx.params.duration("period");
+        rule.grace = ctx.params.duration("grace");
+        if (ctx.params.has("expected_duration"))
+            rule.expected_duration = ctx.params.duration("expected_duration");
+        ctx.services.heartbeats->declare(ctx.name,
+                                         ctx.params.has("token") ? ctx.params.str("token") : "");
+        return std::make_unique<HeartbeatCheck>(ctx.name, rule, *ctx.services.heartbeats);
+    };
+    return kind;
+}
+
+}  // namespace vitals::checks

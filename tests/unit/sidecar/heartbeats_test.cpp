@@ -1,0 +1,121 @@
+// Heartbeat judgement with explicit times: no clock is read here.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "sidecar/heartbeats.hpp"
+#include "support/temp_file.hpp"
+
+using namespace vitals;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kMinute = 60'000;
+constexpr std::int64_t kT0 = 1'795'000'000'000;
+
+HeartbeatRule hourly(std::optional<Millis> expected = std::nullopt) {
+    HeartbeatRule r;
+    r.period = 1h;
+    r.grace = 10min;
+    r.expected_duration = expected;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("heartbeat: ok until period + grace passes without a success", "[heartbeat]") {
+    HeartbeatState s;
+    s.last_success_ms = kT0;
+    CHECK(judge_heartbeat(s, hourly(), kT0 + 69 * kMinute, kT0).status == Status::ok);
+    const CheckResult late = judge_heartbeat(s, hourly(), kT0 + 71 * kMinute, kT0);
+    CHECK(late.status == Status::fail);
+    CHECK(late.message == "last success 71m ago, overdue by 60s");
+    double overdue = 0;
+    for (const auto& o : late.observations) {
+        if (o.name == "overdue_seconds") overdue = o.value;
+    }
+    CHECK(overdue == 60);
+}
+
+TEST_CASE("heartbeat: a task that never pinged is overdue period + grace after watching began",
+          "[heartbeat]") {
+    const HeartbeatState never;
+    const CheckResult early = judge_heartbeat(never, hourly(), kT0 + 30 * kMinute, kT0);
+    CHECK(early.status == Status::ok);
+    CHECK(early.message == "waiting for the first ping (due within 40m)");
+    CHECK(judge_heartbeat(never, hourly(), kT0 + 80 * kMinute, kT0).status == Status::fail);
+}
+
+TEST_CASE("heartbeat: an explicit failure fails until the next success", "[heartbeat]") {
+    HeartbeatState s;
+    s.last_success_ms = kT0;
+    s.last_fail_ms = kT0 + 5 * kMinute;
+    s.fail_message = "reconciliation: 3 accounts off";
+    const CheckResult failed = judge_heartbeat(s, hourly(), kT0 + 6 * kMinute, kT0);
+    CHECK(failed.status == Status::fail);
+    CHECK(failed.message == "the task reported a failure 60s ago: reconciliation: 3 accounts off");
+    s.last_success_ms = kT0 + 7 * kMinute;
+    CHECK(judge_heartbeat(s, hourly(), kT0 + 8 * kMinute, kT0).status == Status::ok);
+}
+
+TEST_CASE("heartbeat: a started run past its expected duration warns", "[heartbeat]") {
+    HeartbeatState s;
+    s.last_success_ms = kT0;
+    s.last_start_ms = kT0 + 60 * kMinute;
+    const auto rule = hourly(Millis(15 * kMinute));
+    CHECK(judge_heartbeat(s, rule, kT0 + 70 * kMinute, kT0).status == Status::ok);
+    const CheckResult slow = judge_heartbeat(s, rule, kT0 + 76 * kMinute, kT0 - 100 * kMinute);
+    CHECK(slow.status == Status::fail);  // overdue wins over slow: 76m > 70m since the last success
+    s.last_success_ms = kT0 + 50 * kMinute;
+    const CheckResult running = judge_heartbeat(s, rule, kT0 + 76 * kMinute, kT0);
+    CHECK(running.status == Status::warn);
+    CHECK(running.message == "running for 16m, longer than the expected 15m");
+}
+
+TEST_CASE("heartbeat board: start then success records the duration; unknown names are refused",
+          "[heartbeat]") {
+    HeartbeatBoard board;
+    board.declare("nightly", "");
+    CHECK_FALSE(board.record("other", Ping::success, kT0));
+    CHECK(board.record("nightly", Ping::start, kT0));
+    CHECK(board.record("nightly", Ping::success, kT0 + 90'000));
+    const HeartbeatState s = board.state("nightly");
+    REQUIRE(s.last_duration_seconds);
+    CHECK(*s.last_duration_seconds == 90);
+}
+
+TEST_CASE("heartbeat board: tokens are required when set", "[heartbeat]") {
+    HeartbeatBoard board;
+    board.declare("open", "");
+    board.declare("guarded", "s3cret-token");
+    CHECK(board.authorized("open", ""));
+    CHECK(board.authorized("guarded", "s3cret-token"));
+    CHECK_FALSE(board.authorized("guarded", ""));
+    CHECK_FALSE(board.authorized("guarded", "s3cret-tokeN"));
+    CHECK_FALSE(board.authorized("guarded", "s3cret-token-and-more"));
+    CHECK_FALSE(board.authorized("nobody", ""));
+}
+
+TEST_CASE("heartbeat board: state written to a file is there after a restart", "[heartbeat]") {
+    testing::TempFile file("");
+    {
+        HeartbeatBoard board;
+        board.declare("nightly", "");
+        board.open(file.path());
+        board.record("nightly", Ping::success, kT0);
+        board.record("nightly", Ping::fail, kT0 + 1000, "disk full");
+        CHECK(board.persist_error().empty());
+    }
+    HeartbeatBoard again;
+    again.declare("nightly", "");
+    again.open(file.path());
+    const HeartbeatState s = again.state("nightly");
+    CHECK(s.last_success_ms == kT0);
+    CHECK(s.last_fail_ms == kT0 + 1000);
+    CHECK(s.fail_message == "disk full");
+    std::ofstream(file.path()) << "{broken";
+    HeartbeatBoard broken;
+    broken.open(file.path());
+    CHECK(broken.persist_error().find("not valid JSON") != std::string::npos);
+}
