@@ -130,7 +130,7 @@ TEST_CASE("celery: tasks pile up without workers, 'no worker is consuming' fails
 }
 
 TEST_CASE(
-    "celery: a deep queue with a consumer warns; a missing queue is reported, not a broker failure",
+    "celery: a deep queue with a consumer warns, a missing queue is reported, not a broker failure",
     "[celery]") {
     Broker broker("amqp");
     publish_tasks(broker.url, 12);  // kombu declares the queue when publishing

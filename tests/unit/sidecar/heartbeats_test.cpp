@@ -73,7 +73,7 @@ TEST_CASE("heartbeat: a started run past its expected duration warns", "[heartbe
     CHECK(running.message == "running for 16m, longer than the expected 15m");
 }
 
-TEST_CASE("heartbeat board: start then success records the duration; unknown names are refused",
+TEST_CASE("heartbeat board: start then success records the duration, unknown names are refused",
           "[heartbeat]") {
     HeartbeatBoard board;
     board.declare("nightly", "");
