@@ -195,9 +195,9 @@ std::string StatsdSink::start() {
     }
     fd_ = ::socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     const bool bound = fd_ >= 0 && ::bind(fd_, found->ai_addr, found->ai_addrlen) == 0;
-    const std::string error = bound ? ""
-                                    : std::string("cannot listen for statsd on UDP ") + host_ +
-                                          ":" + std::to_string(port_) + ": " + std::strerror(errno);
+    std::string error = bound ? ""
+                              : std::string("cannot listen for statsd on UDP ") + host_ + ":" +
+                                    std::to_string(port_) + ": " + std::strerror(errno);
     ::freeaddrinfo(found);
     if (!bound) return error;
     sockaddr_storage addr{};
