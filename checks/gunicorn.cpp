@@ -18,8 +18,7 @@ namespace {
 
 struct GunicornPolicy {
     std::string host_header;
-    int expect_status = 200;
-    std::string body_contains;
+    HttpExpectation answer;
     Millis p95_warn{2000};
     std::optional<Millis> p95_fail;
     std::size_t latency_runs = 20;
@@ -51,14 +50,8 @@ class GunicornCheck final : public Check {
             findings.add(Status::fail, "the app does not answer: " + reply.error);
         } else {
             result.observe("status_code", reply.status);
-            if (reply.status != policy_.expect_status) {
-                findings.add(Status::fail, "status " + std::to_string(reply.status) +
-                                               ", expected " +
-                                               std::to_string(policy_.expect_status));
-            } else if (!policy_.body_contains.empty() &&
-                       reply.body.find(policy_.body_contains) == std::string::npos) {
-                findings.add(Status::fail,
-                             "body does not contain \"" + policy_.body_contains + "\"");
+            if (const std::string why = policy_.answer.unmet(reply); !why.empty()) {
+                findings.add(Status::fail, why);
             }
             judge_latency(reply.total_seconds, result, findings);
         }
@@ -238,8 +231,9 @@ CheckKind gunicorn_kind() {
         if (url.scheme != "http") throw SettingError("url", "only http:// URLs are supported");
         GunicornPolicy p;
         if (ctx.params.has("host")) p.host_header = ctx.params.str("host");
-        p.expect_status = static_cast<int>(ctx.params.integer("expect_status"));
-        if (ctx.params.has("body_contains")) p.body_contains = ctx.params.str("body_contains");
+        p.answer.status = static_cast<int>(ctx.params.integer("expect_status"));
+        if (ctx.params.has("body_contains"))
+            p.answer.body_contains = ctx.params.str("body_contains");
         p.p95_warn = ctx.params.has("p95_warn") ? ctx.params.duration("p95_warn")
                                                 : route_p95(ctx.params.str("route"));
         if (ctx.params.has("p95_fail")) p.p95_fail = ctx.params.duration("p95_fail");

@@ -8,8 +8,7 @@ namespace vitals::checks {
 namespace {
 
 struct HttpExpectations {
-    int status = 200;
-    std::string body_contains;
+    HttpExpectation answer;
     std::optional<Millis> warn_latency;
     std::optional<Millis> fail_latency;
 };
@@ -34,14 +33,8 @@ class HttpCheck final : public Check {
   private:
     CheckResult judge(const HttpReply& reply) const {
         if (!reply.ok) return CheckResult::fail(reply.error);
-        if (reply.status != expect_.status) {
-            return CheckResult::fail("status " + std::to_string(reply.status) + ", expected " +
-                                     std::to_string(expect_.status));
-        }
-        if (!expect_.body_contains.empty() &&
-            reply.body.find(expect_.body_contains) == std::string::npos) {
-            return CheckResult::fail("body does not contain \"" + expect_.body_contains + "\"");
-        }
+        if (const std::string why = expect_.answer.unmet(reply); !why.empty())
+            return CheckResult::fail(why);
         const auto took = std::chrono::duration<double>(reply.total_seconds);
         const auto over = [&](Millis limit) { return took > limit; };
         const std::string took_text = format_millis(reply.total_seconds);
@@ -89,8 +82,9 @@ CheckKind http_kind() {
                 "only http:// URLs are supported (the check talks to the app inside the pod)");
         }
         HttpExpectations expect;
-        expect.status = static_cast<int>(ctx.params.integer("expect_status"));
-        if (ctx.params.has("body_contains")) expect.body_contains = ctx.params.str("body_contains");
+        expect.answer.status = static_cast<int>(ctx.params.integer("expect_status"));
+        if (ctx.params.has("body_contains"))
+            expect.answer.body_contains = ctx.params.str("body_contains");
         if (ctx.params.has("warn_latency"))
             expect.warn_latency = ctx.params.duration("warn_latency");
         if (ctx.params.has("fail_latency"))

@@ -115,8 +115,7 @@ class PostgresCheck final : public Check {
                 why.find("remaining connection slots are reserved") != std::string::npos) {
                 message = "connection limit reached, new connections are refused: " + why;
             }
-            return CheckResult::fail(redact_secrets(message))
-                .observe("connect_seconds", seconds_since(started));
+            return CheckResult::fail(message).observe("connect_seconds", seconds_since(started));
         }
     }
 

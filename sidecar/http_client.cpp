@@ -120,6 +120,16 @@ bool parse_http_response(const std::string& raw, bool connection_closed, std::si
     return true;
 }
 
+std::string HttpExpectation::unmet(const HttpReply& reply) const {
+    if (reply.status != status) {
+        return "status " + std::to_string(reply.status) + ", expected " + std::to_string(status);
+    }
+    if (!body_contains.empty() && reply.body.find(body_contains) == std::string::npos) {
+        return "body does not contain \"" + body_contains + "\"";
+    }
+    return "";
+}
+
 HttpReply http_get(const Url& url, const std::string& host_header, const Deadline& deadline,
                    std::size_t max_body) {
     using Clock = std::chrono::steady_clock;

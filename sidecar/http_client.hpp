@@ -23,6 +23,14 @@ struct HttpReply {
     double total_seconds = 0;
 };
 
+// What a healthy answer looks like, shared by the checks that GET the app.
+struct HttpExpectation {
+    int status = 200;
+    std::string body_contains;  // empty: any body
+    // Why `reply` (a complete one) falls short, or empty when it does not.
+    std::string unmet(const HttpReply& reply) const;
+};
+
 // GETs `url` (http:// only) with `host_header` (empty: the URL's host) as Host.
 HttpReply http_get(const Url& url, const std::string& host_header, const Deadline& deadline,
                    std::size_t max_body = 1 << 20);

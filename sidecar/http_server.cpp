@@ -26,10 +26,11 @@ const MediaTypes& media() {
     return types;
 }
 
-const Response kNotFound{404,
-                         "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [\"/livez\", "
-                         "\"/readyz\", \"/startupz\", "
-                         "\"/health\", \"/health/<check>\", \"/metrics\", \"/\"]\n}\n"};
+const Response kNotFound{
+    404,
+    "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [\"/livez\", "
+    "\"/readyz\", \"/startupz\", "
+    "\"/health\", \"/health/<check>\", \"/metrics\", \"/\", \"/heartbeat/<name>\"]\n}\n"};
 const Response kNoSuchCheck{404, "{\n  \"error\": \"no such check\"\n}\n"};
 const Response kNotAllowed{
     405, "{\n  \"error\": \"method not allowed\",\n  \"allow\": [\"GET\", \"HEAD\"]\n}\n"};
