@@ -1,6 +1,7 @@
 // heartbeat: a periodic task (a Celery Beat job, a cron line) pings /heartbeat/<name> when it
-// succeeds; the check fails when no success arrives within period + grace, or after the
-// task reported a failure, and warns when a started run takes longer than expected.
+// succeeds; the check fails when no success arrives within period (or by the next run of its
+// cron schedule) + grace, or after the task reported a failure, and warns when a started run
+// takes longer than expected. With shared state it first merges what other replicas saw.
 #include "checks/kinds.hpp"
 #include "sidecar/heartbeats.hpp"
 
@@ -19,10 +20,13 @@ class HeartbeatCheck final : public Check {
     HeartbeatCheck(std::string name, HeartbeatRule rule, HeartbeatBoard& board)
         : name_(std::move(name)), rule_(rule), board_(board), watching_since_ms_(now_ms()) {}
 
-    CheckResult run(const Deadline& /*deadline*/) override {
+    CheckResult run(const Deadline& deadline) override {
+        const std::string shared = board_.refresh(name_, deadline);
         CheckResult r = judge_heartbeat(board_.state(name_), rule_, now_ms(), watching_since_ms_);
         const std::string persist = board_.persist_error();
         if (!persist.empty()) r.details["state"] = persist;
+        if (!shared.empty()) r.details["shared_state"] = shared;
+        if (board_.shared()) r.observe("shared_state_readable", shared.empty() ? 1 : 0);
         return r;
     }
 
@@ -42,9 +46,12 @@ CheckKind heartbeat_kind() {
     kind.summary = "a periodic task pings /heartbeat/<name>; fails when a success is overdue";
     kind.default_groups = {};
     kind.settings = {
-        Setting::of("period", T::duration, "how often the task succeeds")
-            .required()
+        Setting::of("period", T::duration, "how often the task succeeds (or give cron)")
             .range(1'000, 366LL * 86'400'000),
+        Setting::of("cron", T::string,
+                    "when the task runs, as a crontab line (\"0 3 * * *\") or @daily; instead "
+                    "of period"),
+        Setting::of("timezone", T::string, "time zone of cron, e.g. Europe/Berlin").defaults("UTC"),
         Setting::of("grace", T::duration, "extra time before a missing success fails")
             .defaults("5m")
             .range(0, 30LL * 86'400'000),
@@ -58,7 +65,19 @@ CheckKind heartbeat_kind() {
         if (ctx.services.heartbeats == nullptr)
             throw SettingError("kind", "heartbeats are not available here");
         HeartbeatRule rule;
-        rule.period = ctx.params.duration("period");
+        if (ctx.params.has("cron") == ctx.params.has("period"))
+            throw SettingError("period", "give exactly one of period and cron");
+        if (ctx.params.has("period")) rule.period = ctx.params.duration("period");
+        if (ctx.params.has("cron")) {
+            std::string error;
+            const auto zone = TimeZone::load(ctx.params.str("timezone"), error);
+            if (!zone) throw SettingError("timezone", error);
+            rule.zone = *zone;
+            rule.cron = parse_cron(ctx.params.str("cron"), error);
+            if (!rule.cron) throw SettingError("cron", error);
+            if (!next_run(*rule.cron, rule.zone, now_ms() / 1000))
+                throw SettingError("cron", "\"" + rule.cron->text + "\" never runs");
+        }
         rule.grace = ctx.params.duration("grace");
         if (ctx.params.has("expected_duration"))
             rule.expected_duration = ctx.params.duration("expected_duration");

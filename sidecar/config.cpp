@@ -157,6 +157,14 @@ const SettingsTable& server_settings() {
             .defaults(2)
             .range(1, 16)
             .env("VITALS_HTTP_THREADS"),
+        Setting::of("heartbeat_redis", T::string,
+                    "redis:// URL where replicas share heartbeat state; default REDIS_URL; "
+                    "\"\" keeps it per replica")
+            .env("VITALS_HEARTBEAT_REDIS_URL")
+            .secret(),
+        Setting::of("heartbeat_prefix", T::string, "key prefix of shared heartbeat state")
+            .defaults("vitals:heartbeat:")
+            .env("VITALS_HEARTBEAT_PREFIX"),
     };
     return table;
 }
@@ -259,6 +267,22 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     if (params.has("http_threads"))
         config.http_threads = static_cast<int>(params.integer("http_threads"));
     if (params.has("state_dir")) config.state_dir = params.str("state_dir");
+    config.heartbeat_prefix = params.str("heartbeat_prefix");
+    std::string shared = params.has("heartbeat_redis") ? params.str("heartbeat_redis") : "";
+    if (!params.has("heartbeat_redis")) {
+        if (const auto it = env.find("REDIS_URL"); it != env.end()) shared = it->second;
+    }
+    if (!shared.empty()) {
+        UrlParse parsed = parse_url(shared);
+        if (!parsed.url || parsed.url->scheme != "redis") {
+            errors.push_back({params.has("heartbeat_redis") ? where : "environment",
+                              params.has("heartbeat_redis") ? "/heartbeat_redis" : "REDIS_URL",
+                              "must be a redis:// URL for shared heartbeat state" +
+                                  (parsed.url ? std::string() : ": " + parsed.error)});
+        } else {
+            config.heartbeat_redis = std::move(parsed.url);
+        }
+    }
 
     // Checks from the file, then those the environment enables and the file does not name.
     json checks = file.contains("checks") ? file["checks"] : json::object();
@@ -295,6 +319,8 @@ json Config::describe() const {
     out["trusted"] = trusted_list;
     out["http_threads"] = http_threads;
     out["state_dir"] = state_dir;
+    out["heartbeat_redis"] = heartbeat_redis ? heartbeat_redis->redacted() : "";
+    out["heartbeat_prefix"] = heartbeat_prefix;
     out["checks"] = json::object();
     for (const CheckConfig& c : checks) {
         json entry = c.described;

@@ -14,6 +14,7 @@
 #include "sidecar/registry.hpp"
 #include "sidecar/settings.hpp"
 #include "sidecar/trust.hpp"
+#include "sidecar/url.hpp"
 
 namespace vitals {
 
@@ -50,7 +51,9 @@ struct Config {
     ListenAddress listen;
     TrustedNetworks trusted;
     int http_threads = 2;
-    std::string state_dir;  // empty: heartbeat state lives in memory only
+    std::string state_dir;               // empty: heartbeat state lives in memory only
+    std::optional<Url> heartbeat_redis;  // where replicas share heartbeat state
+    std::string heartbeat_prefix;
     std::string config_file;
     std::vector<CheckConfig> checks;
 

@@ -1,10 +1,16 @@
 #include "sidecar/heartbeats.hpp"
 
+#include <hiredis/hiredis.h>
+
 #include <cstdio>
+#include <ctime>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "sidecar/redis_client.hpp"
 
 namespace vitals {
 
@@ -39,11 +45,67 @@ HeartbeatState from_json(const nlohmann::json& j) {
     return s;
 }
 
+std::string utc_time(std::int64_t ms) {
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+    return text;
+}
+
+// Keeps the later value of each event in the shared hash: replicas write in any order.
+const char* const kMergeScript = R"(
+local key = KEYS[1]
+local function later(field, value)
+  if value == '' then return false end
+  local old = redis.call('HGET', key, field)
+  return (not old) or tonumber(value) > tonumber(old)
+end
+if later('success', ARGV[1]) then redis.call('HSET', key, 'success', ARGV[1], 'duration', ARGV[2]) end
+if later('start', ARGV[3]) then redis.call('HSET', key, 'start', ARGV[3]) end
+if later('fail', ARGV[4]) then redis.call('HSET', key, 'fail', ARGV[4], 'message', ARGV[5]) end
+return 1
+)";
+
+std::string text_of(const std::optional<std::int64_t>& v) {
+    return v ? std::to_string(*v) : "";
+}
+
+std::optional<std::int64_t> number_of(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    try {
+        return std::stoll(text);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
 }  // namespace
+
+std::int64_t HeartbeatRule::due_ms(std::int64_t since_ms) const {
+    if (!cron) return since_ms + period.count() + grace.count();
+    const auto next = next_run(*cron, zone, since_ms / 1000);
+    if (!next) return std::numeric_limits<std::int64_t>::max() / 2;
+    return *next * 1000 + grace.count();
+}
+
+void merge_heartbeat(HeartbeatState& into, const HeartbeatState& other) {
+    if (other.last_success_ms &&
+        (!into.last_success_ms || *other.last_success_ms > *into.last_success_ms)) {
+        into.last_success_ms = other.last_success_ms;
+        into.last_duration_seconds = other.last_duration_seconds;
+    }
+    if (other.last_start_ms && (!into.last_start_ms || *other.last_start_ms > *into.last_start_ms))
+        into.last_start_ms = other.last_start_ms;
+    if (other.last_fail_ms && (!into.last_fail_ms || *other.last_fail_ms > *into.last_fail_ms)) {
+        into.last_fail_ms = other.last_fail_ms;
+        into.fail_message = other.fail_message;
+    }
+}
 
 CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, std::int64_t now_ms,
                             std::int64_t watching_since_ms) {
-    const std::int64_t allowance = (rule.period + rule.grace).count();
     CheckResult r;
     if (s.last_success_ms) {
         r.observe("last_success_timestamp_seconds", static_cast<double>(*s.last_success_ms) / 1000)
@@ -52,9 +114,12 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
     }
     if (s.last_duration_seconds) r.observe("last_duration_seconds", *s.last_duration_seconds);
     const std::int64_t due =
-        (s.last_success_ms ? *s.last_success_ms : watching_since_ms) + allowance;
+        rule.due_ms(s.last_success_ms ? *s.last_success_ms : watching_since_ms);
     const std::int64_t overdue = std::max<std::int64_t>(0, now_ms - due);
     r.observe("overdue_seconds", static_cast<double>(overdue) / 1000);
+    if (due < std::numeric_limits<std::int64_t>::max() / 2)
+        r.observe("due_timestamp_seconds", static_cast<double>(due) / 1000);
+    if (rule.cron) r.details["schedule"] = rule.cron->text + " (" + rule.zone.name() + ")";
 
     const bool failed_last =
         s.last_fail_ms && (!s.last_success_ms || *s.last_fail_ms >= *s.last_success_ms);
@@ -77,16 +142,26 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
                     ", longer than the expected " + format_duration(*rule.expected_duration);
     } else {
         r.status = Status::ok;
-        r.message = s.last_success_ms
-                        ? "last success " + ago(now_ms - *s.last_success_ms) + " ago"
-                        : "waiting for the first ping (due within " + ago(due - now_ms) + ")";
+        r.message = (s.last_success_ms ? "last success " + ago(now_ms - *s.last_success_ms) + " ago"
+                                       : std::string("waiting for the first ping")) +
+                    ", next due within " + ago(due - now_ms) + " (" + utc_time(due) + ")";
     }
     return r;
+}
+
+HeartbeatBoard::~HeartbeatBoard() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (writer_.joinable()) writer_.join();
 }
 
 void HeartbeatBoard::open(const std::string& state_file) {
     std::lock_guard<std::mutex> lock(mutex_);
     file_ = state_file;
+    start_writer_locked();
     std::ifstream in(file_);
     if (!in) return;  // first start
     std::stringstream text;
@@ -97,10 +172,59 @@ void HeartbeatBoard::open(const std::string& state_file) {
         return;
     }
     for (const auto& item : j.items()) {
-        if (item.value().is_object()) states_[item.key()] = from_json(item.value());
+        if (item.value().is_object()) merge_heartbeat(states_[item.key()], from_json(item.value()));
     }
 }
 
+void HeartbeatBoard::share(const Url& redis, const std::string& prefix) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    redis_ = redis;
+    prefix_ = prefix;
+    start_writer_locked();
+}
+
+bool HeartbeatBoard::shared() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return redis_.has_value();
+}
+
+std::string HeartbeatBoard::refresh(const std::string& name, const Deadline& deadline) {
+    std::optional<Url> redis;
+    std::string key;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!redis_) return "";
+        redis = redis_;
+        key = prefix_ + name;
+    }
+    HeartbeatState remote;
+    try {
+        RedisClient client(*redis, deadline);
+        const auto reply = client.command({"HGETALL", key}, "HGETALL");
+        std::map<std::string, std::string> fields;
+        for (std::size_t i = 0; i + 1 < reply->elements; i += 2)
+            fields[RedisClient::text(*reply->element[i])] =
+                RedisClient::text(*reply->element[i + 1]);
+        remote.last_success_ms = number_of(fields["success"]);
+        remote.last_start_ms = number_of(fields["start"]);
+        remote.last_fail_ms = number_of(fields["fail"]);
+        remote.fail_message = fields["message"];
+        if (!fields["duration"].empty())
+            remote.last_duration_seconds = std::stod(fields["duration"]);
+    } catch (const std::exception& e) {
+        return std::string("shared state unreadable, judging by this replica's pings: ") + e.what();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    merge_heartbeat(states_[name], remote);
+    return "";
+}
+
+bool HeartbeatBoard::flush(std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!writer_.joinable()) return true;
+    const std::uint64_t target = pings_;
+    return wake_.wait_for(lock, limit, [&] { return written_ >= target; });
+}
 void HeartbeatBoard::declare(const std::string& name, const std::string& token) {
     std::lock_guard<std::mutex> lock(mutex_);
     tokens_[name] = token;
@@ -146,7 +270,9 @@ bool HeartbeatBoard::record(const std::string& name, Ping ping, std::int64_t now
             s.fail_message = message;
             break;
     }
-    persist_locked();
+    ++pings_;
+    unwritten_.insert(name);
+    wake_.notify_all();
     return true;
 }
 
@@ -161,26 +287,68 @@ std::string HeartbeatBoard::persist_error() const {
     return persist_error_;
 }
 
-void HeartbeatBoard::persist_locked() {
-    if (file_.empty()) return;
+void HeartbeatBoard::start_writer_locked() {
+    if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
+}
+
+void HeartbeatBoard::writer_loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [&] { return stopping_ || written_ != pings_; });
+        if (written_ == pings_) return;  // stopping with nothing left to write
+        const std::uint64_t target = pings_;
+        const auto states = states_;
+        std::set<std::string> names;
+        names.swap(unwritten_);
+        const bool to_file = !file_.empty();
+        const bool to_redis = redis_.has_value();
+        lock.unlock();
+        const std::string file_error = to_file ? write_file(states) : "";
+        const std::string shared_error = to_redis ? write_shared(states, names) : "";
+        lock.lock();
+        persist_error_ = file_error.empty() ? shared_error : file_error;
+        if (shared_error.empty() || stopping_) {
+            written_ = target;  // written, or given up on at shutdown
+            wake_.notify_all();
+        } else {
+            unwritten_.insert(names.begin(), names.end());
+            wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+        }
+    }
+}
+
+std::string HeartbeatBoard::write_file(const std::map<std::string, HeartbeatState>& states) const {
     nlohmann::json j = nlohmann::json::object();
-    for (const auto& [name, s] : states_)
+    for (const auto& [name, s] : states)
         j[name] = to_json(s);
     const std::string tmp = file_ + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
         out << j.dump() << "\n";
         out.flush();
-        if (!out) {
-            persist_error_ = "cannot write " + tmp;
-            return;
+        if (!out) return "cannot write " + tmp;
+    }
+    if (std::rename(tmp.c_str(), file_.c_str()) != 0) return "cannot replace " + file_;
+    return "";
+}
+
+std::string HeartbeatBoard::write_shared(const std::map<std::string, HeartbeatState>& states,
+                                         const std::set<std::string>& names) const {
+    try {
+        RedisClient client(*redis_, Deadline::in(std::chrono::seconds(2)));
+        for (const std::string& name : names) {
+            const auto it = states.find(name);
+            if (it == states.end()) continue;
+            const HeartbeatState& s = it->second;
+            client.command({"EVAL", kMergeScript, "1", prefix_ + name, text_of(s.last_success_ms),
+                            s.last_duration_seconds ? std::to_string(*s.last_duration_seconds) : "",
+                            text_of(s.last_start_ms), text_of(s.last_fail_ms), s.fail_message},
+                           "EVAL");
         }
+    } catch (const std::exception& e) {
+        return std::string("shared state not written (retrying): ") + e.what();
     }
-    if (std::rename(tmp.c_str(), file_.c_str()) != 0) {
-        persist_error_ = "cannot replace " + file_;
-        return;
-    }
-    persist_error_.clear();
+    return "";
 }
 
 }  // namespace vitals

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -125,7 +126,13 @@ int main(int argc, char** argv) {
     nlohmann::json check_names = nlohmann::json::array();
     for (const CheckConfig& c : config.checks)
         check_names.push_back(c.name);
-    if (!config.state_dir.empty()) heartbeats.open(config.state_dir + "/heartbeats.json");
+    const bool any_heartbeat =
+        std::any_of(config.checks.begin(), config.checks.end(),
+                    [](const CheckConfig& c) { return c.kind == "heartbeat"; });
+    if (any_heartbeat && !config.state_dir.empty())
+        heartbeats.open(config.state_dir + "/heartbeats.json");
+    if (any_heartbeat && config.heartbeat_redis)
+        heartbeats.share(*config.heartbeat_redis, config.heartbeat_prefix);
     App app(config, clock, random, log, &heartbeats);
     int exit_code = 0;
     try {

@@ -92,3 +92,100 @@ TEST_CASE("heartbeat: VITALS_STATE_DIR keeps the last success across a restart o
     CHECK(detail["message"].get<std::string>().find("last success") == 0);
     shell("rm -rf '" + state + "'");
 }
+
+namespace {
+
+std::uint16_t port_of(ChildProcess& p) {
+    const auto line = p.wait_for_line("\"event\":\"start\"", 5s);
+    REQUIRE(line);
+    const std::string listen = json::parse(*line)["listen"];
+    return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+}
+
+// Polls /health/<check> until its status is `want`; the last body seen otherwise.
+bool becomes(std::uint16_t port, const std::string& check, const std::string& want,
+             std::chrono::milliseconds limit = 3s) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    std::string last;
+    while (std::chrono::steady_clock::now() < until) {
+        last = get(port, "/health/" + check).body;
+        const json j = json::parse(last, nullptr, false);
+        if (j.is_object() && j.value("status", "") == want) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    UNSCOPED_INFO("last /health/" << check << ": " << last);
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "heartbeat: two vitals sharing Redis agree whichever one a ping reached, and a "
+    "restart with Redis alone keeps the state",
+    "[heartbeat][redis]") {
+    RedisServer redis;
+    TempFile config(
+        R"({"checks": {"nightly": {"kind": "heartbeat", "period": "1h", "interval": "100ms"}}})");
+    const std::map<std::string, std::string> env = {{"VITALS_LISTEN", "127.0.0.1:0"},
+                                                    {"VITALS_HEARTBEAT_REDIS_URL", redis.url()},
+                                                    {"VITALS_HEARTBEAT_PREFIX", "test:hb:"}};
+    ChildProcess a({"--config", config.path()}, env);
+    ChildProcess b({"--config", config.path()}, env);
+    const auto port_a = port_of(a);
+    const auto port_b = port_of(b);
+    REQUIRE(becomes(port_b, "nightly", "ok"));
+
+    REQUIRE(send_raw(port_a,
+                     "POST /heartbeat/nightly/fail HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: 11\r\n\r\nbackup died")
+                .status == 200);
+    CHECK(becomes(port_b, "nightly", "fail"));
+    CHECK(json::parse(get(port_b, "/health/nightly").body)["message"].get<std::string>().find(
+              "backup died") != std::string::npos);
+    CHECK(redis.cli("HGET test:hb:nightly message") == "backup died");
+
+    REQUIRE(get(port_b, "/heartbeat/nightly/start").status == 200);
+    std::this_thread::sleep_for(200ms);
+    REQUIRE(get(port_b, "/heartbeat/nightly").status == 200);
+    CHECK(becomes(port_a, "nightly", "ok"));
+    const json seen_by_a = json::parse(get(port_a, "/health/nightly").body);
+    CHECK(seen_by_a["observations"].contains("last_duration_seconds"));
+    CHECK(seen_by_a["observations"]["shared_state_readable"] == 1);
+
+    a.signal(SIGTERM);
+    b.signal(SIGTERM);
+    REQUIRE(a.wait_exit(2s));
+    REQUIRE(b.wait_exit(2s));
+    ChildProcess c({"--config", config.path()}, env);
+    const auto port_c = port_of(c);
+    REQUIRE(becomes(port_c, "nightly", "ok"));
+    const json seen_by_c = json::parse(get(port_c, "/health/nightly").body);
+    CHECK(seen_by_c["observations"].contains("last_success_timestamp_seconds"));
+
+    // Redis gone: the replica judges by its own pings and says so.
+    redis.stop();
+    std::this_thread::sleep_for(500ms);
+    const json alone = json::parse(get(port_c, "/health/nightly").body);
+    CHECK(alone["observations"]["shared_state_readable"] == 0);
+    CHECK(alone["status"] == "ok");
+}
+
+TEST_CASE("heartbeat: a cron schedule with a time zone is accepted and a bad one is refused",
+          "[heartbeat]") {
+    TempFile good(R"({"checks": {"nightly": {"kind": "heartbeat", "cron": "0 3 * * *",
+        "timezone": "Europe/Berlin", "grace": "30m"}}})");
+    const Finished ok = run_binary({"--check-config", "--config", good.path()});
+    CHECK(ok.exit_code == 0);
+    TempFile bad(R"({"checks": {
+        "a": {"kind": "heartbeat", "cron": "0 3 * *"},
+        "b": {"kind": "heartbeat", "cron": "0 3 * * *", "timezone": "Mars/Base"},
+        "c": {"kind": "heartbeat", "cron": "0 3 * * *", "period": "1h"},
+        "d": {"kind": "heartbeat", "cron": "0 0 30 2 *"}}})");
+    const Finished refused = run_binary({"--check-config", "--config", bad.path()});
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.err.find("/checks/a/cron") != std::string::npos);
+    CHECK(refused.err.find("five fields") != std::string::npos);
+    CHECK(refused.err.find("/checks/b/timezone") != std::string::npos);
+    CHECK(refused.err.find("exactly one of period and cron") != std::string::npos);
+    CHECK(refused.err.find("never runs") != std::string::npos);
+}

@@ -43,7 +43,7 @@ TEST_CASE("heartbeat: a task that never pinged is overdue period + grace after w
     const HeartbeatState never;
     const CheckResult early = judge_heartbeat(never, hourly(), kT0 + 30 * kMinute, kT0);
     CHECK(early.status == Status::ok);
-    CHECK(early.message == "waiting for the first ping (due within 40m)");
+    CHECK(early.message.rfind("waiting for the first ping, next due within 40m (20", 0) == 0);
     CHECK(judge_heartbeat(never, hourly(), kT0 + 80 * kMinute, kT0).status == Status::fail);
 }
 
@@ -105,6 +105,7 @@ TEST_CASE("heartbeat board: state written to a file is there after a restart", "
         board.open(file.path());
         board.record("nightly", Ping::success, kT0);
         board.record("nightly", Ping::fail, kT0 + 1000, "disk full");
+        REQUIRE(board.flush(2s));
         CHECK(board.persist_error().empty());
     }
     HeartbeatBoard again;
@@ -118,4 +119,48 @@ TEST_CASE("heartbeat board: state written to a file is there after a restart", "
     HeartbeatBoard broken;
     broken.open(file.path());
     CHECK(broken.persist_error().find("not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("heartbeat: a cron schedule is due at its next run after the last success, plus grace",
+          "[heartbeat]") {
+    std::string error;
+    HeartbeatRule rule;
+    rule.cron = parse_cron("0 3 * * *", error);
+    rule.zone = *TimeZone::load("Europe/Berlin", error);
+    rule.grace = 30min;
+    const auto at = [](int day, int hour, int minute) {  // UTC, November 2026 (CET = UTC+1)
+        return (days_from_civil(2026, 11, static_cast<unsigned>(day)) * 86'400 + hour * 3600 +
+                minute * 60) *
+               1000;
+    };
+    HeartbeatState s;
+    s.last_success_ms = at(24, 2, 5);  // the 03:00 Berlin run of the 24th
+    // The next run is 03:00 Berlin on the 25th = 02:00 UTC; due by 02:30 UTC.
+    CHECK(rule.due_ms(*s.last_success_ms) == at(25, 2, 30));
+    CHECK(judge_heartbeat(s, rule, at(25, 2, 29), at(1, 0, 0)).status == Status::ok);
+    const CheckResult late = judge_heartbeat(s, rule, at(25, 2, 31), at(1, 0, 0));
+    CHECK(late.status == Status::fail);
+    CHECK(late.message.find("overdue by 60s") != std::string::npos);
+    CHECK(late.details["schedule"] == "0 3 * * * (Europe/Berlin)");
+    s.last_success_ms = at(25, 2, 10);
+    CHECK(judge_heartbeat(s, rule, at(25, 2, 31), at(1, 0, 0)).status == Status::ok);
+}
+
+TEST_CASE("heartbeat: merging two replicas' views keeps the later of each event", "[heartbeat]") {
+    HeartbeatState mine, theirs;
+    mine.last_success_ms = kT0;
+    mine.last_duration_seconds = 5;
+    mine.last_fail_ms = kT0 + 10;
+    mine.fail_message = "mine";
+    theirs.last_success_ms = kT0 + 20;
+    theirs.last_duration_seconds = 7;
+    theirs.last_fail_ms = kT0 + 5;
+    theirs.fail_message = "theirs";
+    theirs.last_start_ms = kT0 + 15;
+    merge_heartbeat(mine, theirs);
+    CHECK(mine.last_success_ms == kT0 + 20);
+    CHECK(mine.last_duration_seconds == 7);
+    CHECK(mine.last_fail_ms == kT0 + 10);
+    CHECK(mine.fail_message == "mine");
+    CHECK(mine.last_start_ms == kT0 + 15);
 }
