@@ -14,7 +14,8 @@
     X(celery_broker)          \
     X(celery_workers)         \
     X(tls)                    \
-    X(heartbeat)
+    X(heartbeat)              \
+    X(beat)
 
 namespace vitals::checks {
 #define VITALS_DECLARE_KIND(kind) CheckKind kind##_kind();

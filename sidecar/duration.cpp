@@ -1,5 +1,6 @@
 #include "sidecar/duration.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -57,6 +58,14 @@ std::string format_duration(Millis d) {
         }
     }
     return std::to_string(ms) + "ms";
+}
+
+std::string format_age(Millis d) {
+    const long long s = std::max<long long>(0, d.count()) / 1000;
+    if (s < 120) return std::to_string(s) + "s";
+    if (s < 7200) return std::to_string(s / 60) + "m";
+    return std::to_string(s / 3600) + "h" +
+           (s % 3600 >= 60 ? std::to_string((s % 3600) / 60) + "m" : "");
 }
 
 }  // namespace vitals

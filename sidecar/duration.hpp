@@ -16,6 +16,8 @@ std::optional<Millis> parse_duration(std::string_view text);
 
 // The shortest exact spelling: 1500ms -> "1500ms", 60000ms -> "1m".
 std::string format_duration(Millis d);
+// A rough age for messages: "45s", "71m", "26h5m".
+std::string format_age(Millis d);
 
 // A measured time for messages: 0.25 -> "250.0ms".
 std::string format_millis(double seconds);

@@ -17,11 +17,7 @@ namespace vitals {
 namespace {
 
 std::string ago(std::int64_t ms) {
-    const std::int64_t s = ms / 1000;
-    if (s < 120) return std::to_string(s) + "s";
-    if (s < 7200) return std::to_string(s / 60) + "m";
-    return std::to_string(s / 3600) + "h" +
-           (s % 3600 >= 60 ? std::to_string((s % 3600) / 60) + "m" : "");
+    return format_age(Millis(ms));
 }
 
 nlohmann::json to_json(const HeartbeatState& s) {

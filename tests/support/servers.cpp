@@ -439,6 +439,36 @@ void CeleryWorker::kill() {
     kill_group(pid_, SIGKILL);
 }
 
+int django_manage(const std::string& args, const std::string& database_url) {
+    return shell("cd '" VITALS_TESTS_DIR "/e2e/django_app' && DATABASE_URL='" + database_url +
+                 "' /usr/bin/python3 manage.py " + args + " 1>&2");
+}
+
+CeleryBeat::CeleryBeat(const std::string& database_url, const std::string& broker_url)
+    : log_(temp_dir("beat") + "/beat.log") {
+    pid_ = spawn_group({"/usr/bin/python3", "-m", "celery", "-A", "shop", "beat", "-l", "info",
+                        "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--pidfile="},
+                       {"DATABASE_URL=" + database_url, "CELERY_BROKER_URL=" + broker_url,
+                        "CELERY_BEAT_SYNC_EVERY=1"},
+                       log_, VITALS_TESTS_DIR "/e2e/django_app");
+    const bool ready = wait_until(
+        [&] { return shell("grep -q 'beat: Starting' '" + log_ + "' 2>/dev/null") == 0; },
+        std::chrono::seconds(30));
+    if (!ready) {
+        kill();
+        throw std::runtime_error("celery beat did not start; see " + log_);
+    }
+}
+
+CeleryBeat::~CeleryBeat() {
+    kill();
+    shell("rm -rf \"$(dirname '" + log_ + "')\"");
+}
+
+void CeleryBeat::kill() {
+    kill_group(pid_, SIGKILL);
+}
+
 TlsServer::TlsServer(const std::string& cert, const std::string& key) : port_(closed_port()) {
     pid_ = spawn_group({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port_),
                         "-cert", cert, "-key", key, "-www", "-quiet"},

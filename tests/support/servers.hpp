@@ -130,6 +130,25 @@ class CeleryWorker {
     pid_t pid_ = -1;
 };
 
+// Runs `python3 manage.py <args>` in the e2e Django project against `database_url`; its
+// exit code (output goes to stderr).
+int django_manage(const std::string& args, const std::string& database_url);
+
+// Celery Beat of the e2e Django project with django-celery-beat's DatabaseScheduler, writing
+// last_run_at after every task it sends (beat_sync_every = 1).
+class CeleryBeat {
+  public:
+    CeleryBeat(const std::string& database_url, const std::string& broker_url);
+    ~CeleryBeat();
+    CeleryBeat(const CeleryBeat&) = delete;
+    CeleryBeat& operator=(const CeleryBeat&) = delete;
+    void kill();
+
+  private:
+    std::string log_;
+    pid_t pid_ = -1;
+};
+
 // Publishes `count` add() tasks to the default queue through Celery itself.
 void publish_tasks(const std::string& broker_url, int count);
 std::string host_name();

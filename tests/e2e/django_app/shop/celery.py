@@ -1,0 +1,13 @@
+"""The project's Celery app, configured from Django's settings (CELERY_*): what Beat runs."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+app = Celery("shop")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@app.task(name="shop.tick")
+def tick():
+    return "tick"
