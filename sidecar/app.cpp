@@ -35,7 +35,7 @@ App::App(Config& config, const Clock& clock, Random& random, Log& log, Heartbeat
     : log_(log),
       scheduler_(schedule_of(config), clock, random, log,
                  [this](Snapshot snapshot) {
-                     render(snapshot);
+                     render(snapshot, store_.load().get());
                      store_.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
                  }),
       server_(store_, clock, http_options(config, heartbeats)) {

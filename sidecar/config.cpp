@@ -44,6 +44,8 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
                                       const Services& services, ConfigErrors& errors) {
     if (!valid_check_name(name)) {
         errors.push_back({where, pointer, "check name must match [a-z0-9_-]{1,63}"});
+    } else if (name == "history") {
+        errors.push_back({where, pointer, "\"history\" is taken by /health/history"});
     }
     if (!spec.is_object()) {
         errors.push_back({where, pointer, "must be a JSON object with at least \"kind\""});

@@ -26,11 +26,11 @@ const MediaTypes& media() {
     return types;
 }
 
-const Response kNotFound{
-    404,
-    "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [\"/livez\", "
-    "\"/readyz\", \"/startupz\", "
-    "\"/health\", \"/health/<check>\", \"/metrics\", \"/\", \"/heartbeat/<name>\"]\n}\n"};
+const Response kNotFound{404,
+                         "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [\"/livez\", "
+                         "\"/readyz\", \"/startupz\", "
+                         "\"/health\", \"/health/history\", \"/health/<check>\", \"/metrics\", "
+                         "\"/\", \"/heartbeat/<name>\"]\n}\n"};
 const Response kNoSuchCheck{404, "{\n  \"error\": \"no such check\"\n}\n"};
 const Response kNotAllowed{
     405, "{\n  \"error\": \"method not allowed\",\n  \"allow\": [\"GET\", \"HEAD\"]\n}\n"};
@@ -96,6 +96,8 @@ class ProbeHandler final : public Http::Handler {
         } else if (path == "/health") {
             response = is_trusted(request) ? &r.health_trusted : &r.health_public;
             needs_scheduler = true;
+        } else if (path == "/health/history") {
+            response = is_trusted(request) ? &r.history_trusted : &r.history_public;
         } else if (path.rfind("/health/", 0) == 0) {
             const auto it = r.check_detail.find(std::string_view(path).substr(8));
             if (it == r.check_detail.end()) {

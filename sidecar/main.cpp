@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "sidecar/app.hpp"
+#include "sidecar/cli.hpp"
 #include "sidecar/config.hpp"
 #include "sidecar/heartbeats.hpp"
 #include "sidecar/log.hpp"
@@ -22,10 +23,15 @@ constexpr int kExitConfig = 2;
 
 const char kUsage[] =
     "usage: vitals [--config FILE] [--check-config]\n"
+    "       vitals status [URL]\n"
+    "       vitals wait [--ready|--live|--startup] [URL] [--timeout 120s]\n"
     "\n"
     "  --config FILE    JSON configuration (default: $VITALS_CONFIG, else none)\n"
     "  --check-config   validate the configuration, print it with secrets redacted, exit\n"
     "  --version        print the version\n"
+    "  status           print every check as a table; exit 1 when /health fails\n"
+    "  wait             poll until the probe passes; exit 1 listing the failing checks\n"
+    "                   (URL default: http://127.0.0.1:<port of $VITALS_LISTEN or 8686>)\n"
     "\n"
     "Health sidecar for Django pods: /livez /readyz /startupz /health /metrics on $VITALS_LISTEN\n"
     "(default 0.0.0.0:8686). See README.md.\n";
@@ -72,10 +78,26 @@ vitals::Environment read_environment() {
     return env;
 }
 
+// Where `vitals status` and `vitals wait` look by default: this pod's own vitals.
+std::string local_url(const vitals::Environment& env) {
+    std::string port = "8686";
+    if (const auto it = env.find("VITALS_LISTEN"); it != env.end()) {
+        if (const auto listen = vitals::ListenAddress::parse(it->second))
+            port = std::to_string(listen->port);
+    }
+    return "http://127.0.0.1:" + port;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace vitals;
+    if (argc >= 2 && (std::strcmp(argv[1], "status") == 0 || std::strcmp(argv[1], "wait") == 0)) {
+        const std::vector<std::string> rest(argv + 2, argv + argc);
+        const std::string url = local_url(read_environment());
+        return std::strcmp(argv[1], "status") == 0 ? cli_status(rest, url, std::cout, std::cerr)
+                                                   : cli_wait(rest, url, std::cout, std::cerr);
+    }
     const Arguments args = parse_arguments(argc, argv);
     if (!args.error.empty()) {
         std::cerr << "vitals: " << args.error << "\n\n" << kUsage;

@@ -75,6 +75,47 @@ std::string sparkline(const CheckState& c) {
     return svg + "</svg>";
 }
 
+std::string status_badge(Status st, const char* suffix = "") {
+    return "<span class=\"st\" style=\"background:" + std::string(status_color(st)) + "\">" +
+           std::string(status_name(st)) + suffix + "</span>";
+}
+
+std::string observations_html(const CheckResult& r) {
+    std::string html;
+    for (const Observation& o : r.observations)
+        html += escape_html(o.key()) + " " + short_number(o.value) + "<br>";
+    return html;
+}
+
+// The last transitions, each with what every check showed at that moment.
+std::string incidents_html(const Snapshot& s, bool trusted) {
+    constexpr std::size_t kShown = 6;
+    if (!s.incidents || s.incidents->empty()) return "";
+    std::string html =
+        "<h2>Recent changes</h2><p><small>the last " + std::to_string(kShown) + " of " +
+        std::to_string(kIncidentsKept) +
+        " kept; all at <a href=\"/health/history\">/health/history</a></small></p><table>"
+        "<tr><th>at</th><th>check</th><th>change</th><th>what every check showed</th></tr>";
+    for (std::size_t i = 0; i < s.incidents->size() && i < kShown; ++i) {
+        const Incident& incident = (*s.incidents)[i];
+        html += "<tr class=\"incident\" data-check=\"" + escape_html(incident.check) + "\"><td>" +
+                format_timestamp(incident.at) + "</td><td><b>" + escape_html(incident.check) +
+                "</b></td><td>" + status_badge(incident.from) + " &rarr; " +
+                status_badge(incident.to) + "</td><td><details><summary>" +
+                std::to_string(incident.checks.size()) + " checks</summary><table>";
+        for (const Incident::Seen& seen : incident.checks) {
+            html += "<tr><td>" + escape_html(seen.name) + "</td><td>" + status_badge(seen.status) +
+                    "</td><td>";
+            if (seen.last && trusted && !seen.last->message.empty())
+                html += "<span class=\"msg\">" + escape_html(seen.last->message) + "</span>";
+            html += "</td><td class=\"obs\">" + (seen.last ? observations_html(*seen.last) : "") +
+                    "</td></tr>";
+        }
+        html += "</table></details></td></tr>";
+    }
+    return html + "</table>";
+}
+
 }  // namespace
 
 std::string render_page(const Snapshot& s, bool trusted) {
@@ -108,10 +149,10 @@ std::string render_page(const Snapshot& s, bool trusted) {
         "<th>observations</th></tr>";
     for (const CheckState& c : s.checks) {
         const Status st = c.effective();
-        html += "<tr><td><b>" + escape_html(c.name) + "</b><br><small>" + escape_html(c.kind) +
-                "</small></td>";
-        html += "<td><span class=\"st\" style=\"background:" + std::string(status_color(st)) +
-                "\">" + std::string(status_name(st)) + (c.stale ? " (stale)" : "") + "</span></td>";
+        html += "<tr class=\"check\" data-check=\"" + escape_html(c.name) + "\" data-status=\"" +
+                std::string(status_name(st)) + "\"><td><b>" + escape_html(c.name) +
+                "</b><br><small>" + escape_html(c.kind) + "</small></td>";
+        html += "<td>" + status_badge(st, c.stale ? " (stale)" : "") + "</td>";
         html += "<td>" + (c.since ? format_timestamp(*c.since) : std::string("-")) + "</td><td>";
         if (c.has_run()) {
             html += short_number(c.last_duration_seconds * 1000) + " ms";
@@ -121,14 +162,10 @@ std::string render_page(const Snapshot& s, bool trusted) {
             html += "not run yet";
         }
         html += "</td><td>" + sparkline(c) + "</td><td class=\"obs\">";
-        if (c.has_run()) {
-            for (const Observation& o : c.last->observations) {
-                html += escape_html(o.key()) + " " + short_number(o.value) + "<br>";
-            }
-        }
+        if (c.has_run()) html += observations_html(*c.last);
         html += "</td></tr>";
     }
-    html += "</table></body></html>\n";
+    html += "</table>" + incidents_html(s, trusted) + "</body></html>\n";
     return html;
 }
 

@@ -44,6 +44,49 @@ Response detail_response(const CheckState& c, bool trusted) {
     return {check_passes(c) ? 200 : 503, json_text(body)};
 }
 
+std::string clipped(const std::string& text, std::size_t limit) {
+    if (text.size() <= limit) return text;
+    std::size_t cut = limit;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+        --cut;  // not inside a UTF-8 sequence
+    return text.substr(0, cut) + "…";
+}
+
+Response history_response(const Snapshot& s, bool trusted) {
+    ordered_json list = ordered_json::array();
+    if (s.incidents) {
+        for (const Incident& incident : *s.incidents) {
+            ordered_json item;
+            item["at"] = format_timestamp(incident.at);
+            item["check"] = incident.check;
+            item["from"] = status_name(incident.from);
+            item["to"] = status_name(incident.to);
+            ordered_json checks = ordered_json::object();
+            for (const Incident::Seen& seen : incident.checks) {
+                ordered_json c;
+                c["status"] = status_name(seen.status);
+                if (seen.last) {
+                    if (trusted && !seen.last->message.empty())
+                        c["message"] = clipped(seen.last->message, 300);
+                    ordered_json obs = ordered_json::object();
+                    for (const Observation& o : seen.last->observations)
+                        obs[o.key()] = o.value;
+                    c["observations"] = obs;
+                }
+                if (seen.name == incident.check && c.contains("message"))
+                    item["message"] = c["message"];
+                checks[seen.name] = c;
+            }
+            item["checks"] = checks;
+            list.push_back(item);
+        }
+    }
+    ordered_json body;
+    body["kept"] = kIncidentsKept;
+    body["incidents"] = list;
+    return {200, json_text(body)};
+}
+
 }  // namespace
 
 std::string json_text(const ordered_json& j) {
@@ -91,8 +134,16 @@ ordered_json check_json(const CheckState& c, bool trusted, bool with_history) {
     return out;
 }
 
-void render(Snapshot& s) {
+void render(Snapshot& s, const Snapshot* previous) {
     Rendered& r = s.rendered;
+    if (previous != nullptr && previous->incidents == s.incidents &&
+        !previous->rendered.history_public.body.empty()) {
+        r.history_public = previous->rendered.history_public;
+        r.history_trusted = previous->rendered.history_trusted;
+    } else {
+        r.history_public = history_response(s, false);
+        r.history_trusted = history_response(s, true);
+    }
     r.livez = probe_response(evaluate(Probe::live, s.checks), "failing");
     r.readyz = probe_response(evaluate(Probe::ready, s.checks), "failing");
     r.startupz = probe_response(evaluate(Probe::startup, s.checks), "waiting");

@@ -11,8 +11,9 @@
 
 namespace vitals {
 
-// Fills snapshot.rendered from snapshot.checks.
-void render(Snapshot& snapshot);
+// Fills snapshot.rendered from snapshot.checks; what has not changed since `previous` (the
+// incident history) is taken from it rather than rendered again.
+void render(Snapshot& snapshot, const Snapshot* previous = nullptr);
 
 // Pieces, exposed for tests and for the other renderers.
 nlohmann::ordered_json check_json(const CheckState& check, bool trusted, bool with_history);

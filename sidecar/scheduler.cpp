@@ -152,6 +152,7 @@ void Scheduler::record(std::size_t index, CheckResult result, double duration_se
                     {"to", status_name(st.status)},
                     {"message", st.last->message},
                     {"duration_seconds", duration_seconds}});
+        if (before != Status::unknown) remember_incident(st, before, wall);  // not first results
     }
     HistoryEntry entry;
     entry.status = status;
@@ -162,9 +163,30 @@ void Scheduler::record(std::size_t index, CheckResult result, double duration_se
     st.history.push_back(entry);
 }
 
+void Scheduler::remember_incident(const CheckState& changed, Status from, WallTime at) {
+    Incident incident;
+    incident.at = at;
+    incident.check = changed.name;
+    incident.from = from;
+    incident.to = changed.status;
+    for (const CheckState& c : states_)
+        incident.checks.push_back({c.name, c.effective(), c.last});
+    auto list = std::make_shared<std::vector<Incident>>();
+    list->reserve(kIncidentsKept);
+    list->push_back(std::move(incident));
+    if (incidents_) {
+        for (const Incident& older : *incidents_) {
+            if (list->size() == kIncidentsKept) break;
+            list->push_back(older);
+        }
+    }
+    incidents_ = std::move(list);
+}
+
 void Scheduler::publish_locked() {
     Snapshot snapshot;
     snapshot.checks = states_;
+    snapshot.incidents = incidents_;
     snapshot.published = clock_.wall();
     snapshot.started = started_;
     publish_(std::move(snapshot));

@@ -71,6 +71,7 @@ class Scheduler {
 
     Millis jittered_interval(const CheckPolicy& policy);
     void record(std::size_t index, CheckResult result, double duration_seconds, bool timed_out);
+    void remember_incident(const CheckState& changed, Status from, WallTime at);
     void publish_locked();
 
     const Clock& clock_;
@@ -85,6 +86,7 @@ class Scheduler {
     std::condition_variable wake_;
     bool stopping_ = false;
     std::vector<CheckState> states_;
+    std::shared_ptr<const std::vector<Incident>> incidents_;  // replaced whole, newest first
     std::vector<Runtime> runtime_;
 };
 

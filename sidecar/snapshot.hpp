@@ -55,6 +55,22 @@ struct CheckState {
     std::chrono::steady_clock::duration stale_after() const;
 };
 
+// What every check showed when one changed state: the incident snapshot a person reads
+// after the fact. Results are shared, immutable pointers, so keeping one costs little.
+struct Incident {
+    WallTime at{};
+    std::string check;  // the one that changed
+    Status from = Status::unknown, to = Status::unknown;
+    struct Seen {
+        std::string name;
+        Status status = Status::unknown;  // effective, stale counted as fail
+        std::shared_ptr<const CheckResult> last;
+    };
+    std::vector<Seen> checks;
+};
+
+inline constexpr std::size_t kIncidentsKept = 16;
+
 // A finished HTTP answer.
 struct Response {
     int code = 200;
@@ -67,6 +83,7 @@ struct Rendered {
     Response health_public, health_trusted;
     Response metrics;
     Response page_public, page_trusted;
+    Response history_public, history_trusted;
     std::map<std::string, std::pair<Response, Response>, std::less<>>
         check_detail;  // public, trusted
 };
@@ -75,6 +92,7 @@ struct Snapshot {
     std::vector<CheckState> checks;
     WallTime published{};
     WallTime started{};
+    std::shared_ptr<const std::vector<Incident>> incidents;  // newest first; may be null
     Rendered rendered;
 };
 

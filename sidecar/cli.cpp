@@ -1,0 +1,197 @@
+#include "sidecar/cli.hpp"
+
+#include <algorithm>
+#include <iomanip>
+#include <ostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "sidecar/duration.hpp"
+#include "sidecar/http_client.hpp"
+
+namespace vitals {
+
+namespace {
+
+using nlohmann::json;
+using Steady = std::chrono::steady_clock;
+
+struct Fetched {
+    HttpReply reply;
+    json body;  // null unless the body is JSON
+};
+
+// GET base + path with a short deadline; `error` set when vitals did not answer.
+Fetched fetch(const std::string& base, const std::string& path, std::string& error) {
+    Fetched f;
+    std::string text = base;
+    while (!text.empty() && text.back() == '/')
+        text.pop_back();
+    UrlParse parsed = parse_url(text + path);
+    if (!parsed.url || parsed.url->scheme != "http") {
+        error = "\"" + base + "\" is not an http:// URL";
+        return f;
+    }
+    f.reply = http_get(*parsed.url, "", Deadline::in(std::chrono::seconds(3)));
+    if (!f.reply.ok) {
+        error = "cannot reach vitals at " + parsed.url->redacted() + ": " + f.reply.error;
+        return f;
+    }
+    f.body = json::parse(f.reply.body, nullptr, false);
+    if (f.body.is_discarded()) f.body = json();
+    return f;
+}
+
+std::string cell(std::string text, std::size_t width) {
+    if (text.size() > width) text = text.substr(0, width - 1) + "~";
+    return text + std::string(width - text.size() + 2, ' ');
+}
+
+std::string millis(const json& check) {
+    if (!check.contains("duration_seconds")) return "-";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(1) << check["duration_seconds"].get<double>() * 1000
+      << " ms";
+    return s.str();
+}
+
+void print_table(const json& health, std::ostream& out) {
+    std::size_t name_width = 5;
+    for (const auto& item : health["checks"].items())
+        name_width = std::max(name_width, item.key().size());
+    out << cell("CHECK", name_width) << cell("STATUS", 7) << cell("SINCE", 20)
+        << cell("LAST RUN", 9) << "MESSAGE\n";
+    for (const auto& item : health["checks"].items()) {
+        const json& c = item.value();
+        std::string status = c.value("status", "?");
+        if (c.value("stale", false)) status += "*";
+        out << cell(item.key(), name_width) << cell(status, 7) << cell(c.value("since", "-"), 20)
+            << cell(millis(c), 9) << c.value("message", "") << "\n";
+    }
+}
+
+bool take_value(const std::vector<std::string>& args, std::size_t& i, std::string& value) {
+    const std::string& arg = args[i];
+    const auto eq = arg.find('=');
+    if (eq != std::string::npos) {
+        value = arg.substr(eq + 1);
+        return true;
+    }
+    if (i + 1 >= args.size()) return false;
+    value = args[++i];
+    return true;
+}
+
+}  // namespace
+
+int cli_status(const std::vector<std::string>& args, const std::string& default_url,
+               std::ostream& out, std::ostream& err) {
+    if (args.size() > 1 || (!args.empty() && args[0].rfind("-", 0) == 0)) {
+        err << "usage: vitals status [URL]   (default " << default_url << ")\n";
+        return kCliUsage;
+    }
+    const std::string base = args.empty() ? default_url : args[0];
+    std::string error;
+    const Fetched health = fetch(base, "/health", error);
+    if (!error.empty() || !health.body.is_object() || !health.body.contains("checks")) {
+        err << "vitals status: " << (error.empty() ? "no vitals /health answer at " + base : error)
+            << "\n";
+        return kCliUnreachable;
+    }
+    const std::string overall = health.body.value("status", "unknown");
+    out << "vitals " << health.body.value("version", "?") << " at " << base << ": " << overall;
+    for (const char* probe : {"livez", "readyz", "startupz"}) {
+        std::string probe_error;
+        const Fetched p = fetch(base, std::string("/") + probe, probe_error);
+        out << "  " << probe << " "
+            << (probe_error.empty() ? (p.reply.status == 200 ? "pass" : "FAIL") : "?");
+    }
+    out << "\n\n";
+    print_table(health.body, out);
+    if (!health.body.empty() && health.body["checks"].begin() != health.body["checks"].end()) {
+        bool any_message = false;
+        for (const auto& item : health.body["checks"].items())
+            any_message = any_message || item.value().contains("message");
+        if (!any_message)
+            out << "\n(messages are shown to trusted networks only: run it inside the pod)\n";
+    }
+    return overall == "fail" ? kCliNotHealthy : 0;
+}
+
+int cli_wait(const std::vector<std::string>& args, const std::string& default_url,
+             std::ostream& out, std::ostream& err) {
+    std::string probe = "readyz";
+    std::string base = default_url;
+    Millis timeout{120'000};
+    Millis interval{1'000};
+    const char* usage =
+        "usage: vitals wait [--ready|--live|--startup] [URL] [--timeout 120s] [--interval 1s]\n";
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        std::string value;
+        if (a == "--ready" || a == "--live" || a == "--startup") {
+            probe = a.substr(2) + "z";
+            if (a == "--ready") probe = "readyz";
+        } else if (a.rfind("--timeout", 0) == 0 || a.rfind("--interval", 0) == 0) {
+            const bool is_timeout = a.rfind("--timeout", 0) == 0;
+            std::optional<Millis> d;
+            if (take_value(args, i, value)) d = parse_duration(value);
+            if (!d || d->count() <= 0) {
+                err << "vitals wait: " << (is_timeout ? "--timeout" : "--interval")
+                    << " needs a duration like 120s or 2m\n"
+                    << usage;
+                return kCliUsage;
+            }
+            (is_timeout ? timeout : interval) = *d;
+        } else if (a.rfind("-", 0) != 0) {
+            base = a;
+        } else {
+            err << "vitals wait: unknown argument " << a << "\n" << usage;
+            return kCliUsage;
+        }
+    }
+    const auto started = Steady::now();
+    const auto until = started + timeout;
+    std::string last_error;
+    json last_body;
+    for (;;) {
+        std::string error;
+        const Fetched f = fetch(base, "/" + probe, error);
+        if (error.empty() && f.reply.status == 200) {
+            const double took = std::chrono::duration<double>(Steady::now() - started).count();
+            out << "vitals wait: " << probe << " passed after " << std::fixed
+                << std::setprecision(1) << took << "s\n";
+            return 0;
+        }
+        last_error = error;
+        last_body = f.body;
+        if (Steady::now() + interval > until) break;
+        std::this_thread::sleep_for(interval);
+    }
+    err << "vitals wait: " << probe << " did not pass within " << format_duration(timeout) << "\n";
+    if (!last_error.empty()) {
+        err << "  " << last_error << "\n";
+        return kCliNotHealthy;
+    }
+    // Which checks hold it back, with their messages where vitals shows them.
+    std::string health_error;
+    const Fetched health = fetch(base, "/health", health_error);
+    const json failing =
+        last_body.is_object()
+            ? last_body.value(probe == "startupz" ? "waiting" : "failing", json::array())
+            : json::array();
+    for (const auto& name : failing) {
+        const std::string n = name.get<std::string>();
+        err << "  " << n;
+        if (health.body.is_object() && health.body["checks"].contains(n)) {
+            const json& c = health.body["checks"][n];
+            err << ": " << c.value("status", "?");
+            if (c.contains("message")) err << " - " << c["message"].get<std::string>();
+        }
+        err << "\n";
+    }
+    return kCliNotHealthy;
+}
+
+}  // namespace vitals

@@ -1,0 +1,131 @@
+// `vitals status` and `vitals wait` against a running vitals whose app the test controls,
+// and the incident history they and the page are built on.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "support/net_fixtures.hpp"
+#include "support/process.hpp"
+#include "support/running_sidecar.hpp"
+
+using namespace vitals;
+using namespace vitals::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+// An app whose health the test switches: 200 "fine" or 500.
+struct SwitchableApp {
+    std::atomic<bool> healthy{true};
+    ScriptedHttpServer server{[this](const std::string&) {
+        return healthy ? http_response(200, "fine") : http_response(500, "broken");
+    }};
+};
+
+std::string config_for(std::uint16_t app_port) {
+    const std::string port = std::to_string(app_port);
+    return R"({"trusted": ["127.0.0.1/32"], "checks": {
+        "app": {"kind": "http", "url": "http://127.0.0.1:)" +
+           port + R"(/", "interval": "100ms", "groups": ["ready"]},
+        "port": {"kind": "tcp", "host": "127.0.0.1", "port": )" +
+           port + R"(, "interval": "100ms"}}})";
+}
+
+}  // namespace
+
+TEST_CASE("cli: vitals status prints every check and exits non-zero when not healthy", "[cli]") {
+    SwitchableApp app;
+    RunningSidecar sidecar(config_for(app.server.port()));
+    REQUIRE(sidecar.wait_for_status("app", Status::ok));
+    const std::string url = "http://127.0.0.1:" + std::to_string(sidecar.port());
+    const Finished ok = run_binary({"status", url});
+    INFO(ok.out << ok.err);
+    CHECK(ok.exit_code == 0);
+    CHECK(ok.out.find("CHECK") != std::string::npos);
+    CHECK(ok.out.find("app ") != std::string::npos);
+    CHECK(ok.out.find("port ") != std::string::npos);
+    CHECK(ok.out.find("readyz pass") != std::string::npos);
+
+    app.healthy = false;
+    REQUIRE(sidecar.wait_for_status("app", Status::fail));
+    const Finished failing = run_binary({"status", url});
+    INFO(failing.out << failing.err);
+    CHECK(failing.exit_code == 1);
+    CHECK(failing.out.find("readyz FAIL") != std::string::npos);
+    CHECK(failing.out.find("500") != std::string::npos);  // the check's message, seen locally
+
+    const Finished nowhere =
+        run_binary({"status", "http://127.0.0.1:" + std::to_string(closed_port())});
+    CHECK(nowhere.exit_code == 3);
+    CHECK(nowhere.err.find("cannot reach vitals") != std::string::npos);
+    CHECK(run_binary({"status", "--bogus"}).exit_code == 2);
+}
+
+TEST_CASE(
+    "cli: vitals wait --ready returns once ready, or lists the failing checks at the "
+    "timeout",
+    "[cli]") {
+    SwitchableApp app;
+    app.healthy = false;
+    RunningSidecar sidecar(config_for(app.server.port()));
+    const std::string url = "http://127.0.0.1:" + std::to_string(sidecar.port());
+    const Finished timed_out = run_binary({"wait", "--ready", url, "--timeout", "1s"});
+    INFO(timed_out.out << timed_out.err);
+    CHECK(timed_out.exit_code == 1);
+    CHECK(timed_out.err.find("readyz did not pass within 1s") != std::string::npos);
+    CHECK(timed_out.err.find("  app: fail - ") != std::string::npos);
+
+    std::thread heal([&] {
+        std::this_thread::sleep_for(700ms);
+        app.healthy = true;
+    });
+    const auto started = std::chrono::steady_clock::now();
+    const Finished ready =
+        run_binary({"wait", "--ready", url, "--timeout", "20s", "--interval", "100ms"});
+    const auto took = std::chrono::steady_clock::now() - started;
+    heal.join();
+    INFO(ready.out << ready.err);
+    CHECK(ready.exit_code == 0);
+    CHECK(ready.out.find("readyz passed after") != std::string::npos);
+    CHECK(took < 10s);
+
+    const Finished unreachable =
+        run_binary({"wait", "--ready", "http://127.0.0.1:" + std::to_string(closed_port()),
+                    "--timeout=500ms"});
+    CHECK(unreachable.exit_code == 1);
+    CHECK(unreachable.err.find("cannot reach vitals") != std::string::npos);
+    CHECK(run_binary({"wait", "--timeout", "soon"}).exit_code == 2);
+}
+
+TEST_CASE("history: a check changing state keeps what every check showed at that moment",
+          "[history]") {
+    SwitchableApp app;
+    RunningSidecar sidecar(config_for(app.server.port()));
+    REQUIRE(sidecar.wait_for_status("app", Status::ok));
+    CHECK(json::parse(get(sidecar.port(), "/health/history").body)["incidents"].empty());
+
+    app.healthy = false;
+    REQUIRE(sidecar.wait_for_status("app", Status::fail));
+    app.healthy = true;
+    REQUIRE(sidecar.wait_for_status("app", Status::ok));
+    const json history = json::parse(get(sidecar.port(), "/health/history").body);
+    REQUIRE(history["incidents"].size() == 2);
+    const json& went_bad = history["incidents"][1];  // newest first
+    CHECK(went_bad["check"] == "app");
+    CHECK(went_bad["from"] == "ok");
+    CHECK(went_bad["to"] == "fail");
+    CHECK(went_bad["message"].get<std::string>().find("500") != std::string::npos);
+    CHECK(went_bad["checks"]["port"]["status"] == "ok");
+    CHECK(went_bad["checks"]["port"]["observations"].contains("connect_seconds"));
+    CHECK(history["incidents"][0]["to"] == "ok");
+
+    // Other networks see the statuses and numbers, not the text.
+    const json outside = json::parse(get(sidecar.port(), "/health/history", "127.0.0.2").body);
+    CHECK(outside["incidents"].size() == 2);
+    CHECK_FALSE(outside["incidents"][1].contains("message"));
+    const std::string page = get(sidecar.port(), "/").body;
+    CHECK(page.find("Recent changes") != std::string::npos);
+    CHECK(page.find("class=\"incident\" data-check=\"app\"") != std::string::npos);
+}
