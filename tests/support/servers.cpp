@@ -32,17 +32,6 @@ std::string temp_dir(const char* name) {
     return pattern;
 }
 
-std::string capture(const std::string& command) {
-    std::unique_ptr<FILE, decltype(&::pclose)> pipe(::popen(command.c_str(), "r"), &::pclose);
-    std::string out;
-    std::array<char, 4096> buf{};
-    while (pipe && std::fgets(buf.data(), buf.size(), pipe.get()) != nullptr)
-        out += buf.data();
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-        out.pop_back();
-    return out;
-}
-
 bool wait_until(const std::function<bool()>& ready, std::chrono::seconds limit) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
@@ -53,6 +42,17 @@ bool wait_until(const std::function<bool()>& ready, std::chrono::seconds limit) 
 }
 
 }  // namespace
+
+std::string capture(const std::string& command) {
+    std::unique_ptr<FILE, decltype(&::pclose)> pipe(::popen(command.c_str(), "r"), &::pclose);
+    std::string out;
+    std::array<char, 4096> buf{};
+    while (pipe && std::fgets(buf.data(), buf.size(), pipe.get()) != nullptr)
+        out += buf.data();
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+        out.pop_back();
+    return out;
+}
 
 int shell(const std::string& command) {
     const int status = std::system(command.c_str());

@@ -13,6 +13,8 @@ namespace vitals::testing {
 
 // Runs a shell command; returns its exit code. Output goes to the test's stderr.
 int shell(const std::string& command);
+// Runs a shell command; what it printed on stdout.
+std::string capture(const std::string& command);
 
 class RedisServer {
   public:
