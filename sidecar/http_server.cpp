@@ -26,11 +26,12 @@ const MediaTypes& media() {
     return types;
 }
 
-const Response kNotFound{404,
-                         "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [\"/livez\", "
-                         "\"/readyz\", \"/startupz\", "
-                         "\"/health\", \"/health/history\", \"/health/<check>\", \"/metrics\", "
-                         "\"/\", \"/heartbeat/<name>\"]\n}\n"};
+const Response kNotFound{
+    404,
+    "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [\"/livez\", \"/vitalz\", "
+    "\"/readyz\", \"/startupz\", "
+    "\"/health\", \"/health/history\", \"/health/<check>\", \"/metrics\", "
+    "\"/\", \"/heartbeat/<name>\"]\n}\n"};
 const Response kNoSuchCheck{404, "{\n  \"error\": \"no such check\"\n}\n"};
 const Response kNotAllowed{
     405, "{\n  \"error\": \"method not allowed\",\n  \"allow\": [\"GET\", \"HEAD\"]\n}\n"};
@@ -93,6 +94,9 @@ class ProbeHandler final : public Http::Handler {
             needs_scheduler = true;
         } else if (path == "/startupz") {
             response = &r.startupz;
+        } else if (path == "/vitalz") {  // vitals itself, for its own container's probes
+            response = &kPingOk;
+            needs_scheduler = true;
         } else if (path == "/health") {
             response = is_trusted(request) ? &r.health_trusted : &r.health_public;
             needs_scheduler = true;

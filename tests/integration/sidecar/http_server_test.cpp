@@ -4,6 +4,9 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "sidecar/http_server.hpp"
+#include "sidecar/render.hpp"
+#include "support/fake_clock.hpp"
 #include "support/net_fixtures.hpp"
 #include "support/running_sidecar.hpp"
 
@@ -271,4 +274,27 @@ TEST_CASE("error text is shown to trusted networks only", "[http]") {
           std::string::npos);
     CHECK(get(sidecar.port(), "/", "127.0.0.1").body.find("Connection refused") !=
           std::string::npos);
+}
+
+TEST_CASE("http: a stalled scheduler fails /vitalz and /livez, while /startupz still answers",
+          "[http]") {
+    FakeClock clock;
+    Store store;
+    Snapshot snapshot;
+    render(snapshot);
+    store.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
+    store.beat(clock.now());
+    HttpOptions options;
+    options.listen = *ListenAddress::parse("127.0.0.1:0");
+    HttpServer server(store, clock, options);
+    server.start();
+    CHECK(get(server.port(), "/vitalz").status == 200);
+    CHECK(get(server.port(), "/livez").status == 200);
+    clock.advance(11s);  // no tick from the scheduler for longer than stall_after
+    CHECK(get(server.port(), "/vitalz").status == 503);
+    CHECK(get(server.port(), "/livez").status == 503);
+    CHECK(get(server.port(), "/startupz").status == 200);
+    store.beat(clock.now());
+    CHECK(get(server.port(), "/vitalz").status == 200);
+    server.stop();
 }
