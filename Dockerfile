@@ -1,5 +1,7 @@
 # Multi-stage: build and unit-test on Debian 12, run on bookworm-slim with only the runtime
-# libraries, as a non-root user. Fine with readOnlyRootFilesystem (vitals writes nothing).
+# libraries, as a non-root user. Fine with readOnlyRootFilesystem: vitals writes only to its
+# state_dir when one is configured (mount an emptyDir there). scripts/image-size reports what
+# this stage adds to the base (11 MiB) without a Docker engine.
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -21,7 +23,7 @@ RUN apt-get update \
         libpistache0 libpqxx-6.4 libhiredis0.14 librabbitmq4 libssl3 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/vitals /usr/local/bin/vitals
-USER 65532:65532
+USER 10001:10001
 EXPOSE 8686
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/vitals"]

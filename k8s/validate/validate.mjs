@@ -1,0 +1,204 @@
+// Validates vitals' Kubernetes manifests offline, with no cluster: renders the kustomize base
+// and every overlay with `kubectl kustomize`, then for every object
+//   1. the Kubernetes schemas (kubernetes-models, prometheus-operator models): types, enums,
+//      required fields, quantities;
+//   2. TypeScript's excess-property check against the same models' interfaces: a mistyped
+//      field name (which no schema rejects) fails to compile;
+//   3. what neither checks and a pod depends on: selectors match labels, images are set, the
+//      sidecar is native in the base and an ordinary container in the overlay, probes point at
+//      vitals' endpoints (liveness never at /readyz), Services and PodMonitors find their
+//      ports, and every vitals configuration passes `vitals --check-config`.
+// Usage: node validate.mjs [path/to/vitals]   (exit 1 on any problem, each one listed)
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments } from "yaml";
+import * as apps from "kubernetes-models/apps/v1";
+import * as core from "kubernetes-models/v1";
+import * as networking from "kubernetes-models/networking.k8s.io/v1";
+import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const k8s = path.resolve(here, "..");
+const vitals = process.argv[2];
+const trees = ["base", "overlays/no-native-sidecar"];
+
+const models = {
+  "apps/v1/Deployment": [apps.Deployment, "kubernetes-models/apps/v1", "IDeployment"],
+  "v1/Service": [core.Service, "kubernetes-models/v1", "IService"],
+  "v1/ConfigMap": [core.ConfigMap, "kubernetes-models/v1", "IConfigMap"],
+  "networking.k8s.io/v1/NetworkPolicy": [
+    networking.NetworkPolicy, "kubernetes-models/networking.k8s.io/v1", "INetworkPolicy"],
+  "monitoring.coreos.com/v1/PodMonitor": [
+    monitoring.PodMonitor, "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1",
+    "IPodMonitor"],
+};
+
+const problems = [];
+const rows = [];
+const fail = (where, what) => problems.push(`${where}: ${what}`);
+
+function render(tree) {
+  const out = execFileSync("kubectl", ["kustomize", path.join(k8s, tree)], { encoding: "utf8" });
+  return parseAllDocuments(out).map((d) => d.toJS());
+}
+
+function subset(small, big) {
+  return Object.entries(small ?? {}).every(([k, v]) => big?.[k] === v);
+}
+
+function schemaPass(tree, obj) {
+  const key = `${obj.apiVersion}/${obj.kind}`;
+  const where = `${tree} ${obj.kind}/${obj.metadata?.name}`;
+  const model = models[key];
+  if (!model) return fail(where, `no schema known for ${key}`);
+  try {
+    new model[0](obj).validate();
+    rows.push([tree, obj.kind, obj.metadata.name, "schema ok"]);
+  } catch (e) {
+    fail(where, `schema: ${e.message}`);
+  }
+}
+
+// One TypeScript file per tree: every object as a literal of its model's interface.
+function typePass(tree, objects) {
+  const imports = new Set();
+  const lines = [];
+  objects.forEach((obj, i) => {
+    const model = models[`${obj.apiVersion}/${obj.kind}`];
+    if (!model) return;
+    imports.add(`import type { ${model[2]} } from "${model[1]}";`);
+    lines.push(`export const object${i}: ${model[2]} = ${JSON.stringify(obj, null, 2)};`);
+  });
+  const dir = mkdtempSync(path.join(here, ".typecheck-"));
+  try {
+    const file = path.join(dir, "objects.ts");
+    writeFileSync(file, [...imports, ...lines].join("\n") + "\n");
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(here, "node_modules/typescript/bin/tsc"), "--noEmit", "--strict",
+       "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext",
+       "--skipLibCheck", file],
+      { encoding: "utf8" });
+    if (tsc.status !== 0) {
+      for (const line of (tsc.stdout + tsc.stderr).split("\n").filter((l) => l.includes("error")))
+        fail(`${tree} (types)`, line.replace(file, "objects.ts"));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function probePath(container, probe) {
+  return container?.[probe]?.httpGet?.path;
+}
+
+function podChecks(tree, objects) {
+  const native = tree === "base";
+  const configMaps = new Map(
+    objects.filter((o) => o.kind === "ConfigMap").map((o) => [o.metadata.name, o]));
+  const pods = [];
+  for (const d of objects.filter((o) => o.kind === "Deployment")) {
+    const where = `${tree} Deployment/${d.metadata.name}`;
+    const pod = d.spec.template;
+    pods.push(pod);
+    if (!subset(d.spec.selector.matchLabels, pod.metadata.labels))
+      fail(where, "selector does not match the pod template's labels");
+    const inits = pod.spec.initContainers ?? [];
+    const containers = pod.spec.containers ?? [];
+    for (const c of [...inits, ...containers]) if (!c.image) fail(where, `${c.name} has no image`);
+    const sidecar = native ? inits.find((c) => c.name === "vitals")
+                           : containers.find((c) => c.name === "vitals");
+    if (!sidecar) {
+      fail(where, native ? "vitals is not an init container" : "vitals is not a container");
+      continue;
+    }
+    if (native && sidecar.restartPolicy !== "Always")
+      fail(where, "vitals needs restartPolicy: Always to be a native sidecar");
+    if (!native && (inits.some((c) => c.name === "vitals") || "restartPolicy" in sidecar))
+      fail(where, "the overlay still has a native sidecar");
+    if (probePath(sidecar, "livenessProbe") !== "/vitalz")
+      fail(where, "vitals' own liveness must be /vitalz (/livez would restart it for the app)");
+    const app = containers.find((c) => c.name !== "vitals");
+    const port = (c, probe) => c?.[probe]?.httpGet?.port;
+    for (const [probe, want] of [["livenessProbe", "/livez"], ["startupProbe", "/startupz"]]) {
+      if (probePath(app, probe) !== want || port(app, probe) !== 8686)
+        fail(where, `${app.name}'s ${probe} must ask vitals' ${want} on 8686`);
+    }
+    if (d.metadata.name === "web") {
+      if (probePath(app, "readinessProbe") !== "/readyz")
+        fail(where, "the web container's readinessProbe must ask vitals' /readyz");
+      if (pod.spec.shareProcessNamespace !== true)
+        fail(where, "the gunicorn check needs shareProcessNamespace to see Gunicorn's workers");
+    }
+    for (const v of pod.spec.volumes ?? []) {
+      if (v.configMap && !configMaps.has(v.configMap.name))
+        fail(where, `volume ${v.name} names a ConfigMap that is not rendered: ${v.configMap.name}`);
+      if (v.configMap) configCheck(tree, configMaps.get(v.configMap.name), sidecar);
+    }
+    rows.push([tree, "Deployment", d.metadata.name, native ? "native sidecar" : "sidecar container"]);
+  }
+  for (const s of objects.filter((o) => o.kind === "Service")) {
+    const pod = pods.find((p) => subset(s.spec.selector, p.metadata.labels));
+    if (!pod) { fail(`${tree} Service/${s.metadata.name}`, "selects no pod"); continue; }
+    const named = [...(pod.spec.initContainers ?? []), ...pod.spec.containers]
+      .flatMap((c) => c.ports ?? []).map((p) => p.name);
+    for (const p of s.spec.ports)
+      if (typeof p.targetPort === "string" && !named.includes(p.targetPort))
+        fail(`${tree} Service/${s.metadata.name}`, `no container port named ${p.targetPort}`);
+  }
+  for (const m of objects.filter((o) => o.kind === "PodMonitor")) {
+    const selected = pods.filter((p) => subset(m.spec.selector.matchLabels, p.metadata.labels));
+    if (selected.length === 0) fail(`${tree} PodMonitor/${m.metadata.name}`, "selects no pod");
+  }
+}
+
+// The configuration vitals will read must load: checked by vitals itself.
+const checkedConfigs = new Set();
+function configCheck(tree, configMap, sidecar) {
+  if (!configMap || !vitals || checkedConfigs.has(configMap.metadata.name)) return;
+  checkedConfigs.add(configMap.metadata.name);
+  const dir = mkdtempSync(path.join(here, ".config-"));
+  try {
+    const file = path.join(dir, "config.json");
+    writeFileSync(file, configMap.data["config.json"]);
+    const env = {
+      PATH: process.env.PATH,
+      HOSTNAME: "worker-0",  // the pod name, which the kubelet sets
+      DATABASE_URL: "postgres://shop:secret@db:5432/shop",
+      REDIS_URL: "redis://cache:6379/1",
+      CELERY_BROKER_URL: "amqp://shop:secret@mq:5672//",
+    };
+    for (const e of sidecar.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    env.VITALS_CONFIG = file;
+    const run = spawnSync(vitals, ["--check-config"], { encoding: "utf8", env });
+    if (run.status !== 0) fail(`${tree} ConfigMap/${configMap.metadata.name}`, run.stderr.trim());
+    else rows.push([tree, "ConfigMap", configMap.metadata.name,
+                    `vitals --check-config: ${Object.keys(JSON.parse(run.stdout).checks).length} checks`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const tree of trees) {
+  let objects;
+  try {
+    objects = render(tree);
+  } catch (e) {
+    fail(tree, `kubectl kustomize failed: ${e.message}`);
+    continue;
+  }
+  objects.forEach((o) => schemaPass(tree, o));
+  typePass(tree, objects);
+  podChecks(tree, objects);
+}
+
+for (const [tree, kind, name, result] of rows)
+  console.log(`${tree.padEnd(28)} ${kind.padEnd(14)} ${name.padEnd(26)} ${result}`);
+if (problems.length > 0) {
+  console.error(`\n${problems.length} problem(s):`);
+  for (const p of problems) console.error(`  ${p}`);
+  process.exit(1);
+}
+console.log(`\nall ${trees.length} trees valid`);
