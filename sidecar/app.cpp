@@ -32,8 +32,7 @@ HttpOptions http_options(const Config& config, HeartbeatBoard* heartbeats) {
 }  // namespace
 
 App::App(Config& config, const Clock& clock, Random& random, Log& log, HeartbeatBoard* heartbeats)
-    : log_(log),
-      scheduler_(schedule_of(config), clock, random, log,
+    : scheduler_(schedule_of(config), clock, random, log,
                  [this](Snapshot snapshot) {
                      render(snapshot, store_.load().get());
                      store_.publish(std::make_shared<const Snapshot>(std::move(snapshot)));

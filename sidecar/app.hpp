@@ -32,7 +32,6 @@ class App {
     const Store& store() const { return store_; }
 
   private:
-    Log& log_;
     Store store_;
     Scheduler scheduler_;
     std::unique_ptr<ThreadExecutor> executor_;

@@ -104,10 +104,26 @@ std::vector<std::string> ping_reply_nodes(const std::string& body) {
     const auto j = nlohmann::json::parse(body, nullptr, false);
     if (!j.is_object()) return nodes;
     for (const auto& item : j.items()) {
-        if (item.value().is_object() && item.value().value("ok", "") == "pong")
-            nodes.push_back(item.key());
+        const auto& reply = item.value();
+        if (!reply.is_object()) continue;
+        const auto ok = reply.find("ok");
+        if (ok != reply.end() && ok->is_string() && *ok == "pong") nodes.push_back(item.key());
     }
     return nodes;
+}
+
+std::vector<std::string> redis_reply_nodes(std::string_view message, const std::string& ticket) {
+    const auto envelope = nlohmann::json::parse(message, nullptr, false);
+    if (!envelope.is_object()) return {};
+    const auto headers = envelope.find("headers");
+    if (headers == envelope.end() || !headers->is_object()) return {};
+    const auto sent = headers->find("ticket");
+    if (sent == headers->end() || !sent->is_string() || *sent != ticket) return {};
+    const auto body = envelope.find("body");
+    if (body == envelope.end() || !body->is_string()) return {};
+    const auto decoded = base64_decode(body->get<std::string>());
+    if (!decoded) return {};
+    return ping_reply_nodes(*decoded);
 }
 
 }  // namespace vitals

@@ -63,7 +63,11 @@ std::string uuid4();
 // The pidbox request body: {"method": "ping", ..., "ticket", "reply_to": {...}}.
 std::string ping_request(const std::string& ticket, const std::string& reply_routing_key,
                          const std::vector<std::string>& destination);
-// Node names in a ping reply body {"celery@host": {"ok": "pong"}}.
+// Node names in a ping reply body {"celery@host": {"ok": "pong"}}. Never throws: a reply of
+// any other shape names no worker.
 std::vector<std::string> ping_reply_nodes(const std::string& body);
+// The same from one message of kombu's Redis transport, a JSON envelope whose base64 `body`
+// is the reply: nodes only when its `headers.ticket` is `ticket`. Never throws.
+std::vector<std::string> redis_reply_nodes(std::string_view message, const std::string& ticket);
 
 }  // namespace vitals

@@ -132,14 +132,8 @@ class RedisBroker final : public CeleryBroker {
             if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
                 break;  // nil: the window ran out
             const double seconds = std::chrono::duration<double>(SteadyClock::now() - sent).count();
-            const auto message =
-                nlohmann::json::parse(RedisClient::text(*reply->element[1]), nullptr, false);
-            if (!message.is_object() ||
-                message.value("headers", nlohmann::json::object()).value("ticket", "") != ticket)
-                continue;
-            const auto body = base64_decode(message.value("body", ""));
-            if (!body) continue;
-            for (const std::string& node : ping_reply_nodes(*body)) {
+            for (const std::string& node :
+                 redis_reply_nodes(RedisClient::text(*reply->element[1]), ticket)) {
                 replies.push_back({node, seconds});
                 waiting.erase(node);
             }

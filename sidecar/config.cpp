@@ -114,7 +114,15 @@ std::optional<json> read_file(const std::string& path, ConfigErrors& errors) {
     try {
         return json::parse(text.str());
     } catch (const json::parse_error& e) {
-        errors.push_back({path, "", std::string("not valid JSON: ") + e.what()});
+        // nlohmann's message quotes what it last read, which may be a URL's password: keep
+        // the position and the reason, drop the quote.
+        std::string what = e.what();
+        const auto quote = what.find("; last read: '");
+        if (quote != std::string::npos) {
+            const auto after = what.find("'; ", quote + 14);
+            what.erase(quote, after == std::string::npos ? std::string::npos : after + 1 - quote);
+        }
+        errors.push_back({path, "", "not valid JSON: " + what});
         return std::nullopt;
     }
 }

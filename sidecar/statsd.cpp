@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -153,7 +154,8 @@ GunicornSummary GunicornStats::summary(SteadyTime now) const {
     }
     sum.window_seconds = kWindowSeconds;
     sum.requests_per_second = sum.requests / kWindowSeconds;
-    sum.error_5xx_ratio = sum.requests > 0 ? sum.status_5xx / sum.requests : 0;
+    // Sampled status counters (|@0.5) can outnumber the request counter: a share stays <= 1.
+    sum.error_5xx_ratio = sum.requests > 0 ? std::min(1.0, sum.status_5xx / sum.requests) : 0;
     const auto quantile = [&](double q) -> std::optional<double> {
         if (samples == 0) return std::nullopt;
         const double rank = q * static_cast<double>(samples);

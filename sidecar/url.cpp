@@ -125,10 +125,32 @@ UrlParse parse_url(std::string_view text) {
     return {std::move(url), {}};
 }
 
+namespace {
+
+// A user name as it stands in a URL: the characters that would end or split it, and bytes
+// that are not printable, percent-encoded, so the redacted form reads back the same way.
+std::string encode_user(const std::string& user) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : user) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b <= 0x20 || b >= 0x7f || c == ':' || c == '@' || c == '/' || c == '%' || c == '?') {
+            out += '%';
+            out += hex[b >> 4];
+            out += hex[b & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 std::string Url::redacted() const {
     std::string out = scheme + "://";
     if (!user.empty() || has_password) {
-        out += user;
+        out += encode_user(user);
         if (has_password) out += ":****";
         out += '@';
     }

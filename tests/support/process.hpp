@@ -35,6 +35,7 @@ class ChildProcess {
     // Waits for exit; nullopt if still running after `limit`.
     std::optional<int> wait_exit(std::chrono::milliseconds limit);
     const std::string& output() const { return out_; }
+    pid_t pid() const { return pid_; }
 
   private:
     pid_t pid_ = -1;

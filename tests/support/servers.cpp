@@ -366,6 +366,10 @@ RabbitMqServer::RabbitMqServer()
       node_("vitals" + std::to_string(port_) + "@localhost"),
       dir_(temp_dir("rabbitmq")) {
     if (::geteuid() == 0) shell("chown rabbitmq: '" + dir_ + "'");
+    start();
+}
+
+void RabbitMqServer::start() {
     const std::string home = ::geteuid() == 0 ? "/var/lib/rabbitmq" : dir_;
     std::vector<std::string> args = {"/usr/lib/rabbitmq/bin/rabbitmq-server"};
     if (::geteuid() == 0) args.insert(args.begin(), {"runuser", "-u", "rabbitmq", "--"});

@@ -102,6 +102,7 @@ class RabbitMqServer {
 
     std::uint16_t port() const { return port_; }
     std::string url() const;  // amqp://guest:guest@127.0.0.1:port//
+    void start();             // again after stop(), same port and data
     void stop();
     // rabbitmqctl's output for e.g. "list_queues -q name".
     std::string ctl(const std::string& args) const;

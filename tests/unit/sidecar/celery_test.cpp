@@ -46,3 +46,22 @@ TEST_CASE("uuid4 looks like one and does not repeat", "[celery]") {
     CHECK(std::string("89ab").find(a[19]) != std::string::npos);
     CHECK(a != b);
 }
+
+TEST_CASE("a Redis reply envelope: the captured one decodes, odd shapes name no worker",
+          "[celery]") {
+    // The worker's LPUSH in ../shared/captures/celery-5.2-redis-ping.txt (fields trimmed).
+    const std::string captured =
+        R"({"body": "eyJyZWRpc2JlZEB2bSI6IHsib2siOiAicG9uZyJ9fQ==", "content-encoding": )"
+        R"("utf-8", "headers": {"ticket": "1828ab54-16f2-4147-abcf-55cf85c2056f", "clock": 3}})";
+    CHECK(redis_reply_nodes(captured, "1828ab54-16f2-4147-abcf-55cf85c2056f") ==
+          std::vector<std::string>{"redisbed@vm"});
+    CHECK(redis_reply_nodes(captured, "another-ticket").empty());
+    // Shapes that once threw nlohmann::json's type_error (found by tests/fuzz/celery_reply),
+    // which failed the whole celery_workers run instead of skipping one odd message.
+    CHECK(redis_reply_nodes(R"({"headers": "x", "body": ""})", "t").empty());
+    CHECK(redis_reply_nodes(R"({"headers": {"ticket": 7}, "body": ""})", "t").empty());
+    CHECK(redis_reply_nodes(R"({"headers": {"ticket": "t"}, "body": 7})", "t").empty());
+    CHECK(redis_reply_nodes(R"({"headers": {"ticket": "t"}, "body": "!!"})", "t").empty());
+    CHECK(ping_reply_nodes(R"({"a@x": {"ok": 1}, "b@y": {"ok": "pong"}})") ==
+          std::vector<std::string>{"b@y"});
+}

@@ -206,3 +206,13 @@ TEST_CASE("the effective configuration never shows a password", "[config]") {
     CHECK(text.find("http://admin:****@127.0.0.1:8000/") != std::string::npos);
     CHECK(text.find("\"interval\": \"10s\"") != std::string::npos);
 }
+
+TEST_CASE("a JSON syntax error names the place but does not quote the file", "[config]") {
+    // Found by tests/fuzz/config_fuzz: the parser's message quoted what it last read, which
+    // can be a URL's password a few characters before the mistake.
+    const ConfigLoad broken = load_text(
+        R"({"checks": {"db": {"kind": "postgres", "url": "postgres://u:hunter22@h/d" x}}})");
+    REQUIRE(broken.errors.size() == 1);
+    CHECK(broken.errors[0].message.find("line 1, column") != std::string::npos);
+    CHECK(broken.errors[0].message.find("hunter22") == std::string::npos);
+}

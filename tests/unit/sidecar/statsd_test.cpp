@@ -134,3 +134,16 @@ TEST_CASE("latency buckets are monotonic and cover 50 microseconds to minutes", 
         CHECK(GunicornStats::bucket_upper_ms(b) <= ms * 1.1 + 1e-9);
     }
 }
+
+TEST_CASE("a 5xx share stays at most 1 when sampled status counters outnumber requests",
+          "[statsd]") {
+    // Found by tests/fuzz/statsd_fuzz: a status counter sampled at @0.5 with no request
+    // counter in the window reported a 5xx ratio of 2.
+    testing::FakeClock clock;
+    GunicornStats stats;
+    std::size_t malformed = 0;
+    for (const auto& s :
+         parse_statsd("gunicorn.requests:1|c\ngunicorn.request.status.503:1|c|@0.5", &malformed))
+        stats.add(s, clock.now());
+    CHECK(stats.summary(clock.now()).error_5xx_ratio == 1.0);
+}

@@ -73,3 +73,22 @@ TEST_CASE("secrets inside free text are masked", "[url]") {
     CHECK(redact_secrets("no urls here") == "no urls here");
     CHECK(redact_secrets("http://host:80/x") == "http://host:80/x");
 }
+
+TEST_CASE("the same letters as the password in the path are not the password", "[url]") {
+    // From tests/fuzz/url_fuzz: the authority ends at the first '/', so a later "user:pw@"
+    // belongs to the path; the redacted form masks the real password only.
+    const auto p = parse_url("amqp://guest:guest@broker:5672/vh:guest@x");
+    REQUIRE(p.url);
+    CHECK(p.url->host == "broker");
+    CHECK(p.url->password == "guest");
+    CHECK(p.url->redacted() == "amqp://guest:****@broker:5672/vh:guest@x");
+}
+
+TEST_CASE("a user name holding ':' or '@' is percent-encoded in the redacted form", "[url]") {
+    // From tests/fuzz/url_fuzz: printed raw, a decoded user "x:secret@" made the redacted URL
+    // read as if it carried the password.
+    const auto p = parse_url("amqp://x%3Asecret%40:secret@broker//");
+    REQUIRE(p.url);
+    CHECK(p.url->user == "x:secret@");
+    CHECK(p.url->redacted() == "amqp://x%3Asecret%40:****@broker//");
+}
