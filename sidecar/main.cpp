@@ -1,5 +1,6 @@
 // The composition root: reads configuration, wires the parts together, serves until
 // SIGTERM or SIGINT. Nothing else in vitals constructs long-lived objects or reads globals.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -92,6 +93,10 @@ std::string local_url(const vitals::Environment& env) {
 
 int main(int argc, char** argv) {
     using namespace vitals;
+    // glibc gives each thread that allocates an arena of its own; with a thread per check that
+    // is 3 MiB of resident memory for nothing (measured with the demo's eleven checks: 7.5 ->
+    // 4.6 MiB anonymous). Nothing on the probe path allocates enough to contend for two.
+    mallopt(M_ARENA_MAX, 2);
     if (argc >= 2 && (std::strcmp(argv[1], "status") == 0 || std::strcmp(argv[1], "wait") == 0)) {
         const std::vector<std::string> rest(argv + 2, argv + argc);
         const std::string url = local_url(read_environment());

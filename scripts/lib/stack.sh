@@ -3,15 +3,16 @@
 # (the Celery broker), a Celery worker and Celery Beat running the e2e Django project's
 # tasks, and Gunicorn serving that project with statsd to vitals. Every server runs in
 # $STACK_DIR, on the ports below (not the standard ones, so nothing of yours is touched),
-# and is recorded in $STACK_DIR/pids for stack_stop.
+# and is recorded in $STACK_DIR/pids for stack_stop. Ports stay below the ephemeral range
+# (32768 and up), where an outgoing connection could hold one.
 #   STACK_DIR       state directory (required)
 #   STACK_PG_PORT, STACK_REDIS_PORT, STACK_AMQP_PORT, STACK_APP_PORT, STACK_STATSD_PORT
 #   STACK_APP_WORKERS   Gunicorn sync workers (default 2)
 #   STACK_HEARTBEAT_URL where Beat's tick task pings (empty: no ping)
 
-STACK_PG_PORT="${STACK_PG_PORT:-55432}"
-STACK_REDIS_PORT="${STACK_REDIS_PORT:-56379}"
-STACK_AMQP_PORT="${STACK_AMQP_PORT:-55672}"
+STACK_PG_PORT="${STACK_PG_PORT:-25432}"
+STACK_REDIS_PORT="${STACK_REDIS_PORT:-26379}"
+STACK_AMQP_PORT="${STACK_AMQP_PORT:-25672}"
 STACK_APP_PORT="${STACK_APP_PORT:-8000}"
 STACK_STATSD_PORT="${STACK_STATSD_PORT:-8125}"
 STACK_APP_WORKERS="${STACK_APP_WORKERS:-2}"
@@ -53,6 +54,7 @@ stack_spawn() {  # <name> <command...>: in the background, in its own session, l
     shift
     setsid "$@" >"$STACK_DIR/$name.log" 2>&1 </dev/null &
     echo "$! $name" >>"$STACK_DIR/pids"
+    disown "$!"  # stack_stop ends it; no job notices from this shell
 }
 
 stack_postgres() {
