@@ -43,8 +43,6 @@ using namespace vitals::testing;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-extern char** environ;
-
 namespace {
 
 double seconds_since(Clock::time_point t) {
@@ -58,11 +56,13 @@ class Vitals {
     explicit Vitals(const std::string& config_path) : log_(make_temp_dir("fault") + "/vitals.log") {
         std::vector<std::string> args = {VITALS_BINARY, "--config", config_path};
         std::vector<char*> argv;
+        argv.reserve(args.size() + 1);
         for (auto& a : args)
             argv.push_back(a.data());
         argv.push_back(nullptr);
         std::vector<std::string> env = {"VITALS_LISTEN=127.0.0.1:0", "PATH=/usr/bin:/bin"};
         std::vector<char*> envp;
+        envp.reserve(env.size() + 1);
         for (auto& e : env)
             envp.push_back(e.data());
         envp.push_back(nullptr);
@@ -490,7 +490,7 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
                  std::string(4000, 'x')},
             {"binary garbage",
              std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15)},
-            {"NUL bytes in the path", std::string("GET /live\0z HTTP/1.1\r\n\r\n", 25)},
+            {"NUL bytes in the path", std::string("GET /live\0z HTTP/1.1\r\n\r\n", 24)},
             {"Content-Length: -5", "POST /heartbeat/x HTTP/1.1\r\nContent-Length: -5\r\n\r\n"},
         };
         std::map<std::string, std::map<std::string, int>> answers;  // kind -> "4xx"... -> count
@@ -511,8 +511,8 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
         std::string outcome;
         for (const auto& [name, counts] : answers) {
             for (const auto& [key, n] : counts) {
-                outcome +=
-                    (outcome.empty() ? "" : ", ") + name + ": " + std::to_string(n) + "x " + key;
+                outcome += outcome.empty() ? "" : ", ";
+                outcome += name + ": " + std::to_string(n) + "x " + key;
                 // 5xx is a server bug, except Pistache's own 500 for a negative
                 // Content-Length, which it sends before vitals sees the request (README).
                 if (key == "5xx" && name != "Content-Length: -5") passed = false;

@@ -89,6 +89,7 @@ TEST_CASE("concurrency: readers see whole snapshots while checks run and publish
     std::atomic<bool> reading{true};
     std::atomic<long> reads{0}, torn{0};
     std::vector<std::thread> readers;
+    readers.reserve(3);
     for (int r = 0; r < 3; ++r) {
         readers.emplace_back([&] {
             while (reading.load()) {
@@ -141,6 +142,7 @@ TEST_CASE("concurrency: a publisher and many readers of the store", "[concurrenc
     std::atomic<bool> done{false};
     std::atomic<long> backwards{0};
     std::vector<std::thread> readers;
+    readers.reserve(4);
     for (int r = 0; r < 4; ++r) {
         readers.emplace_back([&] {
             WallTime seen{};
