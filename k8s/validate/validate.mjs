@@ -173,7 +173,8 @@ function configCheck(tree, configMap, sidecar) {
     for (const e of sidecar.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
     env.VITALS_CONFIG = file;
     const run = spawnSync(vitals, ["--check-config"], { encoding: "utf8", env });
-    if (run.status !== 0) fail(`${tree} ConfigMap/${configMap.metadata.name}`, run.stderr.trim());
+    if (run.error) fail(`${tree} ConfigMap/${configMap.metadata.name}`, `cannot run ${vitals}: ${run.error.message}`);
+    else if (run.status !== 0) fail(`${tree} ConfigMap/${configMap.metadata.name}`, run.stderr.trim());
     else rows.push([tree, "ConfigMap", configMap.metadata.name,
                     `vitals --check-config: ${Object.keys(JSON.parse(run.stdout).checks).length} checks`]);
   } finally {
