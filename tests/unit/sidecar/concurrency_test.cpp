@@ -110,8 +110,12 @@ TEST_CASE("concurrency: readers see whole snapshots while checks run and publish
     // Bounded by work done, not by time: ThreadSanitizer slows every run tenfold.
     constexpr int kRuns = 20;
     const auto until = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < until &&
-           (flapping[2]->runs_.load() < kRuns || reads.load() < 1000))
+    const auto done = [&] {
+        for (FlappingCheck* c : flapping)
+            if (c->runs_.load() < kRuns) return false;
+        return reads.load() >= 1000;
+    };
+    while (std::chrono::steady_clock::now() < until && !done())
         std::this_thread::sleep_for(5ms);
     reading = false;
     for (auto& t : readers)
