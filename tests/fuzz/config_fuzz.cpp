@@ -33,7 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (input.find("fuzz-secret") == std::string::npos &&
             text.find("fuzz-secret") != std::string::npos)
             std::abort();
-        if (text.find("last read") != std::string::npos) std::abort();
+        if (input.find("last read") == std::string::npos &&
+            text.find("last read") != std::string::npos)
+            std::abort();  // the parser's quote of the file came through
     }
     if (load.config && load.config->describe().dump().find("fuzz-secret") != std::string::npos)
         std::abort();  // --check-config would print a password
