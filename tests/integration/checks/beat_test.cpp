@@ -81,7 +81,8 @@ TEST_CASE("beat: a database without django-celery-beat says so, and a wrong URL 
     const CheckResult r = run_once(*check);
     CHECK(r.status == Status::fail);
     CHECK(r.message.find("INSTALLED_APPS") != std::string::npos);
-    auto nowhere = make_check("beat", json::object(), {{"DATABASE_URL", "postgres://app:pw@127.0.0.1:1/shop"}});
+    auto nowhere = make_check("beat", json::object(),
+                              {{"DATABASE_URL", "postgres://app:pw@127.0.0.1:1/shop"}});
     const CheckResult refused = run_once(*nowhere);
     CHECK(refused.status == Status::fail);
     CHECK(refused.message.find("pw") == std::string::npos);
