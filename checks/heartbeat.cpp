@@ -2,8 +2,8 @@
 // succeeds; the check fails when no success arrives within period (or by the next run of its
 // cron schedule) + grace, or after the task reported a failure, and warns when a started run
 // takes longer than expected. With shared state it first merges what other replicas saw.
-#include "checks/kinds.hpp"
-#include "sidecar/heartbeats.hpp"
+#include "checks/builtin.hpp"
+#include "sidecar/heartbeat/board.hpp"
 
 namespace vitals::checks {
 

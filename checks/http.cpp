@@ -1,7 +1,7 @@
 // http: GET a URL; the status must match, the body may have to contain a keyword, and the
 // latency may warn or fail past its thresholds.
-#include "checks/kinds.hpp"
-#include "sidecar/http_client.hpp"
+#include "checks/builtin.hpp"
+#include "sidecar/clients/http_client.hpp"
 
 namespace vitals::checks {
 

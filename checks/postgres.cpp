@@ -7,8 +7,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "checks/kinds.hpp"
-#include "sidecar/pg.hpp"
+#include "checks/builtin.hpp"
+#include "sidecar/clients/postgres.hpp"
 
 namespace vitals::checks {
 

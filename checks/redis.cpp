@@ -6,8 +6,8 @@
 #include <memory>
 #include <sstream>
 
-#include "checks/kinds.hpp"
-#include "sidecar/redis_client.hpp"
+#include "checks/builtin.hpp"
+#include "sidecar/clients/redis_client.hpp"
 
 namespace vitals::checks {
 

@@ -1,7 +1,7 @@
 // static: a static asset of the deploy is served with the right content type. After a
 // deploy where collectstatic did not run, the app still answers 200 while CSS and JS 404.
-#include "checks/kinds.hpp"
-#include "sidecar/http_client.hpp"
+#include "checks/builtin.hpp"
+#include "sidecar/clients/http_client.hpp"
 
 namespace vitals::checks {
 

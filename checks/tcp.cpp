@@ -1,6 +1,6 @@
 // tcp: the dependency accepts a TCP connection before the deadline.
-#include "checks/kinds.hpp"
-#include "sidecar/net.hpp"
+#include "checks/builtin.hpp"
+#include "sidecar/clients/net.hpp"
 
 namespace vitals::checks {
 

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "checks/kinds.hpp"
-#include "sidecar/net.hpp"
+#include "checks/builtin.hpp"
+#include "sidecar/clients/net.hpp"
 
 namespace vitals::checks {
 

@@ -1,7 +1,5 @@
 #include "sidecar/app.hpp"
 
-#include "sidecar/render.hpp"
-
 namespace vitals {
 
 namespace {
@@ -32,12 +30,12 @@ HttpOptions http_options(const Config& config, HeartbeatBoard* heartbeats) {
 }  // namespace
 
 App::App(Config& config, const Clock& clock, Random& random, Log& log, HeartbeatBoard* heartbeats)
-    : scheduler_(schedule_of(config), clock, random, log,
-                 [this](Snapshot snapshot) {
-                     render(snapshot, store_.load().get());
-                     store_.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
-                 }),
-      server_(store_, clock, http_options(config, heartbeats)) {
+    : server_(store_, clock, http_options(config, heartbeats)),
+      scheduler_(schedule_of(config), clock, random, log, [this](Snapshot snapshot) {
+          // On the scheduler's thread, outside its state mutex.
+          server_.publish(snapshot);
+          store_.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
+      }) {
     scheduler_.set_beat([this](SteadyTime now) { store_.beat(now); });
     executor_ = std::make_unique<ThreadExecutor>(take_checks(config), scheduler_);
     scheduler_.set_executor(executor_.get());

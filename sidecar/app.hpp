@@ -5,12 +5,12 @@
 #include <memory>
 #include <thread>
 
-#include "sidecar/config.hpp"
-#include "sidecar/executor.hpp"
-#include "sidecar/http_server.hpp"
+#include "sidecar/config/config.hpp"
+#include "sidecar/core/executor.hpp"
+#include "sidecar/core/scheduler.hpp"
+#include "sidecar/core/store.hpp"
+#include "sidecar/http/server.hpp"
 #include "sidecar/log.hpp"
-#include "sidecar/scheduler.hpp"
-#include "sidecar/store.hpp"
 
 namespace vitals {
 
@@ -33,9 +33,9 @@ class App {
 
   private:
     Store store_;
+    HttpServer server_;  // before the scheduler, which publishes to it from its constructor
     Scheduler scheduler_;
     std::unique_ptr<ThreadExecutor> executor_;
-    HttpServer server_;
     std::thread scheduler_thread_;
     bool stopped_ = false;
 };

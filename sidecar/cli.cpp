@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sidecar/clients/http_client.hpp"
 #include "sidecar/duration.hpp"
-#include "sidecar/http_client.hpp"
 
 namespace vitals {
 

@@ -10,12 +10,13 @@
 #include <cstring>
 #include <iostream>
 
+#include "checks/builtin.hpp"
 #include "sidecar/app.hpp"
 #include "sidecar/cli.hpp"
-#include "sidecar/config.hpp"
-#include "sidecar/heartbeats.hpp"
+#include "sidecar/config/config.hpp"
+#include "sidecar/core/registry.hpp"
+#include "sidecar/heartbeat/board.hpp"
 #include "sidecar/log.hpp"
-#include "sidecar/registry.hpp"
 
 namespace {
 

@@ -196,4 +196,23 @@ std::string redact_secrets(std::string_view text) {
     return out;
 }
 
+std::optional<ListenAddress> ListenAddress::parse(const std::string& text) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon + 1 == text.size()) return std::nullopt;
+    ListenAddress out;
+    out.host = text.substr(0, colon);
+    if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
+        out.host = out.host.substr(1, out.host.size() - 2);
+    }
+    if (out.host.empty()) return std::nullopt;
+    unsigned long port = 0;
+    for (char c : text.substr(colon + 1)) {
+        if (c < '0' || c > '9' || port > 65535) return std::nullopt;
+        port = port * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (port > 65535) return std::nullopt;
+    out.port = static_cast<std::uint16_t>(port);
+    return out;
+}
+
 }  // namespace vitals

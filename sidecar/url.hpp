@@ -37,4 +37,11 @@ UrlParse parse_url(std::string_view text);
 // masks whatever stands between "://user:" and "@".
 std::string redact_secrets(std::string_view text);
 
+// A host:port to listen on; IPv6 hosts in brackets ("[::]:8686").
+struct ListenAddress {
+    std::string host;
+    std::uint16_t port = 0;
+    static std::optional<ListenAddress> parse(const std::string& text);
+};
+
 }  // namespace vitals

@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "checks/builtin.hpp"
 #include "support/net_fixtures.hpp"
 #include "support/running_sidecar.hpp"
 #include "support/servers.hpp"

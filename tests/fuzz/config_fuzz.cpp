@@ -8,8 +8,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "sidecar/config.hpp"
-#include "sidecar/registry.hpp"
+#include "checks/builtin.hpp"
+#include "sidecar/config/config.hpp"
+#include "sidecar/core/registry.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const vitals::Registry registry = vitals::builtin_registry();

@@ -1,8 +1,9 @@
 #include "support/make_check.hpp"
+#include "checks/builtin.hpp"
 
 #include <stdexcept>
 
-#include "sidecar/heartbeats.hpp"
+#include "sidecar/heartbeat/board.hpp"
 
 namespace vitals::testing {
 

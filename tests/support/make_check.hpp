@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "sidecar/registry.hpp"
+#include "sidecar/core/registry.hpp"
 
 namespace vitals::testing {
 

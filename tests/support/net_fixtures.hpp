@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "sidecar/http_client.hpp"
-#include "sidecar/net.hpp"
+#include "sidecar/clients/http_client.hpp"
+#include "sidecar/clients/net.hpp"
 
 namespace vitals::testing {
 

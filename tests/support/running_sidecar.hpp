@@ -6,9 +6,10 @@
 #include <sstream>
 #include <string>
 
+#include "checks/builtin.hpp"
 #include "sidecar/app.hpp"
-#include "sidecar/config.hpp"
-#include "sidecar/heartbeats.hpp"
+#include "sidecar/config/config.hpp"
+#include "sidecar/heartbeat/board.hpp"
 #include "support/temp_file.hpp"
 
 namespace vitals::testing {

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "checks/builtin.hpp"
 #include "support/make_check.hpp"
 #include "support/net_fixtures.hpp"
 #include "support/running_sidecar.hpp"

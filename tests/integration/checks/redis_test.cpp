@@ -1,6 +1,7 @@
 // The redis check against a real redis-server started by the test.
 #include <catch2/catch.hpp>
 
+#include "checks/builtin.hpp"
 #include "support/make_check.hpp"
 #include "support/net_fixtures.hpp"
 #include "support/running_sidecar.hpp"

@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
+
 #include "support/net_fixtures.hpp"
 #include "support/process.hpp"
 #include "support/temp_file.hpp"

@@ -1,0 +1,31 @@
+// Every built-in check kind, one entry each. checks/<kind>.cpp (or checks/<kind>/) defines
+// `CheckKind vitals::checks::<kind>_kind()`; adding a kind is that file plus its entry here.
+#pragma once
+
+#include "sidecar/core/registry.hpp"
+
+#define VITALS_CHECK_KINDS(X) \
+    X(tcp)                    \
+    X(http)                   \
+    X(postgres)               \
+    X(redis)                  \
+    X(gunicorn)               \
+    X(static)                 \
+    X(celery_broker)          \
+    X(celery_workers)         \
+    X(tls)                    \
+    X(heartbeat)              \
+    X(beat)
+
+namespace vitals::checks {
+#define VITALS_DECLARE_KIND(kind) CheckKind kind##_kind();
+VITALS_CHECK_KINDS(VITALS_DECLARE_KIND)
+#undef VITALS_DECLARE_KIND
+}  // namespace vitals::checks
+
+namespace vitals {
+
+// A registry holding every kind listed above; main() hands it to the configuration.
+Registry builtin_registry();
+
+}  // namespace vitals

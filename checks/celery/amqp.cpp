@@ -1,0 +1,249 @@
+// Celery over AMQP (RabbitMQ) with librabbitmq: passive queue.declare for depths, and the
+// pidbox ping with an exclusive, auto-delete reply queue so nothing outlives the run.
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "checks/celery/celery.hpp"
+
+namespace vitals {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+timeval to_timeval(std::chrono::milliseconds d) {
+    const auto ms = std::max<long long>(d.count(), 1);
+    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+std::string bytes(const amqp_bytes_t& b) {
+    return std::string(static_cast<const char*>(b.bytes), b.len);
+}
+
+// Why an RPC failed, in words.
+std::string describe(const amqp_rpc_reply_t& r) {
+    switch (r.reply_type) {
+        case AMQP_RESPONSE_NORMAL:
+            return "ok";
+        case AMQP_RESPONSE_NONE:
+            return "no reply";
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+            return amqp_error_string2(r.library_error);
+        case AMQP_RESPONSE_SERVER_EXCEPTION:
+            if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+                const auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
+                return "server closed the connection: " + bytes(m->reply_text);
+            }
+            if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+                const auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
+                return "server closed the channel: " + bytes(m->reply_text);
+            }
+            return "server exception";
+    }
+    return "unknown reply";
+}
+
+class AmqpBroker final : public CeleryBroker {
+  public:
+    AmqpBroker(const Url& url, const Deadline& deadline)
+        : deadline_(deadline), where_(url.authority(5672)) {
+        const auto started = SteadyClock::now();
+        conn_.reset(amqp_new_connection());
+        amqp_socket_t* socket = amqp_tcp_socket_new(conn());
+        const timeval tv = to_timeval(deadline.remaining());
+        if (socket == nullptr) throw BrokerError("broker unreachable: cannot create a socket");
+        const int opened =
+            amqp_socket_open_noblock(socket, url.host.c_str(), url.port.value_or(5672), &tv);
+        if (opened != AMQP_STATUS_OK) {
+            throw BrokerError("broker unreachable: cannot connect to " + where_ + ": " +
+                              amqp_error_string2(opened));
+        }
+        amqp_set_handshake_timeout(conn(), &tv);
+        amqp_set_rpc_timeout(conn(), &tv);
+        // amqp://host// is the vhost "/", amqp://host/shop is "shop"; %2F spells a slash.
+        std::string vhost = url.path.size() > 1 ? url.path.substr(1) : "/";
+        for (auto at = vhost.find("%2F"); at != std::string::npos; at = vhost.find("%2F"))
+            vhost.replace(at, 3, "/");
+        const std::string user = url.user.empty() ? "guest" : url.user;
+        const std::string pass = url.has_password ? url.password : "guest";
+        const amqp_rpc_reply_t login =
+            amqp_login(conn(), vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, user.c_str(),
+                       pass.c_str());
+        if (login.reply_type != AMQP_RESPONSE_NORMAL) {
+            throw BrokerError("broker unreachable: login to " + where_ +
+                              " failed: " + describe(login));
+        }
+        open_channel();
+        connect_seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    }
+
+    ~AmqpBroker() override {
+        if (channel_open_) amqp_channel_close(conn(), channel_, AMQP_REPLY_SUCCESS);
+        amqp_connection_close(conn(), AMQP_REPLY_SUCCESS);
+    }
+
+    std::vector<QueueDepth> queue_depths(const std::vector<std::string>& queues) override {
+        std::vector<QueueDepth> out;
+        for (const std::string& name : queues) {
+            QueueDepth d;
+            d.queue = name;
+            const amqp_queue_declare_ok_t* ok = amqp_queue_declare(
+                conn(), channel_, amqp_cstring_bytes(name.c_str()), 1, 0, 0, 0, amqp_empty_table);
+            const amqp_rpc_reply_t reply = amqp_get_rpc_reply(conn());
+            if (ok != nullptr && reply.reply_type == AMQP_RESPONSE_NORMAL) {
+                d.messages = ok->message_count;
+                d.consumers = ok->consumer_count;
+            } else if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+                       reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+                       static_cast<amqp_channel_close_t*>(reply.reply.decoded)->reply_code ==
+                           AMQP_NOT_FOUND) {
+                d.exists = false;
+                recover_channel();
+            } else {
+                throw BrokerError("queue.declare " + name + " failed: " + describe(reply));
+            }
+            out.push_back(d);
+        }
+        return out;
+    }
+
+    std::optional<double> unacked() override { return std::nullopt; }
+    std::optional<double> listening_workers() override { return std::nullopt; }
+
+    std::vector<WorkerPong> ping(const std::vector<std::string>& destination, Millis window,
+                                 const std::set<std::string>& stop_when) override {
+        // Both exchanges exactly as kombu declares them, or the server answers 406.
+        amqp_exchange_declare(conn(), channel_, amqp_cstring_bytes("celery.pidbox"),
+                              amqp_cstring_bytes("fanout"), 0, 0, 0, 0, amqp_empty_table);
+        expect_ok("declare celery.pidbox");
+        amqp_exchange_declare(conn(), channel_, amqp_cstring_bytes("reply.celery.pidbox"),
+                              amqp_cstring_bytes("direct"), 0, 0, 0, 0, amqp_empty_table);
+        expect_ok("declare reply.celery.pidbox");
+        // A server-named queue, exclusive and auto-delete: it goes with this connection.
+        const amqp_queue_declare_ok_t* q =
+            amqp_queue_declare(conn(), channel_, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+        expect_ok("declare the reply queue");
+        const std::string queue = bytes(q->queue);
+        const std::string key = uuid4();
+        amqp_queue_bind(conn(), channel_, amqp_cstring_bytes(queue.c_str()),
+                        amqp_cstring_bytes("reply.celery.pidbox"), amqp_cstring_bytes(key.c_str()),
+                        amqp_empty_table);
+        expect_ok("bind the reply queue");
+        amqp_basic_consume(conn(), channel_, amqp_cstring_bytes(queue.c_str()), amqp_empty_bytes, 0,
+                           1, 1, amqp_empty_table);
+        expect_ok("consume the reply queue");
+
+        const std::string ticket = uuid4();
+        const std::string body = ping_request(ticket, key, destination);
+        const double expires =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count() +
+            std::chrono::duration<double>(window).count();
+        amqp_table_entry_t headers[2];
+        headers[0].key = amqp_cstring_bytes("clock");
+        headers[0].value.kind = AMQP_FIELD_KIND_I64;
+        headers[0].value.value.i64 = 1;
+        headers[1].key = amqp_cstring_bytes("expires");
+        headers[1].value.kind = AMQP_FIELD_KIND_F64;
+        headers[1].value.value.f64 = expires;
+        amqp_basic_properties_t props{};
+        props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CONTENT_ENCODING_FLAG |
+                       AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+        props.content_type = amqp_cstring_bytes("application/json");
+        props.content_encoding = amqp_cstring_bytes("utf-8");
+        props.headers.num_entries = 2;
+        props.headers.entries = headers;
+        props.delivery_mode = 2;
+        const auto sent = SteadyClock::now();
+        const int published =
+            amqp_basic_publish(conn(), channel_, amqp_cstring_bytes("celery.pidbox"),
+                               amqp_empty_bytes, 0, 0, &props, amqp_cstring_bytes(body.c_str()));
+        if (published != AMQP_STATUS_OK)
+            throw BrokerError(std::string("publishing the ping failed: ") +
+                              amqp_error_string2(published));
+
+        std::vector<WorkerPong> replies;
+        std::set<std::string> waiting = stop_when;
+        const auto until = std::min(sent + window, deadline_.at());
+        while (SteadyClock::now() < until && (stop_when.empty() || !waiting.empty())) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now());
+            const timeval tv = to_timeval(left);
+            amqp_maybe_release_buffers(conn());
+            amqp_envelope_t envelope;
+            const amqp_rpc_reply_t r = amqp_consume_message(conn(), &envelope, &tv, 0);
+            if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+                r.library_error == AMQP_STATUS_TIMEOUT)
+                break;
+            if (r.reply_type != AMQP_RESPONSE_NORMAL)
+                throw BrokerError("waiting for ping replies failed: " + describe(r));
+            const double seconds = std::chrono::duration<double>(SteadyClock::now() - sent).count();
+            if (header(envelope.message.properties, "ticket") == ticket) {
+                for (const std::string& node : ping_reply_nodes(bytes(envelope.message.body))) {
+                    replies.push_back({node, seconds});
+                    waiting.erase(node);
+                }
+            }
+            amqp_destroy_envelope(&envelope);
+        }
+        return replies;
+    }
+
+  private:
+    static std::string header(const amqp_basic_properties_t& props, const char* name) {
+        if (!(props._flags & AMQP_BASIC_HEADERS_FLAG)) return "";
+        for (int i = 0; i < props.headers.num_entries; ++i) {
+            const amqp_table_entry_t& e = props.headers.entries[i];
+            if (bytes(e.key) != name) continue;
+            if (e.value.kind == AMQP_FIELD_KIND_UTF8 || e.value.kind == AMQP_FIELD_KIND_BYTES)
+                return bytes(e.value.value.bytes);
+        }
+        return "";
+    }
+
+    void expect_ok(const char* what) {
+        const amqp_rpc_reply_t r = amqp_get_rpc_reply(conn());
+        if (r.reply_type != AMQP_RESPONSE_NORMAL)
+            throw BrokerError(std::string(what) + " failed: " + describe(r));
+    }
+
+    void open_channel() {
+        amqp_channel_open(conn(), channel_);
+        const amqp_rpc_reply_t r = amqp_get_rpc_reply(conn());
+        if (r.reply_type != AMQP_RESPONSE_NORMAL)
+            throw BrokerError("broker unreachable: opening a channel failed: " + describe(r));
+        channel_open_ = true;
+    }
+
+    // After a channel exception (a missing queue): acknowledge the close, open another.
+    void recover_channel() {
+        amqp_channel_close_ok_t close_ok{};
+        amqp_send_method(conn(), channel_, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+        channel_open_ = false;
+        ++channel_;
+        open_channel();
+    }
+
+    struct Destroy {
+        void operator()(amqp_connection_state_t c) const { amqp_destroy_connection(c); }
+    };
+    amqp_connection_state_t conn() const { return conn_.get(); }
+
+    std::unique_ptr<amqp_connection_state_t_, Destroy>
+        conn_;  // also freed when the constructor throws
+    amqp_channel_t channel_ = 1;
+    bool channel_open_ = false;
+    Deadline deadline_;
+    std::string where_;
+};
+
+}  // namespace
+
+std::unique_ptr<CeleryBroker> connect_amqp_broker(const Url& url, const Deadline& deadline) {
+    return std::make_unique<AmqpBroker>(url, deadline);
+}
+
+}  // namespace vitals

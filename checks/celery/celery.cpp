@@ -1,0 +1,129 @@
+#include "checks/celery/celery.hpp"
+
+#include <random>
+
+namespace vitals {
+
+namespace {
+
+const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+std::unique_ptr<CeleryBroker> connect_amqp_broker(const Url& url, const Deadline& deadline);
+std::unique_ptr<CeleryBroker> connect_redis_broker(const Url& url, const Deadline& deadline);
+
+bool is_celery_broker_url(const Url& url) {
+    return url.scheme == "amqp" || url.scheme == "pyamqp" || url.scheme == "redis";
+}
+
+std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline) {
+    if (url.scheme == "redis") return connect_redis_broker(url, deadline);
+    return connect_amqp_broker(url, deadline);
+}
+
+std::string base64_encode(const std::string& data) {
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < data.size(); i += 3) {
+        const unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
+                           (static_cast<unsigned char>(data[i + 1]) << 8) |
+                           static_cast<unsigned char>(data[i + 2]);
+        out += kAlphabet[(n >> 18) & 63];
+        out += kAlphabet[(n >> 12) & 63];
+        out += kAlphabet[(n >> 6) & 63];
+        out += kAlphabet[n & 63];
+    }
+    if (i < data.size()) {
+        const bool two = i + 1 < data.size();
+        const unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
+                           (two ? static_cast<unsigned char>(data[i + 1]) << 8 : 0);
+        out += kAlphabet[(n >> 18) & 63];
+        out += kAlphabet[(n >> 12) & 63];
+        out += two ? kAlphabet[(n >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+std::optional<std::string> base64_decode(const std::string& text) {
+    std::string out;
+    unsigned buffer = 0;
+    int bits = 0;
+    std::size_t padding = 0;
+    for (char c : text) {
+        if (c == '=') {
+            ++padding;
+            continue;
+        }
+        if (padding > 0) return std::nullopt;  // data after padding
+        const char* at = std::char_traits<char>::find(kAlphabet, 64, c);
+        if (at == nullptr) return std::nullopt;
+        buffer = (buffer << 6) | static_cast<unsigned>(at - kAlphabet);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((buffer >> bits) & 0xFF);
+        }
+    }
+    if (padding > 2 || (text.size() % 4) != 0) return std::nullopt;
+    return out;
+}
+
+std::string uuid4() {
+    thread_local std::mt19937_64 engine(std::random_device{}());
+    std::uniform_int_distribution<unsigned> nibble(0, 15);
+    const char* hex = "0123456789abcdef";
+    std::string out;
+    for (int i = 0; i < 32; ++i) {
+        if (i == 8 || i == 12 || i == 16 || i == 20) out += '-';
+        unsigned v = nibble(engine);
+        if (i == 12) v = 4;            // version 4
+        if (i == 16) v = 8 | (v & 3);  // variant 10xx
+        out += hex[v];
+    }
+    return out;
+}
+
+std::string ping_request(const std::string& ticket, const std::string& reply_routing_key,
+                         const std::vector<std::string>& destination) {
+    nlohmann::json body = {
+        {"method", "ping"},
+        {"arguments", nlohmann::json::object()},
+        {"destination",
+         destination.empty() ? nlohmann::json(nullptr) : nlohmann::json(destination)},
+        {"pattern", nullptr},
+        {"matcher", nullptr},
+        {"ticket", ticket},
+        {"reply_to", {{"exchange", "reply.celery.pidbox"}, {"routing_key", reply_routing_key}}}};
+    return body.dump();
+}
+
+std::vector<std::string> ping_reply_nodes(const std::string& body) {
+    std::vector<std::string> nodes;
+    const auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object()) return nodes;
+    for (const auto& item : j.items()) {
+        const auto& reply = item.value();
+        if (!reply.is_object()) continue;
+        const auto ok = reply.find("ok");
+        if (ok != reply.end() && ok->is_string() && *ok == "pong") nodes.push_back(item.key());
+    }
+    return nodes;
+}
+
+std::vector<std::string> redis_reply_nodes(std::string_view message, const std::string& ticket) {
+    const auto envelope = nlohmann::json::parse(message, nullptr, false);
+    if (!envelope.is_object()) return {};
+    const auto headers = envelope.find("headers");
+    if (headers == envelope.end() || !headers->is_object()) return {};
+    const auto sent = headers->find("ticket");
+    if (sent == headers->end() || !sent->is_string() || *sent != ticket) return {};
+    const auto body = envelope.find("body");
+    if (body == envelope.end() || !body->is_string()) return {};
+    const auto decoded = base64_decode(body->get<std::string>());
+    if (!decoded) return {};
+    return ping_reply_nodes(*decoded);
+}
+
+}  // namespace vitals

@@ -1,0 +1,73 @@
+// Celery's broker, as vitals sees it: queue depths and the remote-control ping that
+// `celery inspect ping` does (kombu's pidbox), spoken natively over AMQP (librabbitmq) and
+// over kombu's Redis transport. Wire formats: ../shared/PROTOCOLS.md §1-3.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sidecar/core/check.hpp"
+#include "sidecar/duration.hpp"
+#include "sidecar/url.hpp"
+
+namespace vitals {
+
+// The broker could not be reached or refused us: the check says "broker unreachable".
+class BrokerError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct QueueDepth {
+    std::string queue;
+    bool exists = true;
+    double messages = 0;              // ready, not yet delivered to a worker
+    std::optional<double> consumers;  // unknown on Redis (kombu keeps no per-queue count)
+};
+
+struct WorkerPong {
+    std::string name;  // celery@host
+    double seconds = 0;
+};
+
+class CeleryBroker {
+  public:
+    virtual ~CeleryBroker() = default;
+    virtual std::vector<QueueDepth> queue_depths(const std::vector<std::string>& queues) = 0;
+    // Messages delivered to workers and not yet acknowledged, where the transport tells.
+    virtual std::optional<double> unacked() = 0;
+    // Clients subscribed to the broker's fanout channels, where the transport tells (Redis:
+    // kombu workers, two connections each, plus event monitors). Zero: no worker is there.
+    virtual std::optional<double> listening_workers() = 0;
+    // Broadcasts a ping (or sends it to `destination` only) and collects replies for
+    // `window`, or until every name in `stop_when` has answered. Leaves nothing behind.
+    virtual std::vector<WorkerPong> ping(const std::vector<std::string>& destination, Millis window,
+                                         const std::set<std::string>& stop_when) = 0;
+    double connect_seconds = 0;
+};
+
+bool is_celery_broker_url(const Url& url);  // amqp://, pyamqp://, redis://
+// Throws BrokerError when the broker cannot be reached or logged into by the deadline.
+std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline);
+
+// Wire helpers, exposed for tests.
+std::string base64_encode(const std::string& data);
+std::optional<std::string> base64_decode(const std::string& text);
+std::string uuid4();
+// The pidbox request body: {"method": "ping", ..., "ticket", "reply_to": {...}}.
+std::string ping_request(const std::string& ticket, const std::string& reply_routing_key,
+                         const std::vector<std::string>& destination);
+// Node names in a ping reply body {"celery@host": {"ok": "pong"}}. Never throws: a reply of
+// any other shape names no worker.
+std::vector<std::string> ping_reply_nodes(const std::string& body);
+// The same from one message of kombu's Redis transport, a JSON envelope whose base64 `body`
+// is the reply: nodes only when its `headers.ticket` is `ticket`. Never throws.
+std::vector<std::string> redis_reply_nodes(std::string_view message, const std::string& ticket);
+
+}  // namespace vitals

@@ -1,0 +1,179 @@
+// Celery over kombu's Redis transport: queue depth is the list plus its priority
+// sub-lists; the pidbox ping is a binding in a set, a PUBLISH on the fanout channel and
+// BRPOP on a reply list, all removed afterwards.
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "checks/celery/celery.hpp"
+#include "sidecar/clients/redis_client.hpp"
+
+namespace vitals {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+const std::string kSep = "\x06\x16";
+const char* const kPrioritySuffixes[] = {"",
+                                         "\x06\x16"
+                                         "3",
+                                         "\x06\x16"
+                                         "6",
+                                         "\x06\x16"
+                                         "9"};
+
+std::vector<std::string> priority_keys(const std::string& queue) {
+    std::vector<std::string> keys;
+    for (const char* suffix : kPrioritySuffixes)
+        keys.push_back(queue + suffix);
+    return keys;
+}
+
+class RedisBroker final : public CeleryBroker {
+  public:
+    RedisBroker(const Url& url, const Deadline& deadline) : url_(url), deadline_(deadline) {
+        try {
+            client_ = std::make_unique<RedisClient>(url, deadline);
+            client_->command({"PING"}, "PING");
+        } catch (const RedisError& e) {
+            throw BrokerError(std::string("broker unreachable: ") + e.what());
+        }
+        db_ = redis_database(url);
+        connect_seconds = client_->connect_seconds();
+    }
+
+    std::vector<QueueDepth> queue_depths(const std::vector<std::string>& queues) override {
+        std::vector<QueueDepth> out;
+        for (const std::string& name : queues) {
+            QueueDepth d;
+            d.queue = name;
+            for (const std::string& key : priority_keys(name)) {
+                d.messages += static_cast<double>(
+                    RedisClient::integer(*client_->command({"LLEN", key}, "LLEN")));
+            }
+            out.push_back(d);
+        }
+        return out;
+    }
+
+    std::optional<double> unacked() override {
+        return static_cast<double>(
+            RedisClient::integer(*client_->command({"HLEN", "unacked"}, "HLEN unacked")));
+    }
+
+    // kombu subscribes workers to the pidbox fanout with PSUBSCRIBE, which PUBSUB NUMSUB does
+    // not count: count the clients holding pattern subscriptions instead (Flower and event
+    // monitors count too). Unknown where CLIENT LIST is not allowed.
+    std::optional<double> listening_workers() override {
+        try {
+            const auto reply = client_->command({"CLIENT", "LIST"}, "CLIENT LIST");
+            const std::string list = RedisClient::text(*reply);
+            double count = 0;
+            for (auto at = list.find(" psub="); at != std::string::npos;
+                 at = list.find(" psub=", at + 1)) {
+                if (list.compare(at + 6, 2, "0 ") != 0) ++count;
+            }
+            return count;
+        } catch (const RedisError&) {
+            return std::nullopt;
+        }
+    }
+
+    std::vector<WorkerPong> ping(const std::vector<std::string>& destination, Millis window,
+                                 const std::set<std::string>& stop_when) override {
+        const std::string key = uuid4();
+        const std::string queue = key + ".reply.celery.pidbox";
+        const std::string binding = key + kSep + kSep + queue;
+        struct Cleanup {
+            RedisBroker& broker;
+            const std::string& binding;
+            const std::string& queue;
+            ~Cleanup() { broker.remove_reply_queue(binding, queue); }
+        } cleanup{*this, binding, queue};
+
+        client_->command({"SADD", "_kombu.binding.reply.celery.pidbox", binding}, "SADD binding");
+        const std::string ticket = uuid4();
+        const double expires =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count() +
+            std::chrono::duration<double>(window).count();
+        const nlohmann::json envelope = {
+            {"body", base64_encode(ping_request(ticket, key, destination))},
+            {"content-encoding", "utf-8"},
+            {"content-type", "application/json"},
+            {"headers", {{"clock", 1}, {"expires", expires}}},
+            {"properties",
+             {{"delivery_mode", 2},
+              {"delivery_info", {{"exchange", "celery.pidbox"}, {"routing_key", ""}}},
+              {"priority", 0},
+              {"body_encoding", "base64"},
+              {"delivery_tag", uuid4()}}}};
+        const auto sent = SteadyClock::now();
+        client_->command({"PUBLISH", fanout_channel(), envelope.dump()}, "PUBLISH ping");
+
+        std::vector<WorkerPong> replies;
+        std::set<std::string> waiting = stop_when;
+        const auto until = std::min(sent + window, deadline_.at());
+        std::vector<std::string> brpop = {"BRPOP"};
+        for (const std::string& k : priority_keys(queue))
+            brpop.push_back(k);
+        brpop.emplace_back();
+        while (stop_when.empty() || !waiting.empty()) {
+            const double left = std::chrono::duration<double>(until - SteadyClock::now()).count();
+            if (left < 0.01) break;
+            char timeout[32];
+            std::snprintf(timeout, sizeof(timeout), "%.3f", left);
+            brpop.back() = timeout;
+            client_->set_timeout(
+                std::chrono::milliseconds(static_cast<long long>(left * 1000) + 1000));
+            const auto reply = client_->command(brpop, "BRPOP reply");
+            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+                break;  // nil: the window ran out
+            const double seconds = std::chrono::duration<double>(SteadyClock::now() - sent).count();
+            for (const std::string& node :
+                 redis_reply_nodes(RedisClient::text(*reply->element[1]), ticket)) {
+                replies.push_back({node, seconds});
+                waiting.erase(node);
+            }
+        }
+        return replies;
+    }
+
+  private:
+    std::string fanout_channel() const { return "/" + std::to_string(db_) + ".celery.pidbox"; }
+
+    // Leaves nothing behind, even after a failure: on a connection that broke, a fresh one.
+    void remove_reply_queue(const std::string& binding, const std::string& queue) noexcept {
+        std::vector<std::string> del = {"DEL"};
+        for (const std::string& k : priority_keys(queue))
+            del.push_back(k);
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            try {
+                if (attempt == 1)
+                    client_ = std::make_unique<RedisClient>(
+                        url_, Deadline::in(std::chrono::milliseconds(500)));
+                client_->set_timeout(std::chrono::milliseconds(500));
+                client_->command({"SREM", "_kombu.binding.reply.celery.pidbox", binding},
+                                 "SREM binding");
+                client_->command(del, "DEL reply queue");
+                return;
+            } catch (const std::exception&) {
+            }
+        }
+    }
+
+    Url url_;
+    Deadline deadline_;
+    std::unique_ptr<RedisClient> client_;
+    int db_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<CeleryBroker> connect_redis_broker(const Url& url, const Deadline& deadline) {
+    return std::make_unique<RedisBroker>(url, deadline);
+}
+
+}  // namespace vitals

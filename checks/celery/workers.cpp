@@ -1,0 +1,159 @@
+// celery_workers: which Celery workers answer Celery's own remote-control ping, natively
+// over AMQP or Redis — the `celery inspect ping` of the article, without a Python process
+// per probe. In a worker pod it pings only its own worker, for a liveness probe.
+#include <algorithm>
+
+#include "checks/builtin.hpp"
+#include "checks/celery/celery.hpp"
+
+namespace vitals::checks {
+
+Url celery_broker_url(const Params& params);  // checks/celery_broker.cpp
+
+namespace {
+
+struct PingPolicy {
+    int min_workers = 1;
+    std::vector<std::string> expected;
+    std::vector<std::string> destination;  // empty: broadcast
+    Millis window{1000};
+};
+
+std::string join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+class CeleryWorkersCheck final : public Check {
+  public:
+    CeleryWorkersCheck(Url url, PingPolicy policy)
+        : url_(std::move(url)), policy_(std::move(policy)) {}
+
+    CheckResult run(const Deadline& deadline) override {
+        std::unique_ptr<CeleryBroker> broker;
+        try {
+            broker = connect_celery_broker(url_, deadline);
+        } catch (const BrokerError& e) {
+            return CheckResult::fail(e.what());
+        }
+        std::vector<WorkerPong> replies;
+        try {
+            std::set<std::string> stop_when(policy_.destination.begin(), policy_.destination.end());
+            stop_when.insert(policy_.expected.begin(), policy_.expected.end());
+            replies = broker->ping(policy_.destination, policy_.window, stop_when);
+        } catch (const std::exception& e) {
+            return CheckResult::fail(std::string("ping failed: ") + e.what());
+        }
+        std::vector<std::string> names;
+        nlohmann::json workers = nlohmann::json::array();
+        double slowest = 0;
+        for (const WorkerPong& p : replies) {
+            if (std::find(names.begin(), names.end(), p.name) != names.end()) continue;
+            names.push_back(p.name);
+            slowest = std::max(slowest, p.seconds);
+            workers.push_back(
+                {{"name", p.name}, {"reply_seconds", std::round(p.seconds * 1e6) / 1e6}});
+        }
+        std::sort(names.begin(), names.end());
+        CheckResult result;
+        result.observe("connect_seconds", broker->connect_seconds)
+            .observe("workers_answering", static_cast<double>(names.size()));
+        if (!names.empty()) result.observe("slowest_reply_seconds", slowest);
+        result.details["workers"] = workers;
+
+        std::vector<std::string> missing;
+        for (const auto& want : policy_.expected) {
+            if (std::find(names.begin(), names.end(), want) == names.end()) missing.push_back(want);
+        }
+        const int min_workers = policy_.destination.empty() ? policy_.min_workers : 1;
+        if (names.empty()) {
+            result.status = Status::fail;
+            result.message =
+                "no worker answered the ping within " + format_duration(policy_.window);
+        } else if (static_cast<int>(names.size()) < min_workers) {
+            result.status = Status::fail;
+            result.message = std::to_string(names.size()) + " worker(s) answered (" + join(names) +
+                             "), fewer than min_workers " + std::to_string(min_workers);
+        } else if (!missing.empty()) {
+            result.status = Status::fail;
+            result.message = "expected worker(s) did not answer: " + join(missing);
+        } else {
+            result.status = Status::ok;
+            result.message = std::to_string(names.size()) +
+                             (names.size() == 1 ? " worker" : " workers") +
+                             " answered: " + join(names);
+        }
+        return result;
+    }
+
+  private:
+    Url url_;
+    PingPolicy policy_;
+};
+
+// "celery@$HOSTNAME" or "celery@${HOSTNAME}" with the pod's host name.
+std::string expand_hostname(std::string text, const Environment& env) {
+    const auto host = env.find("HOSTNAME");
+    const std::string value = host == env.end() ? "" : host->second;
+    for (const char* token : {"${HOSTNAME}", "$HOSTNAME"}) {
+        for (auto at = text.find(token); at != std::string::npos; at = text.find(token)) {
+            text.replace(at, std::string(token).size(), value);
+        }
+    }
+    return text;
+}
+
+}  // namespace
+
+CheckKind celery_workers_kind() {
+    using T = SettingType;
+    CheckKind kind;
+    kind.name = "celery_workers";
+    kind.summary = "Celery workers answering the remote-control ping";
+    kind.default_groups = {};
+    kind.settings = {
+        Setting::of("url", T::url, "broker URL, as in CELERY_BROKER_URL").required(),
+        Setting::of("min_workers", T::integer, "fewer workers answering: fail")
+            .defaults(1)
+            .range(1, 10'000),
+        Setting::of("expected", T::string_list,
+                    "worker names that must answer, e.g. celery@worker-0"),
+        Setting::of("destination", T::string,
+                    "ping only this worker (worker-pod mode), e.g. celery@$HOSTNAME"),
+        Setting::of("window", T::duration, "how long to collect replies")
+            .defaults("1s")
+            .range(50, 60'000),
+    };
+    kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
+        PingPolicy p;
+        p.min_workers = static_cast<int>(ctx.params.integer("min_workers"));
+        if (ctx.params.has("expected")) p.expected = ctx.params.strings("expected");
+        if (ctx.params.has("destination")) {
+            const std::string node = expand_hostname(ctx.params.str("destination"), ctx.env);
+            if (node.empty() || node.back() == '@') {
+                throw SettingError("destination", "names no worker (is HOSTNAME set?)");
+            }
+            p.destination = {node};
+        }
+        p.window = ctx.params.duration("window");
+        return std::make_unique<CeleryWorkersCheck>(celery_broker_url(ctx.params), std::move(p));
+    };
+    kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
+        const auto it = env.find("CELERY_BROKER_URL");
+        if (it == env.end() || it->second.empty()) return std::nullopt;
+        nlohmann::json spec = {{"url", it->second}};
+        // In a worker pod: VITALS_CELERY_DESTINATION=celery@$HOSTNAME pings only its own worker,
+        // and that check is the pod's liveness.
+        if (const auto d = env.find("VITALS_CELERY_DESTINATION");
+            d != env.end() && !d->second.empty()) {
+            spec["destination"] = d->second;
+            spec["groups"] = nlohmann::json::array({"live"});
+        }
+        return spec;
+    };
+    return kind;
+}
+
+}  // namespace vitals::checks

@@ -1,0 +1,266 @@
+// gunicorn: the app answers (status, keyword, latency as a rolling p95 over recent runs),
+// its listen socket's accept queue stays empty (every worker busy shows there first), and —
+// with Gunicorn's --statsd-host pointed at vitals — request rate, 5xx ratio, latency
+// percentiles, worker count and worker timeouts over the last minute.
+#include <algorithm>
+#include <deque>
+
+#include "checks/builtin.hpp"
+#include "checks/gunicorn/accept_backlog.hpp"
+#include "checks/gunicorn/processes.hpp"
+#include "checks/gunicorn/statsd.hpp"
+#include "sidecar/clients/http_client.hpp"
+#include "sidecar/config/config.hpp"
+
+namespace vitals::checks {
+
+namespace {
+
+struct GunicornPolicy {
+    std::string host_header;
+    HttpExpectation answer;
+    Millis p95_warn{2000};
+    std::optional<Millis> p95_fail;
+    std::size_t latency_runs = 20;
+    int backlog_warn_runs = 3;
+    std::uint32_t backlog_fail = 32;
+    double error_5xx_warn = 0.05;
+    double error_5xx_fail = 0.25;
+    std::optional<ListenAddress> statsd;
+};
+
+// Enough requests in the window before a 5xx ratio means anything.
+constexpr double kMinRequestsForRatio = 20;
+
+class GunicornCheck final : public Check {
+  public:
+    GunicornCheck(Url url, GunicornPolicy policy)
+        : url_(std::move(url)), policy_(std::move(policy)) {}
+
+    CheckResult run(const Deadline& deadline) override {
+        start_statsd_once();
+        // The backlog first: it is what the probe request is about to queue behind.
+        Findings findings;
+        CheckResult result;
+        judge_backlog(result, findings);
+        judge_processes(result, findings);
+        const HttpReply reply = http_get(url_, policy_.host_header, deadline);
+        result.observe("response_seconds", reply.total_seconds);
+        if (!reply.ok) {
+            findings.add(Status::fail, "the app does not answer: " + reply.error);
+        } else {
+            result.observe("status_code", reply.status);
+            if (const std::string why = policy_.answer.unmet(reply); !why.empty()) {
+                findings.add(Status::fail, why);
+            }
+            judge_latency(reply.total_seconds, result, findings);
+        }
+        judge_statsd(result, findings);
+
+        findings.conclude(result, reply.ok ? "status " + std::to_string(reply.status) + " in " +
+                                                 format_millis(reply.total_seconds)
+                                           : "");
+        if (!statsd_error_.empty()) result.details["statsd"] = statsd_error_;
+        return result;
+    }
+
+  private:
+    void start_statsd_once() {
+        if (statsd_started_ || !policy_.statsd) return;
+        statsd_started_ = true;
+        sink_ = std::make_unique<StatsdSink>(policy_.statsd->host, policy_.statsd->port, clock_);
+        statsd_error_ = sink_->start();
+        if (!statsd_error_.empty()) sink_.reset();
+    }
+
+    void judge_latency(double seconds, CheckResult& result, Findings& findings) {
+        recent_.push_back(seconds);
+        if (recent_.size() > policy_.latency_runs) recent_.pop_front();
+        std::vector<double> sorted(recent_.begin(), recent_.end());
+        std::sort(sorted.begin(), sorted.end());
+        const double p95 =
+            sorted[static_cast<std::size_t>(0.95 * static_cast<double>(sorted.size() - 1) + 0.5)];
+        result.observe("probe_p95_seconds", p95);
+        const std::string text =
+            "p95 of the last " + std::to_string(sorted.size()) + " probes is " + format_millis(p95);
+        if (policy_.p95_fail && p95 > std::chrono::duration<double>(*policy_.p95_fail).count()) {
+            findings.add(Status::fail, text + ", over " + format_duration(*policy_.p95_fail));
+        } else if (p95 > std::chrono::duration<double>(policy_.p95_warn).count()) {
+            findings.add(Status::warn, text + ", over " + format_duration(policy_.p95_warn));
+        }
+    }
+
+    void judge_backlog(CheckResult& result, Findings& findings) {
+        const AcceptBacklog backlog = read_accept_backlog(url_.port.value_or(80));
+        if (backlog.listeners == 0) {
+            result.details["accept_backlog"] = "no listening socket on port " +
+                                               std::to_string(url_.port.value_or(80)) +
+                                               " in /proc/net/tcp* (another network namespace?)";
+            return;
+        }
+        result.observe("accept_backlog", backlog.queued)
+            .observe("listen_sockets", backlog.listeners);
+        backlog_runs_ = backlog.queued > 0 ? backlog_runs_ + 1 : 0;
+        const std::string text =
+            std::to_string(backlog.queued) +
+            " connections wait in the accept queue: every Gunicorn worker is busy";
+        if (backlog.queued >= policy_.backlog_fail) {
+            findings.add(Status::fail, text);
+        } else if (backlog_runs_ >= policy_.backlog_warn_runs) {
+            findings.add(Status::warn,
+                         text + " (" + std::to_string(backlog_runs_) + " runs in a row)");
+        }
+    }
+
+    void judge_processes(CheckResult& result, Findings& findings) const {
+        const GunicornProcesses procs = find_gunicorn(url_.port.value_or(80));
+        if (procs.masters == 0) {
+            result.details["processes"] =
+                "no gunicorn process visible (shareProcessNamespace: true shows them)";
+            return;
+        }
+        result.observe("master_alive", procs.master_pid != 0 ? 1 : 0)
+            .observe("worker_processes", procs.workers);
+        if (procs.master_pid != 0 && procs.workers == 0) {
+            findings.add(Status::warn, "the Gunicorn master has no worker processes");
+        }
+    }
+
+    void judge_statsd(CheckResult& result, Findings& findings) {
+        if (!sink_) return;
+        const GunicornSummary s = sink_->stats().summary(clock_.now());
+        result.observe("requests_total", s.requests_total)
+            .observe("requests_per_second", s.requests_per_second)
+            .observe("error_5xx_ratio", s.error_5xx_ratio)
+            .observe("worker_timeouts", s.worker_timeouts)
+            .observe("log_errors", s.log_errors)
+            .observe("statsd_datagrams_total", s.datagrams_total)
+            .observe("statsd_malformed_total", s.malformed_total);
+        if (s.p50_seconds) result.observe("request_p50_seconds", *s.p50_seconds);
+        if (s.p95_seconds) result.observe("request_p95_seconds", *s.p95_seconds);
+        if (s.p99_seconds) result.observe("request_p99_seconds", *s.p99_seconds);
+        if (s.workers) result.observe("workers", *s.workers);
+        result.details["statsd_window_seconds"] = s.window_seconds;
+        char text[160];
+        if (s.requests >= kMinRequestsForRatio && s.error_5xx_ratio >= policy_.error_5xx_warn) {
+            std::snprintf(text, sizeof(text),
+                          "%.0f%% of %.0f requests in the last minute answered 5xx",
+                          s.error_5xx_ratio * 100, s.requests);
+            findings.add(s.error_5xx_ratio >= policy_.error_5xx_fail ? Status::fail : Status::warn,
+                         text);
+        }
+        if (s.worker_timeouts > 0) {
+            std::snprintf(text, sizeof(text),
+                          "%.0f worker timeouts (critical log lines) in the last minute",
+                          s.worker_timeouts);
+            findings.add(Status::warn, text);
+        }
+        if (s.p95_seconds &&
+            *s.p95_seconds > std::chrono::duration<double>(policy_.p95_warn).count()) {
+            findings.add(Status::warn, "request p95 over the last minute is " +
+                                           format_millis(*s.p95_seconds) + ", over " +
+                                           format_duration(policy_.p95_warn));
+        }
+    }
+
+    Url url_;
+    GunicornPolicy policy_;
+    SystemClock clock_;
+    std::deque<double> recent_;
+    int backlog_runs_ = 0;
+    bool statsd_started_ = false;
+    std::string statsd_error_;
+    std::unique_ptr<StatsdSink> sink_;
+};
+
+Millis route_p95(const std::string& route) {
+    if (route == "api") return Millis(500);
+    if (route == "health") return Millis(1000);
+    return Millis(2000);
+}
+
+}  // namespace
+
+CheckKind gunicorn_kind() {
+    using T = SettingType;
+    CheckKind kind;
+    kind.name = "gunicorn";
+    kind.summary = "Gunicorn: the app answers, accept backlog, statsd request metrics";
+    kind.default_groups = {"live", "ready"};
+    kind.settings = {
+        Setting::of("url", T::url, "the app inside the pod").defaults("http://127.0.0.1:8000/"),
+        Setting::of("host", T::string, "Host header (one Django's ALLOWED_HOSTS accepts)"),
+        Setting::of("expect_status", T::integer, "the status that counts as healthy")
+            .defaults(200)
+            .range(100, 599),
+        Setting::of("body_contains", T::string, "text the body must contain"),
+        Setting::of("route", T::string,
+                    "route class for the default p95 threshold: page 2s, api 500ms, health 1s")
+            .defaults("page")
+            .choices({"page", "api", "health"}),
+        Setting::of("p95_warn", T::duration,
+                    "p95 latency (probes and statsd) above this warns; default by route")
+            .range(1, 600'000),
+        Setting::of("p95_fail", T::duration, "p95 latency of the probes above this fails")
+            .range(1, 600'000),
+        Setting::of("latency_runs", T::integer, "how many recent probes the p95 covers")
+            .defaults(20)
+            .range(1, 1000),
+        Setting::of("backlog_warn_runs", T::integer,
+                    "runs in a row with a non-empty accept queue before warning")
+            .defaults(3)
+            .range(1, 100),
+        Setting::of("backlog_fail", T::integer,
+                    "connections waiting in the accept queue that fail the check")
+            .defaults(32)
+            .range(1, 65535),
+        Setting::of("error_5xx_warn", T::number,
+                    "5xx share of requests in the last minute: warn at")
+            .defaults(0.05)
+            .range(0, 1),
+        Setting::of("error_5xx_fail", T::number,
+                    "5xx share of requests in the last minute: fail at")
+            .defaults(0.25)
+            .range(0, 1),
+        Setting::of("statsd_listen", T::string,
+                    "UDP host:port for Gunicorn's --statsd-host; empty: off")
+            .defaults("127.0.0.1:8125"),
+    };
+    kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
+        Url url = ctx.params.url("url");
+        if (url.scheme != "http") throw SettingError("url", "only http:// URLs are supported");
+        GunicornPolicy p;
+        if (ctx.params.has("host")) p.host_header = ctx.params.str("host");
+        p.answer.status = static_cast<int>(ctx.params.integer("expect_status"));
+        if (ctx.params.has("body_contains"))
+            p.answer.body_contains = ctx.params.str("body_contains");
+        p.p95_warn = ctx.params.has("p95_warn") ? ctx.params.duration("p95_warn")
+                                                : route_p95(ctx.params.str("route"));
+        if (ctx.params.has("p95_fail")) p.p95_fail = ctx.params.duration("p95_fail");
+        p.latency_runs = static_cast<std::size_t>(ctx.params.integer("latency_runs"));
+        p.backlog_warn_runs = static_cast<int>(ctx.params.integer("backlog_warn_runs"));
+        p.backlog_fail = static_cast<std::uint32_t>(ctx.params.integer("backlog_fail"));
+        p.error_5xx_warn = ctx.params.number("error_5xx_warn");
+        p.error_5xx_fail = ctx.params.number("error_5xx_fail");
+        const std::string statsd = ctx.params.str("statsd_listen");
+        if (!statsd.empty()) {
+            p.statsd = ListenAddress::parse(statsd);
+            if (!p.statsd)
+                throw SettingError("statsd_listen", "must be host:port, e.g. 127.0.0.1:8125");
+        }
+        return std::make_unique<GunicornCheck>(std::move(url), std::move(p));
+    };
+    kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
+        const auto app = env.find("VITALS_APP_URL");
+        if (app == env.end() || app->second.empty()) return std::nullopt;
+        nlohmann::json spec = {{"url", app->second}};
+        if (const auto host = env.find("VITALS_APP_HOST"); host != env.end())
+            spec["host"] = host->second;
+        if (const auto statsd = env.find("VITALS_STATSD_LISTEN"); statsd != env.end())
+            spec["statsd_listen"] = statsd->second;
+        return spec;
+    };
+    return kind;
+}
+
+}  // namespace vitals::checks

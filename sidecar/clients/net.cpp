@@ -1,0 +1,129 @@
+#include "sidecar/clients/net.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace vitals {
+
+namespace {
+
+// Waits for `events` on fd until the deadline. Returns false on timeout.
+bool wait_for(int fd, short events, const Deadline& deadline) {
+    while (true) {
+        const auto left = deadline.remaining();
+        if (left.count() <= 0) return false;
+        pollfd p{fd, events, 0};
+        const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return true;  // let the following call report the error
+    }
+}
+
+std::string where(const std::string& host, std::uint16_t port) {
+    const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return h + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+Socket::~Socket() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+Socket& Socket::operator=(Socket&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = other.fd_;
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
+Connection connect_tcp(const std::string& host, std::uint16_t port, const Deadline& deadline) {
+    Connection result;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const std::string service = std::to_string(port);
+    const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+    if (rc != 0) {
+        result.error = "cannot resolve " + host + ": " + ::gai_strerror(rc);
+        return result;
+    }
+    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
+    std::string last_error = "no address for " + host;
+    for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+        Socket s(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          ai->ai_protocol));
+        if (!s.valid()) {
+            last_error = std::string("socket: ") + std::strerror(errno);
+            continue;
+        }
+        if (::connect(s.fd(), ai->ai_addr, ai->ai_addrlen) != 0) {
+            if (errno != EINPROGRESS) {
+                last_error = "cannot connect to " + where(host, port) + ": " + std::strerror(errno);
+                continue;
+            }
+            if (!wait_for(s.fd(), POLLOUT, deadline)) {
+                result.error = "no connection to " + where(host, port) + " before the deadline";
+                result.timed_out = true;
+                return result;
+            }
+            int err = 0;
+            socklen_t len = sizeof(err);
+            ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+            if (err != 0) {
+                last_error = "cannot connect to " + where(host, port) + ": " + std::strerror(err);
+                continue;
+            }
+        }
+        result.socket = std::move(s);
+        return result;
+    }
+    result.error = last_error;
+    return result;
+}
+
+IoStatus send_all(const Socket& socket, std::string_view data, const Deadline& deadline) {
+    while (!data.empty()) {
+        const ssize_t n = ::send(socket.fd(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            data.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            if (!wait_for(socket.fd(), POLLOUT, deadline)) return IoStatus::timed_out;
+            continue;
+        }
+        return IoStatus::error;
+    }
+    return IoStatus::ok;
+}
+
+IoStatus receive_some(const Socket& socket, std::string& out, std::size_t max,
+                      const Deadline& deadline) {
+    char buf[16 * 1024];
+    while (true) {
+        const ssize_t n = ::recv(socket.fd(), buf, std::min(sizeof(buf), max), 0);
+        if (n > 0) {
+            out.append(buf, static_cast<std::size_t>(n));
+            return IoStatus::ok;
+        }
+        if (n == 0) return IoStatus::closed;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            if (!wait_for(socket.fd(), POLLIN, deadline)) return IoStatus::timed_out;
+            continue;
+        }
+        return IoStatus::error;
+    }
+}
+
+}  // namespace vitals

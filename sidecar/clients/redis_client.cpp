@@ -1,0 +1,105 @@
+#include "sidecar/clients/redis_client.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <cerrno>
+
+namespace vitals {
+
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds d) {
+    const auto ms = std::max<long long>(d.count(), 1);
+    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+}  // namespace
+
+int redis_database(const Url& url) {
+    if (url.path.size() <= 1) return 0;
+    const std::string digits = url.path.substr(1);
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 4) {
+        throw std::invalid_argument("the path must be a database number, e.g. redis://host:6379/1");
+    }
+    return std::stoi(digits);
+}
+
+void RedisClient::FreeReply::operator()(redisReply* r) const {
+    freeReplyObject(r);
+}
+
+RedisClient::RedisClient(const Url& url, const Deadline& deadline) : where_(url.authority(6379)) {
+    const auto started = std::chrono::steady_clock::now();
+    context_ = redisConnectWithTimeout(url.host.c_str(), url.port.value_or(6379),
+                                       to_timeval(deadline.remaining()));
+    if (context_ == nullptr || context_->err) {
+        const std::string why = context_ ? context_->errstr : "out of memory";
+        if (context_) redisFree(context_);
+        context_ = nullptr;
+        throw RedisError("cannot connect to " + where_ + ": " + why);
+    }
+    redisSetTimeout(context_, to_timeval(deadline.remaining()));
+    connect_seconds_ =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    try {
+        if (url.has_password) {
+            if (url.user.empty()) {
+                command({"AUTH", url.password}, "AUTH");
+            } else {
+                command({"AUTH", url.user, url.password}, "AUTH");
+            }
+        }
+        const int db = redis_database(url);
+        if (db != 0) command({"SELECT", std::to_string(db)}, "SELECT");
+    } catch (...) {
+        redisFree(context_);
+        context_ = nullptr;
+        throw;
+    }
+}
+
+RedisClient::~RedisClient() {
+    if (context_) redisFree(context_);
+}
+
+void RedisClient::set_timeout(std::chrono::milliseconds timeout) {
+    redisSetTimeout(context_, to_timeval(timeout));
+}
+
+RedisClient::Reply RedisClient::command(const std::vector<std::string>& args, const char* what) {
+    errno = 0;
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const auto& a : args) {
+        argv.push_back(a.data());
+        lengths.push_back(a.size());
+    }
+    Reply reply(static_cast<redisReply*>(
+        redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+    if (!reply) {
+        const bool timed_out =
+            context_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+        throw RedisError(std::string(what) + (timed_out ? ": no answer before the deadline"
+                                                        : ": " + std::string(context_->errstr)));
+    }
+    if (reply->type == REDIS_REPLY_ERROR) throw RedisError(std::string(what) + ": " + text(*reply));
+    return reply;
+}
+
+std::string RedisClient::text(const redisReply& r) {
+    return r.str != nullptr ? std::string(r.str, r.len) : std::string();
+}
+
+long long RedisClient::integer(const redisReply& r) {
+    return r.type == REDIS_REPLY_INTEGER ? r.integer : 0;
+}
+
+std::map<std::string, std::string> RedisClient::pairs(const redisReply& r) {
+    std::map<std::string, std::string> out;
+    if (r.type != REDIS_REPLY_ARRAY) return out;
+    for (std::size_t i = 0; i + 1 < r.elements; i += 2)
+        out[text(*r.element[i])] = text(*r.element[i + 1]);
+    return out;
+}
+
+}  // namespace vitals

@@ -1,0 +1,59 @@
+// A Redis connection for checks (the cache, the Celery broker): connect with the deadline as
+// connect and socket timeout, AUTH with the URL's credentials, SELECT its database; every
+// failure is an exception whose text says which step failed and never holds the password.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "sidecar/deadline.hpp"
+#include "sidecar/url.hpp"
+
+struct redisContext;
+struct redisReply;
+
+namespace vitals {
+
+class RedisError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// The database number of redis://host:port/<db>; throws std::invalid_argument otherwise.
+int redis_database(const Url& url);
+
+class RedisClient {
+  public:
+    struct FreeReply {
+        void operator()(redisReply* r) const;
+    };
+    using Reply = std::unique_ptr<redisReply, FreeReply>;
+
+    RedisClient(const Url& url, const Deadline& deadline);
+    ~RedisClient();
+    RedisClient(const RedisClient&) = delete;
+    RedisClient& operator=(const RedisClient&) = delete;
+
+    // Runs one command; `what` names it in errors. Error replies throw too.
+    Reply command(const std::vector<std::string>& args, const char* what);
+    // The socket timeout for the commands that follow (longer than any BRPOP wait).
+    void set_timeout(std::chrono::milliseconds timeout);
+    double connect_seconds() const { return connect_seconds_; }
+    const std::string& where() const { return where_; }
+
+    // Helpers for reading replies.
+    static std::string text(const redisReply& r);
+    static long long integer(const redisReply& r);
+    // An array of field, value, field, value... (HGETALL) as a map; empty for anything else.
+    static std::map<std::string, std::string> pairs(const redisReply& r);
+
+  private:
+    redisContext* context_ = nullptr;
+    std::string where_;
+    double connect_seconds_ = 0;
+};
+
+}  // namespace vitals

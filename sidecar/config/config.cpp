@@ -1,0 +1,324 @@
+#include "sidecar/config/config.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace vitals {
+
+namespace {
+
+using nlohmann::json;
+
+const std::vector<std::string> kGroupNames = {"live", "ready"};
+
+bool valid_check_name(const std::string& name) {
+    if (name.empty() || name.size() > 63) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+std::uint8_t group_bits(const std::vector<std::string>& names) {
+    std::uint8_t bits = 0;
+    for (const auto& n : names) {
+        if (n == "live") bits |= kGroupLive;
+        if (n == "ready") bits |= kGroupReady;
+    }
+    return bits;
+}
+
+// The common table with the kind's default groups filled in.
+SettingsTable check_table(const CheckKind& kind) {
+    SettingsTable table = common_check_settings();
+    for (Setting& s : table) {
+        if (s.key == "groups") s.default_value = kind.default_groups;
+    }
+    table.insert(table.end(), kind.settings.begin(), kind.settings.end());
+    return table;
+}
+
+std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
+                                      const std::string& where, const std::string& pointer,
+                                      const Environment& env, const Registry& registry,
+                                      const Services& services, ConfigErrors& errors) {
+    if (!valid_check_name(name)) {
+        errors.push_back({where, pointer, "check name must match [a-z0-9_-]{1,63}"});
+    } else if (name == "history") {
+        errors.push_back({where, pointer, "\"history\" is taken by /health/history"});
+    }
+    if (!spec.is_object()) {
+        errors.push_back({where, pointer, "must be a JSON object with at least \"kind\""});
+        return std::nullopt;
+    }
+    const auto kind_it = spec.find("kind");
+    if (kind_it == spec.end() || !kind_it->is_string()) {
+        errors.push_back({where, pointer + "/kind", "is required: one of " + registry.names()});
+        return std::nullopt;
+    }
+    const CheckKind* kind = registry.find(kind_it->get<std::string>());
+    if (kind == nullptr) {
+        errors.push_back({where, pointer + "/kind",
+                          "unknown check kind \"" + kind_it->get<std::string>() +
+                              "\" (known: " + registry.names() + ")"});
+        return std::nullopt;
+    }
+    if (const auto enabled = spec.find("enabled"); enabled != spec.end() && *enabled == false) {
+        return std::nullopt;  // switched off: the rest of its settings need not be complete
+    }
+    const SettingsTable table = check_table(*kind);
+    const std::size_t errors_before = errors.size();
+    Params params = read_settings(spec, table, where, pointer, errors);
+    if (params.has("interval") && params.has("timeout") &&
+        params.duration("timeout") > params.duration("interval")) {
+        if (spec.contains("timeout")) {
+            errors.push_back({where, pointer + "/timeout", "must not be longer than interval"});
+        } else {
+            // The default timeout shrinks to a short interval rather than reject it.
+            json values = params.values();
+            values["timeout"] = values["interval"];
+            params = Params(std::move(values));
+        }
+    }
+    if (errors.size() != errors_before) return std::nullopt;
+
+    CheckConfig check;
+    check.name = name;
+    check.kind = kind->name;
+    check.origin = where;
+    check.policy.interval = params.duration("interval");
+    check.policy.timeout = params.duration("timeout");
+    check.policy.jitter = params.number("jitter");
+    check.policy.failure_threshold = static_cast<int>(params.integer("failure_threshold"));
+    check.policy.success_threshold = static_cast<int>(params.integer("success_threshold"));
+    check.policy.groups = group_bits(params.strings("groups"));
+    check.policy.critical = params.boolean("critical");
+    check.described = describe_settings(params, table);
+    try {
+        check.check = kind->make(CheckContext{name, params, env, services});
+    } catch (const SettingError& e) {
+        errors.push_back({where, pointer + "/" + e.key(), e.what()});
+        return std::nullopt;
+    }
+    return check;
+}
+
+std::optional<json> read_file(const std::string& path, ConfigErrors& errors) {
+    std::ifstream in(path);
+    if (!in) {
+        errors.push_back({path, "", "cannot read the configuration file"});
+        return std::nullopt;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        return json::parse(text.str());
+    } catch (const json::parse_error& e) {
+        // nlohmann's message quotes what it last read, which may be a URL's password: keep
+        // the position and the reason, drop the quote.
+        std::string what = e.what();
+        const auto quote = what.find("; last read: '");
+        if (quote != std::string::npos) {
+            const auto after = what.find("'; ", quote + 14);
+            what.erase(quote, after == std::string::npos ? std::string::npos : after + 1 - quote);
+        }
+        errors.push_back({path, "", "not valid JSON: " + what});
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+const SettingsTable& server_settings() {
+    using T = SettingType;
+    static const SettingsTable table = {
+        Setting::of("listen", T::string,
+                    "address:port the HTTP server listens on ([::]:8686 for IPv6)")
+            .defaults("0.0.0.0:8686")
+            .env("VITALS_LISTEN"),
+        Setting::of("trusted", T::string_list,
+                    "networks (CIDR) whose requests see error text and details")
+            .defaults(json::array({"127.0.0.0/8", "::1/128"}))
+            .env("VITALS_TRUSTED"),
+        Setting::of("state_dir", T::string,
+                    "directory for state that survives restarts (heartbeats); empty: memory only")
+            .defaults("")
+            .env("VITALS_STATE_DIR"),
+        Setting::of("http_threads", T::integer, "HTTP worker threads")
+            .defaults(2)
+            .range(1, 16)
+            .env("VITALS_HTTP_THREADS"),
+        Setting::of("heartbeat_redis", T::string,
+                    "redis:// URL where replicas share heartbeat state; default REDIS_URL; "
+                    "\"\" keeps it per replica")
+            .env("VITALS_HEARTBEAT_REDIS_URL")
+            .secret(),
+        Setting::of("heartbeat_prefix", T::string, "key prefix of shared heartbeat state")
+            .defaults("vitals:heartbeat:")
+            .env("VITALS_HEARTBEAT_PREFIX"),
+    };
+    return table;
+}
+
+const SettingsTable& common_check_settings() {
+    using T = SettingType;
+    static const SettingsTable table = {
+        Setting::of("kind", T::string, "the check kind").required(),
+        Setting::of("enabled", T::boolean,
+                    "false drops the check (also one added from the environment)")
+            .defaults(true),
+        Setting::of("interval", T::duration, "time between the starts of two runs")
+            .defaults("10s")
+            .range(100, 86'400'000),
+        Setting::of("timeout", T::duration, "deadline of one run; a run past it is a failure")
+            .defaults("3s")
+            .range(10, 600'000),
+        Setting::of("jitter", T::number, "fraction by which each interval varies, either way")
+            .defaults(0.1)
+            .range(0, 0.5),
+        Setting::of("groups", T::string_list, "probes the check counts for: live, ready")
+            .defaults(json::array())
+            .choices(kGroupNames),
+        Setting::of("critical", T::boolean, "a failure makes /health answer 503").defaults(true),
+        Setting::of("failure_threshold", T::integer,
+                    "consecutive failed runs before the status turns fail")
+            .defaults(1)
+            .range(1, 100),
+        Setting::of("success_threshold", T::integer,
+                    "consecutive good runs before a failed check recovers")
+            .defaults(1)
+            .range(1, 100),
+    };
+    return table;
+}
+
+ConfigLoad load_config(const Environment& env, const std::string& config_file,
+                       const Registry& registry) {
+    static const Services none;
+    return load_config(env, config_file, registry, none);
+}
+
+ConfigLoad load_config(const Environment& env, const std::string& config_file,
+                       const Registry& registry, const Services& services) {
+    ConfigLoad load;
+    ConfigErrors& errors = load.errors;
+    json file = json::object();
+    if (!config_file.empty()) {
+        if (auto parsed = read_file(config_file, errors)) file = std::move(*parsed);
+        if (!file.is_object()) {
+            errors.push_back({config_file, "/", "must be a JSON object"});
+            file = json::object();
+        }
+    }
+
+    // Server settings: defaults < file < VITALS_* environment.
+    json server = file;
+    server.erase("checks");
+    for (const Setting& s : server_settings()) {
+        const auto it = env.find(s.env_name);
+        if (it == env.end()) continue;
+        json v = setting_from_env(s, it->second);
+        if (v.is_null()) {
+            errors.push_back(
+                {"environment", s.env_name, "must be a " + std::string(setting_type_name(s.type))});
+            continue;
+        }
+        std::size_t before = errors.size();
+        json probe = json::object({{s.key, v}});
+        read_settings(probe, {s}, "environment", "", errors);
+        for (std::size_t i = before; i < errors.size(); ++i)
+            errors[i].pointer = s.env_name;
+        if (errors.size() == before) server[s.key] = v;
+    }
+    const std::string where = config_file.empty() ? "defaults" : config_file;
+    const Params params = read_settings(server, server_settings(), where, "", errors);
+
+    Config config;
+    config.config_file = config_file;
+    if (params.has("listen")) {
+        if (auto listen = ListenAddress::parse(params.str("listen"))) {
+            config.listen = *listen;
+        } else {
+            errors.push_back({where, "/listen", "must be host:port, e.g. 0.0.0.0:8686"});
+        }
+    }
+    if (params.has("trusted")) {
+        std::vector<Cidr> networks;
+        const auto list = params.strings("trusted");
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            if (auto cidr = Cidr::parse(list[i])) {
+                networks.push_back(*cidr);
+            } else {
+                errors.push_back({where, "/trusted/" + std::to_string(i),
+                                  "\"" + list[i] + "\" is not an IP network in CIDR form"});
+            }
+        }
+        config.trusted = TrustedNetworks(std::move(networks));
+    }
+    if (params.has("http_threads"))
+        config.http_threads = static_cast<int>(params.integer("http_threads"));
+    if (params.has("state_dir")) config.state_dir = params.str("state_dir");
+    config.heartbeat_prefix = params.str("heartbeat_prefix");
+    std::string shared = params.has("heartbeat_redis") ? params.str("heartbeat_redis") : "";
+    if (!params.has("heartbeat_redis")) {
+        if (const auto it = env.find("REDIS_URL"); it != env.end()) shared = it->second;
+    }
+    if (!shared.empty()) {
+        UrlParse parsed = parse_url(shared);
+        if (!parsed.url || parsed.url->scheme != "redis") {
+            errors.push_back({params.has("heartbeat_redis") ? where : "environment",
+                              params.has("heartbeat_redis") ? "/heartbeat_redis" : "REDIS_URL",
+                              "must be a redis:// URL for shared heartbeat state" +
+                                  (parsed.url ? std::string() : ": " + parsed.error)});
+        } else {
+            config.heartbeat_redis = std::move(parsed.url);
+        }
+    }
+
+    // Checks from the file, then those the environment enables and the file does not name.
+    json checks = file.contains("checks") ? file["checks"] : json::object();
+    if (!checks.is_object()) {
+        errors.push_back({where, "/checks", "must be a JSON object of name: settings"});
+        checks = json::object();
+    }
+    for (const auto& item : checks.items()) {
+        auto check = read_check(item.key(), item.value(), where, "/checks/" + item.key(), env,
+                                registry, services, errors);
+        if (check) config.checks.push_back(std::move(*check));
+    }
+    for (const auto& [name, kind] : registry.kinds()) {
+        if (!kind.from_env || checks.contains(name)) continue;
+        if (auto spec = kind.from_env(env)) {
+            (*spec)["kind"] = name;
+            auto check = read_check(name, *spec, "environment", "/checks/" + name, env, registry,
+                                    services, errors);
+            if (check) config.checks.push_back(std::move(*check));
+        }
+    }
+    if (errors.empty()) load.config = std::move(config);
+    return load;
+}
+
+json Config::describe() const {
+    json out;
+    std::string host =
+        listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host;
+    out["listen"] = host + ":" + std::to_string(listen.port);
+    json trusted_list = json::array();
+    for (const Cidr& c : trusted.networks())
+        trusted_list.push_back(c.text);
+    out["trusted"] = trusted_list;
+    out["http_threads"] = http_threads;
+    out["state_dir"] = state_dir;
+    out["heartbeat_redis"] = heartbeat_redis ? heartbeat_redis->redacted() : "";
+    out["heartbeat_prefix"] = heartbeat_prefix;
+    out["checks"] = json::object();
+    for (const CheckConfig& c : checks) {
+        json entry = c.described;
+        entry["origin"] = c.origin;
+        out["checks"][c.name] = entry;
+    }
+    return out;
+}
+
+}  // namespace vitals

@@ -1,0 +1,61 @@
+// Configuration: built-in defaults, then the JSON file (VITALS_CONFIG or --config), then
+// VITALS_* environment variables; plus checks that kinds add from the environment Django
+// already has (DATABASE_URL, ...). Every problem is collected; nothing stops at the first.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sidecar/config/trust.hpp"
+#include "sidecar/core/policy.hpp"
+#include "sidecar/core/registry.hpp"
+#include "sidecar/core/settings.hpp"
+#include "sidecar/url.hpp"
+
+namespace vitals {
+
+struct CheckConfig {
+    std::string name;
+    std::string kind;
+    std::string origin;  // the file, or "environment"
+    CheckPolicy policy;
+    nlohmann::json described;  // effective settings, secrets redacted
+    std::unique_ptr<Check> check;
+};
+
+struct Config {
+    ListenAddress listen;
+    TrustedNetworks trusted;
+    int http_threads = 2;
+    std::string state_dir;               // empty: heartbeat state lives in memory only
+    std::optional<Url> heartbeat_redis;  // where replicas share heartbeat state
+    std::string heartbeat_prefix;
+    std::string config_file;
+    std::vector<CheckConfig> checks;
+
+    // The effective configuration as --check-config prints it.
+    nlohmann::json describe() const;
+};
+
+struct ConfigLoad {
+    std::optional<Config> config;
+    ConfigErrors errors;
+};
+
+// vitals' own settings (listen, trusted, http_threads) and the settings every check has.
+const SettingsTable& server_settings();
+const SettingsTable& common_check_settings();
+
+// `config_file` empty: no file. Never throws on bad input; look at `errors`.
+ConfigLoad load_config(const Environment& env, const std::string& config_file,
+                       const Registry& registry);
+// The same, with the shared services check kinds may need (heartbeats).
+ConfigLoad load_config(const Environment& env, const std::string& config_file,
+                       const Registry& registry, const Services& services);
+
+}  // namespace vitals

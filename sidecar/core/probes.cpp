@@ -1,0 +1,52 @@
+#include "sidecar/core/probes.hpp"
+
+namespace vitals {
+
+namespace {
+
+bool counts_for(Probe probe, const CheckState& c) {
+    const std::uint8_t group = probe == Probe::live ? kGroupLive : kGroupReady;
+    return (c.policy.groups & group) != 0;
+}
+
+bool passes(Probe probe, const CheckState& c) {
+    switch (probe) {
+        case Probe::live:
+            return c.effective() != Status::fail;
+        case Probe::ready:
+            return check_passes(c);
+        case Probe::startup:
+            break;
+    }
+    return c.has_run();
+}
+
+}  // namespace
+
+bool check_passes(const CheckState& c) {
+    const Status s = c.effective();
+    return s == Status::ok || s == Status::warn;
+}
+
+ProbeVerdict evaluate(Probe probe, const std::vector<CheckState>& checks) {
+    ProbeVerdict verdict;
+    for (const CheckState& c : checks) {
+        if (counts_for(probe, c) && !passes(probe, c)) {
+            verdict.pass = false;
+            verdict.failing.push_back(c.name);
+        }
+    }
+    return verdict;
+}
+
+Status overall_health(const std::vector<CheckState>& checks) {
+    Status overall = Status::ok;
+    for (const CheckState& c : checks) {
+        const Status s = c.effective();
+        if (s == Status::fail && c.policy.critical) return Status::fail;
+        if (s != Status::ok) overall = Status::warn;
+    }
+    return overall;
+}
+
+}  // namespace vitals

@@ -1,0 +1,30 @@
+// Probe policy: which checks each probe counts and what passes.
+//  live    - only checks in the "live" group; passes unless one has failed (or gone stale).
+//            Unknown passes: a check that has not run yet is no reason to restart a pod.
+//  ready   - checks in the "ready" group; each must be ok or warn. Unknown and stale fail.
+//  startup - passes once every ready check has completed at least one run.
+//  health  - every check: fail when a critical check fails, warn when anything is less
+//            than ok (a warning, a non-critical failure, a check not run yet), else ok.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sidecar/core/snapshot.hpp"
+
+namespace vitals {
+
+enum class Probe { live, ready, startup };
+
+struct ProbeVerdict {
+    bool pass = true;
+    std::vector<std::string> failing;  // names of the checks that hold it back
+};
+
+ProbeVerdict evaluate(Probe probe, const std::vector<CheckState>& checks);
+Status overall_health(const std::vector<CheckState>& checks);
+
+// For /health/<check>: 200 for ok and warn; 503 for fail, stale and unknown.
+bool check_passes(const CheckState& check);
+
+}  // namespace vitals

@@ -1,0 +1,24 @@
+#include "sidecar/core/registry.hpp"
+
+namespace vitals {
+
+void Registry::add(CheckKind kind) {
+    const std::string name = kind.name;
+    if (!kinds_.emplace(name, std::move(kind)).second) {
+        throw std::logic_error("check kind registered twice: " + name);
+    }
+}
+
+const CheckKind* Registry::find(const std::string& name) const {
+    const auto it = kinds_.find(name);
+    return it == kinds_.end() ? nullptr : &it->second;
+}
+
+std::string Registry::names() const {
+    std::string out;
+    for (const auto& [name, kind] : kinds_)
+        out += (out.empty() ? "" : ", ") + name;
+    return out;
+}
+
+}  // namespace vitals

@@ -1,0 +1,68 @@
+// Check kinds by name. A kind is its settings table, its default probe groups, a factory and,
+// optionally, the environment variable that enables it with no configuration at all.
+// Adding a kind: one file (or folder) in checks/ and one line in checks/builtin.hpp.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "sidecar/core/check.hpp"
+#include "sidecar/core/settings.hpp"
+
+namespace vitals {
+
+using Environment = std::map<std::string, std::string>;
+
+class HeartbeatBoard;
+
+// Shared parts of vitals a check kind may need, made once in main.
+struct Services {
+    HeartbeatBoard* heartbeats = nullptr;  // where /heartbeat/<name> pings land
+};
+
+struct CheckContext {
+    const std::string& name;  // the check's name, e.g. "postgres" or "orders_db"
+    const Params& params;     // validated against the kind's settings table
+    const Environment& env;
+    const Services& services;
+};
+
+// Thrown by a factory for a value that is well-typed but unusable ("https is not supported").
+class SettingError : public std::runtime_error {
+  public:
+    SettingError(std::string key, const std::string& message)
+        : std::runtime_error(message), key_(std::move(key)) {}
+    const std::string& key() const { return key_; }
+
+  private:
+    std::string key_;
+};
+
+struct CheckKind {
+    std::string name;
+    std::string summary;
+    SettingsTable settings;
+    std::vector<std::string> default_groups;  // of "live", "ready"
+    std::function<std::unique_ptr<Check>(const CheckContext&)> make;
+    // A check this kind adds when the environment has what it needs (DATABASE_URL, ...):
+    // the check's JSON settings, named after the kind. Empty function or nullopt: none.
+    std::function<std::optional<nlohmann::json>(const Environment&)> from_env;
+};
+
+class Registry {
+  public:
+    void add(CheckKind kind);
+    const CheckKind* find(const std::string& name) const;
+    const std::map<std::string, CheckKind>& kinds() const { return kinds_; }
+    std::string names() const;  // "http, tcp" for error messages
+
+  private:
+    std::map<std::string, CheckKind> kinds_;
+};
+
+}  // namespace vitals

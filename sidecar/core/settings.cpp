@@ -1,0 +1,267 @@
+#include "sidecar/core/settings.hpp"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+namespace vitals {
+
+namespace {
+
+using nlohmann::json;
+
+std::string escape_pointer_token(const std::string& key) {
+    std::string out;
+    for (char c : key) {
+        if (c == '~') {
+            out += "~0";
+        } else if (c == '/') {
+            out += "~1";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string number_text(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+std::string bounds_text(const Setting& s) {
+    const bool has_min = std::isfinite(s.min);
+    const bool has_max = std::isfinite(s.max);
+    auto fmt = [&](double v) {
+        return s.type == SettingType::duration
+                   ? format_duration(Millis(static_cast<std::int64_t>(v)))
+                   : number_text(v);
+    };
+    if (has_min && has_max) return "between " + fmt(s.min) + " and " + fmt(s.max);
+    if (has_min) return "at least " + fmt(s.min);
+    return "at most " + fmt(s.max);
+}
+
+bool in_bounds(const Setting& s, double v) {
+    return v >= s.min && v <= s.max;
+}
+
+std::string one_of_text(const Setting& s) {
+    std::string out;
+    for (const auto& v : s.one_of) {
+        out += (out.empty() ? "" : ", ") + ('"' + v + '"');
+    }
+    return out;
+}
+
+// Returns the value to store, or null (and records an error) when it is invalid.
+json validate_value(const Setting& s, const json& v, const std::string& where,
+                    const std::string& pointer, ConfigErrors& errors) {
+    auto bad = [&](const std::string& message) {
+        errors.push_back({where, pointer, message});
+        return json();
+    };
+    switch (s.type) {
+        case SettingType::string:
+            if (!v.is_string()) return bad("must be a string");
+            if (!s.one_of.empty() && std::find(s.one_of.begin(), s.one_of.end(),
+                                               v.get<std::string>()) == s.one_of.end()) {
+                return bad("must be one of " + one_of_text(s));
+            }
+            return v;
+        case SettingType::url: {
+            if (!v.is_string()) return bad("must be a URL string");
+            const UrlParse parsed = parse_url(v.get<std::string>());
+            if (!parsed.url) return bad(parsed.error);
+            if (parsed.url->host.empty()) return bad("URL has no host");
+            return v;
+        }
+        case SettingType::integer: {
+            if (!v.is_number_integer()) return bad("must be a whole number");
+            const auto n = v.get<std::int64_t>();
+            if (!in_bounds(s, static_cast<double>(n))) return bad("must be " + bounds_text(s));
+            return v;
+        }
+        case SettingType::number: {
+            if (!v.is_number()) return bad("must be a number");
+            const double n = v.get<double>();
+            if (!in_bounds(s, n)) return bad("must be " + bounds_text(s));
+            return v;
+        }
+        case SettingType::boolean:
+            if (!v.is_boolean()) return bad("must be true or false");
+            return v;
+        case SettingType::duration: {
+            if (!v.is_string())
+                return bad("must be a duration string such as \"250ms\", \"5s\" or \"1m\"");
+            const auto d = parse_duration(v.get<std::string>());
+            if (!d)
+                return bad("\"" + v.get<std::string>() +
+                           "\" is not a duration (use 250ms, 5s, 1m, 2h)");
+            if (!in_bounds(s, static_cast<double>(d->count())))
+                return bad("must be " + bounds_text(s));
+            return d->count();
+        }
+        case SettingType::string_list: {
+            if (!v.is_array()) return bad("must be a list of strings");
+            json out = json::array();
+            bool ok = true;
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                const std::string item_pointer = pointer + "/" + std::to_string(i);
+                if (!v[i].is_string()) {
+                    errors.push_back({where, item_pointer, "must be a string"});
+                    ok = false;
+                } else if (!s.one_of.empty() &&
+                           std::find(s.one_of.begin(), s.one_of.end(), v[i].get<std::string>()) ==
+                               s.one_of.end()) {
+                    errors.push_back({where, item_pointer, "must be one of " + one_of_text(s)});
+                    ok = false;
+                } else {
+                    out.push_back(v[i]);
+                }
+            }
+            return ok ? out : json();
+        }
+    }
+    return bad("unsupported setting type");
+}
+
+}  // namespace
+
+std::string ConfigError::text() const {
+    std::string out = where;
+    if (!pointer.empty()) out += ": " + pointer;
+    return out + ": " + message;
+}
+
+std::string_view setting_type_name(SettingType type) {
+    switch (type) {
+        case SettingType::string:
+            return "string";
+        case SettingType::integer:
+            return "integer";
+        case SettingType::number:
+            return "number";
+        case SettingType::boolean:
+            return "boolean";
+        case SettingType::duration:
+            return "duration";
+        case SettingType::string_list:
+            return "list of strings";
+        case SettingType::url:
+            break;
+    }
+    return "URL";
+}
+
+Params read_settings(const json& object, const SettingsTable& table, const std::string& where,
+                     const std::string& pointer, ConfigErrors& errors) {
+    json values = json::object();
+    if (!object.is_object()) {
+        errors.push_back({where, pointer.empty() ? "/" : pointer, "must be a JSON object"});
+        return Params(values);
+    }
+    std::set<std::string> known;
+    for (const Setting& s : table) {
+        known.insert(s.key);
+        const std::string key_pointer = pointer + "/" + escape_pointer_token(s.key);
+        const auto it = object.find(s.key);
+        if (it == object.end() || it->is_null()) {
+            if (s.is_required) {
+                errors.push_back({where, key_pointer, "is required (" + s.help + ")"});
+            } else if (!s.default_value.is_null()) {
+                json v = validate_value(s, s.default_value, where, key_pointer, errors);
+                if (!v.is_null()) values[s.key] = std::move(v);
+            }
+            continue;
+        }
+        json v = validate_value(s, *it, where, key_pointer, errors);
+        if (!v.is_null()) values[s.key] = std::move(v);
+    }
+    for (const auto& item : object.items()) {
+        if (known.count(item.key()) == 0) {
+            std::string known_list;
+            for (const Setting& s : table)
+                known_list += (known_list.empty() ? "" : ", ") + s.key;
+            errors.push_back({where, pointer + "/" + escape_pointer_token(item.key()),
+                              "unknown setting (known here: " + known_list + ")"});
+        }
+    }
+    return Params(std::move(values));
+}
+
+json setting_from_env(const Setting& setting, const std::string& text) {
+    switch (setting.type) {
+        case SettingType::string:
+        case SettingType::url:
+        case SettingType::duration:
+            return text;
+        case SettingType::boolean:
+            if (text == "true" || text == "1" || text == "yes") return true;
+            if (text == "false" || text == "0" || text == "no") return false;
+            return json();
+        case SettingType::integer:
+        case SettingType::number: {
+            json parsed = json::parse(text, nullptr, false);
+            return parsed.is_number() ? parsed : json();
+        }
+        case SettingType::string_list: {
+            json out = json::array();
+            std::string item;
+            std::istringstream in(text);
+            while (std::getline(in, item, ',')) {
+                const auto first = item.find_first_not_of(" \t");
+                const auto last = item.find_last_not_of(" \t");
+                if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+            }
+            return out;
+        }
+    }
+    return json();
+}
+
+json describe_settings(const Params& params, const SettingsTable& table) {
+    json out = json::object();
+    for (const Setting& s : table) {
+        if (!params.has(s.key)) continue;
+        const json& v = params.values().at(s.key);
+        if (s.is_secret) {
+            out[s.key] = "****";
+        } else if (s.type == SettingType::duration) {
+            out[s.key] = format_duration(Millis(v.get<std::int64_t>()));
+        } else if (s.type == SettingType::url) {
+            out[s.key] = params.url(s.key).redacted();
+        } else {
+            out[s.key] = v;
+        }
+    }
+    return out;
+}
+
+bool Params::has(const std::string& key) const {
+    return values_.contains(key);
+}
+std::string Params::str(const std::string& key) const {
+    return values_.at(key).get<std::string>();
+}
+std::int64_t Params::integer(const std::string& key) const {
+    return values_.at(key).get<std::int64_t>();
+}
+double Params::number(const std::string& key) const {
+    return values_.at(key).get<double>();
+}
+bool Params::boolean(const std::string& key) const {
+    return values_.at(key).get<bool>();
+}
+Millis Params::duration(const std::string& key) const {
+    return Millis(values_.at(key).get<std::int64_t>());
+}
+std::vector<std::string> Params::strings(const std::string& key) const {
+    return values_.at(key).get<std::vector<std::string>>();
+}
+Url Params::url(const std::string& key) const {
+    return *parse_url(values_.at(key).get<std::string>()).url;
+}
+
+}  // namespace vitals

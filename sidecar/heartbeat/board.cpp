@@ -1,0 +1,345 @@
+#include "sidecar/heartbeat/board.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "sidecar/clients/redis_client.hpp"
+
+namespace vitals {
+
+namespace {
+
+std::string ago(std::int64_t ms) {
+    return format_age(Millis(ms));
+}
+
+nlohmann::json to_json(const HeartbeatState& s) {
+    nlohmann::json j = nlohmann::json::object();
+    if (s.last_success_ms) j["last_success_ms"] = *s.last_success_ms;
+    if (s.last_start_ms) j["last_start_ms"] = *s.last_start_ms;
+    if (s.last_fail_ms) j["last_fail_ms"] = *s.last_fail_ms;
+    if (!s.fail_message.empty()) j["fail_message"] = s.fail_message;
+    if (s.last_duration_seconds) j["last_duration_seconds"] = *s.last_duration_seconds;
+    return j;
+}
+
+HeartbeatState from_json(const nlohmann::json& j) {
+    HeartbeatState s;
+    if (j.contains("last_success_ms")) s.last_success_ms = j["last_success_ms"].get<std::int64_t>();
+    if (j.contains("last_start_ms")) s.last_start_ms = j["last_start_ms"].get<std::int64_t>();
+    if (j.contains("last_fail_ms")) s.last_fail_ms = j["last_fail_ms"].get<std::int64_t>();
+    s.fail_message = j.value("fail_message", "");
+    if (j.contains("last_duration_seconds"))
+        s.last_duration_seconds = j["last_duration_seconds"].get<double>();
+    return s;
+}
+
+std::string utc_time(std::int64_t ms) {
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+    return text;
+}
+
+// Keeps the later value of each event in the shared hash: replicas write in any order.
+const char* const kMergeScript = R"(
+local key = KEYS[1]
+local function later(field, value)
+  if value == '' then return false end
+  local old = redis.call('HGET', key, field)
+  return (not old) or tonumber(value) > tonumber(old)
+end
+if later('success', ARGV[1]) then redis.call('HSET', key, 'success', ARGV[1], 'duration', ARGV[2]) end
+if later('start', ARGV[3]) then redis.call('HSET', key, 'start', ARGV[3]) end
+if later('fail', ARGV[4]) then redis.call('HSET', key, 'fail', ARGV[4], 'message', ARGV[5]) end
+return 1
+)";
+
+std::string text_of(const std::optional<std::int64_t>& v) {
+    return v ? std::to_string(*v) : "";
+}
+
+std::optional<std::int64_t> number_of(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    try {
+        return std::stoll(text);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+std::int64_t HeartbeatRule::due_ms(std::int64_t since_ms) const {
+    if (!cron) return since_ms + period.count() + grace.count();
+    const auto next = next_run(*cron, zone, since_ms / 1000);
+    if (!next) return std::numeric_limits<std::int64_t>::max() / 2;
+    return *next * 1000 + grace.count();
+}
+
+void merge_heartbeat(HeartbeatState& into, const HeartbeatState& other) {
+    if (other.last_success_ms &&
+        (!into.last_success_ms || *other.last_success_ms > *into.last_success_ms)) {
+        into.last_success_ms = other.last_success_ms;
+        into.last_duration_seconds = other.last_duration_seconds;
+    }
+    if (other.last_start_ms && (!into.last_start_ms || *other.last_start_ms > *into.last_start_ms))
+        into.last_start_ms = other.last_start_ms;
+    if (other.last_fail_ms && (!into.last_fail_ms || *other.last_fail_ms > *into.last_fail_ms)) {
+        into.last_fail_ms = other.last_fail_ms;
+        into.fail_message = other.fail_message;
+    }
+}
+
+CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, std::int64_t now_ms,
+                            std::int64_t watching_since_ms) {
+    CheckResult r;
+    if (s.last_success_ms) {
+        r.observe("last_success_timestamp_seconds", static_cast<double>(*s.last_success_ms) / 1000)
+            .observe("seconds_since_success",
+                     static_cast<double>(now_ms - *s.last_success_ms) / 1000);
+    }
+    if (s.last_duration_seconds) r.observe("last_duration_seconds", *s.last_duration_seconds);
+    const std::int64_t due =
+        rule.due_ms(s.last_success_ms ? *s.last_success_ms : watching_since_ms);
+    const std::int64_t overdue = std::max<std::int64_t>(0, now_ms - due);
+    r.observe("overdue_seconds", static_cast<double>(overdue) / 1000);
+    if (due < std::numeric_limits<std::int64_t>::max() / 2)
+        r.observe("due_timestamp_seconds", static_cast<double>(due) / 1000);
+    if (rule.cron) r.details["schedule"] = rule.cron->text + " (" + rule.zone.name() + ")";
+
+    const bool failed_last =
+        s.last_fail_ms && (!s.last_success_ms || *s.last_fail_ms >= *s.last_success_ms);
+    if (failed_last) {
+        r.status = Status::fail;
+        r.message = "the task reported a failure " + ago(now_ms - *s.last_fail_ms) + " ago" +
+                    (s.fail_message.empty() ? "" : ": " + s.fail_message);
+    } else if (overdue > 0) {
+        r.status = Status::fail;
+        r.message = s.last_success_ms
+                        ? "last success " + ago(now_ms - *s.last_success_ms) + " ago, overdue by " +
+                              ago(overdue)
+                        : "no ping since vitals began watching " + ago(now_ms - watching_since_ms) +
+                              " ago, overdue by " + ago(overdue);
+    } else if (rule.expected_duration && s.last_start_ms &&
+               (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms) &&
+               now_ms - *s.last_start_ms > rule.expected_duration->count()) {
+        r.status = Status::warn;
+        r.message = "running for " + ago(now_ms - *s.last_start_ms) +
+                    ", longer than the expected " + format_duration(*rule.expected_duration);
+    } else {
+        r.status = Status::ok;
+        r.message = (s.last_success_ms ? "last success " + ago(now_ms - *s.last_success_ms) + " ago"
+                                       : std::string("waiting for the first ping")) +
+                    ", next due within " + ago(due - now_ms) + " (" + utc_time(due) + ")";
+    }
+    return r;
+}
+
+HeartbeatBoard::~HeartbeatBoard() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (writer_.joinable()) writer_.join();
+}
+
+void HeartbeatBoard::open(const std::string& state_file) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    file_ = state_file;
+    start_writer_locked();
+    std::ifstream in(file_);
+    if (!in) return;  // first start
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    if (!j.is_object()) {
+        persist_error_ = "state file " + file_ + " is not valid JSON; starting empty";
+        return;
+    }
+    for (const auto& item : j.items()) {
+        if (item.value().is_object()) merge_heartbeat(states_[item.key()], from_json(item.value()));
+    }
+}
+
+void HeartbeatBoard::share(const Url& redis, const std::string& prefix) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    redis_ = redis;
+    prefix_ = prefix;
+    start_writer_locked();
+}
+
+bool HeartbeatBoard::shared() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return redis_.has_value();
+}
+
+std::string HeartbeatBoard::refresh(const std::string& name, const Deadline& deadline) {
+    std::optional<Url> redis;
+    std::string key;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!redis_) return "";
+        redis = redis_;
+        key = prefix_ + name;
+    }
+    HeartbeatState remote;
+    try {
+        RedisClient client(*redis, deadline);
+        const auto reply = client.command({"HGETALL", key}, "HGETALL");
+        std::map<std::string, std::string> fields = RedisClient::pairs(*reply);
+        remote.last_success_ms = number_of(fields["success"]);
+        remote.last_start_ms = number_of(fields["start"]);
+        remote.last_fail_ms = number_of(fields["fail"]);
+        remote.fail_message = fields["message"];
+        if (!fields["duration"].empty())
+            remote.last_duration_seconds = std::stod(fields["duration"]);
+    } catch (const std::exception& e) {
+        return std::string("shared state unreadable, judging by this replica's pings: ") + e.what();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    merge_heartbeat(states_[name], remote);
+    return "";
+}
+
+bool HeartbeatBoard::flush(std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!writer_.joinable()) return true;
+    const std::uint64_t target = pings_;
+    return wake_.wait_for(lock, limit, [&] { return written_ >= target; });
+}
+void HeartbeatBoard::declare(const std::string& name, const std::string& token) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    tokens_[name] = token;
+    states_.try_emplace(name);
+}
+
+bool HeartbeatBoard::known(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return tokens_.count(name) != 0;
+}
+
+bool HeartbeatBoard::authorized(const std::string& name, const std::string& presented) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = tokens_.find(name);
+    if (it == tokens_.end()) return false;
+    const std::string& want = it->second;
+    if (want.empty()) return true;
+    // Constant time in the token's content: every byte is compared whatever differs first.
+    unsigned char diff = want.size() == presented.size() ? 0 : 1;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        diff |= static_cast<unsigned char>(want[i] ^ (i < presented.size() ? presented[i] : 0));
+    }
+    return diff == 0;
+}
+
+bool HeartbeatBoard::record(const std::string& name, Ping ping, std::int64_t now_ms,
+                            const std::string& message) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (tokens_.count(name) == 0) return false;
+    HeartbeatState& s = states_[name];
+    switch (ping) {
+        case Ping::success:
+            if (s.last_start_ms && (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms)) {
+                s.last_duration_seconds = static_cast<double>(now_ms - *s.last_start_ms) / 1000;
+            }
+            s.last_success_ms = now_ms;
+            break;
+        case Ping::start:
+            s.last_start_ms = now_ms;
+            break;
+        case Ping::fail:
+            s.last_fail_ms = now_ms;
+            s.fail_message = message;
+            break;
+    }
+    ++pings_;
+    unwritten_.insert(name);
+    wake_.notify_all();
+    return true;
+}
+
+HeartbeatState HeartbeatBoard::state(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = states_.find(name);
+    return it == states_.end() ? HeartbeatState{} : it->second;
+}
+
+std::string HeartbeatBoard::persist_error() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return persist_error_;
+}
+
+void HeartbeatBoard::start_writer_locked() {
+    if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
+}
+
+void HeartbeatBoard::writer_loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [&] { return stopping_ || written_ != pings_; });
+        if (written_ == pings_) return;  // stopping with nothing left to write
+        const std::uint64_t target = pings_;
+        const auto states = states_;
+        std::set<std::string> names;
+        names.swap(unwritten_);
+        const bool to_file = !file_.empty();
+        const bool to_redis = redis_.has_value();
+        lock.unlock();
+        const std::string file_error = to_file ? write_file(states) : "";
+        const std::string shared_error = to_redis ? write_shared(states, names) : "";
+        lock.lock();
+        persist_error_ = file_error.empty() ? shared_error : file_error;
+        if (shared_error.empty() || stopping_) {
+            written_ = target;  // written, or given up on at shutdown
+            wake_.notify_all();
+        } else {
+            unwritten_.insert(names.begin(), names.end());
+            wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+        }
+    }
+}
+
+std::string HeartbeatBoard::write_file(const std::map<std::string, HeartbeatState>& states) const {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [name, s] : states)
+        j[name] = to_json(s);
+    const std::string tmp = file_ + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << j.dump() << "\n";
+        out.flush();
+        if (!out) return "cannot write " + tmp;
+    }
+    if (std::rename(tmp.c_str(), file_.c_str()) != 0) return "cannot replace " + file_;
+    return "";
+}
+
+std::string HeartbeatBoard::write_shared(const std::map<std::string, HeartbeatState>& states,
+                                         const std::set<std::string>& names) const {
+    try {
+        RedisClient client(*redis_, Deadline::in(std::chrono::seconds(2)));
+        for (const std::string& name : names) {
+            const auto it = states.find(name);
+            if (it == states.end()) continue;
+            const HeartbeatState& s = it->second;
+            client.command({"EVAL", kMergeScript, "1", prefix_ + name, text_of(s.last_success_ms),
+                            s.last_duration_seconds ? std::to_string(*s.last_duration_seconds) : "",
+                            text_of(s.last_start_ms), text_of(s.last_fail_ms), s.fail_message},
+                           "EVAL");
+        }
+    } catch (const std::exception& e) {
+        return std::string("shared state not written (retrying): ") + e.what();
+    }
+    return "";
+}
+
+}  // namespace vitals

@@ -1,0 +1,112 @@
+// Heartbeats (dead man's switches) for periodic tasks: the task pings vitals at
+// /heartbeat/<name> when it succeeds (/start when it begins, /fail when it fails), and the
+// heartbeat check of that name fails when no success arrives within period + grace.
+// The board holds what pings said; the only write path in vitals. A ping only updates memory
+// and wakes the board's writer thread, which persists off the HTTP threads: to a JSON file
+// replaced atomically (temp file + rename), so a restart loses nothing, and, when shared, to
+// Redis, where every replica of the pod merges what the others saw.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "sidecar/core/check.hpp"
+#include "sidecar/cron.hpp"
+#include "sidecar/duration.hpp"
+#include "sidecar/url.hpp"
+
+namespace vitals {
+
+struct HeartbeatState {
+    std::optional<std::int64_t> last_success_ms;  // Unix milliseconds
+    std::optional<std::int64_t> last_start_ms;
+    std::optional<std::int64_t> last_fail_ms;
+    std::string fail_message;
+    std::optional<double> last_duration_seconds;  // start -> success
+};
+
+// When a success is due: every `period`, or at each run of `cron` in `zone`; then `grace`.
+struct HeartbeatRule {
+    Millis period{3'600'000};
+    std::optional<CronSchedule> cron;
+    TimeZone zone = TimeZone::utc();
+    Millis grace{600'000};
+    std::optional<Millis> expected_duration;
+
+    // The Unix milliseconds by which a success must follow one at `since_ms`, grace included.
+    std::int64_t due_ms(std::int64_t since_ms) const;
+};
+
+// Keeps the later of each event (success, start, fail) of two views of one heartbeat.
+void merge_heartbeat(HeartbeatState& into, const HeartbeatState& other);
+
+// The status of a heartbeat at `now_ms`; `watching_since_ms` is when vitals began to wait
+// for it (a heartbeat that never pinged is judged as if it had succeeded then).
+CheckResult judge_heartbeat(const HeartbeatState& state, const HeartbeatRule& rule,
+                            std::int64_t now_ms, std::int64_t watching_since_ms);
+
+enum class Ping { success, start, fail };
+
+class HeartbeatBoard {
+  public:
+    HeartbeatBoard() = default;
+    ~HeartbeatBoard();  // writes what is pending, then stops the writer
+    HeartbeatBoard(const HeartbeatBoard&) = delete;
+    HeartbeatBoard& operator=(const HeartbeatBoard&) = delete;
+
+    // From now on every ping is written to `state_file`; loads what it already holds, so a
+    // restart loses nothing.
+    void open(const std::string& state_file);
+    // From now on every ping is also written to Redis, hash `<prefix><name>`, and refresh()
+    // merges in what other replicas wrote there.
+    void share(const Url& redis, const std::string& prefix);
+    bool shared() const;
+    // Merges the shared state of `name` into this board (a check's thread calls it). Returns
+    // what went wrong, or "" (also when nothing is shared).
+    std::string refresh(const std::string& name, const Deadline& deadline);
+    // Blocks until every ping so far is written, or `limit` passes; true when written.
+    bool flush(std::chrono::milliseconds limit);
+
+    // Heartbeat checks declare their names (and optional token) when they are made.
+    void declare(const std::string& name, const std::string& token);
+    bool known(const std::string& name) const;
+    // Constant-time comparison against the name's token; true when it has none.
+    bool authorized(const std::string& name, const std::string& presented) const;
+
+    // Records a ping in memory and wakes the writer; false for an undeclared name.
+    bool record(const std::string& name, Ping ping, std::int64_t now_ms,
+                const std::string& message = "");
+    HeartbeatState state(const std::string& name) const;
+    // Where persisting failed last, for the check's details; empty when fine.
+    std::string persist_error() const;
+
+  private:
+    void start_writer_locked();
+    void writer_loop();
+    // The writer's jobs, outside the lock: the whole board to the file, some names to Redis.
+    std::string write_file(const std::map<std::string, HeartbeatState>& states) const;
+    std::string write_shared(const std::map<std::string, HeartbeatState>& states,
+                             const std::set<std::string>& names) const;
+
+    std::string file_;
+    std::optional<Url> redis_;
+    std::string prefix_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::map<std::string, HeartbeatState> states_;
+    std::map<std::string, std::string> tokens_;
+    std::set<std::string> unwritten_;  // names pinged since the writer last wrote them
+    std::uint64_t pings_ = 0, written_ = 0;
+    bool stopping_ = false;
+    std::string persist_error_;
+    std::thread writer_;
+};
+
+}  // namespace vitals

@@ -1,0 +1,156 @@
+// Prometheus text exposition format 0.0.4. Labels are check names and kinds (bounded by the
+// configuration) and fixed enumerations; never error text.
+#include <cctype>
+#include <cstdio>
+#include <map>
+
+#include "sidecar/core/probes.hpp"
+#include "sidecar/http/render.hpp"
+
+namespace vitals {
+
+namespace {
+
+std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.10g", v);
+    return buf;
+}
+
+std::string label_value(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') {
+            out += '\\';
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string metric_name_part(std::string_view v) {
+    std::string out;
+    for (char c : v)
+        out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    return out;
+}
+
+class Exposition {
+  public:
+    void family(const std::string& name, const char* type, const std::string& help) {
+        out_ += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    }
+    void sample(const std::string& name, const std::string& labels, double value) {
+        out_ += name;
+        if (!labels.empty()) out_ += "{" + labels + "}";
+        out_ += " " + number(value) + "\n";
+    }
+    std::string take() { return std::move(out_); }
+
+  private:
+    std::string out_;
+};
+
+std::string check_label(const CheckState& c) {
+    return "check=\"" + label_value(c.name) + "\"";
+}
+
+double unix_seconds(WallTime t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string render_metrics(const Snapshot& s) {
+    Exposition m;
+    m.family("vitals_build_info", "gauge", "vitals build; the value is always 1.");
+    m.sample("vitals_build_info", "version=\"" VITALS_VERSION "\"", 1);
+    m.family("vitals_start_time_seconds", "gauge",
+             "When vitals started, seconds since the Unix epoch.");
+    m.sample("vitals_start_time_seconds", "", unix_seconds(s.started));
+
+    m.family("vitals_probe_up", "gauge", "1 when the probe passes, 0 when it fails.");
+    const std::pair<const char*, Probe> probes[] = {
+        {"live", Probe::live}, {"ready", Probe::ready}, {"startup", Probe::startup}};
+    for (const auto& [name, probe] : probes) {
+        m.sample("vitals_probe_up", std::string("probe=\"") + name + "\"",
+                 evaluate(probe, s.checks).pass ? 1 : 0);
+    }
+    m.family("vitals_health_status", "gauge", "Overall /health status; 1 for the current one.");
+    const Status overall = overall_health(s.checks);
+    for (Status st : {Status::ok, Status::warn, Status::fail}) {
+        m.sample("vitals_health_status", "status=\"" + std::string(status_name(st)) + "\"",
+                 overall == st ? 1 : 0);
+    }
+    if (s.checks.empty()) return m.take();
+
+    m.family("vitals_check_status", "gauge",
+             "Status of each check after thresholds and staleness; 1 for the current one.");
+    for (const CheckState& c : s.checks) {
+        for (Status st : {Status::ok, Status::warn, Status::fail, Status::unknown}) {
+            m.sample("vitals_check_status",
+                     check_label(c) + ",kind=\"" + label_value(c.kind) + "\",status=\"" +
+                         std::string(status_name(st)) + "\"",
+                     c.effective() == st ? 1 : 0);
+        }
+    }
+    m.family("vitals_check_up", "gauge", "1 when the check is ok or warn, else 0.");
+    for (const CheckState& c : s.checks)
+        m.sample("vitals_check_up", check_label(c), check_passes(c) ? 1 : 0);
+    m.family("vitals_check_stale", "gauge",
+             "1 when the last result is older than two check periods.");
+    for (const CheckState& c : s.checks)
+        m.sample("vitals_check_stale", check_label(c), c.stale ? 1 : 0);
+    m.family("vitals_check_duration_seconds", "gauge", "Duration of the last run.");
+    for (const CheckState& c : s.checks) {
+        if (c.has_run())
+            m.sample("vitals_check_duration_seconds", check_label(c), c.last_duration_seconds);
+    }
+    m.family("vitals_check_runs_total", "counter", "Runs by outcome (ok, warn, fail, timeout).");
+    for (const CheckState& c : s.checks) {
+        for (std::size_t i = 0; i < kRunOutcomes; ++i) {
+            m.sample("vitals_check_runs_total",
+                     check_label(c) + ",result=\"" +
+                         std::string(outcome_name(static_cast<RunOutcome>(i))) + "\"",
+                     static_cast<double>(c.runs[i]));
+        }
+    }
+    m.family("vitals_check_consecutive_failures", "gauge", "Failed runs in a row.");
+    for (const CheckState& c : s.checks)
+        m.sample("vitals_check_consecutive_failures", check_label(c), c.consecutive_failures);
+    m.family("vitals_check_last_success_timestamp_seconds", "gauge",
+             "When the check last ran ok or warn.");
+    for (const CheckState& c : s.checks) {
+        if (c.last_success)
+            m.sample("vitals_check_last_success_timestamp_seconds", check_label(c),
+                     unix_seconds(*c.last_success));
+    }
+
+    // Observations: vitals_<kind>_<name>{check=...}, one family per name.
+    std::map<std::string, std::vector<std::pair<std::string, double>>>
+        families;  // name -> labels, value
+    for (const CheckState& c : s.checks) {
+        if (!c.has_run()) continue;
+        for (const Observation& o : c.last->observations) {
+            std::string labels = check_label(c);
+            if (!o.label.empty())
+                labels +=
+                    "," + metric_name_part(o.label) + "=\"" + label_value(o.label_value) + "\"";
+            families["vitals_" + metric_name_part(c.kind) + "_" + metric_name_part(o.name)]
+                .emplace_back(labels, o.value);
+        }
+    }
+    for (const auto& [name, samples] : families) {
+        const bool counter = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
+        m.family(name, counter ? "counter" : "gauge", "Observed by the check; see README, Checks.");
+        for (const auto& [labels, value] : samples)
+            m.sample(name, labels, value);
+    }
+    return m.take();
+}
+
+}  // namespace vitals

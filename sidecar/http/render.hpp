@@ -1,0 +1,49 @@
+// Turns a snapshot into every response body, once per publication, so that handlers only
+// pick a prepared string. Untrusted variants carry statuses and numbers, never message text,
+// details or host names.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sidecar/core/snapshot.hpp"
+
+namespace vitals {
+
+// A finished HTTP answer.
+struct Response {
+    int code = 200;
+    std::string body;
+};
+
+// Every body, rendered once per publication; `trusted` variants carry messages and details.
+struct Rendered {
+    Response livez, readyz, startupz;
+    Response health_public, health_trusted;
+    Response metrics;
+    Response page_public, page_trusted;
+    Response history_public, history_trusted;
+    std::map<std::string, std::pair<Response, Response>, std::less<>>
+        check_detail;  // public, trusted
+    // The incident list the history bodies were rendered from (unchanged: reused).
+    std::shared_ptr<const std::vector<Incident>> incidents;
+};
+
+// Renders every body of `snapshot`; what has not changed since `previous` (the incident
+// history) is taken from it rather than rendered again.
+Rendered render(const Snapshot& snapshot, const Rendered* previous = nullptr);
+
+// Pieces, exposed for tests and for the other renderers.
+nlohmann::ordered_json check_json(const CheckState& check, bool trusted, bool with_history);
+std::string render_metrics(const Snapshot& snapshot);
+std::string render_page(const Snapshot& snapshot, bool trusted);
+
+// JSON as every body is written: two-space indent, so `"status": "ok"` has its space.
+std::string json_text(const nlohmann::ordered_json& j);
+
+}  // namespace vitals

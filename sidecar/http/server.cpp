@@ -1,0 +1,335 @@
+#include "sidecar/http/server.hpp"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+
+#include <map>
+#include <string_view>
+#include <vector>
+
+#include "sidecar/heartbeat/board.hpp"
+#include "sidecar/http/render.hpp"
+
+namespace vitals {
+
+namespace {
+
+using namespace Pistache;
+
+// Content types, built once.
+struct MediaTypes {
+    Http::Mime::MediaType json = Http::Mime::MediaType::fromString("application/json");
+    Http::Mime::MediaType metrics =
+        Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8");
+    Http::Mime::MediaType html = Http::Mime::MediaType::fromString("text/html; charset=utf-8");
+};
+
+const MediaTypes& media() {
+    static const MediaTypes types;
+    return types;
+}
+
+const Response kNoSuchCheck{404, "{\n  \"error\": \"no such check\"\n}\n"};
+const Response kPingOk{200, "{\n  \"status\": \"ok\"\n}\n"};
+const Response kNoSuchHeartbeat{404, "{\n  \"error\": \"no such heartbeat\"\n}\n"};
+const Response kBadToken{401, "{\n  \"error\": \"missing or wrong token\"\n}\n"};
+const Response kTooLarge{413,
+                         "{\n  \"error\": \"a failure message may hold at most 1024 bytes\"\n}\n"};
+const Response kStalled{503,
+                        "{\n  \"status\": \"fail\",\n  \"failing\": [\"vitals_scheduler\"]\n}\n"};
+
+// HTTP/1.1 connections persist unless the client says otherwise; this Pistache writes
+// "Connection: Close" whenever the request has no Connection header, which makes every
+// client reconnect per request. Every response goes through here, so the fix is in one place.
+void set_connection(const Http::Request& request, Http::ResponseWriter& writer) {
+    bool keep_alive = request.version() == Http::Version::Http11;
+    if (const auto connection = request.headers().tryGet<Http::Header::Connection>()) {
+        keep_alive = connection->control() != Http::ConnectionControl::Close;
+    }
+    writer.headers().remove<Http::Header::Connection>();
+    writer.headers().add<Http::Header::Connection>(keep_alive ? Http::ConnectionControl::KeepAlive
+                                                              : Http::ConnectionControl::Close);
+}
+
+void send(const Http::Request& request, Http::ResponseWriter& writer, const Response& response,
+          const Http::Mime::MediaType& type) {
+    set_connection(request, writer);
+    writer.headers().add<Http::Header::CacheControl>(Http::CacheDirective::NoStore);
+    const bool head = request.method() == Http::Method::Head;
+    writer.send(static_cast<Http::Code>(response.code),
+                head ? std::string_view().data() : response.body.data(),
+                head ? 0 : response.body.size(), type);
+}
+
+// Methods as a bit set, so a route says what it takes in one word.
+enum Method : unsigned { kGet = 1, kHead = 2, kPost = 4 };
+
+unsigned method_bit(Http::Method m) {
+    switch (m) {
+        case Http::Method::Get:
+            return kGet;
+        case Http::Method::Head:
+            return kHead;
+        case Http::Method::Post:
+            return kPost;
+        default:
+            return 0;
+    }
+}
+
+// What a request is answered with: a body (rendered or constant) and its content type.
+struct Answer {
+    const Response* response;
+    const Http::Mime::MediaType* type;
+};
+
+struct RequestView {
+    const Http::Request& request;
+    const Rendered& pages;
+    bool trusted;
+    std::string_view rest;  // the path after a prefix route's prefix
+};
+
+class ProbeHandler;
+using Answerer = Answer (*)(const ProbeHandler&, const RequestView&);
+
+// One table drives dispatch, the 405 Allow header and the 404 list of endpoints.
+struct Route {
+    std::string_view path;  // exact, or a prefix when `prefix`
+    bool prefix;
+    std::string_view shown;  // in the 404 body
+    unsigned methods;
+    bool needs_scheduler;  // goes wrong when the scheduler stalls: 503 then
+    Answerer answer;
+};
+
+Answer json_answer(const Response& r) {
+    return {&r, &media().json};
+}
+
+extern const Route kRoutes[];
+extern const std::size_t kRouteCount;
+
+std::vector<Http::Method> allowed_methods(unsigned bits) {
+    std::vector<Http::Method> out;
+    if (bits & kGet) out.push_back(Http::Method::Get);
+    if (bits & kHead) out.push_back(Http::Method::Head);
+    if (bits & kPost) out.push_back(Http::Method::Post);
+    return out;
+}
+
+std::string methods_json(unsigned bits) {
+    std::string out;
+    for (const auto& [bit, name] :
+         {std::pair<unsigned, const char*>{kGet, "GET"}, {kHead, "HEAD"}, {kPost, "POST"}}) {
+        if (bits & bit) out += std::string(out.empty() ? "" : ", ") + "\"" + name + "\"";
+    }
+    return out;
+}
+
+Response not_found_response() {
+    std::string list;
+    for (std::size_t i = 0; i < kRouteCount; ++i)
+        list += std::string(list.empty() ? "" : ", ") + "\"" + std::string(kRoutes[i].shown) + "\"";
+    return {404, "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [" + list + "]\n}\n"};
+}
+
+const Response& not_allowed_response(unsigned bits) {
+    // One body per method set in the table, built on first use.
+    static const std::map<unsigned, Response> bodies = [] {
+        std::map<unsigned, Response> out;
+        for (std::size_t i = 0; i < kRouteCount; ++i) {
+            const unsigned m = kRoutes[i].methods;
+            out.emplace(m, Response{405, "{\n  \"error\": \"method not allowed\",\n  \"allow\": [" +
+                                             methods_json(m) + "]\n}\n"});
+        }
+        return out;
+    }();
+    return bodies.at(bits);
+}
+
+class ProbeHandler final : public Http::Handler {
+  public:
+    HTTP_PROTOTYPE(ProbeHandler)
+
+    ProbeHandler(const Latest<Rendered>* pages, const Store* store, const Clock* clock,
+                 const HttpOptions* options)
+        : pages_(pages), store_(store), clock_(clock), options_(options) {}
+
+    void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
+        static const Response not_found = not_found_response();
+        const std::string& path = request.resource();
+        const Route* route = nullptr;
+        for (std::size_t i = 0; i < kRouteCount && route == nullptr; ++i) {
+            const Route& r = kRoutes[i];
+            if (r.prefix
+                    ? path.size() > r.path.size() && path.compare(0, r.path.size(), r.path) == 0
+                    : path == r.path)
+                route = &r;
+        }
+        if (route == nullptr) {
+            send(request, writer, not_found, media().json);
+            return;
+        }
+        if ((method_bit(request.method()) & route->methods) == 0) {
+            writer.headers().add<Http::Header::Allow>(allowed_methods(route->methods));
+            send(request, writer, not_allowed_response(route->methods), media().json);
+            return;
+        }
+        if (route->needs_scheduler && clock_->now() - store_->last_beat() > options_->stall_after) {
+            send(request, writer, kStalled, media().json);
+            return;
+        }
+        const RequestView view{
+            request, pages(), is_trusted(request),
+            std::string_view(path).substr(route->prefix ? route->path.size() : 0)};
+        const Answer answer = route->answer(*this, view);
+        send(request, writer, *answer.response, *answer.type);
+    }
+
+    void onTimeout(const Http::Request& /*request*/, Http::ResponseWriter writer) override {
+        writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+        writer.send(Http::Code::Request_Timeout, "{\n  \"error\": \"request timed out\"\n}\n",
+                    media().json);
+    }
+
+    // The only write path: GET (for curl in a cron line) or POST /heartbeat/<name>[/start|/fail].
+    const Response& heartbeat(const Http::Request& request, std::string name) const {
+        if (options_->heartbeats == nullptr) return kNoSuchHeartbeat;
+        Ping ping = Ping::success;
+        for (const auto& [suffix, kind] :
+             {std::pair<const char*, Ping>{"/start", Ping::start}, {"/fail", Ping::fail}}) {
+            const std::string s = suffix;
+            if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+                name.resize(name.size() - s.size());
+                ping = kind;
+            }
+        }
+        HeartbeatBoard& board = *options_->heartbeats;
+        if (!board.known(name)) return kNoSuchHeartbeat;
+        std::string token = request.query().get("token").value_or("");
+        if (const auto auth = request.headers().tryGetRaw("Authorization")) {
+            const std::string value = auth->value();
+            if (value.rfind("Bearer ", 0) == 0) token = value.substr(7);
+        } else if (const auto parsed = request.headers().tryGet<Http::Header::Authorization>()) {
+            const std::string value = parsed->value();
+            if (value.rfind("Bearer ", 0) == 0) token = value.substr(7);
+        }
+        if (!board.authorized(name, token)) return kBadToken;
+        if (ping == Ping::fail && request.body().size() > 1024) return kTooLarge;
+        const auto now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock_->wall().time_since_epoch())
+                .count();
+        board.record(name, ping, now, ping == Ping::fail ? request.body() : "");
+        return kPingOk;
+    }
+
+  private:
+    // The current bodies. Each HTTP thread keeps its own reference and the version it saw,
+    // so a request costs one atomic load; only the first one after a publication takes the
+    // shared pointer's pooled lock (see Latest).
+    const Rendered& pages() const {
+        thread_local const Latest<Rendered>* source = nullptr;
+        thread_local std::uint64_t seen = 0;
+        thread_local std::shared_ptr<const Rendered> held;
+        const std::uint64_t version = pages_->version();
+        if (source != pages_ || version != seen || !held) {
+            source = pages_;
+            seen = version;
+            held = pages_->load();
+        }
+        return *held;
+    }
+
+    bool is_trusted(const Http::Request& request) const {
+        return options_->trusted.contains(request.address().host());
+    }
+
+    const Latest<Rendered>* pages_;
+    const Store* store_;
+    const Clock* clock_;
+    const HttpOptions* options_;
+};
+
+const Route kRoutes[] = {
+    {"/livez", false, "/livez", kGet | kHead, true,
+     [](const ProbeHandler&, const RequestView& v) { return json_answer(v.pages.livez); }},
+    {"/vitalz", false, "/vitalz", kGet | kHead, true,  // vitals itself, for its own probes
+     [](const ProbeHandler&, const RequestView&) { return json_answer(kPingOk); }},
+    {"/readyz", false, "/readyz", kGet | kHead, true,
+     [](const ProbeHandler&, const RequestView& v) { return json_answer(v.pages.readyz); }},
+    {"/startupz", false, "/startupz", kGet | kHead, false,
+     [](const ProbeHandler&, const RequestView& v) { return json_answer(v.pages.startupz); }},
+    {"/health", false, "/health", kGet | kHead, true,
+     [](const ProbeHandler&, const RequestView& v) {
+         return json_answer(v.trusted ? v.pages.health_trusted : v.pages.health_public);
+     }},
+    {"/health/history", false, "/health/history", kGet | kHead, false,
+     [](const ProbeHandler&, const RequestView& v) {
+         return json_answer(v.trusted ? v.pages.history_trusted : v.pages.history_public);
+     }},
+    {"/health/", true, "/health/<check>", kGet | kHead, false,
+     [](const ProbeHandler&, const RequestView& v) {
+         const auto it = v.pages.check_detail.find(v.rest);
+         if (it == v.pages.check_detail.end()) return json_answer(kNoSuchCheck);
+         return json_answer(v.trusted ? it->second.second : it->second.first);
+     }},
+    {"/metrics", false, "/metrics", kGet | kHead, false,
+     [](const ProbeHandler&, const RequestView& v) {
+         return Answer{&v.pages.metrics, &media().metrics};
+     }},
+    {"/", false, "/", kGet | kHead, false,
+     [](const ProbeHandler&, const RequestView& v) {
+         return Answer{v.trusted ? &v.pages.page_trusted : &v.pages.page_public, &media().html};
+     }},
+    {"/heartbeat/", true, "/heartbeat/<name>", kGet | kPost, false,
+     [](const ProbeHandler& h, const RequestView& v) {
+         return json_answer(h.heartbeat(v.request, std::string(v.rest)));
+     }},
+};
+const std::size_t kRouteCount = sizeof(kRoutes) / sizeof(kRoutes[0]);
+
+}  // namespace
+
+HttpServer::HttpServer(const Store& store, const Clock& clock, HttpOptions options)
+    : store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      pages_(std::make_shared<const Rendered>(render(*store.load()))) {}
+
+void HttpServer::publish(const Snapshot& snapshot) {
+    const auto previous = pages_.load();
+    pages_.publish(std::make_shared<const Rendered>(render(snapshot, previous.get())));
+}
+
+HttpServer::~HttpServer() {
+    stop();
+}
+
+void HttpServer::start() {
+    Address address(options_.listen.host, Port(options_.listen.port));
+    endpoint_ = std::make_unique<Http::Endpoint>(address);
+    auto opts = Http::Endpoint::options()
+                    .threads(options_.threads)
+                    .flags(Tcp::Options::ReuseAddr)
+                    .maxRequestSize(std::size_t{16} * 1024)
+                    .headerTimeout(options_.header_timeout)
+                    .bodyTimeout(options_.header_timeout)
+                    .keepaliveTimeout(std::chrono::seconds(120));
+    endpoint_->init(opts);
+    endpoint_->setHandler(Http::make_handler<ProbeHandler>(&pages_, &store_, &clock_, &options_));
+    endpoint_->serveThreaded();
+}
+
+std::uint16_t HttpServer::port() const {
+    return endpoint_ ? static_cast<std::uint16_t>(endpoint_->getPort()) : 0;
+}
+
+void HttpServer::stop() {
+    if (endpoint_) {
+        endpoint_->shutdown();
+        endpoint_.reset();
+    }
+}
+
+}  // namespace vitals

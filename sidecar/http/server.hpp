@@ -1,0 +1,61 @@
+// The HTTP face of vitals, and the only user of Pistache. Every answer is a body rendered
+// once per publication (on the scheduler's thread, in publish()); a request picks one from
+// a table of routes. No dependency is touched, no lock is taken, nothing waits.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "sidecar/clock.hpp"
+#include "sidecar/config/trust.hpp"
+#include "sidecar/core/store.hpp"
+#include "sidecar/http/render.hpp"
+#include "sidecar/url.hpp"
+
+namespace Pistache::Http {
+class Endpoint;
+}
+
+namespace vitals {
+
+class HeartbeatBoard;
+
+struct HttpOptions {
+    ListenAddress listen;
+    int threads = 2;
+    TrustedNetworks trusted;
+    // /livez, /readyz and /health fail when the scheduler has not ticked for this long.
+    std::chrono::seconds stall_after{10};
+    // A request whose headers have not arrived by then gets 408 and is closed.
+    std::chrono::seconds header_timeout{5};
+    // Where /heartbeat/<name> pings are recorded; null: the route answers 404.
+    HeartbeatBoard* heartbeats = nullptr;
+};
+
+class HttpServer {
+  public:
+    HttpServer(const Store& store, const Clock& clock, HttpOptions options);
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    // Renders every body of `snapshot` and makes them the ones served. One caller at a time
+    // (the scheduler's publisher); readers never wait for it.
+    void publish(const Snapshot& snapshot);
+
+    // Binds and starts serving on background threads; throws std::runtime_error when the
+    // address cannot be bound.
+    void start();
+    // The bound port (useful with port 0).
+    std::uint16_t port() const;
+    void stop();
+
+  private:
+    const Store& store_;
+    const Clock& clock_;
+    HttpOptions options_;
+    Latest<Rendered> pages_;
+    std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+};
+
+}  // namespace vitals

@@ -1,0 +1,204 @@
+// The Celery checks against real brokers (RabbitMQ and Redis) and real Celery 5 workers.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <thread>
+
+#include "sidecar/clients/redis_client.hpp"
+#include "support/make_check.hpp"
+#include "support/servers.hpp"
+
+using namespace vitals;
+using namespace vitals::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+// One broker of either kind, started for the test.
+struct Broker {
+    std::unique_ptr<RabbitMqServer> rabbit;
+    std::unique_ptr<RedisServer> redis;
+    std::string url;
+
+    explicit Broker(const std::string& kind) {
+        if (kind == "amqp") {
+            rabbit = std::make_unique<RabbitMqServer>();
+            url = rabbit->url();
+        } else {
+            redis = std::make_unique<RedisServer>();
+            url = redis->url("", 1);
+        }
+    }
+    void stop() {
+        if (rabbit) rabbit->stop();
+        if (redis) redis->stop();
+    }
+};
+
+std::vector<std::string> answered(const CheckResult& r) {
+    std::vector<std::string> names;
+    if (!r.details.contains("workers")) return names;
+    for (const auto& w : r.details["workers"])
+        names.push_back(w["name"]);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+CheckResult run(Check& check) {
+    return check.run(Deadline::in(3s));
+}
+
+}  // namespace
+
+TEST_CASE("celery: workers answer the ping by name, one killed drops the count", "[celery]") {
+    for (const std::string kind : {"amqp", "redis"}) {
+        INFO("broker " << kind);
+        Broker broker(kind);
+        CeleryWorker a(broker.url, "alpha"), b(broker.url, "beta");
+        auto check = make_check("celery_workers", {{"url", broker.url}, {"min_workers", 2}});
+        const CheckResult both = run(*check);
+        CHECK(both.status == Status::ok);
+        CHECK(answered(both) == std::vector<std::string>{a.node(), b.node()});
+        CHECK(observed(both, "workers_answering") == 2);
+        CHECK(observed(both, "slowest_reply_seconds") < 1.0);
+
+        b.kill();
+        const CheckResult one = run(*check);
+        CHECK(one.status == Status::fail);
+        CHECK(answered(one) == std::vector<std::string>{a.node()});
+        CHECK(one.message.find("fewer than min_workers 2") != std::string::npos);
+
+        auto expecting =
+            make_check("celery_workers", {{"url", broker.url}, {"expected", {a.node(), b.node()}}});
+        const CheckResult missing = run(*expecting);
+        CHECK(missing.status == Status::fail);
+        CHECK(missing.message == "expected worker(s) did not answer: " + b.node());
+    }
+}
+
+TEST_CASE("celery: worker-pod mode pings only its own worker, and returns at its reply",
+          "[celery]") {
+    for (const std::string kind : {"amqp", "redis"}) {
+        INFO("broker " << kind);
+        Broker broker(kind);
+        CeleryWorker a(broker.url, "alpha"), b(broker.url, "beta");
+        auto own =
+            make_check("celery_workers",
+                       {{"url", broker.url}, {"destination", "beta@$HOSTNAME"}, {"window", "2s"}},
+                       {{"HOSTNAME", host_name()}});
+        const auto started = std::chrono::steady_clock::now();
+        const CheckResult r = run(*own);
+        CHECK(std::chrono::steady_clock::now() - started < 1500ms);  // did not wait out the window
+        CHECK(r.status == Status::ok);
+        CHECK(answered(r) == std::vector<std::string>{b.node()});
+        b.kill();
+        CHECK(run(*own).status == Status::fail);
+    }
+}
+
+TEST_CASE("celery: tasks pile up without workers, 'no worker is consuming' fails, then drain",
+          "[celery]") {
+    for (const std::string kind : {"amqp", "redis"}) {
+        INFO("broker " << kind);
+        Broker broker(kind);
+        auto check = make_check("celery_broker",
+                                {{"url", broker.url}, {"depth_warn", 10}, {"depth_fail", 1000}});
+        {
+            CeleryWorker declare(broker.url, "first");  // the worker declares the queue on AMQP
+            const CheckResult idle = run(*check);
+            CHECK(idle.status == Status::ok);
+            CHECK(observed(idle, "queue_messages") == 0);
+        }
+        std::this_thread::sleep_for(500ms);
+        publish_tasks(broker.url, 25);
+        const CheckResult piled = run(*check);
+        CHECK(piled.status == Status::fail);
+        CHECK(piled.message.find("no worker is consuming queue celery (25 messages waiting)") == 0);
+        CHECK(observed(piled, "queue_messages") == 25);
+        if (kind == "amqp") CHECK(observed(piled, "queue_consumers") == 0);
+
+        CeleryWorker back(broker.url, "second");
+        CheckResult drained = run(*check);
+        for (int i = 0; i < 50 && observed(drained, "queue_messages") > 0; ++i) {
+            std::this_thread::sleep_for(100ms);
+            drained = run(*check);
+        }
+        CHECK(observed(drained, "queue_messages") == 0);
+        CHECK(drained.status == Status::ok);
+    }
+}
+
+TEST_CASE(
+    "celery: a deep queue with a consumer warns, a missing queue is reported, not a broker failure",
+    "[celery]") {
+    Broker broker("amqp");
+    publish_tasks(broker.url, 12);  // kombu declares the queue when publishing
+    auto check =
+        make_check("celery_broker",
+                   {{"url", broker.url}, {"queues", {"celery", "reports"}}, {"depth_warn", 10}});
+    const CheckResult r = run(*check);
+    // No consumer on a queue with messages is the worst finding; "reports" is missing.
+    CHECK(r.status == Status::fail);
+    CHECK(r.details["queues"]["reports"] == "missing");
+    CHECK(r.details["queues"]["celery"]["messages"] == 12);
+    CeleryWorker w(broker.url, "slowpoke");
+    auto only_missing = make_check("celery_broker", {{"url", broker.url}, {"queues", {"reports"}}});
+    const CheckResult missing = run(*only_missing);
+    CHECK(missing.status == Status::warn);
+    CHECK(missing.message == "queue reports does not exist (no worker has declared it yet)");
+}
+
+TEST_CASE("celery: priority sub-queues count toward the depth on Redis", "[celery]") {
+    Broker broker("redis");
+    RedisClient client(*parse_url(broker.url).url, Deadline::in(2s));
+    client.command({"LPUSH", "celery", "a"}, "LPUSH");
+    client.command({"LPUSH", std::string("celery\x06\x16") + "3", "b", "c"}, "LPUSH");
+    client.command({"LPUSH", std::string("celery\x06\x16") + "9", "d"}, "LPUSH");
+    const CheckResult r = run(*make_check("celery_broker", {{"url", broker.url}}));
+    CHECK(observed(r, "queue_messages") == 4);
+    CHECK(observed(r, "subscribed_clients") == 0);
+    CHECK(r.message.find("no worker is consuming queue celery") == 0);
+}
+
+TEST_CASE("celery: a stopped broker is 'broker unreachable', not zero workers", "[celery]") {
+    for (const std::string kind : {"amqp", "redis"}) {
+        INFO("broker " << kind);
+        Broker broker(kind);
+        broker.stop();
+        for (const char* check_kind : {"celery_workers", "celery_broker"}) {
+            const CheckResult r = run(*make_check(check_kind, {{"url", broker.url}}));
+            CHECK(r.status == Status::fail);
+            CHECK(r.message.find("broker unreachable") == 0);
+        }
+    }
+}
+
+TEST_CASE("celery: 100 pings leave no queue, binding, key or exchange behind", "[celery]") {
+    {
+        Broker broker("amqp");
+        CeleryWorker w(broker.url, "alpha");
+        auto ping = make_check("celery_workers", {{"url", broker.url}, {"window", "100ms"}});
+        REQUIRE(run(*ping).status == Status::ok);  // the first run declares the pidbox exchanges
+        const std::string queues = broker.rabbit->ctl("list_queues -q name");
+        const std::string exchanges = broker.rabbit->ctl("list_exchanges -q name");
+        for (int i = 0; i < 100; ++i)
+            REQUIRE(run(*ping).status == Status::ok);
+        std::this_thread::sleep_for(300ms);
+        CHECK(broker.rabbit->ctl("list_queues -q name") == queues);
+        CHECK(broker.rabbit->ctl("list_exchanges -q name") == exchanges);
+    }
+    {
+        Broker broker("redis");
+        CeleryWorker w(broker.url, "alpha");
+        auto ping = make_check("celery_workers", {{"url", broker.url}, {"window", "100ms"}});
+        REQUIRE(run(*ping).status == Status::ok);
+        const std::string keys = broker.redis->cli("-n 1 --no-raw KEYS '*'");
+        const std::string bindings =
+            broker.redis->cli("-n 1 SMEMBERS _kombu.binding.reply.celery.pidbox");
+        for (int i = 0; i < 100; ++i)
+            REQUIRE(run(*ping).status == Status::ok);
+        CHECK(broker.redis->cli("-n 1 SMEMBERS _kombu.binding.reply.celery.pidbox") == bindings);
+        CHECK(broker.redis->cli("-n 1 --no-raw KEYS '*'") == keys);
+    }
+}

@@ -1,0 +1,67 @@
+#include <catch2/catch.hpp>
+
+#include "checks/celery/celery.hpp"
+
+using namespace vitals;
+
+TEST_CASE("base64 round-trips and decodes Celery's captured bodies", "[celery]") {
+    for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba",
+                                                         "foobar", std::string("\0\xff\x10", 3)}) {
+        CHECK(base64_decode(base64_encode(s)) == s);
+    }
+    CHECK(base64_encode("foobar") == "Zm9vYmFy");
+    // The worker's reply in ../shared/captures/celery-5.2-redis-ping.txt.
+    const auto body = base64_decode("eyJyZWRpc2JlZEB2bSI6IHsib2siOiAicG9uZyJ9fQ==");
+    REQUIRE(body);
+    CHECK(*body == R"({"redisbed@vm": {"ok": "pong"}})");
+    CHECK(ping_reply_nodes(*body) == std::vector<std::string>{"redisbed@vm"});
+    CHECK_FALSE(base64_decode("abc"));
+    CHECK_FALSE(base64_decode("ab!d"));
+    CHECK_FALSE(base64_decode("ab=d"));
+}
+
+TEST_CASE("the ping request has the fields a Celery worker needs to answer", "[celery]") {
+    const auto broadcast = nlohmann::json::parse(ping_request("t-1", "key-1", {}));
+    CHECK(broadcast["method"] == "ping");
+    CHECK(broadcast["arguments"] == nlohmann::json::object());
+    CHECK(broadcast["destination"].is_null());
+    CHECK(broadcast["ticket"] == "t-1");
+    CHECK(broadcast["reply_to"]["exchange"] == "reply.celery.pidbox");
+    CHECK(broadcast["reply_to"]["routing_key"] == "key-1");
+    const auto targeted = nlohmann::json::parse(ping_request("t-2", "key-2", {"celery@worker-0"}));
+    CHECK(targeted["destination"] == nlohmann::json::array({"celery@worker-0"}));
+}
+
+TEST_CASE("replies other than pong, and garbage, name no worker", "[celery]") {
+    CHECK(ping_reply_nodes(R"({"a@x": {"ok": "pong"}, "b@y": {"error": "no"}})") ==
+          std::vector<std::string>{"a@x"});
+    CHECK(ping_reply_nodes("not json").empty());
+    CHECK(ping_reply_nodes("[1,2]").empty());
+}
+
+TEST_CASE("uuid4 looks like one and does not repeat", "[celery]") {
+    const std::string a = uuid4(), b = uuid4();
+    CHECK(a.size() == 36);
+    CHECK(a[14] == '4');
+    CHECK(std::string("89ab").find(a[19]) != std::string::npos);
+    CHECK(a != b);
+}
+
+TEST_CASE("a Redis reply envelope: the captured one decodes, odd shapes name no worker",
+          "[celery]") {
+    // The worker's LPUSH in ../shared/captures/celery-5.2-redis-ping.txt (fields trimmed).
+    const std::string captured =
+        R"({"body": "eyJyZWRpc2JlZEB2bSI6IHsib2siOiAicG9uZyJ9fQ==", "content-encoding": )"
+        R"("utf-8", "headers": {"ticket": "1828ab54-16f2-4147-abcf-55cf85c2056f", "clock": 3}})";
+    CHECK(redis_reply_nodes(captured, "1828ab54-16f2-4147-abcf-55cf85c2056f") ==
+          std::vector<std::string>{"redisbed@vm"});
+    CHECK(redis_reply_nodes(captured, "another-ticket").empty());
+    // Shapes that once threw nlohmann::json's type_error (found by tests/fuzz/celery_reply),
+    // which failed the whole celery_workers run instead of skipping one odd message.
+    CHECK(redis_reply_nodes(R"({"headers": "x", "body": ""})", "t").empty());
+    CHECK(redis_reply_nodes(R"({"headers": {"ticket": 7}, "body": ""})", "t").empty());
+    CHECK(redis_reply_nodes(R"({"headers": {"ticket": "t"}, "body": 7})", "t").empty());
+    CHECK(redis_reply_nodes(R"({"headers": {"ticket": "t"}, "body": "!!"})", "t").empty());
+    CHECK(ping_reply_nodes(R"({"a@x": {"ok": 1}, "b@y": {"ok": "pong"}})") ==
+          std::vector<std::string>{"b@y"});
+}

@@ -1,0 +1,219 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "checks/builtin.hpp"
+#include "sidecar/config/config.hpp"
+#include "support/temp_file.hpp"
+
+using namespace vitals;
+using vitals::testing::TempFile;
+
+namespace {
+
+bool has_error(const ConfigErrors& errors, const std::string& pointer,
+               const std::string& fragment) {
+    return std::any_of(errors.begin(), errors.end(), [&](const ConfigError& e) {
+        return e.pointer == pointer && e.message.find(fragment) != std::string::npos;
+    });
+}
+
+std::string all_text(const ConfigErrors& errors) {
+    std::string out;
+    for (const auto& e : errors)
+        out += e.text() + "\n";
+    return out;
+}
+
+ConfigLoad load_text(const std::string& json, const Environment& env = {}) {
+    TempFile file(json);
+    return load_config(env, file.path(), builtin_registry());
+}
+
+class NoopCheck final : public Check {
+  public:
+    CheckResult run(const Deadline&) override { return CheckResult::ok(); }
+};
+
+// A registry with a kind that configures itself from DEMO_URL, as postgres does from DATABASE_URL.
+Registry registry_with_env_kind() {
+    Registry r = builtin_registry();
+    CheckKind k;
+    k.name = "demo";
+    k.default_groups = {"ready"};
+    k.settings = {Setting::of("url", SettingType::url, "where").required()};
+    k.make = [](const CheckContext&) { return std::make_unique<NoopCheck>(); };
+    k.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
+        const auto it = env.find("DEMO_URL");
+        if (it == env.end()) return std::nullopt;
+        return nlohmann::json{{"url", it->second}};
+    };
+    r.add(std::move(k));
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("no configuration at all gives working defaults", "[config]") {
+    const ConfigLoad load = load_config({}, "", builtin_registry());
+    REQUIRE(load.errors.empty());
+    CHECK(load.config->listen.host == "0.0.0.0");
+    CHECK(load.config->listen.port == 8686);
+    CHECK(load.config->trusted.contains("127.0.0.1"));
+    CHECK(load.config->trusted.contains("::1"));
+    CHECK_FALSE(load.config->trusted.contains("10.0.0.1"));
+    CHECK(load.config->http_threads == 2);
+    CHECK(load.config->checks.empty());
+}
+
+TEST_CASE("a valid file configures checks with defaults filled in", "[config]") {
+    const ConfigLoad load = load_text(R"({"listen": "127.0.0.1:9000", "checks": {
+        "web": {"kind": "http", "url": "http://127.0.0.1:8000/", "interval": "5s", "timeout": "2s", "groups": ["live", "ready"]},
+        "db_port": {"kind": "tcp", "host": "127.0.0.1", "port": 5432, "critical": false}}})");
+    REQUIRE(load.errors.empty());
+    const Config& c = *load.config;
+    CHECK(c.listen.port == 9000);
+    REQUIRE(c.checks.size() == 2);
+    const auto web = std::find_if(c.checks.begin(), c.checks.end(),
+                                  [](const CheckConfig& x) { return x.name == "web"; });
+    REQUIRE(web != c.checks.end());
+    CHECK(web->kind == "http");
+    CHECK(web->policy.interval == Millis(5000));
+    CHECK(web->policy.timeout == Millis(2000));
+    CHECK(web->policy.groups == (kGroupLive | kGroupReady));
+    CHECK(web->policy.critical);
+    CHECK(web->described["expect_status"] == 200);
+    const auto db = std::find_if(c.checks.begin(), c.checks.end(),
+                                 [](const CheckConfig& x) { return x.name == "db_port"; });
+    CHECK(db->policy.groups == kGroupReady);  // the kind's default
+    CHECK_FALSE(db->policy.critical);
+    CHECK(db->policy.timeout == Millis(3000));
+}
+
+TEST_CASE("every problem in a file is reported at once, each with its JSON pointer", "[config]") {
+    const ConfigLoad load =
+        load_text(R"({"listen": "nonsense", "trusted": ["10.0.0.0/99"], "colour": "blue",
+      "checks": {
+        "Bad Name": {"kind": "tcp", "host": "h", "port": 1},
+        "web": {"kind": "http", "url": "http://x/", "interval": "5 seconds", "timeout": 3, "groups": ["alive"],
+                "expect_status": 999, "typo_key": true},
+        "port": {"kind": "tcp", "host": "h", "port": 70000},
+        "mystery": {"kind": "ftp"},
+        "nokind": {"host": "h"},
+        "slow": {"kind": "tcp", "host": "h", "port": 1, "interval": "1s", "timeout": "2s"},
+        "notls": {"kind": "http", "url": "https://example.com/"}
+      }})");
+    REQUIRE_FALSE(load.config);
+    const ConfigErrors& e = load.errors;
+    INFO(all_text(e));
+    CHECK(has_error(e, "/listen", "host:port"));
+    CHECK(has_error(e, "/trusted/0", "CIDR"));
+    CHECK(has_error(e, "/colour", "unknown setting"));
+    CHECK(has_error(e, "/checks/Bad Name", "[a-z0-9_-]"));
+    CHECK(has_error(e, "/checks/web/interval", "not a duration"));
+    CHECK(has_error(e, "/checks/web/timeout", "duration string"));
+    CHECK(has_error(e, "/checks/web/groups/0", "one of"));
+    CHECK(has_error(e, "/checks/web/expect_status", "between 100 and 599"));
+    CHECK(has_error(e, "/checks/web/typo_key", "unknown setting"));
+    CHECK(has_error(e, "/checks/port/port", "between 1 and 65535"));
+    CHECK(has_error(e, "/checks/mystery/kind", "unknown check kind \"ftp\""));
+    CHECK(has_error(e, "/checks/nokind/kind", "is required"));
+    CHECK(has_error(e, "/checks/slow/timeout", "not be longer than interval"));
+    CHECK(has_error(e, "/checks/notls/url", "only http://"));
+    CHECK(e.size() == 14);
+}
+
+TEST_CASE("a short interval shrinks the default timeout instead of failing", "[config]") {
+    const ConfigLoad load = load_text(
+        R"({"checks": {"fast": {"kind": "tcp", "host": "h", "port": 1, "interval": "1s"}}})");
+    REQUIRE(load.errors.empty());
+    CHECK(load.config->checks[0].policy.timeout == Millis(1000));
+}
+
+TEST_CASE("unreadable and malformed files are errors naming the file", "[config]") {
+    const ConfigLoad missing = load_config({}, "/nonexistent/vitals.json", builtin_registry());
+    REQUIRE(missing.errors.size() == 1);
+    CHECK(missing.errors[0].text().find("/nonexistent/vitals.json") == 0);
+    const ConfigLoad broken = load_text("{\"checks\": {");
+    REQUIRE(broken.errors.size() == 1);
+    CHECK(broken.errors[0].message.find("not valid JSON") == 0);
+    const ConfigLoad array = load_text("[]");
+    CHECK_FALSE(array.config);
+}
+
+TEST_CASE("VITALS_* environment variables override the file, which overrides defaults",
+          "[config]") {
+    const std::string file = R"({"listen": "127.0.0.1:9000", "http_threads": 4})";
+    const ConfigLoad from_file = load_text(file);
+    REQUIRE(from_file.config);
+    CHECK(from_file.config->listen.port == 9000);
+    CHECK(from_file.config->http_threads == 4);
+
+    const ConfigLoad from_env = load_text(file, {{"VITALS_LISTEN", "127.0.0.1:9100"},
+                                                 {"VITALS_TRUSTED", "10.0.0.0/8, 127.0.0.1/32"}});
+    REQUIRE(from_env.config);
+    CHECK(from_env.config->listen.port == 9100);
+    CHECK(from_env.config->http_threads == 4);
+    CHECK(from_env.config->trusted.contains("10.2.3.4"));
+    CHECK_FALSE(from_env.config->trusted.contains("127.0.0.2"));
+}
+
+TEST_CASE("bad environment values are errors naming the variable", "[config]") {
+    const ConfigLoad load = load_config({{"VITALS_HTTP_THREADS", "many"}, {"VITALS_LISTEN", "x"}},
+                                        "", builtin_registry());
+    REQUIRE_FALSE(load.config);
+    INFO(all_text(load.errors));
+    CHECK(has_error(load.errors, "VITALS_HTTP_THREADS", "integer"));
+    CHECK(has_error(load.errors, "/listen", "host:port"));
+    const ConfigLoad range = load_config({{"VITALS_HTTP_THREADS", "64"}}, "", builtin_registry());
+    CHECK(has_error(range.errors, "VITALS_HTTP_THREADS", "between 1 and 16"));
+}
+
+TEST_CASE("kinds add checks from the environment, the file overrides or disables them",
+          "[config]") {
+    const Registry registry = registry_with_env_kind();
+    const Environment env = {{"DEMO_URL", "demo://user:hunter2@svc:1/"}};
+    const ConfigLoad zero = load_config(env, "", registry);
+    REQUIRE(zero.config);
+    REQUIRE(zero.config->checks.size() == 1);
+    CHECK(zero.config->checks[0].name == "demo");
+    CHECK(zero.config->checks[0].origin == "environment");
+    CHECK(zero.config->checks[0].policy.groups == kGroupReady);
+
+    TempFile disabling(R"({"checks": {"demo": {"kind": "demo", "enabled": false}}})");
+    const ConfigLoad off = load_config(env, disabling.path(), registry);
+    REQUIRE(off.config);
+    CHECK(off.config->checks.empty());
+
+    TempFile overriding(
+        R"({"checks": {"demo": {"kind": "demo", "url": "demo://other:2/", "interval": "1m"}}})");
+    const ConfigLoad over = load_config(env, overriding.path(), registry);
+    REQUIRE(over.config);
+    REQUIRE(over.config->checks.size() == 1);
+    CHECK(over.config->checks[0].policy.interval == Millis(60'000));
+    CHECK(over.config->checks[0].origin == overriding.path());
+}
+
+TEST_CASE("the effective configuration never shows a password", "[config]") {
+    const Registry registry = registry_with_env_kind();
+    TempFile file(
+        R"({"checks": {"web": {"kind": "http", "url": "http://admin:hunter2@127.0.0.1:8000/"}}})");
+    const ConfigLoad load =
+        load_config({{"DEMO_URL", "demo://user:s3cret@svc:1/"}}, file.path(), registry);
+    REQUIRE(load.config);
+    const std::string text = load.config->describe().dump(2);
+    CHECK(text.find("hunter2") == std::string::npos);
+    CHECK(text.find("s3cret") == std::string::npos);
+    CHECK(text.find("http://admin:****@127.0.0.1:8000/") != std::string::npos);
+    CHECK(text.find("\"interval\": \"10s\"") != std::string::npos);
+}
+
+TEST_CASE("a JSON syntax error names the place but does not quote the file", "[config]") {
+    // Found by tests/fuzz/config_fuzz: the parser's message quoted what it last read, which
+    // can be a URL's password a few characters before the mistake.
+    const ConfigLoad broken = load_text(
+        R"({"checks": {"db": {"kind": "postgres", "url": "postgres://u:hunter22@h/d" x}}})");
+    REQUIRE(broken.errors.size() == 1);
+    CHECK(broken.errors[0].message.find("line 1, column") != std::string::npos);
+    CHECK(broken.errors[0].message.find("hunter22") == std::string::npos);
+}

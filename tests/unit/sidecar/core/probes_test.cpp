@@ -1,0 +1,71 @@
+#include <catch2/catch.hpp>
+
+#include "sidecar/core/probes.hpp"
+
+using namespace vitals;
+
+namespace {
+
+CheckState make(const std::string& name, std::uint8_t groups, Status status, bool ran = true,
+                bool critical = true) {
+    CheckState c;
+    c.name = name;
+    c.kind = "test";
+    c.policy.groups = groups;
+    c.policy.critical = critical;
+    c.status = status;
+    if (ran) c.last = std::make_shared<CheckResult>(CheckResult{status, "", {}, {}});
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("liveness ignores dependencies and tolerates checks that have not run", "[probes]") {
+    const std::vector<CheckState> checks = {
+        make("app", kGroupLive | kGroupReady, Status::unknown, false),
+        make("postgres", kGroupReady, Status::fail),
+    };
+    CHECK(evaluate(Probe::live, checks).pass);
+    auto failing_app = checks;
+    failing_app[0] = make("app", kGroupLive | kGroupReady, Status::fail);
+    const ProbeVerdict v = evaluate(Probe::live, failing_app);
+    CHECK_FALSE(v.pass);
+    CHECK(v.failing == std::vector<std::string>{"app"});
+}
+
+TEST_CASE("readiness needs every ready check ok or warn, unknown and stale fail it", "[probes]") {
+    std::vector<CheckState> checks = {make("app", kGroupReady, Status::ok),
+                                      make("cache", kGroupReady, Status::warn),
+                                      make("broker", 0, Status::fail)};
+    CHECK(evaluate(Probe::ready, checks).pass);  // broker is in no group
+
+    checks[1] = make("cache", kGroupReady, Status::unknown, false);
+    CHECK(evaluate(Probe::ready, checks).failing == std::vector<std::string>{"cache"});
+
+    checks[1] = make("cache", kGroupReady, Status::ok);
+    checks[1].stale = true;
+    CHECK_FALSE(evaluate(Probe::ready, checks).pass);
+    CHECK(checks[1].effective() == Status::fail);
+}
+
+TEST_CASE("startup passes once every ready check has completed a run, whatever its result",
+          "[probes]") {
+    std::vector<CheckState> checks = {make("app", kGroupReady, Status::unknown, false),
+                                      make("db", kGroupReady, Status::fail),
+                                      make("other", 0, Status::unknown, false)};
+    CHECK(evaluate(Probe::startup, checks).failing == std::vector<std::string>{"app"});
+    checks[0] = make("app", kGroupReady, Status::ok);
+    CHECK(evaluate(Probe::startup, checks).pass);
+}
+
+TEST_CASE("overall health: critical failures fail, anything less than ok warns", "[probes]") {
+    CHECK(overall_health({}) == Status::ok);
+    CHECK(overall_health({make("a", 0, Status::ok)}) == Status::ok);
+    CHECK(overall_health({make("a", 0, Status::ok), make("b", 0, Status::warn)}) == Status::warn);
+    CHECK(overall_health({make("a", 0, Status::unknown, false)}) == Status::warn);
+    CHECK(overall_health({make("a", 0, Status::fail, true, false)}) == Status::warn);
+    CHECK(overall_health({make("a", 0, Status::warn), make("b", 0, Status::fail)}) == Status::fail);
+    auto stale = make("a", 0, Status::ok);
+    stale.stale = true;
+    CHECK(overall_health({stale}) == Status::fail);
+}

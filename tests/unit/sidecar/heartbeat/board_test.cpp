@@ -1,0 +1,166 @@
+// Heartbeat judgement with explicit times: no clock is read here.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "sidecar/heartbeat/board.hpp"
+#include "support/temp_file.hpp"
+
+using namespace vitals;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kMinute = 60'000;
+constexpr std::int64_t kT0 = 1'795'000'000'000;
+
+HeartbeatRule hourly(std::optional<Millis> expected = std::nullopt) {
+    HeartbeatRule r;
+    r.period = 1h;
+    r.grace = 10min;
+    r.expected_duration = expected;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("heartbeat: ok until period + grace passes without a success", "[heartbeat]") {
+    HeartbeatState s;
+    s.last_success_ms = kT0;
+    CHECK(judge_heartbeat(s, hourly(), kT0 + 69 * kMinute, kT0).status == Status::ok);
+    const CheckResult late = judge_heartbeat(s, hourly(), kT0 + 71 * kMinute, kT0);
+    CHECK(late.status == Status::fail);
+    CHECK(late.message == "last success 71m ago, overdue by 60s");
+    double overdue = 0;
+    for (const auto& o : late.observations) {
+        if (o.name == "overdue_seconds") overdue = o.value;
+    }
+    CHECK(overdue == 60);
+}
+
+TEST_CASE("heartbeat: a task that never pinged is overdue period + grace after watching began",
+          "[heartbeat]") {
+    const HeartbeatState never;
+    const CheckResult early = judge_heartbeat(never, hourly(), kT0 + 30 * kMinute, kT0);
+    CHECK(early.status == Status::ok);
+    CHECK(early.message.rfind("waiting for the first ping, next due within 40m (20", 0) == 0);
+    CHECK(judge_heartbeat(never, hourly(), kT0 + 80 * kMinute, kT0).status == Status::fail);
+}
+
+TEST_CASE("heartbeat: an explicit failure fails until the next success", "[heartbeat]") {
+    HeartbeatState s;
+    s.last_success_ms = kT0;
+    s.last_fail_ms = kT0 + 5 * kMinute;
+    s.fail_message = "reconciliation: 3 accounts off";
+    const CheckResult failed = judge_heartbeat(s, hourly(), kT0 + 6 * kMinute, kT0);
+    CHECK(failed.status == Status::fail);
+    CHECK(failed.message == "the task reported a failure 60s ago: reconciliation: 3 accounts off");
+    s.last_success_ms = kT0 + 7 * kMinute;
+    CHECK(judge_heartbeat(s, hourly(), kT0 + 8 * kMinute, kT0).status == Status::ok);
+}
+
+TEST_CASE("heartbeat: a started run past its expected duration warns", "[heartbeat]") {
+    HeartbeatState s;
+    s.last_success_ms = kT0;
+    s.last_start_ms = kT0 + 60 * kMinute;
+    const auto rule = hourly(Millis(15 * kMinute));
+    CHECK(judge_heartbeat(s, rule, kT0 + 70 * kMinute, kT0).status == Status::ok);
+    const CheckResult slow = judge_heartbeat(s, rule, kT0 + 76 * kMinute, kT0 - 100 * kMinute);
+    CHECK(slow.status == Status::fail);  // overdue wins over slow: 76m > 70m since the last success
+    s.last_success_ms = kT0 + 50 * kMinute;
+    const CheckResult running = judge_heartbeat(s, rule, kT0 + 76 * kMinute, kT0);
+    CHECK(running.status == Status::warn);
+    CHECK(running.message == "running for 16m, longer than the expected 15m");
+}
+
+TEST_CASE("heartbeat board: start then success records the duration, unknown names are refused",
+          "[heartbeat]") {
+    HeartbeatBoard board;
+    board.declare("nightly", "");
+    CHECK_FALSE(board.record("other", Ping::success, kT0));
+    CHECK(board.record("nightly", Ping::start, kT0));
+    CHECK(board.record("nightly", Ping::success, kT0 + 90'000));
+    const HeartbeatState s = board.state("nightly");
+    REQUIRE(s.last_duration_seconds);
+    CHECK(*s.last_duration_seconds == 90);
+}
+
+TEST_CASE("heartbeat board: tokens are required when set", "[heartbeat]") {
+    HeartbeatBoard board;
+    board.declare("open", "");
+    board.declare("guarded", "s3cret-token");
+    CHECK(board.authorized("open", ""));
+    CHECK(board.authorized("guarded", "s3cret-token"));
+    CHECK_FALSE(board.authorized("guarded", ""));
+    CHECK_FALSE(board.authorized("guarded", "s3cret-tokeN"));
+    CHECK_FALSE(board.authorized("guarded", "s3cret-token-and-more"));
+    CHECK_FALSE(board.authorized("nobody", ""));
+}
+
+TEST_CASE("heartbeat board: state written to a file is there after a restart", "[heartbeat]") {
+    testing::TempFile file("");
+    {
+        HeartbeatBoard board;
+        board.declare("nightly", "");
+        board.open(file.path());
+        board.record("nightly", Ping::success, kT0);
+        board.record("nightly", Ping::fail, kT0 + 1000, "disk full");
+        REQUIRE(board.flush(2s));
+        CHECK(board.persist_error().empty());
+    }
+    HeartbeatBoard again;
+    again.declare("nightly", "");
+    again.open(file.path());
+    const HeartbeatState s = again.state("nightly");
+    CHECK(s.last_success_ms == kT0);
+    CHECK(s.last_fail_ms == kT0 + 1000);
+    CHECK(s.fail_message == "disk full");
+    std::ofstream(file.path()) << "{broken";
+    HeartbeatBoard broken;
+    broken.open(file.path());
+    CHECK(broken.persist_error().find("not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("heartbeat: a cron schedule is due at its next run after the last success, plus grace",
+          "[heartbeat]") {
+    std::string error;
+    HeartbeatRule rule;
+    rule.cron = parse_cron("0 3 * * *", error);
+    rule.zone = *TimeZone::load("Europe/Berlin", error);
+    rule.grace = 30min;
+    const auto at = [](int day, int hour, int minute) {  // UTC, November 2026 (CET = UTC+1)
+        return (days_from_civil(2026, 11, static_cast<unsigned>(day)) * 86'400 + hour * 3600 +
+                minute * 60) *
+               1000;
+    };
+    HeartbeatState s;
+    s.last_success_ms = at(24, 2, 5);  // the 03:00 Berlin run of the 24th
+    // The next run is 03:00 Berlin on the 25th = 02:00 UTC; due by 02:30 UTC.
+    CHECK(rule.due_ms(*s.last_success_ms) == at(25, 2, 30));
+    CHECK(judge_heartbeat(s, rule, at(25, 2, 29), at(1, 0, 0)).status == Status::ok);
+    const CheckResult late = judge_heartbeat(s, rule, at(25, 2, 31), at(1, 0, 0));
+    CHECK(late.status == Status::fail);
+    CHECK(late.message.find("overdue by 60s") != std::string::npos);
+    CHECK(late.details["schedule"] == "0 3 * * * (Europe/Berlin)");
+    s.last_success_ms = at(25, 2, 10);
+    CHECK(judge_heartbeat(s, rule, at(25, 2, 31), at(1, 0, 0)).status == Status::ok);
+}
+
+TEST_CASE("heartbeat: merging two replicas' views keeps the later of each event", "[heartbeat]") {
+    HeartbeatState mine, theirs;
+    mine.last_success_ms = kT0;
+    mine.last_duration_seconds = 5;
+    mine.last_fail_ms = kT0 + 10;
+    mine.fail_message = "mine";
+    theirs.last_success_ms = kT0 + 20;
+    theirs.last_duration_seconds = 7;
+    theirs.last_fail_ms = kT0 + 5;
+    theirs.fail_message = "theirs";
+    theirs.last_start_ms = kT0 + 15;
+    merge_heartbeat(mine, theirs);
+    CHECK(mine.last_success_ms == kT0 + 20);
+    CHECK(mine.last_duration_seconds == 7);
+    CHECK(mine.last_fail_ms == kT0 + 10);
+    CHECK(mine.fail_message == "mine");
+    CHECK(mine.last_start_ms == kT0 + 15);
+}

@@ -1,0 +1,141 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <sstream>
+
+#include "sidecar/http/render.hpp"
+
+using namespace vitals;
+
+namespace {
+
+CheckState checked(const std::string& name, Status status, bool critical = true) {
+    CheckState c;
+    c.name = name;
+    c.kind = "http";
+    c.policy.groups = kGroupLive | kGroupReady;
+    c.policy.critical = critical;
+    c.status = status;
+    CheckResult r{status,
+                  "connect to db.internal:5432 refused",
+                  {},
+                  nlohmann::json{{"slow_queries", {"SELECT pg_sleep(60)"}}}};
+    r.observe("latency_seconds", 0.25)
+        .observe("errors_total", 3)
+        .observe("queue_messages", "queue", "celery", 7);
+    c.last = std::make_shared<CheckResult>(r);
+    c.last_duration_seconds = 0.0125;
+    c.last_success = WallTime(std::chrono::seconds(1'795'000'000));
+    c.runs = {5, 1, 2, 1};
+    return c;
+}
+
+Rendered rendered(std::vector<CheckState> checks) {
+    Snapshot s;
+    s.checks = std::move(checks);
+    return render(s);
+}
+
+}  // namespace
+
+TEST_CASE("/health writes \"status\": \"ok\" with the space keyword monitors match", "[render]") {
+    const Rendered s = rendered({checked("app", Status::ok)});
+    CHECK(s.health_public.code == 200);
+    CHECK(s.health_public.body.find("\"status\": \"ok\"") != std::string::npos);
+    const auto body = nlohmann::json::parse(s.health_trusted.body);
+    CHECK(body["status"] == "ok");
+    CHECK(body["checks"]["app"]["status"] == "ok");
+    CHECK(body["checks"]["app"]["observations"]["latency_seconds"] == 0.25);
+    CHECK(body["checks"]["app"]["duration_seconds"] == 0.0125);
+}
+
+TEST_CASE("/health is 503 with status fail when a critical check fails, 200 warn otherwise",
+          "[render]") {
+    const Rendered critical = rendered({checked("app", Status::ok), checked("db", Status::fail)});
+    CHECK(critical.health_public.code == 503);
+    CHECK(nlohmann::json::parse(critical.health_public.body)["status"] == "fail");
+    const Rendered minor =
+        rendered({checked("app", Status::ok), checked("db", Status::fail, false)});
+    CHECK(minor.health_public.code == 200);
+    CHECK(nlohmann::json::parse(minor.health_public.body)["status"] == "warn");
+}
+
+TEST_CASE("untrusted bodies carry statuses and numbers but no messages or details", "[render]") {
+    const Rendered s = rendered({checked("db", Status::fail)});
+    for (const std::string* body :
+         {&s.health_public.body, &s.check_detail.at("db").first.body, &s.page_public.body}) {
+        CHECK(body->find("db.internal") == std::string::npos);
+        CHECK(body->find("pg_sleep") == std::string::npos);
+        CHECK(body->find("latency_seconds") != std::string::npos);
+    }
+    CHECK(s.health_trusted.body.find("db.internal:5432 refused") != std::string::npos);
+    CHECK(s.check_detail.at("db").second.body.find("pg_sleep") != std::string::npos);
+    CHECK(s.page_trusted.body.find("db.internal:5432 refused") != std::string::npos);
+}
+
+TEST_CASE("probe bodies name what holds them back", "[render]") {
+    const Rendered s = rendered({checked("app", Status::fail)});
+    CHECK(s.livez.code == 503);
+    CHECK(s.readyz.code == 503);
+    CHECK(s.startupz.code == 200);
+    const auto body = nlohmann::json::parse(s.readyz.body);
+    CHECK(body["failing"] == nlohmann::json::array({"app"}));
+    CHECK(s.check_detail.at("app").first.code == 503);
+}
+
+TEST_CASE("a check's detail has its policy, run counts and history", "[render]") {
+    CheckState c = checked("app", Status::ok);
+    c.history.push_back({Status::ok, 0.5f, 1'795'000'000'000});
+    const Rendered s = rendered({c});
+    const auto body = nlohmann::json::parse(s.check_detail.at("app").second.body);
+    CHECK(body["name"] == "app");
+    CHECK(body["runs"]["ok"] == 5);
+    CHECK(body["runs"]["timeout"] == 1);
+    CHECK(body["history"].size() == 1);
+    CHECK(body["history"][0]["status"] == "ok");
+    CHECK(body["interval_seconds"] == 10.0);
+}
+
+TEST_CASE("metrics follow the Prometheus text format with bounded labels", "[render]") {
+    const Rendered s = rendered({checked("app", Status::warn), checked("db", Status::fail)});
+    const std::string& m = s.metrics.body;
+    CHECK(m.find("vitals_build_info{version=\"" VITALS_VERSION "\"} 1\n") != std::string::npos);
+    CHECK(m.find("vitals_check_status{check=\"app\",kind=\"http\",status=\"warn\"} 1\n") !=
+          std::string::npos);
+    CHECK(m.find("vitals_check_status{check=\"app\",kind=\"http\",status=\"ok\"} 0\n") !=
+          std::string::npos);
+    CHECK(m.find("vitals_check_duration_seconds{check=\"db\"} 0.0125\n") != std::string::npos);
+    CHECK(m.find("vitals_check_runs_total{check=\"db\",result=\"timeout\"} 1\n") !=
+          std::string::npos);
+    CHECK(m.find("vitals_check_last_success_timestamp_seconds{check=\"app\"} 1795000000\n") !=
+          std::string::npos);
+    CHECK(m.find("# TYPE vitals_http_errors_total counter\n") != std::string::npos);
+    CHECK(m.find("# TYPE vitals_http_latency_seconds gauge\n") != std::string::npos);
+    CHECK(m.find("vitals_http_queue_messages{check=\"app\",queue=\"celery\"} 7\n") !=
+          std::string::npos);
+    CHECK(nlohmann::json::parse(
+              s.health_public.body)["checks"]["app"]["observations"]["queue_messages.celery"] == 7);
+    CHECK(m.find("vitals_probe_up{probe=\"ready\"} 0\n") != std::string::npos);
+    CHECK(m.find("refused") == std::string::npos);  // never error text
+    // Every sample line belongs to a family declared before it.
+    std::istringstream lines(m);
+    std::string line;
+    std::set<std::string> declared;
+    while (std::getline(lines, line)) {
+        if (line.rfind("# TYPE ", 0) == 0) {
+            declared.insert(line.substr(7, line.find(' ', 7) - 7));
+        } else if (line[0] != '#') {
+            const std::string name = line.substr(0, line.find_first_of("{ "));
+            INFO(line);
+            CHECK(declared.count(name) == 1);
+        }
+    }
+}
+
+TEST_CASE("the status page escapes what it shows", "[render]") {
+    CheckState c = checked("app", Status::fail);
+    c.last = std::make_shared<CheckResult>(CheckResult::fail("<script>alert(1)</script>"));
+    const Rendered s = rendered({c});
+    CHECK(s.page_trusted.body.find("<script>") == std::string::npos);
+    CHECK(s.page_trusted.body.find("&lt;script&gt;") != std::string::npos);
+}
