@@ -9,6 +9,7 @@
 
 #include "sidecar/clients/http_client.hpp"
 #include "sidecar/duration.hpp"
+#include "sidecar/text.hpp"
 
 namespace vitals {
 
@@ -64,10 +65,13 @@ void print_table(const json& health, std::ostream& out) {
         << cell("LAST RUN", 9) << "MESSAGE\n";
     for (const auto& item : health["checks"].items()) {
         const json& c = item.value();
-        std::string status = c.value("status", "?");
+        // Everything printed came over the network: a message could carry escape sequences
+        // that retitle or clear an operator's terminal.
+        std::string status = printable(c.value("status", "?"));
         if (c.value("stale", false)) status += "*";
-        out << cell(item.key(), name_width) << cell(status, 7) << cell(c.value("since", "-"), 20)
-            << cell(millis(c), 9) << c.value("message", "") << "\n";
+        out << cell(printable(item.key()), name_width) << cell(status, 7)
+            << cell(printable(c.value("since", "-")), 20) << cell(millis(c), 9)
+            << printable(c.value("message", "")) << "\n";
     }
 }
 
@@ -100,7 +104,8 @@ int cli_status(const std::vector<std::string>& args, const std::string& default_
         return kCliUnreachable;
     }
     const std::string overall = health.body.value("status", "unknown");
-    out << "vitals " << health.body.value("version", "?") << " at " << base << ": " << overall;
+    out << "vitals " << printable(health.body.value("version", "?")) << " at " << base << ": "
+        << overall;
     for (const char* probe : {"livez", "readyz", "startupz"}) {
         std::string probe_error;
         const Fetched p = fetch(base, std::string("/") + probe, probe_error);
@@ -182,12 +187,13 @@ int cli_wait(const std::vector<std::string>& args, const std::string& default_ur
             ? last_body.value(probe == "startupz" ? "waiting" : "failing", json::array())
             : json::array();
     for (const auto& name : failing) {
-        const std::string n = name.get<std::string>();
-        err << "  " << n;
+        const std::string n = name.is_string() ? name.get<std::string>() : "?";
+        err << "  " << printable(n);
         if (health.body.is_object() && health.body["checks"].contains(n)) {
             const json& c = health.body["checks"][n];
-            err << ": " << c.value("status", "?");
-            if (c.contains("message")) err << " - " << c["message"].get<std::string>();
+            err << ": " << printable(c.value("status", "?"));
+            if (c.contains("message") && c["message"].is_string())
+                err << " - " << printable(c["message"].get<std::string>());
         }
         err << "\n";
     }

@@ -1,5 +1,6 @@
 #include "sidecar/heartbeat/board.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sidecar/clients/redis_client.hpp"
+#include "sidecar/text.hpp"
 
 namespace vitals {
 
@@ -28,14 +30,21 @@ nlohmann::json to_json(const HeartbeatState& s) {
     return j;
 }
 
+// Tolerant: a field of the wrong type (null, text) is dropped, never thrown on.
 HeartbeatState from_json(const nlohmann::json& j) {
     HeartbeatState s;
-    if (j.contains("last_success_ms")) s.last_success_ms = j["last_success_ms"].get<std::int64_t>();
-    if (j.contains("last_start_ms")) s.last_start_ms = j["last_start_ms"].get<std::int64_t>();
-    if (j.contains("last_fail_ms")) s.last_fail_ms = j["last_fail_ms"].get<std::int64_t>();
-    s.fail_message = j.value("fail_message", "");
-    if (j.contains("last_duration_seconds"))
-        s.last_duration_seconds = j["last_duration_seconds"].get<double>();
+    const auto stamp = [&](const char* key) -> std::optional<std::int64_t> {
+        const auto it = j.find(key);
+        if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+        return it->get<std::int64_t>();
+    };
+    s.last_success_ms = stamp("last_success_ms");
+    s.last_start_ms = stamp("last_start_ms");
+    s.last_fail_ms = stamp("last_fail_ms");
+    if (const auto it = j.find("fail_message"); it != j.end() && it->is_string())
+        s.fail_message = it->get<std::string>();
+    if (const auto it = j.find("last_duration_seconds"); it != j.end() && it->is_number())
+        s.last_duration_seconds = it->get<double>();
     return s;
 }
 
@@ -75,7 +84,38 @@ std::optional<std::int64_t> number_of(const std::string& text) {
     }
 }
 
+std::optional<double> real_of(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    try {
+        return std::stod(text);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::int64_t wall_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 }  // namespace
+
+HeartbeatState sanitized(HeartbeatState s, std::int64_t now_ms) {
+    const auto believable = [&](std::optional<std::int64_t>& stamp) {
+        if (stamp && (*stamp <= 0 || *stamp > now_ms + kHeartbeatClockSkew.count())) stamp.reset();
+    };
+    believable(s.last_success_ms);
+    believable(s.last_start_ms);
+    believable(s.last_fail_ms);
+    if (s.last_duration_seconds &&
+        !(std::isfinite(*s.last_duration_seconds) && *s.last_duration_seconds >= 0 &&
+          *s.last_duration_seconds < 1e9))
+        s.last_duration_seconds.reset();
+    s.fail_message = clip_utf8(valid_utf8(s.fail_message), kHeartbeatMessageLimit);
+    if (!s.last_fail_ms) s.fail_message.clear();
+    return s;
+}
 
 std::int64_t HeartbeatRule::due_ms(std::int64_t since_ms) const {
     if (!cron) return since_ms + period.count() + grace.count();
@@ -162,11 +202,18 @@ void HeartbeatBoard::open(const std::string& state_file) {
     text << in.rdbuf();
     const auto j = nlohmann::json::parse(text.str(), nullptr, false);
     if (!j.is_object()) {
-        persist_error_ = "state file " + file_ + " is not valid JSON; starting empty";
+        // Set aside, never a crash loop: the next write replaces the file, and the bad one is
+        // kept for a person to look at.
+        const std::string aside = file_ + ".bad";
+        std::rename(file_.c_str(), aside.c_str());
+        persist_error_ = "state file " + file_ + " was not valid JSON; set aside as " + aside +
+                         ", starting empty";
         return;
     }
+    const std::int64_t now = wall_now_ms();
     for (const auto& item : j.items()) {
-        if (item.value().is_object()) merge_heartbeat(states_[item.key()], from_json(item.value()));
+        if (item.value().is_object())
+            merge_heartbeat(states_[item.key()], sanitized(from_json(item.value()), now));
     }
 }
 
@@ -200,8 +247,9 @@ std::string HeartbeatBoard::refresh(const std::string& name, const Deadline& dea
         remote.last_start_ms = number_of(fields["start"]);
         remote.last_fail_ms = number_of(fields["fail"]);
         remote.fail_message = fields["message"];
-        if (!fields["duration"].empty())
-            remote.last_duration_seconds = std::stod(fields["duration"]);
+        remote.last_duration_seconds = real_of(fields["duration"]);
+        // What another replica (or anyone with access to Redis) wrote is checked here.
+        remote = sanitized(std::move(remote), wall_now_ms());
     } catch (const std::exception& e) {
         return std::string("shared state unreadable, judging by this replica's pings: ") + e.what();
     }
@@ -258,7 +306,7 @@ bool HeartbeatBoard::record(const std::string& name, Ping ping, std::int64_t now
             break;
         case Ping::fail:
             s.last_fail_ms = now_ms;
-            s.fail_message = message;
+            s.fail_message = clip_utf8(valid_utf8(message), kHeartbeatMessageLimit);
             break;
     }
     ++pings_;
@@ -294,8 +342,14 @@ void HeartbeatBoard::writer_loop() {
         const bool to_file = !file_.empty();
         const bool to_redis = redis_.has_value();
         lock.unlock();
-        const std::string file_error = to_file ? write_file(states) : "";
-        const std::string shared_error = to_redis ? write_shared(states, names) : "";
+        std::string file_error, shared_error;
+        try {
+            file_error = to_file ? write_file(states) : "";
+            shared_error = to_redis ? write_shared(states, names) : "";
+        } catch (const std::exception& e) {
+            // Never the end of the writer (or of vitals): reported, and given up on.
+            file_error = std::string("heartbeat state not written: ") + e.what();
+        }
         lock.lock();
         persist_error_ = file_error.empty() ? shared_error : file_error;
         if (shared_error.empty() || stopping_) {
@@ -315,7 +369,7 @@ std::string HeartbeatBoard::write_file(const std::map<std::string, HeartbeatStat
     const std::string tmp = file_ + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        out << j.dump() << "\n";
+        out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         out.flush();
         if (!out) return "cannot write " + tmp;
     }

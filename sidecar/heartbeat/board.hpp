@@ -44,6 +44,17 @@ struct HeartbeatRule {
     std::int64_t due_ms(std::int64_t since_ms) const;
 };
 
+// A ping's failure message is kept up to this many bytes.
+inline constexpr std::size_t kHeartbeatMessageLimit = 1024;
+// A timestamp further in the future than this is not believed (a clock skew between replicas
+// is; a success stamped years ahead would keep a dead task fresh forever).
+inline constexpr std::chrono::minutes kHeartbeatClockSkew{5};
+
+// `s` with what cannot be believed dropped: timestamps not positive or ahead of `now_ms` by
+// more than the skew, durations not finite or negative; the message made valid UTF-8 and cut
+// to the limit. Applied wherever state enters: pings, the state file, the shared hash.
+HeartbeatState sanitized(HeartbeatState s, std::int64_t now_ms);
+
 // Keeps the later of each event (success, start, fail) of two views of one heartbeat.
 void merge_heartbeat(HeartbeatState& into, const HeartbeatState& other);
 

@@ -197,12 +197,14 @@ class ProbeHandler final : public Http::Handler {
     const Response& heartbeat(const Http::Request& request, std::string name) const {
         if (options_->heartbeats == nullptr) return kNoSuchHeartbeat;
         Ping ping = Ping::success;
+        // One suffix at most: /x/fail/start is no ping of x.
         for (const auto& [suffix, kind] :
-             {std::pair<const char*, Ping>{"/start", Ping::start}, {"/fail", Ping::fail}}) {
-            const std::string s = suffix;
-            if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
-                name.resize(name.size() - s.size());
+             {std::pair<std::string_view, Ping>{"/start", Ping::start}, {"/fail", Ping::fail}}) {
+            if (name.size() > suffix.size() &&
+                name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                name.resize(name.size() - suffix.size());
                 ping = kind;
+                break;
             }
         }
         HeartbeatBoard& board = *options_->heartbeats;

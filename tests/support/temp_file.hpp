@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace vitals::testing {
@@ -26,5 +27,14 @@ class TempFile {
   private:
     std::string path_;
 };
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline void write_file(const std::string& path, const std::string& contents) {
+    std::ofstream(path, std::ios::trunc) << contents;
+}
 
 }  // namespace vitals::testing

@@ -129,3 +129,20 @@ TEST_CASE("history: a check changing state keeps what every check showed at that
     CHECK(page.find("Recent changes") != std::string::npos);
     CHECK(page.find("class=\"incident\" data-check=\"app\"") != std::string::npos);
 }
+
+TEST_CASE("cli: vitals status strips terminal escape sequences from what it prints", "[cli]") {
+    // A message can carry text from a dependency's error; printed raw, ESC ] 0 ; retitles
+    // the operator's terminal and ESC [ 2 J clears it.
+    ScriptedHttpServer fake([](const std::string&) {
+        return http_response(200, R"({"status": "ok", "version": "1\u001b[2J", "checks": {
+            "app\u001b]0;owned\u0007": {"status": "ok", "message": "fine \u001b[2J\u009b31m"}}})",
+                             "application/json");
+    });
+    const Finished r = run_binary({"status", "http://127.0.0.1:" + std::to_string(fake.port())});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("fine ?[2J?31m") != std::string::npos);
+    CHECK(r.out.find('\x1b') == std::string::npos);
+    CHECK(r.out.find('\x07') == std::string::npos);
+    CHECK(r.out.find("\xC2\x9B") == std::string::npos);
+}
