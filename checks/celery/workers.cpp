@@ -36,7 +36,8 @@ class CeleryWorkersCheck final : public Check {
         try {
             broker = connect_celery_broker(url_, deadline);
         } catch (const BrokerError& e) {
-            return CheckResult::fail(e.what());
+            // Celery reconnects by itself; restarting every worker cannot bring a broker back.
+            return CheckResult::fail(e.what(), Cause::elsewhere);
         }
         std::vector<WorkerPong> replies;
         try {
@@ -44,13 +45,15 @@ class CeleryWorkersCheck final : public Check {
             stop_when.insert(policy_.expected.begin(), policy_.expected.end());
             replies = broker->ping(policy_.destination, policy_.window, stop_when);
         } catch (const std::exception& e) {
-            return CheckResult::fail(std::string("ping failed: ") + e.what());
+            return CheckResult::fail(std::string("ping failed: ") + e.what(), Cause::elsewhere);
         }
         std::vector<std::string> names;
         nlohmann::json workers = nlohmann::json::array();
         double slowest = 0;
         for (const WorkerPong& p : replies) {
             if (std::find(names.begin(), names.end(), p.name) != names.end()) continue;
+            // Pinging one worker, only that worker's reply says it is alive.
+            if (!policy_.destination.empty() && p.name != policy_.destination.front()) continue;
             names.push_back(p.name);
             slowest = std::max(slowest, p.seconds);
             workers.push_back(
@@ -68,23 +71,22 @@ class CeleryWorkersCheck final : public Check {
             if (std::find(names.begin(), names.end(), want) == names.end()) missing.push_back(want);
         }
         const int min_workers = policy_.destination.empty() ? policy_.min_workers : 1;
+        // The broker answered: a worker that does not is the worker's own problem, which a
+        // restart may fix (in a worker pod this check is the liveness probe).
+        Findings findings;
         if (names.empty()) {
-            result.status = Status::fail;
-            result.message =
-                "no worker answered the ping within " + format_duration(policy_.window);
+            findings.add(Status::fail,
+                         "no worker answered the ping within " + format_duration(policy_.window));
         } else if (static_cast<int>(names.size()) < min_workers) {
-            result.status = Status::fail;
-            result.message = std::to_string(names.size()) + " worker(s) answered (" + join(names) +
-                             "), fewer than min_workers " + std::to_string(min_workers);
-        } else if (!missing.empty()) {
-            result.status = Status::fail;
-            result.message = "expected worker(s) did not answer: " + join(missing);
-        } else {
-            result.status = Status::ok;
-            result.message = std::to_string(names.size()) +
-                             (names.size() == 1 ? " worker" : " workers") +
-                             " answered: " + join(names);
+            findings.add(Status::fail, std::to_string(names.size()) + " worker(s) answered (" +
+                                           join(names) + "), fewer than min_workers " +
+                                           std::to_string(min_workers));
         }
+        if (!missing.empty())
+            findings.add(Status::fail, "expected worker(s) did not answer: " + join(missing));
+        findings.conclude(result, std::to_string(names.size()) +
+                                      (names.size() == 1 ? " worker" : " workers") +
+                                      " answered: " + join(names));
         return result;
     }
 
@@ -97,9 +99,12 @@ class CeleryWorkersCheck final : public Check {
 std::string expand_hostname(std::string text, const Environment& env) {
     const auto host = env.find("HOSTNAME");
     const std::string value = host == env.end() ? "" : host->second;
-    for (const char* token : {"${HOSTNAME}", "$HOSTNAME"}) {
-        for (auto at = text.find(token); at != std::string::npos; at = text.find(token)) {
-            text.replace(at, std::string(token).size(), value);
+    for (const std::string token : {"${HOSTNAME}", "$HOSTNAME"}) {
+        // Search on past what was put in: a HOSTNAME that itself holds "$HOSTNAME" once
+        // made this loop forever.
+        for (auto at = text.find(token); at != std::string::npos;
+             at = text.find(token, at + value.size())) {
+            text.replace(at, token.size(), value);
         }
     }
     return text;

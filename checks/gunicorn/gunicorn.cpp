@@ -50,8 +50,10 @@ class GunicornCheck final : public Check {
             findings.add(Status::fail, "the app does not answer: " + reply.error);
         } else {
             result.observe("status_code", reply.status);
+            // It answers: a wrong status (Django answers 500 while its database is down) or
+            // a missing keyword is not what a restart fixes.
             if (const std::string why = policy_.answer.unmet(reply); !why.empty()) {
-                findings.add(Status::fail, why);
+                findings.add(Status::fail, why, Cause::elsewhere);
             }
             judge_latency(reply.total_seconds, result, findings);
         }
@@ -84,7 +86,8 @@ class GunicornCheck final : public Check {
         const std::string text =
             "p95 of the last " + std::to_string(sorted.size()) + " probes is " + format_millis(p95);
         if (policy_.p95_fail && p95 > std::chrono::duration<double>(*policy_.p95_fail).count()) {
-            findings.add(Status::fail, text + ", over " + format_duration(*policy_.p95_fail));
+            findings.add(Status::fail, text + ", over " + format_duration(*policy_.p95_fail),
+                         Cause::elsewhere);
         } else if (p95 > std::chrono::duration<double>(policy_.p95_warn).count()) {
             findings.add(Status::warn, text + ", over " + format_duration(policy_.p95_warn));
         }
@@ -104,8 +107,10 @@ class GunicornCheck final : public Check {
         const std::string text =
             std::to_string(backlog.queued) +
             " connections wait in the accept queue: every Gunicorn worker is busy";
+        // Busy workers are load or a slow dependency; wedged ones also stop answering the
+        // probe, and that finding is the one that counts for liveness.
         if (backlog.queued >= policy_.backlog_fail) {
-            findings.add(Status::fail, text);
+            findings.add(Status::fail, text, Cause::elsewhere);
         } else if (backlog_runs_ >= policy_.backlog_warn_runs) {
             findings.add(Status::warn,
                          text + " (" + std::to_string(backlog_runs_) + " runs in a row)");
@@ -147,7 +152,7 @@ class GunicornCheck final : public Check {
                           "%.0f%% of %.0f requests in the last minute answered 5xx",
                           s.error_5xx_ratio * 100, s.requests);
             findings.add(s.error_5xx_ratio >= policy_.error_5xx_fail ? Status::fail : Status::warn,
-                         text);
+                         text, Cause::elsewhere);
         }
         if (s.worker_timeouts > 0) {
             std::snprintf(text, sizeof(text),

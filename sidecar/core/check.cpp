@@ -33,21 +33,30 @@ int severity(Status s) {
 }
 
 void Findings::conclude(CheckResult& result, std::string ok_message) const {
-    const auto worst = std::max_element(
-        items_.begin(), items_.end(),
-        [](const auto& a, const auto& b) { return severity(a.first) < severity(b.first); });
+    // The worst finding; among equally bad ones the first that lies here, since that is the
+    // one a liveness failure is about.
+    const auto worse = [](const Item& a, const Item& b) {
+        if (severity(a.status) != severity(b.status))
+            return severity(a.status) < severity(b.status);
+        return a.cause == Cause::elsewhere && b.cause == Cause::here;
+    };
+    const auto worst = std::max_element(items_.begin(), items_.end(), worse);
     if (worst == items_.end()) {
         result.status = Status::ok;
         result.message = std::move(ok_message);
         return;
     }
-    result.status = worst->first;
-    result.message = worst->second;
+    result.status = worst->status;
+    result.cause = worst->cause;
+    result.message = worst->text;
     if (items_.size() > 1)
         result.message += " (+" + std::to_string(items_.size() - 1) + " more in details)";
     nlohmann::json all = nlohmann::json::array();
-    for (const auto& [status, text] : items_)
-        all.push_back({{"status", status_name(status)}, {"finding", text}});
+    for (const Item& item : items_) {
+        nlohmann::json one = {{"status", status_name(item.status)}, {"finding", item.text}};
+        if (item.cause == Cause::elsewhere) one["restart_helps"] = false;
+        all.push_back(std::move(one));
+    }
     result.details["findings"] = all;
 }
 

@@ -36,6 +36,13 @@ struct Observation {
     std::string key() const { return label.empty() ? name : name + "." + label_value; }
 };
 
+// Where what a failure reports lies, which decides whether it may count for /livez: a
+// restart of this container can fix only what lies `here` (the app no longer answers, a
+// worker no longer answers while its broker does). A dependency down, a broker gone, an
+// error rate or a slow page lie `elsewhere`: restarting every pod for them makes the outage
+// worse. See "Probe groups" in the README.
+enum class Cause : std::uint8_t { here, elsewhere };
+
 struct CheckResult {
     Status status = Status::unknown;
     // One short sentence. Shown only to trusted clients; must never hold a password.
@@ -43,15 +50,17 @@ struct CheckResult {
     std::vector<Observation> observations;
     // Structured lists (slow queries, workers...). Trusted clients only.
     nlohmann::json details;
+    // For a failure: whether a restart of this container may fix it (/livez counts it).
+    Cause cause = Cause::here;
 
     static CheckResult ok(std::string message = "") {
-        return {Status::ok, std::move(message), {}, {}};
+        return {Status::ok, std::move(message), {}, {}, Cause::here};
     }
     static CheckResult warn(std::string message) {
-        return {Status::warn, std::move(message), {}, {}};
+        return {Status::warn, std::move(message), {}, {}, Cause::here};
     }
-    static CheckResult fail(std::string message) {
-        return {Status::fail, std::move(message), {}, {}};
+    static CheckResult fail(std::string message, Cause cause = Cause::here) {
+        return {Status::fail, std::move(message), {}, {}, cause};
     }
 
     CheckResult& observe(std::string name, double value) {
@@ -68,13 +77,21 @@ struct CheckResult {
 // What one run found, each with a status; the result takes the worst of them.
 class Findings {
   public:
-    void add(Status status, std::string text) { items_.emplace_back(status, std::move(text)); }
+    void add(Status status, std::string text, Cause cause = Cause::here) {
+        items_.push_back({status, std::move(text), cause});
+    }
     // None: `result` is ok with `ok_message`. Otherwise it takes the worst finding's status
-    // and text (with "+N more in details"), and details["findings"] lists every one.
+    // and text (with "+N more in details"), and details["findings"] lists every one. A failed
+    // result lies `here` when any failing finding does.
     void conclude(CheckResult& result, std::string ok_message) const;
 
   private:
-    std::vector<std::pair<Status, std::string>> items_;
+    struct Item {
+        Status status;
+        std::string text;
+        Cause cause;
+    };
+    std::vector<Item> items_;
 };
 
 class Check {

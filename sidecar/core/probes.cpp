@@ -12,7 +12,10 @@ bool counts_for(Probe probe, const CheckState& c) {
 bool passes(Probe probe, const CheckState& c) {
     switch (probe) {
         case Probe::live:
-            return c.effective() != Status::fail;
+            // A failure counts only when a restart may fix it (see Cause); a stale result
+            // always does: vitals cannot tell what it would say.
+            if (c.stale) return false;
+            return c.status != Status::fail || (c.last && c.last->cause == Cause::elsewhere);
         case Probe::ready:
             return check_passes(c);
         case Probe::startup:

@@ -1,6 +1,7 @@
 // Probe policy: which checks each probe counts and what passes.
-//  live    - only checks in the "live" group; passes unless one has failed (or gone stale).
-//            Unknown passes: a check that has not run yet is no reason to restart a pod.
+//  live    - only checks in the "live" group; passes unless one has failed for a cause that
+//            lies here (the app itself: see Cause), or gone stale. Unknown passes: a check
+//            that has not run yet is no reason to restart a pod.
 //  ready   - checks in the "ready" group; each must be ok or warn. Unknown and stale fail.
 //  startup - passes once every ready check has completed at least one run.
 //  health  - every check: fail when a critical check fails, warn when anything is less

@@ -69,3 +69,35 @@ TEST_CASE("overall health: critical failures fail, anything less than ok warns",
     stale.stale = true;
     CHECK(overall_health({stale}) == Status::fail);
 }
+
+TEST_CASE("liveness counts a failure only when a restart may fix it; stale always counts",
+          "[probes]") {
+    CheckState app = make("app", kGroupLive | kGroupReady, Status::fail, true);
+    auto elsewhere =
+        std::make_shared<CheckResult>(CheckResult::fail("status 500", Cause::elsewhere));
+    app.last = elsewhere;
+    CHECK(evaluate(Probe::live, {app}).pass);
+    CHECK_FALSE(evaluate(Probe::ready, {app}).pass);
+    app.last = std::make_shared<CheckResult>(CheckResult::fail("does not answer"));
+    CHECK_FALSE(evaluate(Probe::live, {app}).pass);
+    app.last = elsewhere;
+    app.stale = true;
+    CHECK_FALSE(evaluate(Probe::live, {app}).pass);
+}
+
+TEST_CASE("findings: a failure lies here when any failing finding does", "[probes]") {
+    CheckResult r;
+    Findings f;
+    f.add(Status::fail, "5xx share", Cause::elsewhere);
+    f.add(Status::warn, "slow");
+    f.conclude(r, "");
+    CHECK(r.status == Status::fail);
+    CHECK(r.cause == Cause::elsewhere);
+    Findings g;
+    g.add(Status::fail, "5xx share", Cause::elsewhere);
+    g.add(Status::fail, "does not answer");
+    CheckResult s;
+    g.conclude(s, "");
+    CHECK(s.cause == Cause::here);
+    CHECK(s.message.rfind("does not answer", 0) == 0);
+}
