@@ -42,8 +42,18 @@ struct Limits {
     double memory_warn = 0.8;
     double memory_fail = 0.95;
     double clients_warn = 0.9;
+    double hit_ratio_warn = 0.5;
     Millis key_ttl{10'000};
 };
+
+// A cache that evicts (allkeys-lru, volatile-ttl, ...) is full by design; one that does not
+// (noeviction, the default) refuses writes once it reaches maxmemory.
+bool evicts(const std::string& policy) {
+    return policy.rfind("allkeys-", 0) == 0 || policy.rfind("volatile-", 0) == 0;
+}
+
+// Lookups in a window smaller than this say nothing about the hit ratio.
+constexpr double kMinLookupsForRatio = 100;
 
 class RedisCheck final : public Check {
   public:
@@ -132,29 +142,64 @@ class RedisCheck final : public Check {
         result.details["redis_version"] =
             info.count("redis_version") ? info.at("redis_version") : "";
 
-        char text[160];
-        if (max > 0 && memory_ratio >= limits_.memory_fail) {
-            std::snprintf(text, sizeof(text), "memory %.0f%% of maxmemory (%.0f of %.0f bytes)",
-                          memory_ratio * 100, used, max);
-            result.status = Status::fail;
-            result.message = text;
+        const std::string policy =
+            info.count("maxmemory_policy") ? info.at("maxmemory_policy") : "";
+        // The hit ratio over the window since the last run, not since Redis started.
+        const double window_hits = hits - last_hits_, window_misses = misses - last_misses_;
+        const double window_evicted = evicted - last_evicted_seen_;
+        const bool have_window = window_hits >= 0 && window_misses >= 0 && ran_before_;
+        last_hits_ = hits;
+        last_misses_ = misses;
+        last_evicted_seen_ = evicted;
+        ran_before_ = true;
+
+        Findings findings;
+        const std::string memory_text = "memory " + percent(memory_ratio) + " of maxmemory (" +
+                                        format_bytes(used) + " of " + format_bytes(max) + ")";
+        if (max > 0 && evicts(policy)) {
+            // Full is normal under an eviction policy: what matters is whether the cache still
+            // serves, i.e. evictions throwing away what is asked for again.
+            if (have_window && window_evicted > 0 &&
+                window_hits + window_misses >= kMinLookupsForRatio) {
+                const double ratio = window_hits / (window_hits + window_misses);
+                result.observe("window_hit_ratio", ratio);
+                if (ratio < limits_.hit_ratio_warn)
+                    findings.add(Status::warn,
+                                 "hit ratio " + percent(ratio) + " while evicting " +
+                                     std::to_string(static_cast<long long>(window_evicted)) +
+                                     " keys since the last run (" + policy +
+                                     "): the cache is too small for its working set",
+                                 Cause::elsewhere);
+            }
+        } else if (max > 0 && memory_ratio >= limits_.memory_fail) {
+            findings.add(Status::fail,
+                         memory_text + " under " + (policy.empty() ? "noeviction" : policy) +
+                             ": writes will be refused",
+                         Cause::elsewhere);
         } else if (max > 0 && memory_ratio >= limits_.memory_warn) {
-            std::snprintf(text, sizeof(text), "memory %.0f%% of maxmemory (%.0f of %.0f bytes)",
-                          memory_ratio * 100, used, max);
-            result.status = Status::warn;
-            result.message = text;
-        } else if (newly_rejected > 0) {
-            std::snprintf(text, sizeof(text),
-                          "%.0f connections rejected since the last run (maxclients reached)",
-                          newly_rejected);
-            result.status = Status::warn;
-            result.message = text;
-        } else if (max_clients > 0 && clients_ratio >= limits_.clients_warn) {
-            std::snprintf(text, sizeof(text), "%.0f of %.0f clients connected", clients,
-                          max_clients);
-            result.status = Status::warn;
-            result.message = text;
+            findings.add(Status::warn, memory_text, Cause::elsewhere);
         }
+        if (newly_rejected > 0) {
+            findings.add(Status::warn,
+                         std::to_string(static_cast<long long>(newly_rejected)) +
+                             " connections rejected since the last run (maxclients reached)",
+                         Cause::elsewhere);
+        } else if (max_clients > 0 && clients_ratio >= limits_.clients_warn) {
+            findings.add(Status::warn,
+                         std::to_string(static_cast<long long>(clients)) + " of " +
+                             std::to_string(static_cast<long long>(max_clients)) +
+                             " clients connected",
+                         Cause::elsewhere);
+        }
+        const std::string ok_message = result.message;
+        findings.conclude(result, ok_message);
+    }
+
+    static std::string percent(double ratio) {
+        return std::to_string(static_cast<long long>(ratio * 100 + 0.5)) + "%";
+    }
+    static std::string format_bytes(double bytes) {
+        return std::to_string(static_cast<long long>(bytes)) + " bytes";
     }
 
     Url url_;
@@ -164,6 +209,8 @@ class RedisCheck final : public Check {
     std::optional<SteadyClock::time_point> last_sample_;
     double last_evicted_ = 0;
     double last_rejected_ = 0;
+    double last_hits_ = 0, last_misses_ = 0, last_evicted_seen_ = 0;
+    bool ran_before_ = false;
 };
 
 }  // namespace
@@ -185,6 +232,11 @@ CheckKind redis_kind() {
             .range(0, 1),
         Setting::of("clients_warn_ratio", T::number, "connected_clients / maxclients: warn at")
             .defaults(0.9)
+            .range(0, 1),
+        Setting::of("hit_ratio_warn", T::number,
+                    "under an eviction policy: hit ratio between two runs that warns while "
+                    "keys are evicted")
+            .defaults(0.5)
             .range(0, 1),
         Setting::of("key_prefix", T::string, "prefix of the probe key; the pod name follows")
             .defaults("vitals:probe:"),
@@ -208,6 +260,7 @@ CheckKind redis_kind() {
         limits.memory_warn = ctx.params.number("memory_warn_ratio");
         limits.memory_fail = ctx.params.number("memory_fail_ratio");
         limits.clients_warn = ctx.params.number("clients_warn_ratio");
+        limits.hit_ratio_warn = ctx.params.number("hit_ratio_warn");
         limits.key_ttl = ctx.params.duration("key_ttl");
         if (limits.memory_warn > limits.memory_fail)
             throw SettingError("memory_warn_ratio", "must not be above memory_fail_ratio");

@@ -42,6 +42,39 @@ TEST_CASE("redis: CACHE_URL is used when REDIS_URL is absent", "[redis]") {
     CHECK(load.config->checks[0].check->run(Deadline::in(2s)).status == Status::ok);
 }
 
+TEST_CASE("redis: a full LRU cache is healthy; thrashing warns; noeviction refusing writes fails",
+          "[redis]") {
+    // allkeys-lru sits at maxmemory by design: once every pod went unready at 95%.
+    RedisServer redis({"--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"});
+    auto check = make_check("redis", {{"url", redis.url()}});
+    REQUIRE(check->run(Deadline::in(2s)).status == Status::ok);
+    // Fill well past maxmemory: Redis evicts, the cache keeps working.
+    redis.cli("EVAL \"for i=1,400 do redis.call('SET','fill:'..i,string.rep('x',16384)) end\" 0");
+    CheckResult full = check->run(Deadline::in(2s));
+    INFO(full.message);
+    CHECK(observed(full, "memory_used_ratio") > 0.9);
+    CHECK(observed(full, "evicted_keys_total") > 0);
+    CHECK(full.status == Status::ok);
+    // Thrashing: every lookup misses while keys are evicted (the working set does not fit).
+    redis.cli(
+        "EVAL \"for i=1,300 do redis.call('GET','gone:'..i); "
+        "redis.call('SET','more:'..i,string.rep('x',16384)) end\" 0");
+    const CheckResult thrash = check->run(Deadline::in(2s));
+    INFO(thrash.message);
+    CHECK(thrash.status == Status::warn);
+    CHECK(thrash.message.find("hit ratio") == 0);
+    CHECK(thrash.cause == Cause::elsewhere);
+
+    // noeviction at maxmemory: the probe's own SET is refused, and that fails.
+    RedisServer strict({"--maxmemory", "2mb", "--maxmemory-policy", "noeviction"});
+    auto strict_check = make_check("redis", {{"url", strict.url()}});
+    strict.cli(
+        "EVAL \"for i=1,400 do pcall(redis.call,'SET','fill:'..i,string.rep('x',16384)) end\" 0");
+    const CheckResult refused = strict_check->run(Deadline::in(2s));
+    INFO(refused.message);
+    CHECK(refused.status == Status::fail);
+}
+
 TEST_CASE("redis: stopped server fails within one interval + timeout, recovers after restart",
           "[redis]") {
     RedisServer redis;
