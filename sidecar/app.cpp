@@ -24,6 +24,10 @@ HttpOptions http_options(const Config& config, HeartbeatBoard* heartbeats) {
     o.listen = config.listen;
     o.threads = config.http_threads;
     o.trusted = config.trusted;
+    o.detail_token = config.detail_token;
+    o.keepalive_timeout = config.keepalive_timeout;
+    o.header_timeout = config.header_timeout;
+    o.stall_after = config.stall_after;
     return o;
 }
 

@@ -144,6 +144,9 @@ int main(int argc, char** argv) {
     }
     Config config = std::move(*load.config);
     if (args.check_config) {
+        for (const SkippedCheck& skip : config.skipped)
+            std::cerr << "vitals: skipped " << skip.name << " from the environment: " << skip.reason
+                      << "\n";
         std::cout << config.describe().dump(2) << "\n";
         return 0;
     }
@@ -161,12 +164,14 @@ int main(int argc, char** argv) {
         heartbeats.open(config.state_dir + "/heartbeats.json");
     if (any_heartbeat && config.heartbeat_redis)
         heartbeats.share(*config.heartbeat_redis, config.heartbeat_prefix);
+    for (const SkippedCheck& skip : config.skipped)
+        log.warn("check_skipped", {{"check", skip.name}, {"reason", skip.reason}});
     App app(config, clock, random, log, &heartbeats);
     int exit_code = 0;
     try {
         app.start();
         log.info("start", {{"version", VITALS_VERSION},
-                           {"listen", config.listen.host + ":" + std::to_string(app.port())},
+                           {"listen", config.listen.text(app.port())},
                            {"config_file", config.config_file},
                            {"checks", check_names}});
         int signal_number = 0;
@@ -174,8 +179,7 @@ int main(int argc, char** argv) {
         log.info("shutdown", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     } catch (const std::exception& e) {
         log.event("error", "listen_failed",
-                  {{"listen", config.listen.host + ":" + std::to_string(config.listen.port)},
-                   {"error", e.what()}});
+                  {{"listen", config.listen.text(config.listen.port)}, {"error", e.what()}});
         exit_code = 1;
     }
     const bool all_stopped = app.stop();

@@ -76,6 +76,14 @@ UrlParse parse_url(std::string_view text) {
         tail = tail.substr(0, q);
     }
     url.path = std::string(tail);
+    // An '@' after the host, with none before it: a password holding an unencoded '/', '?'
+    // or '#' cut the URL short, and part of the password would be printed as its path.
+    if (authority.find('@') == std::string_view::npos &&
+        rest.find('@', authority.size()) != std::string_view::npos) {
+        return failure(
+            "the URL has an '@' after its host: percent-encode the password ('/' as %2F, '?' "
+            "as %3F, '#' as %23)");
+    }
 
     // userinfo: the last '@' ends it (passwords may contain unescaped '@').
     if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
@@ -105,7 +113,10 @@ UrlParse parse_url(std::string_view text) {
         }
     } else {
         const auto colon = authority.rfind(':');
-        url.host = std::string(authority.substr(0, colon));
+        // Percent-decoded: a Unix socket directory is written %2Fvar%2Frun%2Fpostgresql.
+        auto host = percent_decode(authority.substr(0, colon));
+        if (!host) return failure("invalid percent-encoding in the URL's host");
+        url.host = *host;
         if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
     }
     if (!port_text.empty()) {
@@ -117,8 +128,9 @@ UrlParse parse_url(std::string_view text) {
         if (port == 0 || port > 65535) return failure("port in URL out of range 1-65535");
         url.port = static_cast<std::uint16_t>(port);
     }
+    const bool socket_path = !url.host.empty() && url.host.front() == '/';
     for (char c : url.host) {
-        if (std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '@') {
+        if (std::isspace(static_cast<unsigned char>(c)) || (c == '/' && !socket_path) || c == '@') {
             return failure("invalid host in URL");
         }
     }
@@ -157,11 +169,41 @@ std::string Url::redacted() const {
     if (host.find(':') != std::string::npos) {
         out += '[' + host + ']';
     } else {
-        out += host;
+        out += encode_user(host);  // a socket path's '/' as %2F, so it reads back the same
     }
     if (port) out += ':' + std::to_string(*port);
     out += path;
-    if (!query.empty()) out += '?' + query;
+    if (!query.empty()) out += '?' + redacted_query(query);
+    return out;
+}
+
+bool is_secret_key(std::string_view key) {
+    std::string lower;
+    for (char c : key)
+        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (const char* word : {"pass", "secret", "token"}) {
+        if (lower.find(word) != std::string::npos) return true;
+    }
+    return false;
+}
+
+std::string redacted_query(std::string_view query) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos <= query.size()) {
+        const auto amp = query.find('&', pos);
+        const std::string_view pair =
+            query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+        const auto eq = pair.find('=');
+        if (eq != std::string_view::npos && is_secret_key(pair.substr(0, eq))) {
+            out.append(pair.substr(0, eq + 1)).append("****");
+        } else {
+            out.append(pair);
+        }
+        if (amp == std::string_view::npos) break;
+        out += '&';
+        pos = amp + 1;
+    }
     return out;
 }
 
@@ -193,7 +235,37 @@ std::string redact_secrets(std::string_view text) {
         pos = start + authority.size();
     }
     out.append(text.substr(pos));
-    return out;
+    // key=value pairs whose key names a secret (password=..., ?token=..., sslpassword='...').
+    std::string masked;
+    std::size_t from = 0;
+    for (std::size_t eq = out.find('='); eq != std::string::npos; eq = out.find('=', eq + 1)) {
+        std::size_t key_start = eq;
+        while (key_start > 0 && (std::isalnum(static_cast<unsigned char>(out[key_start - 1])) ||
+                                 out[key_start - 1] == '_' || out[key_start - 1] == '-'))
+            --key_start;
+        if (key_start == eq || key_start < from ||
+            !is_secret_key(std::string_view(out).substr(key_start, eq - key_start)))
+            continue;
+        std::size_t value_end = eq + 1;
+        const char quote =
+            value_end < out.size() && (out[value_end] == '\'' || out[value_end] == '"')
+                ? out[value_end]
+                : '\0';
+        if (quote != '\0') {
+            const auto close = out.find(quote, value_end + 1);
+            value_end = close == std::string::npos ? out.size() : close + 1;
+        } else {
+            while (value_end < out.size() &&
+                   !std::isspace(static_cast<unsigned char>(out[value_end])) &&
+                   out[value_end] != '&' && out[value_end] != ',' && out[value_end] != ';')
+                ++value_end;
+        }
+        masked.append(out, from, eq + 1 - from).append("****");
+        from = value_end;
+        eq = value_end > 0 ? value_end - 1 : 0;
+    }
+    masked.append(out, from, std::string::npos);
+    return masked;
 }
 
 std::optional<ListenAddress> ListenAddress::parse(const std::string& text) {

@@ -33,15 +33,26 @@ struct UrlParse {
 
 UrlParse parse_url(std::string_view text);
 
-// Best effort for arbitrary text that may hold a URL (an exception message, say):
-// masks whatever stands between "://user:" and "@".
+// Best effort for arbitrary text that may hold a URL (an exception message, say): masks
+// whatever stands between "://user:" and "@", and the value of every key=value whose key
+// names a secret.
 std::string redact_secrets(std::string_view text);
+
+// True for keys that name a secret: containing "pass", "secret" or "token", any case.
+bool is_secret_key(std::string_view key);
+// A query string with the values of secret keys replaced by "****".
+std::string redacted_query(std::string_view query);
 
 // A host:port to listen on; IPv6 hosts in brackets ("[::]:8686").
 struct ListenAddress {
     std::string host;
     std::uint16_t port = 0;
     static std::optional<ListenAddress> parse(const std::string& text);
+    // As it was written: "[::]:8686", "0.0.0.0:8686".
+    std::string text(std::uint16_t actual_port) const {
+        return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+               std::to_string(actual_port);
+    }
 };
 
 }  // namespace vitals

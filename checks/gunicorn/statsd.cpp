@@ -18,6 +18,7 @@ namespace {
 
 constexpr double kBaseMs = 0.05;
 constexpr double kGrowth = 1.1;
+constexpr double kMaxSampleCount = 1e6;
 
 bool parse_number(std::string_view text, double* out) {
     if (text.empty() || text.size() > 40) return false;
@@ -115,6 +116,13 @@ void GunicornStats::add(const StatsdSample& sample, SteadyTime now) {
     const std::string_view metric = gunicorn_metric(sample.name);
     if (metric.empty()) return;
     const double count = sample.type == "c" ? sample.value / sample.rate : sample.value;
+    // One datagram stands for a bounded number of events: a count of 1e300 at a rate of
+    // 1e-300 would make the totals infinite for good. Such samples are dropped.
+    if (!std::isfinite(count) || count < 0 || count > kMaxSampleCount) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        malformed_total_ += 1;
+        return;
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     if (metric == "requests") {
         slot(now).requests += count;

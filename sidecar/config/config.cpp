@@ -138,12 +138,34 @@ const SettingsTable& server_settings() {
             .env("VITALS_LISTEN"),
         Setting::of("trusted", T::string_list,
                     "networks (CIDR) whose requests see error text and details")
-            .defaults(json::array({"127.0.0.0/8", "::1/128"}))
+            .defaults(json::array({"127.0.0.1/32", "::1/128"}))
             .env("VITALS_TRUSTED"),
+        Setting::of("detail_token", T::string,
+                    "when set, only requests with Authorization: Bearer <token> see details, "
+                    "whatever their address (meshes where every caller is loopback)")
+            .defaults("")
+            .env("VITALS_DETAIL_TOKEN")
+            .secret(),
         Setting::of("state_dir", T::string,
                     "directory for state that survives restarts (heartbeats); empty: memory only")
             .defaults("")
             .env("VITALS_STATE_DIR"),
+        Setting::of("keepalive_timeout", T::duration,
+                    "an idle keep-alive connection is closed after this")
+            .defaults("10s")
+            .range(1'000, 600'000)
+            .env("VITALS_KEEPALIVE_TIMEOUT"),
+        Setting::of("header_timeout", T::duration,
+                    "a request whose headers have not arrived by then gets 408 and is closed")
+            .defaults("5s")
+            .range(100, 60'000)
+            .env("VITALS_HEADER_TIMEOUT"),
+        Setting::of("stall_after", T::duration,
+                    "/vitalz, /livez, /readyz and /health fail when the scheduler has not "
+                    "ticked for this long")
+            .defaults("10s")
+            .range(2'000, 600'000)
+            .env("VITALS_STALL_AFTER"),
         Setting::of("http_threads", T::integer, "HTTP worker threads")
             .defaults(2)
             .range(1, 16)
@@ -257,6 +279,10 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     }
     if (params.has("http_threads"))
         config.http_threads = static_cast<int>(params.integer("http_threads"));
+    if (params.has("detail_token")) config.detail_token = params.str("detail_token");
+    config.keepalive_timeout = params.duration("keepalive_timeout");
+    config.header_timeout = params.duration("header_timeout");
+    config.stall_after = params.duration("stall_after");
     if (params.has("state_dir")) config.state_dir = params.str("state_dir");
     config.heartbeat_prefix = params.str("heartbeat_prefix");
     std::string shared = params.has("heartbeat_redis") ? params.str("heartbeat_redis") : "";
@@ -265,13 +291,18 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     }
     if (!shared.empty()) {
         UrlParse parsed = parse_url(shared);
-        if (!parsed.url || parsed.url->scheme != "redis") {
-            errors.push_back({params.has("heartbeat_redis") ? where : "environment",
-                              params.has("heartbeat_redis") ? "/heartbeat_redis" : "REDIS_URL",
-                              "must be a redis:// URL for shared heartbeat state" +
-                                  (parsed.url ? std::string() : ": " + parsed.error)});
-        } else {
+        const std::string problem =
+            !parsed.url ? parsed.error
+            : parsed.url->scheme != "redis"
+                ? "shared heartbeat state needs a redis:// URL, not " + parsed.url->scheme + "://"
+                : "";
+        if (problem.empty()) {
             config.heartbeat_redis = std::move(parsed.url);
+        } else if (params.has("heartbeat_redis")) {
+            errors.push_back({where, "/heartbeat_redis", problem});
+        } else {
+            // REDIS_URL from the environment: heartbeats stay per replica, and that is said.
+            config.skipped.push_back({"heartbeat_redis", "REDIS_URL: " + problem});
         }
     }
 
@@ -286,13 +317,24 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
                                 registry, services, errors);
         if (check) config.checks.push_back(std::move(*check));
     }
+    // The environment never stops vitals: a check derived from it that cannot run (a scheme
+    // vitals does not speak, say) is skipped and said so, not a configuration error. What the
+    // user wrote in the file stays strict.
     for (const auto& [name, kind] : registry.kinds()) {
         if (!kind.from_env || checks.contains(name)) continue;
         if (auto spec = kind.from_env(env)) {
             (*spec)["kind"] = name;
+            ConfigErrors problems;
             auto check = read_check(name, *spec, "environment", "/checks/" + name, env, registry,
-                                    services, errors);
-            if (check) config.checks.push_back(std::move(*check));
+                                    services, problems);
+            if (check && problems.empty()) {
+                config.checks.push_back(std::move(*check));
+            } else {
+                std::string why;
+                for (const ConfigError& e : problems)
+                    why += (why.empty() ? "" : "; ") + e.message;
+                config.skipped.push_back({name, why});
+            }
         }
     }
     if (errors.empty()) load.config = std::move(config);
@@ -309,9 +351,15 @@ json Config::describe() const {
         trusted_list.push_back(c.text);
     out["trusted"] = trusted_list;
     out["http_threads"] = http_threads;
+    out["keepalive_timeout"] = format_duration(keepalive_timeout);
+    out["header_timeout"] = format_duration(header_timeout);
+    out["stall_after"] = format_duration(stall_after);
     out["state_dir"] = state_dir;
     out["heartbeat_redis"] = heartbeat_redis ? heartbeat_redis->redacted() : "";
     out["heartbeat_prefix"] = heartbeat_prefix;
+    out["skipped"] = json::object();
+    for (const SkippedCheck& skip : skipped)
+        out["skipped"][skip.name] = skip.reason;
     out["checks"] = json::object();
     for (const CheckConfig& c : checks) {
         json entry = c.described;

@@ -28,15 +28,27 @@ struct CheckConfig {
     std::unique_ptr<Check> check;
 };
 
+// A check the environment asked for that vitals cannot run (a URL scheme it does not speak):
+// logged at start and listed by --check-config, never an error.
+struct SkippedCheck {
+    std::string name;
+    std::string reason;  // never holds a password
+};
+
 struct Config {
     ListenAddress listen;
     TrustedNetworks trusted;
+    std::string detail_token;  // empty: trust by address (and Host) only
     int http_threads = 2;
+    Millis keepalive_timeout{10'000};
+    Millis header_timeout{5'000};
+    Millis stall_after{10'000};
     std::string state_dir;               // empty: heartbeat state lives in memory only
     std::optional<Url> heartbeat_redis;  // where replicas share heartbeat state
     std::string heartbeat_prefix;
     std::string config_file;
     std::vector<CheckConfig> checks;
+    std::vector<SkippedCheck> skipped;
 
     // The effective configuration as --check-config prints it.
     nlohmann::json describe() const;

@@ -38,6 +38,23 @@ const Response kTooLarge{413,
 const Response kStalled{503,
                         "{\n  \"status\": \"fail\",\n  \"failing\": [\"vitals_scheduler\"]\n}\n"};
 
+// Headers with one fixed value. This Pistache does not write raw headers of a response, so
+// they are typed ones.
+class NoSniff final : public Http::Header::Header {
+  public:
+    NAME("X-Content-Type-Options")
+    void write(std::ostream& os) const override { os << "nosniff"; }
+};
+
+class ContentSecurityPolicy final : public Http::Header::Header {
+  public:
+    NAME("Content-Security-Policy")
+    void write(std::ostream& os) const override {
+        os << "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+              "frame-ancestors 'none'";
+    }
+};
+
 // HTTP/1.1 connections persist unless the client says otherwise; this Pistache writes
 // "Connection: Close" whenever the request has no Connection header, which makes every
 // client reconnect per request. Every response goes through here, so the fix is in one place.
@@ -55,10 +72,44 @@ void send(const Http::Request& request, Http::ResponseWriter& writer, const Resp
           const Http::Mime::MediaType& type) {
     set_connection(request, writer);
     writer.headers().add<Http::Header::CacheControl>(Http::CacheDirective::NoStore);
+    // Every answer: no type sniffing, and a page that can load nothing from anywhere (it
+    // needs only its inline style and SVG), nor be framed.
+    writer.headers().add<NoSniff>();
+    writer.headers().add<ContentSecurityPolicy>();
     const bool head = request.method() == Http::Method::Head;
     writer.send(static_cast<Http::Code>(response.code),
                 head ? std::string_view().data() : response.body.data(),
                 head ? 0 : response.body.size(), type);
+}
+
+// "127.0.0.1:8686", "[::1]:8686", "localhost", "10.0.0.7": names no DNS answer can move.
+bool host_is_literal(std::string_view host) {
+    if (!host.empty() && host.front() == '[') return host.find(']') != std::string_view::npos;
+    host = host.substr(0, host.rfind(':'));
+    if (host == "localhost") return true;
+    if (host.empty()) return false;
+    for (const char c : host) {
+        if (!(c == '.' || (c >= '0' && c <= '9'))) return false;
+    }
+    return true;
+}
+
+std::string bearer_token(const Http::Request& request) {
+    if (const auto auth = request.headers().tryGetRaw("Authorization")) {
+        const std::string value = auth->value();
+        if (value.rfind("Bearer ", 0) == 0) return value.substr(7);
+    } else if (const auto parsed = request.headers().tryGet<Http::Header::Authorization>()) {
+        const std::string value = parsed->value();
+        if (value.rfind("Bearer ", 0) == 0) return value.substr(7);
+    }
+    return "";
+}
+
+bool constant_time_equal(const std::string& presented, const std::string& want) {
+    unsigned char diff = want.size() == presented.size() ? 0 : 1;
+    for (std::size_t i = 0; i < want.size(); ++i)
+        diff |= static_cast<unsigned char>(want[i] ^ (i < presented.size() ? presented[i] : 0));
+    return diff == 0;
 }
 
 // Methods as a bit set, so a route says what it takes in one word.
@@ -157,6 +208,17 @@ class ProbeHandler final : public Http::Handler {
         : pages_(pages), store_(store), clock_(clock), options_(options) {}
 
     void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
+        // Pistache answers an escaped exception with its text as the body; nothing here
+        // should throw, but if something does, the answer says nothing about it.
+        try {
+            answer(request, writer);
+        } catch (const std::exception&) {
+            static const Response internal{500, "{\n  \"error\": \"internal error\"\n}\n"};
+            send(request, writer, internal, media().json);
+        }
+    }
+
+    void answer(const Http::Request& request, Http::ResponseWriter& writer) {
         static const Response not_found = not_found_response();
         const std::string& path = request.resource();
         const Route* route = nullptr;
@@ -209,14 +271,8 @@ class ProbeHandler final : public Http::Handler {
         }
         HeartbeatBoard& board = *options_->heartbeats;
         if (!board.known(name)) return kNoSuchHeartbeat;
-        std::string token = request.query().get("token").value_or("");
-        if (const auto auth = request.headers().tryGetRaw("Authorization")) {
-            const std::string value = auth->value();
-            if (value.rfind("Bearer ", 0) == 0) token = value.substr(7);
-        } else if (const auto parsed = request.headers().tryGet<Http::Header::Authorization>()) {
-            const std::string value = parsed->value();
-            if (value.rfind("Bearer ", 0) == 0) token = value.substr(7);
-        }
+        std::string token = bearer_token(request);
+        if (token.empty()) token = request.query().get("token").value_or("");
         if (!board.authorized(name, token)) return kBadToken;
         if (ping == Ping::fail && request.body().size() > 1024) return kTooLarge;
         const auto now =
@@ -243,8 +299,16 @@ class ProbeHandler final : public Http::Handler {
         return *held;
     }
 
+    // Who sees error text and details. With a detail token: whoever presents it. Without:
+    // a trusted source address, and a Host that is an IP literal or localhost, so that a
+    // DNS-rebinding page in a browser during `kubectl port-forward` (its Host is its own
+    // name) is not trusted.
     bool is_trusted(const Http::Request& request) const {
-        return options_->trusted.contains(request.address().host());
+        if (!options_->detail_token.empty())
+            return constant_time_equal(bearer_token(request), options_->detail_token);
+        if (!options_->trusted.contains(request.address().host())) return false;
+        const auto host = request.headers().tryGetRaw("Host");
+        return !host || host_is_literal(host->value());
     }
 
     const Latest<Rendered>* pages_;
@@ -309,7 +373,10 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::start() {
-    Address address(options_.listen.host, Port(options_.listen.port));
+    // Pistache tells an IPv6 literal by its brackets: "[::]" binds every address, "::" fails.
+    const std::string& host = options_.listen.host;
+    Address address(host.find(':') != std::string::npos ? "[" + host + "]" : host,
+                    Port(options_.listen.port));
     endpoint_ = std::make_unique<Http::Endpoint>(address);
     auto opts = Http::Endpoint::options()
                     .threads(options_.threads)
@@ -317,7 +384,7 @@ void HttpServer::start() {
                     .maxRequestSize(std::size_t{16} * 1024)
                     .headerTimeout(options_.header_timeout)
                     .bodyTimeout(options_.header_timeout)
-                    .keepaliveTimeout(std::chrono::seconds(120));
+                    .keepaliveTimeout(options_.keepalive_timeout);
     endpoint_->init(opts);
     endpoint_->setHandler(Http::make_handler<ProbeHandler>(&pages_, &store_, &clock_, &options_));
     endpoint_->serveThreaded();

@@ -24,10 +24,15 @@ struct HttpOptions {
     ListenAddress listen;
     int threads = 2;
     TrustedNetworks trusted;
+    // When set, details go to requests bearing it (Authorization: Bearer), and to no other.
+    std::string detail_token;
     // /livez, /readyz and /health fail when the scheduler has not ticked for this long.
-    std::chrono::seconds stall_after{10};
+    std::chrono::milliseconds stall_after{10'000};
     // A request whose headers have not arrived by then gets 408 and is closed.
-    std::chrono::seconds header_timeout{5};
+    std::chrono::milliseconds header_timeout{5'000};
+    // An idle keep-alive connection is closed after this: every held connection costs
+    // memory, and a probe reconnecting every 10 s costs nothing.
+    std::chrono::milliseconds keepalive_timeout{10'000};
     // Where /heartbeat/<name> pings are recorded; null: the route answers 404.
     HeartbeatBoard* heartbeats = nullptr;
 };

@@ -151,7 +151,9 @@ HttpReply get(std::uint16_t port, const std::string& path, const std::string& so
               const std::string& method) {
     RawClient client(port, source);
     const auto started = std::chrono::steady_clock::now();
-    client.send(method + " " + path + " HTTP/1.1\r\nHost: test\r\n\r\n");
+    // The Host a client sends when it is pointed at the address, as curl and kubelet do.
+    client.send(method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                "\r\n\r\n");
     HttpReply reply = client.read_response();
     reply.total_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

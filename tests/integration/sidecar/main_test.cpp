@@ -7,6 +7,7 @@
 
 #include "support/net_fixtures.hpp"
 #include "support/process.hpp"
+#include "support/servers.hpp"
 #include "support/temp_file.hpp"
 
 using namespace vitals::testing;
@@ -97,4 +98,39 @@ TEST_CASE("an address already in use is reported and exits non-zero", "[main]") 
         run_binary({}, {{"VITALS_LISTEN", "127.0.0.1:" + std::to_string(taken.port())}}, 5s);
     CHECK(f.exit_code == 1);
     CHECK(f.out.find("listen_failed") != std::string::npos);
+}
+
+TEST_CASE("vitals listens on an IPv6 address written as the README documents it", "[main]") {
+    ChildProcess vitals({}, {{"VITALS_LISTEN", "[::1]:0"}});
+    const auto line = vitals.wait_for_line("\"event\":\"start\"", 5s);
+    REQUIRE(line);
+    const std::string listen = nlohmann::json::parse(*line)["listen"];
+    CHECK(listen.rfind("[::1]:", 0) == 0);
+    const std::string port = listen.substr(listen.rfind(':') + 1);
+    const std::string body = capture("curl -s -g --max-time 5 'http://[::1]:" + port + "/vitalz'");
+    CHECK(body.find("\"status\": \"ok\"") != std::string::npos);
+    vitals.signal(SIGTERM);
+    CHECK(vitals.wait_exit(2s));
+}
+
+TEST_CASE("vitals starts on an environment it cannot fully check, and says what it skips",
+          "[main]") {
+    // TLS-only managed Redis, an SQS broker: once exit 2, and the pod never left Init.
+    const std::map<std::string, std::string> env = {
+        {"VITALS_LISTEN", "127.0.0.1:0"},
+        {"REDIS_URL", "rediss://:managed-secret@cache.example:6380/0"},
+        {"CELERY_BROKER_URL", "sqs://"}};
+    const Finished checked = run_binary({"--check-config"}, env);
+    INFO(checked.out << checked.err);
+    CHECK(checked.exit_code == 0);
+    CHECK(checked.err.find("skipped redis from the environment") != std::string::npos);
+    CHECK(checked.err.find("skipped celery_broker from the environment") != std::string::npos);
+    CHECK((checked.out + checked.err).find("managed-secret") == std::string::npos);
+    ChildProcess vitals({}, env);
+    const auto skipped = vitals.wait_for_line("\"event\":\"check_skipped\"", 5s);
+    REQUIRE(skipped);
+    CHECK(skipped->find("managed-secret") == std::string::npos);
+    REQUIRE(vitals.wait_for_line("\"event\":\"start\"", 5s));
+    vitals.signal(SIGTERM);
+    CHECK(vitals.wait_exit(2s));
 }

@@ -92,3 +92,35 @@ TEST_CASE("a user name holding ':' or '@' is percent-encoded in the redacted for
     CHECK(p.url->user == "x:secret@");
     CHECK(p.url->redacted() == "amqp://x%3Asecret%40:****@broker//");
 }
+
+TEST_CASE("passwords in query values and secret-looking keys are masked", "[url]") {
+    const auto parsed =
+        parse_url("postgres://app@db:5432/shop?sslmode=require&password=hunter2&auth_token=abc");
+    REQUIRE(parsed.url);
+    const std::string shown = parsed.url->redacted();
+    CHECK(shown.find("hunter2") == std::string::npos);
+    CHECK(shown.find("abc") == std::string::npos);
+    CHECK(shown.find("sslmode=require") != std::string::npos);
+    CHECK(shown.find("password=****") != std::string::npos);
+    const std::string text =
+        redact_secrets("connect failed: host=db password='s3 cret' user=app; token=xyz&x=1");
+    CHECK(text.find("s3 cret") == std::string::npos);
+    CHECK(text.find("xyz") == std::string::npos);
+    CHECK(text.find("user=app") != std::string::npos);
+    CHECK(text.find("x=1") != std::string::npos);
+}
+
+TEST_CASE("a password with an unencoded '/' or '?' is refused, and not printed", "[url]") {
+    for (const char* text : {"postgres://app:pa/ss@db:5432/shop", "redis://:12/34@cache:6379/0",
+                             "amqp://u:p?w@rabbit//"}) {
+        INFO(text);
+        const auto parsed = parse_url(text);
+        CHECK_FALSE(parsed.url);
+        CHECK(parsed.error.find("percent-encode the password") != std::string::npos);
+        CHECK(parsed.error.find("ss@") == std::string::npos);
+    }
+    // Encoded, the same password is fine.
+    const auto encoded = parse_url("postgres://app:pa%2Fss@db:5432/shop");
+    REQUIRE(encoded.url);
+    CHECK(encoded.url->password == "pa/ss");
+}

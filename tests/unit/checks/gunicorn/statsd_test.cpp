@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "checks/gunicorn/statsd.hpp"
 #include "support/fake_clock.hpp"
 
@@ -146,4 +148,20 @@ TEST_CASE("a 5xx share stays at most 1 when sampled status counters outnumber re
          parse_statsd("gunicorn.requests:1|c\ngunicorn.request.status.503:1|c|@0.5", &malformed))
         stats.add(s, clock.now());
     CHECK(stats.summary(clock.now()).error_5xx_ratio == 1.0);
+}
+
+TEST_CASE("a count no datagram can mean is dropped, and totals stay finite", "[statsd]") {
+    testing::FakeClock clock;
+    GunicornStats stats;
+    feed(
+        stats,
+        {"gunicorn.requests:1e300|c|@1e-300", "gunicorn.requests:1e300|c", "gunicorn.requests:-5|c",
+         "gunicorn.request.status.500:1e300|c|@1e-300", "gunicorn.requests:3|c"},
+        clock.now());
+    const GunicornSummary sum = stats.summary(clock.now());
+    CHECK(std::isfinite(sum.requests_total));
+    CHECK(sum.requests_total == 3);
+    CHECK(sum.requests == 3);
+    CHECK(sum.status_5xx == 0);
+    CHECK(sum.malformed_total >= 4);
 }
