@@ -35,6 +35,8 @@ class PostgresCheck final : public Check {
 
     CheckResult run(const Deadline& deadline) override {
         CheckResult result = probe_new_connection(deadline);
+        if (const auto ignored = postgres_conninfo(url_, deadline).dropped; !ignored.empty())
+            result.details["url_options_ignored"] = ignored;  // Django's, not libpq's
         if (result.status == Status::fail) {
             stats_.reset();  // whatever it was, the server is not taking connections now
             return result;
@@ -50,7 +52,7 @@ class PostgresCheck final : public Check {
 
   private:
     std::string conninfo(const Deadline& deadline) const {
-        return postgres_conninfo(url_, deadline);
+        return postgres_conninfo(url_, deadline).text;
     }
 
     CheckResult probe_new_connection(const Deadline& deadline) const {
@@ -85,10 +87,38 @@ class PostgresCheck final : public Check {
     void collect_stats(const Deadline& deadline, CheckResult& result) {
         if (!stats_ || !stats_->is_open()) {
             stats_ = std::make_unique<pqxx::connection>(conninfo(deadline));
+            // A pooler (pgBouncer) answers on its own port and hands statements to a server
+            // listening on another: the server's port differs from the one connected to.
+            pqxx::nontransaction probe(*stats_);
+            const int server_port = probe.exec1("SELECT current_setting('port')::int")[0].as<int>();
+            pooled_ = server_port != url_.port.value_or(5432);
         }
-        pqxx::nontransaction tx(*stats_);
-        tx.exec("SET statement_timeout = " +
-                std::to_string(std::max<long long>(deadline.remaining().count(), 1)));
+        // Through a pooler the statistics connection is closed after each run: in session
+        // pooling a long-lived one would hold a server connection of the pool for good.
+        struct CloseIfPooled {
+            PostgresCheck& check;
+            ~CloseIfPooled() {
+                if (check.pooled_) check.stats_.reset();
+            }
+        } close_if_pooled{*this};
+        if (pooled_) {
+            result.details["pooler"] =
+                "connected through a pooler (pgBouncer or a port mapping): the server listens "
+                "on another port";
+        }
+        // The statement deadline holds for this transaction only (SET LOCAL), so nothing
+        // leaks into a pooled server connection. Statement pooling refuses transactions of
+        // several statements: through a pooler the statistics run without one, guarded by
+        // the socket timeouts and the scheduler.
+        std::unique_ptr<pqxx::transaction_base> holder;
+        if (pooled_) {
+            holder = std::make_unique<pqxx::nontransaction>(*stats_);
+        } else {
+            holder = std::make_unique<pqxx::read_transaction>(*stats_);
+            holder->exec("SET LOCAL statement_timeout = " +
+                         std::to_string(std::max<long long>(deadline.remaining().count(), 1)));
+        }
+        pqxx::transaction_base& tx = *holder;
 
         // Saturation: connections in use vs what ordinary roles may open.
         const pqxx::row settings = tx.exec1(
@@ -186,6 +216,7 @@ class PostgresCheck final : public Check {
             .observe("database_size_bytes", db[4].as<double>());
 
         const double slowest_mean = statements(tx, version, result);
+        tx.commit();  // read only; ends the transaction before the connection is reused
 
         // Judgement, worst first.
         char text[160];
@@ -217,7 +248,7 @@ class PostgresCheck final : public Check {
     }
 
     // Top statements from pg_stat_statements; returns the slowest mean in seconds (0 if none).
-    double statements(pqxx::nontransaction& tx, int version, CheckResult& result) {
+    double statements(pqxx::transaction_base& tx, int version, CheckResult& result) {
         const pqxx::result ext =
             tx.exec("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'");
         if (ext.empty()) {
@@ -270,6 +301,7 @@ class PostgresCheck final : public Check {
     Url url_;
     Thresholds limits_;
     std::unique_ptr<pqxx::connection> stats_;  // the one long-lived connection
+    bool pooled_ = false;                      // stats_ goes through a pooler
     std::optional<double> last_transactions_;
     SteadyClock::time_point last_sample_{};
 };
@@ -310,8 +342,9 @@ CheckKind postgres_kind() {
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");
-        if (url.scheme != "postgres" && url.scheme != "postgresql" && url.scheme != "pgsql") {
-            throw SettingError("url", "must be a postgres:// or postgresql:// URL");
+        if (!is_postgres_scheme(url.scheme)) {
+            throw SettingError("url",
+                               "must be a postgres:// URL (also postgresql, pgsql, psql, postgis)");
         }
         Thresholds t;
         t.connections_warn = ctx.params.number("connections_warn_ratio");
@@ -330,7 +363,7 @@ CheckKind postgres_kind() {
         const auto it = env.find("DATABASE_URL");
         if (it == env.end() || it->second.empty()) return std::nullopt;
         const auto parsed = parse_url(it->second);
-        if (parsed.url && parsed.url->scheme.rfind("postgres", 0) != 0)
+        if (parsed.url && !is_postgres_scheme(parsed.url->scheme))
             return std::nullopt;  // sqlite://, mysql://
         return nlohmann::json{{"url", it->second}};
     };

@@ -246,11 +246,15 @@ CheckKind redis_kind() {
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");
-        if (url.scheme == "rediss") {
+        const auto transport = redis_transport(url.scheme);
+        if (transport == RedisTransport::tls) {
             throw SettingError(
                 "url", "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext");
         }
-        if (url.scheme != "redis") throw SettingError("url", "must be a redis:// URL");
+        if (!transport) {
+            throw SettingError(
+                "url", "must be a redis:// URL (also rediscache://, unix://, redis+socket://)");
+        }
         try {
             redis_database(url);
         } catch (const std::invalid_argument& e) {
@@ -275,8 +279,8 @@ CheckKind redis_kind() {
             const auto it = env.find(name);
             if (it == env.end() || it->second.empty()) continue;
             const auto parsed = parse_url(it->second);
-            if (parsed.url && parsed.url->scheme.rfind("redis", 0) != 0)
-                continue;  // memcached://, locmem://
+            if (parsed.url && !redis_transport(parsed.url->scheme))
+                continue;  // memcache://, locmem://, dummy://
             return nlohmann::json{{"url", it->second}};
         }
         return std::nullopt;

@@ -49,7 +49,7 @@ class BeatCheck final : public Check {
         std::vector<PeriodicTask> tasks;
         double now = 0;
         try {
-            pqxx::connection conn(postgres_conninfo(url_, deadline));
+            pqxx::connection conn(postgres_conninfo(url_, deadline).text);
             pqxx::nontransaction tx(conn);
             for (const auto& row : tx.exec(kTasksQuery)) {
                 now = row[17].as<double>();
@@ -152,7 +152,7 @@ CheckKind beat_kind() {
             url = parse_url(it->second).url;
         }
         if (!url) throw SettingError("url", "is required (or DATABASE_URL in the environment)");
-        if (url->scheme.rfind("postgres", 0) != 0 && url->scheme != "pgsql")
+        if (!is_postgres_scheme(url->scheme))
             throw SettingError("url", "must be a postgres:// or postgresql:// URL");
         return std::make_unique<BeatCheck>(std::move(*url), ctx.params.duration("grace"),
                                            ctx.params.strings("ignore"));

@@ -82,7 +82,9 @@ Url celery_broker_url(const Params& params) {
         throw SettingError("url", "TLS brokers (" + url.scheme + "://) are not supported yet");
     }
     if (!is_celery_broker_url(url))
-        throw SettingError("url", "must be an amqp://, pyamqp:// or redis:// broker URL");
+        throw SettingError("url",
+                           "must be an amqp://, pyamqp:// or redis:// broker URL (sqs:// and "
+                           "others are not spoken here)");
     return url;
 }
 

@@ -1,4 +1,5 @@
 #include "checks/celery/celery.hpp"
+#include "sidecar/clients/redis_client.hpp"
 
 #include <random>
 
@@ -13,12 +14,18 @@ const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 std::unique_ptr<CeleryBroker> connect_amqp_broker(const Url& url, const Deadline& deadline);
 std::unique_ptr<CeleryBroker> connect_redis_broker(const Url& url, const Deadline& deadline);
 
+bool is_redis_broker(const Url& url) {
+    const auto transport = redis_transport(url.scheme);
+    return transport == RedisTransport::tcp || transport == RedisTransport::unix_socket;
+}
+
 bool is_celery_broker_url(const Url& url) {
-    return url.scheme == "amqp" || url.scheme == "pyamqp" || url.scheme == "redis";
+    return url.scheme == "amqp" || url.scheme == "pyamqp" || url.scheme == "librabbitmq" ||
+           is_redis_broker(url);
 }
 
 std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline) {
-    if (url.scheme == "redis") return connect_redis_broker(url, deadline);
+    if (is_redis_broker(url)) return connect_redis_broker(url, deadline);
     return connect_amqp_broker(url, deadline);
 }
 

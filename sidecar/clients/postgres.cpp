@@ -1,6 +1,10 @@
 #include "sidecar/clients/postgres.hpp"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
+#include <cctype>
+#include <set>
 #include <sstream>
 
 namespace vitals {
@@ -17,31 +21,82 @@ std::string quote(const std::string& value) {
     return out + "'";
 }
 
+std::string percent_decoded(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() &&
+            std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+            out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i] == '+' ? ' ' : text[i];
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
-std::string postgres_conninfo(const Url& url, const Deadline& deadline) {
+const std::set<std::string>& libpq_keywords() {
+    // Asked of libpq itself, once: what this libpq accepts in a connection string.
+    static const std::set<std::string> keywords = [] {
+        std::set<std::string> out;
+        PQconninfoOption* options = PQconndefaults();
+        for (PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o)
+            out.insert(o->keyword);
+        PQconninfoFree(options);
+        return out;
+    }();
+    return keywords;
+}
+
+bool is_postgres_scheme(const std::string& scheme) {
+    // dj-database-url and django-environ spellings.
+    return scheme == "postgres" || scheme == "postgresql" || scheme == "pgsql" ||
+           scheme == "psql" || scheme == "postgis";
+}
+
+PostgresConninfo postgres_conninfo(const Url& url, const Deadline& deadline) {
     const auto left = std::max<long long>(deadline.remaining().count(), 1);
+    PostgresConninfo out;
     std::ostringstream ci;
-    ci << "host=" << quote(url.host) << " port=" << url.port.value_or(5432);
+    // An empty host leaves libpq its default (the Unix socket); a host that is a path
+    // (%2Fvar%2Frun%2Fpostgresql, decoded by the URL parser) is a socket directory.
+    if (!url.host.empty()) ci << "host=" << quote(url.host) << ' ';
+    ci << "port=" << url.port.value_or(5432);
     const std::string db = url.path.size() > 1 ? url.path.substr(1) : "";
     if (!db.empty()) ci << " dbname=" << quote(db);
     if (!url.user.empty()) ci << " user=" << quote(url.user);
     if (url.has_password) ci << " password=" << quote(url.password);
-    // libpq raises connect_timeout below 2 s to 2 s; the scheduler guards the rest.
+    // libpq raises connect_timeout below 2 s to 2 s; the scheduler guards the rest. No
+    // startup `options` (pgBouncer refuses them) and no session SET: a statement deadline
+    // is set per transaction by whoever runs statements (SET LOCAL).
     ci << " connect_timeout=" << std::max<long long>(2, (left + 999) / 1000)
        << " application_name=vitals"
        << " keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=2"
-       << " tcp_user_timeout=" << left
-       << " options=" << quote("-c statement_timeout=" + std::to_string(left));
-    // Pass the URL's own parameters (sslmode=require, ...) through.
+       << " tcp_user_timeout=" << left;
+    // The URL's own parameters (sslmode=require, ...) that libpq knows; the others are
+    // Django's (conn_max_age, conn_health_checks, ...) and mean nothing to libpq, which
+    // would refuse the whole connection string for them.
+    static const std::set<std::string> ours = {
+        "connect_timeout",     "application_name", "keepalives",      "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "tcp_user_timeout"};
     std::istringstream query(url.query);
     std::string pair;
     while (std::getline(query, pair, '&')) {
         const auto eq = pair.find('=');
-        if (eq != std::string::npos && eq > 0)
-            ci << ' ' << pair.substr(0, eq) << '=' << quote(pair.substr(eq + 1));
+        if (eq == std::string::npos || eq == 0) continue;
+        const std::string key = pair.substr(0, eq);
+        if (libpq_keywords().count(key) == 0 || ours.count(key) != 0 ||
+            key == "options") {  // startup options: see above
+            out.dropped.push_back(key);
+            continue;
+        }
+        ci << ' ' << key << '=' << quote(percent_decoded(pair.substr(eq + 1)));
     }
-    return ci.str();
+    out.text = ci.str();
+    return out;
 }
 
 std::string first_line(const std::string& text) {

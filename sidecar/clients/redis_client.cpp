@@ -15,11 +15,26 @@ timeval to_timeval(std::chrono::milliseconds d) {
 
 }  // namespace
 
+std::optional<RedisTransport> redis_transport(const std::string& scheme) {
+    if (scheme == "redis" || scheme == "rediscache") return RedisTransport::tcp;
+    if (scheme == "unix" || scheme == "redis+socket") return RedisTransport::unix_socket;
+    if (scheme == "rediss") return RedisTransport::tls;
+    return std::nullopt;
+}
+
 int redis_database(const Url& url) {
-    if (url.path.size() <= 1) return 0;
-    const std::string digits = url.path.substr(1);
+    // redis-py's ?db=N wins over the path (and is the only way with a socket).
+    std::string digits;
+    const std::string q = "&" + url.query;
+    if (const auto at = q.find("&db="); at != std::string::npos) {
+        digits = q.substr(at + 4, q.find('&', at + 4) - (at + 4));
+    } else if (redis_transport(url.scheme) != RedisTransport::unix_socket && url.path.size() > 1) {
+        digits = url.path.substr(1);
+    }
+    if (digits.empty()) return 0;
     if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 4) {
-        throw std::invalid_argument("the path must be a database number, e.g. redis://host:6379/1");
+        throw std::invalid_argument(
+            "the database must be a database number: redis://host:6379/1, or ?db=1");
     }
     return std::stoi(digits);
 }
@@ -28,10 +43,19 @@ void RedisClient::FreeReply::operator()(redisReply* r) const {
     freeReplyObject(r);
 }
 
-RedisClient::RedisClient(const Url& url, const Deadline& deadline) : where_(url.authority(6379)) {
+RedisClient::RedisClient(const Url& url, const Deadline& deadline) {
+    const auto transport = redis_transport(url.scheme);
+    if (!transport || *transport == RedisTransport::tls) {
+        // Never fall back to plaintext for a rediss:// URL.
+        throw RedisError(url.scheme + ":// is not a transport this build speaks");
+    }
+    const bool socket = *transport == RedisTransport::unix_socket;
+    where_ = socket ? url.path : url.authority(6379);
     const auto started = std::chrono::steady_clock::now();
-    context_ = redisConnectWithTimeout(url.host.c_str(), url.port.value_or(6379),
-                                       to_timeval(deadline.remaining()));
+    context_ = socket
+                   ? redisConnectUnixWithTimeout(url.path.c_str(), to_timeval(deadline.remaining()))
+                   : redisConnectWithTimeout(url.host.c_str(), url.port.value_or(6379),
+                                             to_timeval(deadline.remaining()));
     if (context_ == nullptr || context_->err) {
         const std::string why = context_ ? context_->errstr : "out of memory";
         if (context_) redisFree(context_);

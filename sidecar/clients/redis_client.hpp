@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -22,7 +23,13 @@ class RedisError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// The database number of redis://host:port/<db>; throws std::invalid_argument otherwise.
+// How a URL's scheme reaches Redis, as redis-py and django-environ spell it: redis://,
+// rediscache:// (tcp); unix://, redis+socket:// (a socket path); rediss:// (TLS).
+enum class RedisTransport { tcp, unix_socket, tls };
+std::optional<RedisTransport> redis_transport(const std::string& scheme);
+
+// The database number: ?db=N, else redis://host:port/<db>, else 0; throws
+// std::invalid_argument for anything else.
 int redis_database(const Url& url);
 
 class RedisClient {

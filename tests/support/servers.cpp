@@ -13,11 +13,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <thread>
 
+#include "sidecar/clients/net.hpp"
 #include "support/net_fixtures.hpp"
 
 namespace vitals::testing {
@@ -209,6 +211,67 @@ int PostgresServer::sql(const std::string& statement) const {
     return shell(as_owner("psql -q -v ON_ERROR_STOP=1 -h '" + dir_ + "' -p " +
                           std::to_string(port_) + " -U postgres -d shop -c \"" + statement +
                           "\" >/dev/null"));
+}
+
+PgBouncerServer::PgBouncerServer(const PostgresServer& postgres, const std::string& pool_mode,
+                                 int pool_size)
+    : port_(closed_port()), dir_(temp_dir("pgbouncer")) {
+    const std::string config =
+        "[databases]\n"
+        "shop = host=127.0.0.1 port=" +
+        std::to_string(postgres.port()) +
+        " dbname=shop\n"
+        "[pgbouncer]\n"
+        "listen_addr = 127.0.0.1\n"
+        "listen_port = " +
+        std::to_string(port_) +
+        "\n"
+        "unix_socket_dir =\n"
+        "auth_type = md5\n"
+        "auth_file = " +
+        dir_ +
+        "/users.txt\n"
+        "admin_users = app\n"
+        "stats_users = app\n"
+        "pool_mode = " +
+        pool_mode +
+        "\n"
+        "default_pool_size = " +
+        std::to_string(pool_size) +
+        "\n"
+        "max_client_conn = 100\n"
+        "logfile = " +
+        dir_ +
+        "/log\n"
+        "pidfile = " +
+        dir_ + "/pid\n";
+    std::ofstream(dir_ + "/pgbouncer.ini") << config;
+    std::ofstream(dir_ + "/users.txt") << "\"app\" \"app-secret\"\n";
+    // pgBouncer will not run as root.
+    if (::geteuid() == 0) shell("chown -R postgres '" + dir_ + "'");
+    const std::string run = "/usr/sbin/pgbouncer -d -q '" + dir_ + "/pgbouncer.ini'";
+    if (shell(::geteuid() == 0 ? "runuser -u postgres -- " + run : run) != 0)
+        throw std::runtime_error("pgbouncer did not start; see " + dir_ + "/log");
+    const bool up = wait_until(
+        [&] {
+            return connect_tcp("127.0.0.1", port_, Deadline::in(std::chrono::milliseconds(200)))
+                .socket.valid();
+        },
+        std::chrono::seconds(10));
+    if (!up) throw std::runtime_error("pgbouncer did not listen; see " + dir_ + "/log");
+}
+
+PgBouncerServer::~PgBouncerServer() {
+    shell("kill $(cat '" + dir_ + "/pid' 2>/dev/null) 2>/dev/null; sleep 0.2; rm -rf '" + dir_ +
+          "'");
+}
+
+std::string PgBouncerServer::log() const {
+    return capture("tail -n 20 '" + dir_ + "/log'");
+}
+
+std::string PgBouncerServer::url(const std::string& db) const {
+    return "postgres://app:app-secret@127.0.0.1:" + std::to_string(port_) + "/" + db;
 }
 
 std::uint16_t free_udp_port() {

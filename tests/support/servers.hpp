@@ -52,6 +52,8 @@ class PostgresServer {
     std::uint16_t port() const { return port_; }
     std::string url(const std::string& user = "app", const std::string& password = "app-secret",
                     const std::string& db = "shop") const;
+    // The directory of its Unix socket (.s.PGSQL.<port>).
+    const std::string& socket_dir() const { return dir_; }
     void start();
     void stop();
     // Runs SQL as the superuser in database "shop"; returns psql's exit code.
@@ -64,6 +66,26 @@ class PostgresServer {
     std::string dir_;
     int max_connections_;
     int ssl_days_;
+};
+
+// pgBouncer (Debian's) in front of a PostgresServer, on 127.0.0.1:<free port>, serving
+// database "shop" as user "app" (password "app-secret"), with `pool_mode` and a pool of
+// `pool_size` server connections; "app" may also use the admin console (db "pgbouncer").
+class PgBouncerServer {
+  public:
+    PgBouncerServer(const PostgresServer& postgres, const std::string& pool_mode, int pool_size);
+    ~PgBouncerServer();
+    PgBouncerServer(const PgBouncerServer&) = delete;
+    PgBouncerServer& operator=(const PgBouncerServer&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    std::string url(const std::string& db = "shop") const;
+    // What pgBouncer logged, for a failing test to show.
+    std::string log() const;
+
+  private:
+    std::uint16_t port_;
+    std::string dir_;
 };
 
 // The e2e Django project (tests/e2e/django_app) under a real Gunicorn with sync workers, on

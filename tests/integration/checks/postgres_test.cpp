@@ -225,3 +225,59 @@ TEST_CASE("postgres: a port that never answers fails at the deadline, probes sta
     const json d = json::parse(get(sidecar.port(), "/health/db").body);
     CHECK(d["duration_seconds"].get<double>() < 3.0);
 }
+
+TEST_CASE(
+    "postgres: works unchanged through pgBouncer in session, transaction and statement "
+    "pooling",
+    "[postgres][pgbouncer]") {
+    // The article's own fix for connection exhaustion. pgBouncer refuses startup `options`
+    // (the check once sent -c statement_timeout there and failed every run), and a session
+    // SET would leak into whichever client the server connection serves next.
+    PostgresServer pg;
+    for (const char* mode : {"session", "transaction", "statement"}) {
+        INFO("pool_mode = " << mode);
+        PgBouncerServer bouncer(pg, mode, 1);
+        auto check = make_check("postgres", {{"url", bouncer.url()}});
+        for (int run = 0; run < 3; ++run) {  // the long-lived stats connection is reused
+            const CheckResult r = check->run(Deadline::in(5s));
+            INFO(r.message << " " << r.details.dump() << "\npgbouncer log:\n" << bouncer.log());
+            CHECK(r.status == Status::ok);
+            CHECK(r.details.contains("pooler"));
+            CHECK_FALSE(r.details.contains("stats_error"));
+            CHECK(has_observation(r, "connections_used_ratio"));
+        }
+    }
+    // Straight to PostgreSQL: no pooler said.
+    auto direct = make_check("postgres", {{"url", pg.url()}});
+    const CheckResult r = direct->run(Deadline::in(5s));
+    CHECK(r.status == Status::ok);
+    CHECK_FALSE(r.details.contains("pooler"));
+}
+
+TEST_CASE("postgres: Django's URL options are dropped, libpq's are kept, a socket path works",
+          "[postgres]") {
+    PostgresServer pg;
+    // dj-database-url / django-environ options libpq would refuse the whole string for.
+    auto check = make_check(
+        "postgres",
+        {{"url", pg.url() + "?conn_max_age=600&conn_health_checks=true&sslmode=disable"}});
+    const CheckResult r = check->run(Deadline::in(5s));
+    INFO(r.message);
+    CHECK(r.status == Status::ok);
+    REQUIRE(r.details.contains("url_options_ignored"));
+    CHECK(r.details["url_options_ignored"] ==
+          nlohmann::json::array({"conn_max_age", "conn_health_checks"}));
+    // libpq's own option still takes effect: sslmode=require fails against a server without TLS.
+    auto strict = make_check("postgres", {{"url", pg.url() + "?sslmode=require"}});
+    CHECK(strict->run(Deadline::in(5s)).status == Status::fail);
+
+    // The Unix socket, written as Django projects do: the directory percent-encoded as host.
+    std::string encoded;
+    for (const char c : pg.socket_dir())
+        encoded += c == '/' ? std::string("%2F") : std::string(1, c);
+    auto socket = make_check("postgres", {{"url", "postgres://app:app-secret@" + encoded + ":" +
+                                                      std::to_string(pg.port()) + "/shop"}});
+    const CheckResult via_socket = socket->run(Deadline::in(5s));
+    INFO(via_socket.message);
+    CHECK(via_socket.status == Status::ok);
+}

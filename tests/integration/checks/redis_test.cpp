@@ -42,7 +42,7 @@ TEST_CASE("redis: CACHE_URL is used when REDIS_URL is absent", "[redis]") {
     CHECK(load.config->checks[0].check->run(Deadline::in(2s)).status == Status::ok);
 }
 
-TEST_CASE("redis: a full LRU cache is healthy; thrashing warns; noeviction refusing writes fails",
+TEST_CASE("redis: a full LRU cache is healthy, thrashing warns, noeviction refusing writes fails",
           "[redis]") {
     // allkeys-lru sits at maxmemory by design: once every pod went unready at 95%.
     RedisServer redis({"--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"});

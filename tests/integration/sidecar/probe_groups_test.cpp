@@ -70,7 +70,7 @@ TEST_CASE("groups: the app that no longer answers fails liveness", "[groups]") {
     CHECK(get(sidecar.port(), "/livez").status == 503);
 }
 
-TEST_CASE("groups: a worker pod's broker outage does not fail liveness; a silent worker does",
+TEST_CASE("groups: a worker pod's broker outage does not fail liveness, a silent worker does",
           "[groups]") {
     // As VITALS_CELERY_DESTINATION sets it up in a worker pod: one worker, group live.
     const std::string gone = "redis://127.0.0.1:" + std::to_string(closed_port()) + "/0";

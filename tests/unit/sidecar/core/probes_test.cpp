@@ -70,7 +70,7 @@ TEST_CASE("overall health: critical failures fail, anything less than ok warns",
     CHECK(overall_health({stale}) == Status::fail);
 }
 
-TEST_CASE("liveness counts a failure only when a restart may fix it; stale always counts",
+TEST_CASE("liveness counts a failure only when a restart may fix it, and stale always counts",
           "[probes]") {
     CheckState app = make("app", kGroupLive | kGroupReady, Status::fail, true);
     auto elsewhere =
