@@ -63,6 +63,7 @@ RedisClient::RedisClient(const Url& url, const Deadline& deadline) {
         throw RedisError("cannot connect to " + where_ + ": " + why);
     }
     redisSetTimeout(context_, to_timeval(deadline.remaining()));
+    deadline_ = deadline.at();
     connect_seconds_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     try {
@@ -88,24 +89,49 @@ RedisClient::~RedisClient() {
 
 void RedisClient::set_timeout(std::chrono::milliseconds timeout) {
     redisSetTimeout(context_, to_timeval(timeout));
+    deadline_ = std::chrono::steady_clock::now() + timeout;
 }
 
 RedisClient::Reply RedisClient::command(const std::vector<std::string>& args, const char* what) {
-    errno = 0;
     std::vector<const char*> argv;
     std::vector<size_t> lengths;
     for (const auto& a : args) {
         argv.push_back(a.data());
         lengths.push_back(a.size());
     }
-    Reply reply(static_cast<redisReply*>(
-        redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    if (!reply) {
+    // hiredis' redisCommand would read until a reply is complete, however long it takes and
+    // however large it grows: a broken or hostile server streaming 40 MB was buffered whole
+    // after the check had timed out. So the loop is ours: the deadline is checked between
+    // reads, and so is the size of what is buffered.
+    const auto fail = [&](const std::string& why) {
+        return RedisError(std::string(what) + ": " + why);
+    };
+    const auto io_error = [&] {
         const bool timed_out =
             context_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-        throw RedisError(std::string(what) + (timed_out ? ": no answer before the deadline"
-                                                        : ": " + std::string(context_->errstr)));
+        return fail(timed_out ? "no answer before the deadline" : std::string(context_->errstr));
+    };
+    errno = 0;
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                               lengths.data()) != REDIS_OK)
+        throw io_error();
+    for (int done = 0; !done;) {
+        if (redisBufferWrite(context_, &done) != REDIS_OK) throw io_error();
     }
+    void* raw = nullptr;
+    while (true) {
+        if (redisReaderGetReply(context_->reader, &raw) != REDIS_OK)
+            throw fail("malformed reply: " + std::string(context_->reader->errstr));
+        if (raw != nullptr) break;
+        if (context_->reader->len - context_->reader->pos > kMaxReplyBytes)
+            throw fail("reply larger than " + std::to_string(kMaxReplyBytes / 1024) +
+                       " KiB, closing the connection");
+        if (std::chrono::steady_clock::now() >= deadline_)
+            throw fail("no answer before the deadline");
+        errno = 0;
+        if (redisBufferRead(context_) != REDIS_OK) throw io_error();
+    }
+    Reply reply(static_cast<redisReply*>(raw));
     if (reply->type == REDIS_REPLY_ERROR) throw RedisError(std::string(what) + ": " + text(*reply));
     return reply;
 }

@@ -34,6 +34,9 @@ int redis_database(const Url& url);
 
 class RedisClient {
   public:
+    // A reply may not buffer more than this: INFO is a few KiB, Celery's replies less.
+    static constexpr std::size_t kMaxReplyBytes = 1024 * 1024;
+
     struct FreeReply {
         void operator()(redisReply* r) const;
     };
@@ -59,6 +62,7 @@ class RedisClient {
 
   private:
     redisContext* context_ = nullptr;
+    std::chrono::steady_clock::time_point deadline_;  // no command reads past it
     std::string where_;
     double connect_seconds_ = 0;
 };

@@ -38,6 +38,10 @@ const Response kTooLarge{413,
 const Response kStalled{503,
                         "{\n  \"status\": \"fail\",\n  \"failing\": [\"vitals_scheduler\"]\n}\n"};
 
+// What one request may hold, headers and body: a heartbeat's failure message (1 KiB) and
+// ordinary headers fit; a connection holding a half-sent request holds at most this.
+constexpr std::size_t kMaxRequestBytes = 4096;
+
 // Headers with one fixed value. This Pistache does not write raw headers of a response, so
 // they are typed ones.
 class NoSniff final : public Http::Header::Header {
@@ -381,7 +385,7 @@ void HttpServer::start() {
     auto opts = Http::Endpoint::options()
                     .threads(options_.threads)
                     .flags(Tcp::Options::ReuseAddr)
-                    .maxRequestSize(std::size_t{16} * 1024)
+                    .maxRequestSize(kMaxRequestBytes)
                     .headerTimeout(options_.header_timeout)
                     .bodyTimeout(options_.header_timeout)
                     .keepaliveTimeout(options_.keepalive_timeout);

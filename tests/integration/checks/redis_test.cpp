@@ -1,6 +1,15 @@
 // The redis check against a real redis-server started by the test.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
 #include "checks/builtin.hpp"
 #include "support/make_check.hpp"
 #include "support/net_fixtures.hpp"
@@ -159,4 +168,94 @@ TEST_CASE("redis: rediss:// and non-numeric databases are configuration errors",
                       Catch::Contains("not supported yet"));
     CHECK_THROWS_WITH(make_check("redis", {{"url", "redis://cache:6379/sessions"}}),
                       Catch::Contains("database number"));
+}
+
+namespace {
+
+// A fake Redis on loopback that answers every connection by writing `reply_head`, then
+// `stream_bytes` more in 64 KiB chunks, one chunk every `pause` (until the client leaves).
+class HostileRedis {
+  public:
+    HostileRedis(std::string reply_head, std::size_t stream_bytes, std::chrono::milliseconds pause,
+                 std::size_t chunk = 64 * 1024)
+        : listener_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        ::listen(listener_, 8);
+        socklen_t len = sizeof addr;
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([=] {
+            const int fd = ::accept(listener_, nullptr, nullptr);
+            if (fd < 0) return;
+            char buffer[4096];
+            (void)::recv(fd, buffer, sizeof buffer, 0);  // PING
+            bool ok = ::send(fd, reply_head.data(), reply_head.size(), MSG_NOSIGNAL) > 0;
+            const std::string block(chunk, 'x');
+            for (std::size_t sent = 0; ok && sent < stream_bytes && !stop_; sent += chunk) {
+                ok = ::send(fd, block.data(), block.size(), MSG_NOSIGNAL) > 0;
+                std::this_thread::sleep_for(pause);
+            }
+            ::close(fd);
+        });
+    }
+    ~HostileRedis() {
+        stop_ = true;
+        ::shutdown(listener_, SHUT_RDWR);
+        ::close(listener_);
+        thread_.join();
+    }
+    std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+
+  private:
+    int listener_;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+long rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("redis: a 40 MB reply is cut off at the cap, not buffered whole", "[redis][hostile]") {
+    HostileRedis server("$41943040\r\n", 41943040, 0ms);
+    auto check = make_check("redis", {{"url", server.url()}});
+    const long before = rss_kib();
+    const CheckResult r = check->run(Deadline::in(3s));
+    const long grown_kib = rss_kib() - before;
+    INFO(r.message << "; RSS grew " << grown_kib << " KiB");
+    CHECK(r.status == Status::fail);
+    CHECK(r.message.find("reply larger than 1024 KiB") != std::string::npos);
+    CHECK(grown_kib < 8 * 1024);  // it once grew by the whole 40 MB
+}
+
+TEST_CASE("redis: a reply that drips in slowly ends at the deadline", "[redis][hostile]") {
+    // 4 KiB every 200 ms: each read returns within the socket timeout, the whole never does.
+    HostileRedis server("$1000000\r\n", 1000000, 200ms, 4096);
+    auto check = make_check("redis", {{"url", server.url()}});
+    const auto started = std::chrono::steady_clock::now();
+    const CheckResult r = check->run(Deadline::in(1s));
+    const auto took = std::chrono::steady_clock::now() - started;
+    INFO(r.message);
+    CHECK(r.status == Status::fail);
+    CHECK(r.message.find("before the deadline") != std::string::npos);
+    CHECK(took < 2s);
+}
+
+TEST_CASE("redis: a malformed reply fails cleanly", "[redis][hostile]") {
+    HostileRedis server("?garbage\r\n", 0, 0ms);
+    auto check = make_check("redis", {{"url", server.url()}});
+    const CheckResult r = check->run(Deadline::in(2s));
+    INFO(r.message);
+    CHECK(r.status == Status::fail);
+    CHECK(r.message.find("PING") == 0);
 }
