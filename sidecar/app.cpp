@@ -34,7 +34,8 @@ HttpOptions http_options(const Config& config, HeartbeatBoard* heartbeats) {
 }  // namespace
 
 App::App(Config& config, const Clock& clock, Random& random, Log& log, HeartbeatBoard* heartbeats)
-    : server_(store_, clock, http_options(config, heartbeats)),
+    : clock_(clock),
+      server_(store_, clock, http_options(config, heartbeats)),
       scheduler_(schedule_of(config), clock, random, log, [this](Snapshot snapshot) {
           // On the scheduler's thread, outside its state mutex.
           server_.publish(snapshot);
@@ -50,6 +51,9 @@ App::~App() {
 }
 
 void App::start() {
+    // The first pulse before the first request: the scheduler's thread may not have run yet
+    // when a probe arrives, and no pulse at all reads as a stall.
+    store_.beat(clock_.now());
     scheduler_thread_ = std::thread([this] { scheduler_.run(); });
     server_.start();
 }

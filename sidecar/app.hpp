@@ -32,6 +32,7 @@ class App {
     const Store& store() const { return store_; }
 
   private:
+    const Clock& clock_;
     Store store_;
     HttpServer server_;  // before the scheduler, which publishes to it from its constructor
     Scheduler scheduler_;
