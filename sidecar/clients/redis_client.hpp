@@ -35,7 +35,7 @@ int redis_database(const Url& url);
 class RedisClient {
   public:
     // A reply may not buffer more than this: INFO is a few KiB, Celery's replies less.
-    static constexpr std::size_t kMaxReplyBytes = 1024 * 1024;
+    static constexpr std::size_t kMaxReplyBytes = std::size_t{1024} * 1024;
 
     struct FreeReply {
         void operator()(redisReply* r) const;
