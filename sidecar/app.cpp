@@ -26,6 +26,7 @@ HttpOptions http_options(const Config& config, HeartbeatBoard* heartbeats) {
     o.trusted = config.trusted;
     o.detail_token = config.detail_token;
     o.keepalive_timeout = config.keepalive_timeout;
+    o.max_connections = config.max_connections;
     o.header_timeout = config.header_timeout;
     o.stall_after = config.stall_after;
     return o;

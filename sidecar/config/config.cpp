@@ -150,6 +150,11 @@ const SettingsTable& server_settings() {
                     "directory for state that survives restarts (heartbeats); empty: memory only")
             .defaults("")
             .env("VITALS_STATE_DIR"),
+        Setting::of("max_connections", T::integer,
+                    "connections served at once; one more gets 503 and is closed")
+            .defaults(1024)
+            .range(16, 65536)
+            .env("VITALS_MAX_CONNECTIONS"),
         Setting::of("keepalive_timeout", T::duration,
                     "an idle keep-alive connection is closed after this")
             .defaults("10s")
@@ -281,6 +286,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
         config.http_threads = static_cast<int>(params.integer("http_threads"));
     if (params.has("detail_token")) config.detail_token = params.str("detail_token");
     config.keepalive_timeout = params.duration("keepalive_timeout");
+    config.max_connections = static_cast<std::size_t>(params.integer("max_connections"));
     config.header_timeout = params.duration("header_timeout");
     config.stall_after = params.duration("stall_after");
     if (params.has("state_dir")) config.state_dir = params.str("state_dir");
@@ -351,6 +357,7 @@ json Config::describe() const {
         trusted_list.push_back(c.text);
     out["trusted"] = trusted_list;
     out["http_threads"] = http_threads;
+    out["max_connections"] = max_connections;
     out["keepalive_timeout"] = format_duration(keepalive_timeout);
     out["header_timeout"] = format_duration(header_timeout);
     out["stall_after"] = format_duration(stall_after);

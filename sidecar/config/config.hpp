@@ -40,6 +40,7 @@ struct Config {
     TrustedNetworks trusted;
     std::string detail_token;  // empty: trust by address (and Host) only
     int http_threads = 2;
+    std::size_t max_connections = 1024;
     Millis keepalive_timeout{10'000};
     Millis header_timeout{5'000};
     Millis stall_after{10'000};

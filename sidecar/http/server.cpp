@@ -2,9 +2,13 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <pistache/peer.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <map>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sidecar/heartbeat/board.hpp"
@@ -62,28 +66,29 @@ class ContentSecurityPolicy final : public Http::Header::Header {
 // HTTP/1.1 connections persist unless the client says otherwise; this Pistache writes
 // "Connection: Close" whenever the request has no Connection header, which makes every
 // client reconnect per request. Every response goes through here, so the fix is in one place.
-void set_connection(const Http::Request& request, Http::ResponseWriter& writer) {
-    bool keep_alive = request.version() == Http::Version::Http11;
+void set_connection(const Http::Request& request, Http::ResponseWriter& writer, bool close) {
+    bool keep_alive = !close && request.version() == Http::Version::Http11;
     if (const auto connection = request.headers().tryGet<Http::Header::Connection>()) {
-        keep_alive = connection->control() != Http::ConnectionControl::Close;
+        keep_alive = keep_alive && connection->control() != Http::ConnectionControl::Close;
     }
     writer.headers().remove<Http::Header::Connection>();
     writer.headers().add<Http::Header::Connection>(keep_alive ? Http::ConnectionControl::KeepAlive
                                                               : Http::ConnectionControl::Close);
 }
 
-void send(const Http::Request& request, Http::ResponseWriter& writer, const Response& response,
-          const Http::Mime::MediaType& type) {
-    set_connection(request, writer);
+Async::Promise<ssize_t> send(const Http::Request& request, Http::ResponseWriter& writer,
+                             const Response& response, const Http::Mime::MediaType& type,
+                             bool close = false) {
+    set_connection(request, writer, close);
     writer.headers().add<Http::Header::CacheControl>(Http::CacheDirective::NoStore);
     // Every answer: no type sniffing, and a page that can load nothing from anywhere (it
     // needs only its inline style and SVG), nor be framed.
     writer.headers().add<NoSniff>();
     writer.headers().add<ContentSecurityPolicy>();
     const bool head = request.method() == Http::Method::Head;
-    writer.send(static_cast<Http::Code>(response.code),
-                head ? std::string_view().data() : response.body.data(),
-                head ? 0 : response.body.size(), type);
+    return writer.send(static_cast<Http::Code>(response.code),
+                       head ? std::string_view().data() : response.body.data(),
+                       head ? 0 : response.body.size(), type);
 }
 
 // "127.0.0.1:8686", "[::1]:8686", "localhost", "10.0.0.7": names no DNS answer can move.
@@ -224,6 +229,20 @@ class ProbeHandler final : public Http::Handler {
 
     void answer(const Http::Request& request, Http::ResponseWriter& writer) {
         static const Response not_found = not_found_response();
+        static const Response too_many{503,
+                                       "{\n  \"error\": \"too many connections, try again\"\n}\n"};
+        if (const auto peer = writer.getPeer(); !admit(peer)) {
+            // "Connection: close" alone does not make this Pistache close: once the answer
+            // is written, the socket is shut down and the reactor lets the peer go.
+            const int fd = peer ? peer->fd() : -1;
+            send(request, writer, too_many, media().json, true)
+                .then(
+                    [fd](ssize_t) {
+                        if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+                    },
+                    Async::IgnoreException);
+            return;
+        }
         const std::string& path = request.resource();
         const Route* route = nullptr;
         for (std::size_t i = 0; i < kRouteCount && route == nullptr; ++i) {
@@ -287,6 +306,32 @@ class ProbeHandler final : public Http::Handler {
     }
 
   private:
+    // The connection cap. This Pistache offers no hook where a connection is accepted, so
+    // connections are counted where they are first seen: at their first request (one that
+    // never completes a request is closed by the header timeout). Each HTTP thread serves
+    // its own connections, so each keeps its own table, capped at its share, and no lock is
+    // taken. A connection over the cap gets 503 and is closed.
+    bool admit(const std::shared_ptr<Tcp::Peer>& peer) const {
+        if (!peer) return true;
+        thread_local const HttpOptions* owner = nullptr;
+        thread_local std::unordered_map<const Tcp::Peer*, std::weak_ptr<Tcp::Peer>> seen;
+        if (owner != options_) {  // a new server in this process (tests run several)
+            owner = options_;
+            seen.clear();
+        }
+        const auto it = seen.find(peer.get());
+        if (it != seen.end() && !it->second.expired()) return true;
+        const auto threads = static_cast<std::size_t>(std::max(options_->threads, 1));
+        const std::size_t share = (options_->max_connections + threads - 1) / threads;
+        if (it == seen.end() && seen.size() >= share) {
+            for (auto i = seen.begin(); i != seen.end();)
+                i = i->second.expired() ? seen.erase(i) : std::next(i);
+            if (seen.size() >= share) return false;
+        }
+        seen[peer.get()] = peer;
+        return true;
+    }
+
     // The current bodies. Each HTTP thread keeps its own reference and the version it saw,
     // so a request costs one atomic load; only the first one after a publication takes the
     // shared pointer's pooled lock (see Latest).

@@ -23,6 +23,8 @@ class HeartbeatBoard;
 struct HttpOptions {
     ListenAddress listen;
     int threads = 2;
+    // Connections served at once; one more gets 503 and is closed.
+    std::size_t max_connections = 1024;
     TrustedNetworks trusted;
     // When set, details go to requests bearing it (Authorization: Bearer), and to no other.
     std::string detail_token;

@@ -3,6 +3,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "checks/builtin.hpp"
 #include "sidecar/http/render.hpp"
@@ -346,4 +347,34 @@ TEST_CASE("http: a stalled scheduler fails /vitalz and /livez, while /startupz s
     store.beat(clock.now());
     CHECK(get(server.port(), "/vitalz").status == 200);
     server.stop();
+}
+
+TEST_CASE("http: connections over max_connections get 503 and are closed, room returns",
+          "[http]") {
+    RunningSidecar sidecar(R"({"max_connections": 16, "http_threads": 2, "checks": {}})");
+    std::vector<std::unique_ptr<RawClient>> held;
+    int admitted = 0, refused = 0;
+    for (int i = 0; i < 40; ++i) {
+        auto client = std::make_unique<RawClient>(sidecar.port());
+        client->send("GET /vitalz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        const HttpReply r = client->read_response();
+        if (r.status == 200) ++admitted;
+        if (r.status == 503) {
+            ++refused;
+            CHECK(r.body.find("too many connections") != std::string::npos);
+            CHECK(client->closed_by_peer(2s));
+        }
+        held.push_back(std::move(client));
+    }
+    CHECK(admitted <= 16);
+    CHECK(admitted >= 8);  // the cap is per thread: an uneven spread admits a little fewer
+    CHECK(admitted + refused == 40);
+    held.clear();  // every connection closed: room for new ones
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < until && status != 200) {
+        status = get(sidecar.port(), "/vitalz").status;
+        if (status != 200) std::this_thread::sleep_for(20ms);
+    }
+    CHECK(status == 200);
 }
