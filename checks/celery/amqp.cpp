@@ -173,23 +173,60 @@ class AmqpBroker final : public CeleryBroker {
                 std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now());
             const timeval tv = to_timeval(left);
             amqp_maybe_release_buffers(conn());
-            amqp_envelope_t envelope;
-            const amqp_rpc_reply_t r = amqp_consume_message(conn(), &envelope, &tv, 0);
-            if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-                r.library_error == AMQP_STATUS_TIMEOUT)
-                break;
-            if (r.reply_type != AMQP_RESPONSE_NORMAL)
-                throw BrokerError("waiting for ping replies failed: " + describe(r));
+            std::string reply_ticket, reply_body;
+            if (!read_delivery(tv, reply_ticket, reply_body)) break;  // the window ran out
             const double seconds = std::chrono::duration<double>(SteadyClock::now() - sent).count();
-            if (header(envelope.message.properties, "ticket") == ticket) {
-                for (const std::string& node : ping_reply_nodes(bytes(envelope.message.body))) {
+            if (reply_ticket == ticket) {
+                for (const std::string& node : ping_reply_nodes(reply_body)) {
                     replies.push_back({node, seconds});
                     waiting.erase(node);
                 }
             }
-            amqp_destroy_envelope(&envelope);
         }
         return replies;
+    }
+
+    // A reply's body may not be larger than this: a ping reply is a few dozen bytes.
+    static constexpr std::uint64_t kMaxReplyBytes = std::uint64_t{1024} * 1024;
+
+    // One delivered message, read frame by frame: amqp_consume_message allocates whatever
+    // body size the header frame declares, so a broken or hostile peer declaring 4 GB got
+    // 4 GB. The declared size is checked first. False when `tv` passed with nothing.
+    bool read_delivery(timeval tv, std::string& ticket, std::string& body) {
+        amqp_frame_t frame;
+        const auto next = [&](const char* what) {
+            const int rc = amqp_simple_wait_frame_noblock(conn(), &frame, &tv);
+            if (rc == AMQP_STATUS_TIMEOUT) return false;
+            if (rc != AMQP_STATUS_OK)
+                throw BrokerError(std::string("waiting for ping replies failed (") + what +
+                                  "): " + amqp_error_string2(rc));
+            return true;
+        };
+        if (!next("method")) return false;
+        if (frame.frame_type != AMQP_FRAME_METHOD ||
+            frame.payload.method.id != AMQP_BASIC_DELIVER_METHOD)
+            throw BrokerError("waiting for ping replies failed: the broker sent another frame");
+        if (!next("header")) throw BrokerError("a ping reply stopped after its method frame");
+        if (frame.frame_type != AMQP_FRAME_HEADER)
+            throw BrokerError("a ping reply has no header frame");
+        const std::uint64_t size = frame.payload.properties.body_size;
+        if (size > kMaxReplyBytes)
+            throw BrokerError("a ping reply declares " + std::to_string(size) +
+                              " bytes, over the " + std::to_string(kMaxReplyBytes / 1024) +
+                              " KiB limit; closing the connection");
+        ticket =
+            header(*static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded),
+                   "ticket");
+        body.clear();
+        body.reserve(static_cast<std::size_t>(size));
+        while (body.size() < size) {
+            if (!next("body")) throw BrokerError("a ping reply stopped in the middle of its body");
+            if (frame.frame_type != AMQP_FRAME_BODY)
+                throw BrokerError("a ping reply's body was interrupted by another frame");
+            body += bytes(frame.payload.body_fragment);
+            if (body.size() > size) throw BrokerError("a ping reply is longer than it declared");
+        }
+        return true;
     }
 
   private:

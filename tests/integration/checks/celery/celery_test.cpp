@@ -1,6 +1,11 @@
 // The Celery checks against real brokers (RabbitMQ and Redis) and real Celery 5 workers.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -201,4 +206,50 @@ TEST_CASE("celery: 100 pings leave no queue, binding, key or exchange behind", "
         CHECK(broker.redis->cli("-n 1 SMEMBERS _kombu.binding.reply.celery.pidbox") == bindings);
         CHECK(broker.redis->cli("-n 1 --no-raw KEYS '*'") == keys);
     }
+}
+
+TEST_CASE("celery: a ping reply declaring 40 MB is refused before anything is allocated for it",
+          "[celery][hostile]") {
+    // A "worker" that answers Celery's ping as Celery does (reply_to and ticket from the
+    // request), but with a 40 MB body: librabbitmq's amqp_consume_message allocated whatever
+    // a header frame declared.
+    RabbitMqServer rabbit;
+    const std::string dir = make_temp_dir("hostile");
+    const std::string script = dir + "/worker.py";
+    std::ofstream(script) << R"(import sys
+from kombu import Connection, Exchange, Queue
+with Connection(sys.argv[1]) as conn:
+    pidbox = Exchange('celery.pidbox', type='fanout', durable=False, auto_delete=False)
+    replies = Exchange('reply.celery.pidbox', type='direct', durable=False, auto_delete=False)
+    queue = Queue('hostile.celery.pidbox', exchange=pidbox, auto_delete=True)
+    producer = conn.Producer()
+    def answer(body, message):
+        producer.publish({'celery@hostile': {'ok': 'pong'}, 'pad': 'x' * 40000000},
+                         exchange=replies, routing_key=body['reply_to']['routing_key'],
+                         headers={'ticket': body['ticket']}, serializer='json')
+        message.ack()
+    with conn.Consumer(queue, callbacks=[answer], accept=['json']):
+        open(sys.argv[2], 'w').write('ready')
+        while True:
+            conn.drain_events()
+)";
+    const std::string ready = script + ".ready";
+    const int pid = ::fork();
+    if (pid == 0) {
+        ::execl("/usr/bin/python3", "python3", script.c_str(), rabbit.url().c_str(), ready.c_str(),
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < until && !std::ifstream(ready))
+        std::this_thread::sleep_for(50ms);
+    auto check = make_check("celery_workers", {{"url", rabbit.url()}, {"window", "2s"}});
+    const CheckResult r = check->run(Deadline::in(5s));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    shell("rm -rf '" + dir + "'");
+    INFO(r.message);
+    CHECK(r.status == Status::fail);
+    CHECK(r.message.find("over the 1024 KiB limit") != std::string::npos);
+    CHECK(r.cause == Cause::elsewhere);
 }
