@@ -118,18 +118,24 @@ RedisClient::Reply RedisClient::command(const std::vector<std::string>& args, co
     for (int done = 0; !done;) {
         if (redisBufferWrite(context_, &done) != REDIS_OK) throw io_error();
     }
+    // Counted as received, not as buffered: the reader turns what it buffered into reply
+    // objects as it goes, and "*100000000" followed by a stream of ":1" would grow those
+    // without ever holding much in the buffer. (hiredis 0.14 has no limit of its own.)
+    std::size_t received = 0;
     void* raw = nullptr;
     while (true) {
         if (redisReaderGetReply(context_->reader, &raw) != REDIS_OK)
             throw fail("malformed reply: " + std::string(context_->reader->errstr));
         if (raw != nullptr) break;
-        if (context_->reader->len - context_->reader->pos > kMaxReplyBytes)
+        if (received > kMaxReplyBytes)
             throw fail("reply larger than " + std::to_string(kMaxReplyBytes / 1024) +
                        " KiB, closing the connection");
         if (std::chrono::steady_clock::now() >= deadline_)
             throw fail("no answer before the deadline");
         errno = 0;
+        const std::size_t before = context_->reader->len;
         if (redisBufferRead(context_) != REDIS_OK) throw io_error();
+        received += context_->reader->len - before;
     }
     Reply reply(static_cast<redisReply*>(raw));
     if (reply->type == REDIS_REPLY_ERROR) throw RedisError(std::string(what) + ": " + text(*reply));

@@ -173,11 +173,12 @@ TEST_CASE("redis: rediss:// and non-numeric databases are configuration errors",
 namespace {
 
 // A fake Redis on loopback that answers every connection by writing `reply_head`, then
-// `stream_bytes` more in 64 KiB chunks, one chunk every `pause` (until the client leaves).
+// `stream_bytes` more in chunks of `chunk` bytes ('x', or `unit` repeated), one chunk every
+// `pause` (until the client leaves).
 class HostileRedis {
   public:
     HostileRedis(std::string reply_head, std::size_t stream_bytes, std::chrono::milliseconds pause,
-                 std::size_t chunk = 64 * 1024)
+                 std::size_t chunk = 64 * 1024, std::string unit = "")
         : listener_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
@@ -193,7 +194,7 @@ class HostileRedis {
             char buffer[4096];
             (void)::recv(fd, buffer, sizeof buffer, 0);  // PING
             bool ok = ::send(fd, reply_head.data(), reply_head.size(), MSG_NOSIGNAL) > 0;
-            const std::string block(chunk, 'x');
+            const std::string block = unit.empty() ? std::string(chunk, 'x') : unit;
             for (std::size_t sent = 0; ok && sent < stream_bytes && !stop_; sent += chunk) {
                 ok = ::send(fd, block.data(), block.size(), MSG_NOSIGNAL) > 0;
                 std::this_thread::sleep_for(pause);
@@ -258,4 +259,21 @@ TEST_CASE("redis: a malformed reply fails cleanly", "[redis][hostile]") {
     INFO(r.message);
     CHECK(r.status == Status::fail);
     CHECK(r.message.find("PING") == 0);
+}
+
+TEST_CASE("redis: an endless array of small elements is cut off at the cap", "[redis][hostile]") {
+    // Each ":1" becomes a reply object while the buffer stays small: the cap counts bytes
+    // received, so the objects cannot grow without bound either.
+    std::string elements;
+    for (int i = 0; i < 16 * 1024; ++i)
+        elements += ":1\r\n";
+    HostileRedis server("*100000000\r\n", 64 * 1024 * 1024, 0ms, elements.size(), elements);
+    auto check = make_check("redis", {{"url", server.url()}});
+    const long before = rss_kib();
+    const CheckResult r = check->run(Deadline::in(3s));
+    const long grown_kib = rss_kib() - before;
+    INFO(r.message << "; RSS grew " << grown_kib << " KiB");
+    CHECK(r.status == Status::fail);
+    CHECK(r.message.find("reply larger than 1024 KiB") != std::string::npos);
+    CHECK(grown_kib < 64 * 1024);
 }
