@@ -226,13 +226,19 @@ void StatsdSink::receive() {
         if (::poll(&p, 1, 100) <= 0) continue;
         const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
         if (n <= 0) continue;
-        std::size_t malformed = 0;
-        const auto samples =
-            parse_statsd(std::string_view(buf, static_cast<std::size_t>(n)), &malformed);
-        const SteadyTime now = clock_.now();
-        for (const auto& s : samples)
-            stats_.add(s, now);
-        stats_.count_datagram(malformed);
+        // Whatever one datagram does, the loop goes on: an exception here would end the
+        // thread, and with it vitals.
+        try {
+            std::size_t malformed = 0;
+            const auto samples =
+                parse_statsd(std::string_view(buf, static_cast<std::size_t>(n)), &malformed);
+            const SteadyTime now = clock_.now();
+            for (const auto& s : samples)
+                stats_.add(s, now);
+            stats_.count_datagram(malformed);
+        } catch (const std::exception&) {
+            stats_.count_datagram(1);
+        }
     }
 }
 
