@@ -589,7 +589,9 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
         const bool capped = held_target < 1024 || refused >= held_target - 1024;
         const bool passed = static_cast<int>(held.size()) == held_target && capped &&
                             closed == held.size() && took < 15 && probes_ok(w) && vitals.alive() &&
-                            rss_held < 64 * 1024;  // the manifests' memory limit
+                            // What the held connections cost, well within the manifests' 64 MiB
+                            // (growth, not the total: under ASan the total is 500+ MiB).
+                            rss_held - rss_before < 48 * 1024;
         table.add({std::to_string(held_target) + " connections holding half a request",
                    outcome.str(), w, passed});
         CHECK(passed);
