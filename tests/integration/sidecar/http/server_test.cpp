@@ -349,8 +349,7 @@ TEST_CASE("http: a stalled scheduler fails /vitalz and /livez, while /startupz s
     server.stop();
 }
 
-TEST_CASE("http: connections over max_connections get 503 and are closed, room returns",
-          "[http]") {
+TEST_CASE("http: connections over max_connections get 503 and are closed, room returns", "[http]") {
     RunningSidecar sidecar(R"({"max_connections": 16, "http_threads": 2, "checks": {}})");
     std::vector<std::unique_ptr<RawClient>> held;
     int admitted = 0, refused = 0;
