@@ -13,25 +13,13 @@
 
 #include "sidecar/heartbeat/board.hpp"
 #include "sidecar/http/render.hpp"
+#include "sidecar/http/respond.hpp"
 
 namespace vitals {
 
 namespace {
 
 using namespace Pistache;
-
-// Content types, built once.
-struct MediaTypes {
-    Http::Mime::MediaType json = Http::Mime::MediaType::fromString("application/json");
-    Http::Mime::MediaType metrics =
-        Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8");
-    Http::Mime::MediaType html = Http::Mime::MediaType::fromString("text/html; charset=utf-8");
-};
-
-const MediaTypes& media() {
-    static const MediaTypes types;
-    return types;
-}
 
 const Response kNoSuchCheck{404, "{\n  \"error\": \"no such check\"\n}\n"};
 const Response kPingOk{200, "{\n  \"status\": \"ok\"\n}\n"};
@@ -45,81 +33,6 @@ const Response kStalled{503,
 // What one request may hold, headers and body: a heartbeat's failure message (1 KiB) and
 // ordinary headers fit; a connection holding a half-sent request holds at most this.
 constexpr std::size_t kMaxRequestBytes = 4096;
-
-// Headers with one fixed value. This Pistache does not write raw headers of a response, so
-// they are typed ones.
-class NoSniff final : public Http::Header::Header {
-  public:
-    NAME("X-Content-Type-Options")
-    void write(std::ostream& os) const override { os << "nosniff"; }
-};
-
-class ContentSecurityPolicy final : public Http::Header::Header {
-  public:
-    NAME("Content-Security-Policy")
-    void write(std::ostream& os) const override {
-        os << "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-              "frame-ancestors 'none'";
-    }
-};
-
-// HTTP/1.1 connections persist unless the client says otherwise; this Pistache writes
-// "Connection: Close" whenever the request has no Connection header, which makes every
-// client reconnect per request. Every response goes through here, so the fix is in one place.
-void set_connection(const Http::Request& request, Http::ResponseWriter& writer, bool close) {
-    bool keep_alive = !close && request.version() == Http::Version::Http11;
-    if (const auto connection = request.headers().tryGet<Http::Header::Connection>()) {
-        keep_alive = keep_alive && connection->control() != Http::ConnectionControl::Close;
-    }
-    writer.headers().remove<Http::Header::Connection>();
-    writer.headers().add<Http::Header::Connection>(keep_alive ? Http::ConnectionControl::KeepAlive
-                                                              : Http::ConnectionControl::Close);
-}
-
-Async::Promise<ssize_t> send(const Http::Request& request, Http::ResponseWriter& writer,
-                             const Response& response, const Http::Mime::MediaType& type,
-                             bool close = false) {
-    set_connection(request, writer, close);
-    writer.headers().add<Http::Header::CacheControl>(Http::CacheDirective::NoStore);
-    // Every answer: no type sniffing, and a page that can load nothing from anywhere (it
-    // needs only its inline style and SVG), nor be framed.
-    writer.headers().add<NoSniff>();
-    writer.headers().add<ContentSecurityPolicy>();
-    const bool head = request.method() == Http::Method::Head;
-    return writer.send(static_cast<Http::Code>(response.code),
-                       head ? std::string_view().data() : response.body.data(),
-                       head ? 0 : response.body.size(), type);
-}
-
-// "127.0.0.1:8686", "[::1]:8686", "localhost", "10.0.0.7": names no DNS answer can move.
-bool host_is_literal(std::string_view host) {
-    if (!host.empty() && host.front() == '[') return host.find(']') != std::string_view::npos;
-    host = host.substr(0, host.rfind(':'));
-    if (host == "localhost") return true;
-    if (host.empty()) return false;
-    for (const char c : host) {
-        if (!(c == '.' || (c >= '0' && c <= '9'))) return false;
-    }
-    return true;
-}
-
-std::string bearer_token(const Http::Request& request) {
-    if (const auto auth = request.headers().tryGetRaw("Authorization")) {
-        const std::string value = auth->value();
-        if (value.rfind("Bearer ", 0) == 0) return value.substr(7);
-    } else if (const auto parsed = request.headers().tryGet<Http::Header::Authorization>()) {
-        const std::string value = parsed->value();
-        if (value.rfind("Bearer ", 0) == 0) return value.substr(7);
-    }
-    return "";
-}
-
-bool constant_time_equal(const std::string& presented, const std::string& want) {
-    unsigned char diff = want.size() == presented.size() ? 0 : 1;
-    for (std::size_t i = 0; i < want.size(); ++i)
-        diff |= static_cast<unsigned char>(want[i] ^ (i < presented.size() ? presented[i] : 0));
-    return diff == 0;
-}
 
 // Methods as a bit set, so a route says what it takes in one word.
 enum Method : unsigned { kGet = 1, kHead = 2, kPost = 4 };

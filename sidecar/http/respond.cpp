@@ -1,0 +1,93 @@
+#include "sidecar/http/respond.hpp"
+
+#include <pistache/http_headers.h>
+
+namespace vitals {
+
+using namespace Pistache;
+
+namespace {
+
+// Headers with one fixed value. This Pistache does not write raw headers of a response, so
+// they are typed ones.
+class NoSniff final : public Http::Header::Header {
+  public:
+    NAME("X-Content-Type-Options")
+    void write(std::ostream& os) const override { os << "nosniff"; }
+};
+
+class ContentSecurityPolicy final : public Http::Header::Header {
+  public:
+    NAME("Content-Security-Policy")
+    void write(std::ostream& os) const override {
+        os << "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+              "frame-ancestors 'none'";
+    }
+};
+
+}  // namespace
+
+const MediaTypes& media() {
+    static const MediaTypes types;
+    return types;
+}
+
+// HTTP/1.1 connections persist unless the client says otherwise; this Pistache writes
+// "Connection: Close" whenever the request has no Connection header, which makes every
+// client reconnect per request. Every response goes through here, so the fix is in one place.
+void set_connection(const Http::Request& request, Http::ResponseWriter& writer, bool close) {
+    bool keep_alive = !close && request.version() == Http::Version::Http11;
+    if (const auto connection = request.headers().tryGet<Http::Header::Connection>()) {
+        keep_alive = keep_alive && connection->control() != Http::ConnectionControl::Close;
+    }
+    writer.headers().remove<Http::Header::Connection>();
+    writer.headers().add<Http::Header::Connection>(keep_alive ? Http::ConnectionControl::KeepAlive
+                                                              : Http::ConnectionControl::Close);
+}
+
+Async::Promise<ssize_t> send(const Http::Request& request, Http::ResponseWriter& writer,
+                             const Response& response, const Http::Mime::MediaType& type,
+                             bool close) {
+    set_connection(request, writer, close);
+    writer.headers().add<Http::Header::CacheControl>(Http::CacheDirective::NoStore);
+    // Every answer: no type sniffing, and a page that can load nothing from anywhere (it
+    // needs only its inline style and SVG), nor be framed.
+    writer.headers().add<NoSniff>();
+    writer.headers().add<ContentSecurityPolicy>();
+    const bool head = request.method() == Http::Method::Head;
+    return writer.send(static_cast<Http::Code>(response.code),
+                       head ? std::string_view().data() : response.body.data(),
+                       head ? 0 : response.body.size(), type);
+}
+
+// "127.0.0.1:8686", "[::1]:8686", "localhost", "10.0.0.7": names no DNS answer can move.
+bool host_is_literal(std::string_view host) {
+    if (!host.empty() && host.front() == '[') return host.find(']') != std::string_view::npos;
+    host = host.substr(0, host.rfind(':'));
+    if (host == "localhost") return true;
+    if (host.empty()) return false;
+    for (const char c : host) {
+        if (!(c == '.' || (c >= '0' && c <= '9'))) return false;
+    }
+    return true;
+}
+
+std::string bearer_token(const Http::Request& request) {
+    if (const auto auth = request.headers().tryGetRaw("Authorization")) {
+        const std::string value = auth->value();
+        if (value.rfind("Bearer ", 0) == 0) return value.substr(7);
+    } else if (const auto parsed = request.headers().tryGet<Http::Header::Authorization>()) {
+        const std::string value = parsed->value();
+        if (value.rfind("Bearer ", 0) == 0) return value.substr(7);
+    }
+    return "";
+}
+
+bool constant_time_equal(const std::string& presented, const std::string& want) {
+    unsigned char diff = want.size() == presented.size() ? 0 : 1;
+    for (std::size_t i = 0; i < want.size(); ++i)
+        diff |= static_cast<unsigned char>(want[i] ^ (i < presented.size() ? presented[i] : 0));
+    return diff == 0;
+}
+
+}  // namespace vitals

@@ -1,0 +1,41 @@
+// How every answer goes out, shared by the server's routes: content types, the headers
+// every response carries, the keep-alive fix, and what a request says about its sender.
+// Part of sidecar/http: the only place that sees Pistache.
+#pragma once
+
+#include <pistache/http.h>
+
+#include <string>
+#include <string_view>
+
+#include "sidecar/http/render.hpp"
+
+namespace vitals {
+
+// Content types, built once.
+struct MediaTypes {
+    Pistache::Http::Mime::MediaType json =
+        Pistache::Http::Mime::MediaType::fromString("application/json");
+    Pistache::Http::Mime::MediaType metrics =
+        Pistache::Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8");
+    Pistache::Http::Mime::MediaType html =
+        Pistache::Http::Mime::MediaType::fromString("text/html; charset=utf-8");
+};
+const MediaTypes& media();
+
+// Sends `response` (no body for HEAD) with Cache-Control: no-store, nosniff, the CSP and the
+// right Connection header; `close` forces Connection: close.
+Pistache::Async::Promise<ssize_t> send(const Pistache::Http::Request& request,
+                                       Pistache::Http::ResponseWriter& writer,
+                                       const Response& response,
+                                       const Pistache::Http::Mime::MediaType& type,
+                                       bool close = false);
+
+// "127.0.0.1:8686", "[::1]:8686", "localhost", "10.0.0.7": names no DNS answer can move.
+bool host_is_literal(std::string_view host);
+// The token of an "Authorization: Bearer <token>" header, or "".
+std::string bearer_token(const Pistache::Http::Request& request);
+// Compares in time that does not depend on where the strings differ.
+bool constant_time_equal(const std::string& presented, const std::string& want);
+
+}  // namespace vitals
