@@ -348,6 +348,17 @@ void HttpServer::start() {
                     .bodyTimeout(options_.header_timeout)
                     .keepaliveTimeout(options_.keepalive_timeout);
     endpoint_->init(opts);
+    // Pistache listens with a backlog of 128, and this version's Endpoint::init drops the
+    // option's backlog on the way to the listener (measured: listen(fd, 128) whatever is
+    // set). A burst of connections (a scanner, a reconnect storm) fills 128 places faster
+    // than the accept loop drains them, and the kernel then drops a probe's handshake:
+    // kubelet waits out a 1 s SYN retransmit, or times out. The listener is initialised again
+    // with room for as many connections as vitals serves at once (the kernel clamps it to
+    // net.core.somaxconn).
+    const auto backlog =
+        static_cast<int>(std::clamp<std::size_t>(options_.max_connections, 128, 65535));
+    endpoint_->initArgs(static_cast<std::size_t>(options_.threads),
+                        Flags<Tcp::Options>(Tcp::Options::ReuseAddr), std::string(), backlog);
     endpoint_->setHandler(Http::make_handler<ProbeHandler>(&pages_, &store_, &clock_, &options_));
     endpoint_->serveThreaded();
 }

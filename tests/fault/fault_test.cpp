@@ -484,7 +484,9 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
             ::close(fd);
         }
         const auto w = load.take();
-        const bool passed = opened == 10000 && probes_ok(w) && vitals.alive();
+        // A probe whose handshake the kernel dropped (a full listen queue) is answered only
+        // after a 1 s SYN retransmit, or not at all: the slowest probe tells.
+        const bool passed = opened == 10000 && probes_ok(w) && w.max_ms < 900 && vitals.alive();
         table.add({"10,000 connections opened and dropped",
                    std::to_string(opened) + " opened, vitals kept answering", w, passed});
         CHECK(passed);
