@@ -222,7 +222,8 @@ CheckKind redis_kind() {
     kind.summary = "Redis cache: PING, SET/GET round trip, memory, evictions, clients";
     kind.default_groups = {"ready"};
     kind.settings = {
-        Setting::of("url", T::url, "redis://[user:password@]host[:port][/db], as in REDIS_URL")
+        Setting::of("url", T::url,
+                    "redis://[user:password@]host[:port][/db], as in REDIS_URL; rediss:// for TLS")
             .required(),
         Setting::of("memory_warn_ratio", T::number, "used_memory / maxmemory: warn at")
             .defaults(0.8)
@@ -246,17 +247,8 @@ CheckKind redis_kind() {
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");
-        const auto transport = redis_transport(url.scheme);
-        if (transport == RedisTransport::tls) {
-            throw SettingError(
-                "url", "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext");
-        }
-        if (!transport) {
-            throw SettingError(
-                "url", "must be a redis:// URL (also rediscache://, unix://, redis+socket://)");
-        }
         try {
-            redis_database(url);
+            validate_redis_url(url);
         } catch (const std::invalid_argument& e) {
             throw SettingError("url", e.what());
         }

@@ -212,6 +212,23 @@ std::string Url::authority(std::uint16_t default_port) const {
     return h + ':' + std::to_string(port.value_or(default_port));
 }
 
+std::optional<std::string> Url::query_value(std::string_view key) const {
+    std::optional<std::string> found;
+    std::string_view rest = query;
+    while (!rest.empty()) {
+        const auto amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+        const auto eq = pair.find('=');
+        if (pair.substr(0, eq) != key) continue;
+        found =
+            eq == std::string_view::npos
+                ? std::string()
+                : percent_decode(pair.substr(eq + 1)).value_or(std::string(pair.substr(eq + 1)));
+    }
+    return found;
+}
+
 std::string redact_secrets(std::string_view text) {
     std::string out;
     std::size_t pos = 0;

@@ -24,6 +24,9 @@ struct Url {
     std::string redacted() const;
     // host:port for messages, IPv6 in brackets.
     std::string authority(std::uint16_t default_port) const;
+    // The value of the last `key=value` in the query, percent-decoded ('+' stays '+');
+    // nullopt when the key is absent. `key` alone (no '=') has the value "".
+    std::optional<std::string> query_value(std::string_view key) const;
 };
 
 struct UrlParse {

@@ -2,6 +2,7 @@
 // crash without any HTTP error; the tasks they leave behind show here.
 #include "checks/builtin.hpp"
 #include "checks/celery/celery.hpp"
+#include "sidecar/clients/redis_client.hpp"
 
 namespace vitals::checks {
 
@@ -78,13 +79,16 @@ class CeleryBrokerCheck final : public Check {
 // Shared by both Celery kinds: the broker URL, validated.
 Url celery_broker_url(const Params& params) {
     Url url = params.url("url");
-    if (url.scheme == "amqps" || url.scheme == "rediss") {
-        throw SettingError("url", "TLS brokers (" + url.scheme + "://) are not supported yet");
-    }
     if (!is_celery_broker_url(url))
         throw SettingError("url",
-                           "must be an amqp://, pyamqp:// or redis:// broker URL (sqs:// and "
-                           "others are not spoken here)");
+                           "must be an amqp://, amqps://, pyamqp:// or redis:// (rediss://) broker "
+                           "URL (sqs:// and others are not spoken here)");
+    try {
+        if (is_redis_broker(url)) validate_redis_url(url);
+        if (url.scheme == "amqps") tls_options_from_url(url);
+    } catch (const std::invalid_argument& e) {
+        throw SettingError("url", e.what());
+    }
     return url;
 }
 
@@ -96,7 +100,8 @@ CheckKind celery_broker_kind() {
     kind.default_groups = {};
     kind.settings = {
         Setting::of("url", T::url,
-                    "broker URL, as in CELERY_BROKER_URL (amqp://, pyamqp://, redis://)")
+                    "broker URL, as in CELERY_BROKER_URL (amqp://, amqps://, pyamqp://, redis://, "
+                    "rediss://)")
             .required(),
         Setting::of("queues", T::string_list, "queues to watch")
             .defaults(nlohmann::json::array({"celery"})),

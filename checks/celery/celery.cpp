@@ -15,13 +15,12 @@ std::unique_ptr<CeleryBroker> connect_amqp_broker(const Url& url, const Deadline
 std::unique_ptr<CeleryBroker> connect_redis_broker(const Url& url, const Deadline& deadline);
 
 bool is_redis_broker(const Url& url) {
-    const auto transport = redis_transport(url.scheme);
-    return transport == RedisTransport::tcp || transport == RedisTransport::unix_socket;
+    return redis_transport(url.scheme).has_value();
 }
 
 bool is_celery_broker_url(const Url& url) {
-    return url.scheme == "amqp" || url.scheme == "pyamqp" || url.scheme == "librabbitmq" ||
-           is_redis_broker(url);
+    return url.scheme == "amqp" || url.scheme == "amqps" || url.scheme == "pyamqp" ||
+           url.scheme == "librabbitmq" || is_redis_broker(url);
 }
 
 std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline) {

@@ -52,7 +52,8 @@ class CeleryBroker {
     double connect_seconds = 0;
 };
 
-bool is_celery_broker_url(const Url& url);  // amqp://, pyamqp://, redis://
+bool is_celery_broker_url(const Url& url);  // amqp(s)://, pyamqp://, redis(s)://, ...
+bool is_redis_broker(const Url& url);       // any of the Redis spellings
 // Throws BrokerError when the broker cannot be reached or logged into by the deadline.
 std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline);
 

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,24 +15,23 @@ namespace vitals {
 
 namespace {
 
-// Waits for `events` on fd until the deadline. Returns false on timeout.
-bool wait_for(int fd, short events, const Deadline& deadline) {
-    while (true) {
-        const auto left = deadline.remaining();
-        if (left.count() <= 0) return false;
-        pollfd p{fd, events, 0};
-        const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
-        if (n > 0) return true;
-        if (n < 0 && errno != EINTR) return true;  // let the following call report the error
-    }
-}
-
 std::string where(const std::string& host, std::uint16_t port) {
     const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
     return h + ":" + std::to_string(port);
 }
 
 }  // namespace
+
+bool wait_ready(int fd, bool write, const Deadline& deadline) {
+    while (true) {
+        const auto left = deadline.remaining();
+        if (left.count() <= 0) return false;
+        pollfd p{fd, static_cast<short>(write ? POLLOUT : POLLIN), 0};
+        const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return true;  // let the following call report the error
+    }
+}
 
 Socket::~Socket() {
     if (fd_ >= 0) ::close(fd_);
@@ -72,7 +72,7 @@ Connection connect_tcp(const std::string& host, std::uint16_t port, const Deadli
                 last_error = "cannot connect to " + where(host, port) + ": " + std::strerror(errno);
                 continue;
             }
-            if (!wait_for(s.fd(), POLLOUT, deadline)) {
+            if (!wait_ready(s.fd(), true, deadline)) {
                 result.error = "no connection to " + where(host, port) + " before the deadline";
                 result.timed_out = true;
                 return result;
@@ -92,6 +92,54 @@ Connection connect_tcp(const std::string& host, std::uint16_t port, const Deadli
     return result;
 }
 
+Connection connect_unix(const std::string& path, const Deadline& deadline) {
+    Connection result;
+    sockaddr_un to{};
+    to.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof(to.sun_path)) {
+        result.error = "not a socket path: " + path;
+        return result;
+    }
+    std::memcpy(to.sun_path, path.data(), path.size());
+    Socket s(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!s.valid()) {
+        result.error = std::string("socket: ") + std::strerror(errno);
+        return result;
+    }
+    int rc = ::connect(s.fd(), reinterpret_cast<const sockaddr*>(&to), sizeof(to));
+    // A Unix socket whose listen queue is full refuses with EAGAIN and queues nothing: a
+    // blocking connect would wait for a place, so this one tries again until the deadline.
+    while (rc != 0 && errno == EAGAIN && !deadline.expired()) {
+        ::poll(nullptr, 0, 10);
+        rc = ::connect(s.fd(), reinterpret_cast<const sockaddr*>(&to), sizeof(to));
+    }
+    if (rc != 0) {
+        if (errno == EAGAIN) {
+            result.error = "no connection to " + path + " before the deadline (its queue is full)";
+            result.timed_out = true;
+            return result;
+        }
+        if (errno != EINPROGRESS) {
+            result.error = "cannot connect to " + path + ": " + std::strerror(errno);
+            return result;
+        }
+        if (!wait_ready(s.fd(), true, deadline)) {
+            result.error = "no connection to " + path + " before the deadline";
+            result.timed_out = true;
+            return result;
+        }
+        int err = 0;
+        socklen_t len = sizeof(err);
+        ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+            result.error = "cannot connect to " + path + ": " + std::strerror(err);
+            return result;
+        }
+    }
+    result.socket = std::move(s);
+    return result;
+}
+
 IoStatus send_all(const Socket& socket, std::string_view data, const Deadline& deadline) {
     while (!data.empty()) {
         const ssize_t n = ::send(socket.fd(), data.data(), data.size(), MSG_NOSIGNAL);
@@ -100,7 +148,7 @@ IoStatus send_all(const Socket& socket, std::string_view data, const Deadline& d
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            if (!wait_for(socket.fd(), POLLOUT, deadline)) return IoStatus::timed_out;
+            if (!wait_ready(socket.fd(), true, deadline)) return IoStatus::timed_out;
             continue;
         }
         return IoStatus::error;
@@ -119,7 +167,7 @@ IoStatus receive_some(const Socket& socket, std::string& out, std::size_t max,
         }
         if (n == 0) return IoStatus::closed;
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            if (!wait_for(socket.fd(), POLLIN, deadline)) return IoStatus::timed_out;
+            if (!wait_ready(socket.fd(), false, deadline)) return IoStatus::timed_out;
             continue;
         }
         return IoStatus::error;

@@ -37,7 +37,13 @@ struct Connection {
 // Resolves `host` and connects to the first of its addresses that accepts by the deadline.
 Connection connect_tcp(const std::string& host, std::uint16_t port, const Deadline& deadline);
 
+// Resolves nothing: connects to the Unix socket at `path` by the deadline.
+Connection connect_unix(const std::string& path, const Deadline& deadline);
+
 enum class IoStatus { ok, closed, timed_out, error };
+
+// Waits until fd is readable (or writable) or the deadline passes; false on the deadline.
+bool wait_ready(int fd, bool write, const Deadline& deadline);
 
 // Writes all of `data` or fails.
 IoStatus send_all(const Socket& socket, std::string_view data, const Deadline& deadline);

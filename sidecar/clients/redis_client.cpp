@@ -2,18 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include <cerrno>
-
 namespace vitals {
-
-namespace {
-
-timeval to_timeval(std::chrono::milliseconds d) {
-    const auto ms = std::max<long long>(d.count(), 1);
-    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
-
-}  // namespace
 
 std::optional<RedisTransport> redis_transport(const std::string& scheme) {
     if (scheme == "redis" || scheme == "rediscache") return RedisTransport::tcp;
@@ -39,33 +28,48 @@ int redis_database(const Url& url) {
     return std::stoi(digits);
 }
 
+void validate_redis_url(const Url& url) {
+    const auto transport = redis_transport(url.scheme);
+    if (!transport) {
+        throw std::invalid_argument(
+            "must be a redis:// URL (also rediss://, rediscache://, unix://, redis+socket://)");
+    }
+    if (*transport == RedisTransport::unix_socket && url.path.empty())
+        throw std::invalid_argument("a " + url.scheme + ":// URL needs the socket's path");
+    if (*transport != RedisTransport::unix_socket && url.host.empty())
+        throw std::invalid_argument("needs a host");
+    redis_database(url);
+    if (*transport == RedisTransport::tls) tls_options_from_url(url);
+}
+
 void RedisClient::FreeReply::operator()(redisReply* r) const {
     freeReplyObject(r);
 }
 
-RedisClient::RedisClient(const Url& url, const Deadline& deadline) {
+RedisClient::RedisClient(const Url& url, const Deadline& deadline) : deadline_(deadline) {
     const auto transport = redis_transport(url.scheme);
-    if (!transport || *transport == RedisTransport::tls) {
-        // Never fall back to plaintext for a rediss:// URL.
-        throw RedisError(url.scheme + ":// is not a transport this build speaks");
-    }
+    if (!transport) throw RedisError(url.scheme + ":// is not a Redis URL");
     const bool socket = *transport == RedisTransport::unix_socket;
     where_ = socket ? url.path : url.authority(6379);
     const auto started = std::chrono::steady_clock::now();
-    context_ = socket
-                   ? redisConnectUnixWithTimeout(url.path.c_str(), to_timeval(deadline.remaining()))
-                   : redisConnectWithTimeout(url.host.c_str(), url.port.value_or(6379),
-                                             to_timeval(deadline.remaining()));
-    if (context_ == nullptr || context_->err) {
-        const std::string why = context_ ? context_->errstr : "out of memory";
-        if (context_) redisFree(context_);
-        context_ = nullptr;
-        throw RedisError("cannot connect to " + where_ + ": " + why);
+    Connection conn = socket ? connect_unix(url.path, deadline)
+                             : connect_tcp(url.host, url.port.value_or(6379), deadline);
+    if (!conn.socket.valid()) throw RedisError(conn.error);
+    if (*transport == RedisTransport::tls) {
+        // Never a fallback to plaintext: a handshake that fails is the answer.
+        try {
+            stream_ = Stream(std::make_unique<TlsSession>(std::move(conn.socket),
+                                                          tls_options_from_url(url), deadline));
+        } catch (const std::exception& e) {
+            throw RedisError("cannot connect to " + where_ + ": " + e.what());
+        }
+    } else {
+        stream_ = Stream(std::move(conn.socket));
     }
-    redisSetTimeout(context_, to_timeval(deadline.remaining()));
-    deadline_ = deadline.at();
     connect_seconds_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    reader_ = redisReaderCreate();
+    if (reader_ == nullptr) throw RedisError("out of memory");
     try {
         if (url.has_password) {
             if (url.user.empty()) {
@@ -77,19 +81,29 @@ RedisClient::RedisClient(const Url& url, const Deadline& deadline) {
         const int db = redis_database(url);
         if (db != 0) command({"SELECT", std::to_string(db)}, "SELECT");
     } catch (...) {
-        redisFree(context_);
-        context_ = nullptr;
+        redisReaderFree(reader_);
+        reader_ = nullptr;
         throw;
     }
 }
 
 RedisClient::~RedisClient() {
-    if (context_) redisFree(context_);
+    if (reader_ != nullptr) redisReaderFree(reader_);
 }
 
 void RedisClient::set_timeout(std::chrono::milliseconds timeout) {
-    redisSetTimeout(context_, to_timeval(timeout));
-    deadline_ = std::chrono::steady_clock::now() + timeout;
+    deadline_ = Deadline::in(timeout);
+}
+
+void RedisClient::failed(const char* what, IoStatus status) const {
+    switch (status) {
+        case IoStatus::timed_out:
+            throw RedisError(std::string(what) + ": no answer before the deadline");
+        case IoStatus::closed:
+            throw RedisError(std::string(what) + ": the server closed the connection");
+        default:
+            throw RedisError(std::string(what) + ": " + stream_.error());
+    }
 }
 
 RedisClient::Reply RedisClient::command(const std::vector<std::string>& args, const char* what) {
@@ -99,43 +113,38 @@ RedisClient::Reply RedisClient::command(const std::vector<std::string>& args, co
         argv.push_back(a.data());
         lengths.push_back(a.size());
     }
-    // hiredis' redisCommand would read until a reply is complete, however long it takes and
-    // however large it grows: a broken or hostile server streaming 40 MB was buffered whole
-    // after the check had timed out. So the loop is ours: the deadline is checked between
-    // reads, and so is the size of what is buffered.
-    const auto fail = [&](const std::string& why) {
-        return RedisError(std::string(what) + ": " + why);
-    };
-    const auto io_error = [&] {
-        const bool timed_out =
-            context_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-        return fail(timed_out ? "no answer before the deadline" : std::string(context_->errstr));
-    };
-    errno = 0;
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                               lengths.data()) != REDIS_OK)
-        throw io_error();
-    for (int done = 0; !done;) {
-        if (redisBufferWrite(context_, &done) != REDIS_OK) throw io_error();
-    }
-    // Counted as received, not as buffered: the reader turns what it buffered into reply
-    // objects as it goes, and "*100000000" followed by a stream of ":1" would grow those
-    // without ever holding much in the buffer. (hiredis 0.14 has no limit of its own.)
+    char* formatted = nullptr;
+    const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()),
+                                              argv.data(), lengths.data());
+    if (length < 0) throw RedisError(std::string(what) + ": out of memory");
+    const std::unique_ptr<char, decltype(&redisFreeCommand)> request(formatted, &redisFreeCommand);
+    if (const IoStatus st = stream_.send_all(
+            std::string_view(formatted, static_cast<std::size_t>(length)), deadline_);
+        st != IoStatus::ok)
+        failed(what, st);
+    // Read until a reply is complete, the deadline passes, or the reply grows past the cap:
+    // a broken or hostile server streaming 40 MB is cut off, not buffered whole. Counted as
+    // received, not as buffered: the reader turns what it buffered into reply objects as it
+    // goes, and "*100000000" followed by a stream of ":1" would grow those without ever
+    // holding much in the buffer. (hiredis 0.14 has no limit of its own.)
     std::size_t received = 0;
+    std::string chunk;
     void* raw = nullptr;
     while (true) {
-        if (redisReaderGetReply(context_->reader, &raw) != REDIS_OK)
-            throw fail("malformed reply: " + std::string(context_->reader->errstr));
+        if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
+            throw RedisError(std::string(what) + ": malformed reply: " + reader_->errstr);
         if (raw != nullptr) break;
         if (received > kMaxReplyBytes)
-            throw fail("reply larger than " + std::to_string(kMaxReplyBytes / 1024) +
-                       " KiB, closing the connection");
-        if (std::chrono::steady_clock::now() >= deadline_)
-            throw fail("no answer before the deadline");
-        errno = 0;
-        const std::size_t before = context_->reader->len;
-        if (redisBufferRead(context_) != REDIS_OK) throw io_error();
-        received += context_->reader->len - before;
+            throw RedisError(std::string(what) + ": reply larger than " +
+                             std::to_string(kMaxReplyBytes / 1024) +
+                             " KiB, closing the connection");
+        chunk.clear();
+        if (const IoStatus st = stream_.receive_some(chunk, 64 * 1024, deadline_);
+            st != IoStatus::ok)
+            failed(what, st);
+        received += chunk.size();
+        if (redisReaderFeed(reader_, chunk.data(), chunk.size()) != REDIS_OK)
+            throw RedisError(std::string(what) + ": malformed reply: " + reader_->errstr);
     }
     Reply reply(static_cast<redisReply*>(raw));
     if (reply->type == REDIS_REPLY_ERROR) throw RedisError(std::string(what) + ": " + text(*reply));

@@ -1,6 +1,8 @@
-// A Redis connection for checks (the cache, the Celery broker): connect with the deadline as
-// connect and socket timeout, AUTH with the URL's credentials, SELECT its database; every
-// failure is an exception whose text says which step failed and never holds the password.
+// A Redis connection for checks (the cache, the Celery broker, shared heartbeats): connect
+// over TCP, a Unix socket or TLS by the deadline, AUTH with the URL's credentials, SELECT its
+// database; every failure is an exception whose text says which step failed and never holds
+// the password. hiredis formats the commands and parses the replies; the bytes travel over
+// our own Stream, because Debian 12's hiredis (0.14) has no TLS and reads without a deadline.
 #pragma once
 
 #include <map>
@@ -10,10 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "sidecar/clients/tls.hpp"
 #include "sidecar/deadline.hpp"
 #include "sidecar/url.hpp"
 
-struct redisContext;
+struct redisReader;
 struct redisReply;
 
 namespace vitals {
@@ -31,6 +34,10 @@ std::optional<RedisTransport> redis_transport(const std::string& scheme);
 // The database number: ?db=N, else redis://host:port/<db>, else 0; throws
 // std::invalid_argument for anything else.
 int redis_database(const Url& url);
+
+// Everything wrong with a Redis URL, found before any connection (the scheme, the database,
+// the TLS options); throws std::invalid_argument saying what.
+void validate_redis_url(const Url& url);
 
 class RedisClient {
   public:
@@ -61,8 +68,11 @@ class RedisClient {
     static std::map<std::string, std::string> pairs(const redisReply& r);
 
   private:
-    redisContext* context_ = nullptr;
-    std::chrono::steady_clock::time_point deadline_;  // no command reads past it
+    [[noreturn]] void failed(const char* what, IoStatus status) const;
+
+    Stream stream_;
+    redisReader* reader_ = nullptr;
+    Deadline deadline_;  // no command reads past it
     std::string where_;
     double connect_seconds_ = 0;
 };

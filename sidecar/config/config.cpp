@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "sidecar/clients/redis_client.hpp"
+
 namespace vitals {
 
 namespace {
@@ -175,9 +177,10 @@ const SettingsTable& server_settings() {
             .defaults(2)
             .range(1, 16)
             .env("VITALS_HTTP_THREADS"),
-        Setting::of("heartbeat_redis", T::string,
-                    "redis:// URL where replicas share heartbeat state; default REDIS_URL; "
-                    "\"\" keeps it per replica")
+        Setting::of(
+            "heartbeat_redis", T::string,
+            "redis:// (or rediss://) URL where replicas share heartbeat state; default REDIS_URL; "
+            "\"\" keeps it per replica")
             .env("VITALS_HEARTBEAT_REDIS_URL")
             .secret(),
         Setting::of("heartbeat_prefix", T::string, "key prefix of shared heartbeat state")
@@ -297,11 +300,14 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     }
     if (!shared.empty()) {
         UrlParse parsed = parse_url(shared);
-        const std::string problem =
-            !parsed.url ? parsed.error
-            : parsed.url->scheme != "redis"
-                ? "shared heartbeat state needs a redis:// URL, not " + parsed.url->scheme + "://"
-                : "";
+        std::string problem = parsed.error;
+        if (parsed.url) {
+            try {
+                validate_redis_url(*parsed.url);
+            } catch (const std::invalid_argument& e) {
+                problem = std::string("shared heartbeat state: ") + e.what();
+            }
+        }
         if (problem.empty()) {
             config.heartbeat_redis = std::move(parsed.url);
         } else if (params.has("heartbeat_redis")) {

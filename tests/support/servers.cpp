@@ -62,8 +62,18 @@ int shell(const std::string& command) {
 }
 
 RedisServer::RedisServer(std::vector<std::string> extra_args)
-    : port_(closed_port()), dir_(temp_dir("redis")), args_(std::move(extra_args)) {
+    : RedisServer(std::move(extra_args), "") {}
+
+RedisServer::RedisServer(std::vector<std::string> extra_args, std::string tls_dir)
+    : port_(closed_port()),
+      dir_(temp_dir("redis")),
+      args_(std::move(extra_args)),
+      tls_dir_(std::move(tls_dir)) {
     start();
+}
+
+RedisServer RedisServer::with_tls(const std::string& tls_dir) {
+    return RedisServer({}, tls_dir);
 }
 
 RedisServer::~RedisServer() {
@@ -72,8 +82,9 @@ RedisServer::~RedisServer() {
 }
 
 std::string RedisServer::url(const std::string& password, int db) const {
-    return "redis://" + (password.empty() ? "" : ":" + password + "@") +
-           "127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
+    return (tls_dir_.empty() ? "redis://" : "rediss://") +
+           (password.empty() ? "" : ":" + password + "@") + "127.0.0.1:" + std::to_string(port_) +
+           "/" + std::to_string(db);
 }
 
 void RedisServer::start() {
@@ -81,7 +92,7 @@ void RedisServer::start() {
                                      "--bind",
                                      "127.0.0.1",
                                      "--port",
-                                     std::to_string(port_),
+                                     tls_dir_.empty() ? std::to_string(port_) : "0",
                                      "--save",
                                      "",
                                      "--appendonly",
@@ -90,6 +101,12 @@ void RedisServer::start() {
                                      "no",
                                      "--dir",
                                      dir_};
+    if (!tls_dir_.empty()) {
+        const std::string crt = tls_dir_ + "/server.crt";
+        args.insert(args.end(), {"--tls-port", std::to_string(port_), "--tls-cert-file", crt,
+                                 "--tls-key-file", tls_dir_ + "/server.key", "--tls-ca-cert-file",
+                                 crt, "--tls-auth-clients", "no"});
+    }
     args.insert(args.end(), args_.begin(), args_.end());
     std::fflush(nullptr);  // or the child would flush the test's buffered output again
     pid_ = ::fork();
@@ -127,7 +144,8 @@ void RedisServer::stop() {
 
 std::string RedisServer::cli(const std::string& args, const std::string& password) const {
     const std::string auth = password.empty() ? "" : " --no-auth-warning -a '" + password + "'";
-    return capture("redis-cli -h 127.0.0.1 -p " + std::to_string(port_) + auth + " " + args +
+    const std::string tls = tls_dir_.empty() ? "" : " --tls --cacert '" + tls_dir_ + "/server.crt'";
+    return capture("redis-cli -h 127.0.0.1 -p " + std::to_string(port_) + tls + auth + " " + args +
                    " 2>&1");
 }
 
@@ -423,13 +441,28 @@ void kill_group(pid_t& pid, int sig) {
 
 }  // namespace
 
-RabbitMqServer::RabbitMqServer()
+RabbitMqServer::RabbitMqServer(const std::string& tls_dir)
     : port_(closed_port()),
       dist_port_(closed_port()),
       node_("vitals" + std::to_string(port_) + "@localhost"),
       dir_(temp_dir("rabbitmq")) {
-    if (::geteuid() == 0) shell("chown rabbitmq: '" + dir_ + "'");
+    if (!tls_dir.empty()) {
+        tls_port_ = closed_port();
+        shell("cp '" + tls_dir + "/server.crt' '" + tls_dir + "/server.key' '" + dir_ + "/'");
+        std::ofstream conf(dir_ + "/rabbitmq.conf");
+        conf << "listeners.ssl.1 = 127.0.0.1:" << tls_port_ << "\n"
+             << "ssl_options.cacertfile = " << dir_ << "/server.crt\n"
+             << "ssl_options.certfile = " << dir_ << "/server.crt\n"
+             << "ssl_options.keyfile = " << dir_ << "/server.key\n"
+             << "ssl_options.verify = verify_none\n"
+             << "ssl_options.fail_if_no_peer_cert = false\n";
+    }
+    if (::geteuid() == 0) shell("chown -R rabbitmq: '" + dir_ + "'");
     start();
+}
+
+std::string RabbitMqServer::tls_url() const {
+    return "amqps://guest:guest@127.0.0.1:" + std::to_string(tls_port_) + "//";
 }
 
 void RabbitMqServer::start() {
@@ -443,7 +476,7 @@ void RabbitMqServer::start() {
          "RABBITMQ_DIST_PORT=" + std::to_string(dist_port_), "ERL_EPMD_ADDRESS=127.0.0.1",
          "RABBITMQ_MNESIA_BASE=" + dir_ + "/mnesia", "RABBITMQ_LOG_BASE=" + dir_ + "/log",
          "RABBITMQ_ENABLED_PLUGINS_FILE=" + dir_ + "/plugins",
-         "RABBITMQ_CONFIG_FILE=" + dir_ + "/none"},
+         "RABBITMQ_CONFIG_FILE=" + dir_ + "/rabbitmq.conf"},
         dir_ + "/out");
     // await_startup gives up at once while the node is not registered yet: ask again.
     const bool up = wait_until(
@@ -482,12 +515,14 @@ std::string RabbitMqServer::ctl(const std::string& args) const {
     return capture(as_owner("rabbitmqctl -n " + node_ + " " + args + " 2>/dev/null"));
 }
 
-CeleryWorker::CeleryWorker(const std::string& broker_url, const std::string& name)
+CeleryWorker::CeleryWorker(const std::string& broker_url, const std::string& name,
+                           const std::string& broker_ca)
     : log_(temp_dir("celery") + "/worker.log"), node_(name + "@" + host_name()) {
-    pid_ =
-        spawn_group({"/usr/bin/python3", "-m", "celery", "-A", "tasks", "worker", "-n", node_, "-c",
-                     "1", "-l", "info", "--without-mingle", "--without-gossip"},
-                    {"CELERY_BROKER_URL=" + broker_url}, log_, VITALS_TESTS_DIR "/e2e/celery_app");
+    std::vector<std::string> env = {"CELERY_BROKER_URL=" + broker_url};
+    if (!broker_ca.empty()) env.push_back("CELERY_BROKER_CA=" + broker_ca);
+    pid_ = spawn_group({"/usr/bin/python3", "-m", "celery", "-A", "tasks", "worker", "-n", node_,
+                        "-c", "1", "-l", "info", "--without-mingle", "--without-gossip"},
+                       env, log_, VITALS_TESTS_DIR "/e2e/celery_app");
     const bool ready =
         wait_until([&] { return shell("grep -q ' ready.' '" + log_ + "' 2>/dev/null") == 0; },
                    std::chrono::seconds(30));
@@ -552,9 +587,10 @@ TlsServer::~TlsServer() {
     kill_group(pid_, SIGKILL);
 }
 
-void publish_tasks(const std::string& broker_url, int count) {
+void publish_tasks(const std::string& broker_url, int count, const std::string& broker_ca) {
     const std::string command =
         "cd '" VITALS_TESTS_DIR "/e2e/celery_app' && CELERY_BROKER_URL='" + broker_url +
+        "' CELERY_BROKER_CA='" + broker_ca +
         "' /usr/bin/python3 -c 'import tasks; [tasks.add.delay(1, 2) for _ in range(" +
         std::to_string(count) + ")]'";
     if (shell(command) != 0) throw std::runtime_error("publishing tasks failed");

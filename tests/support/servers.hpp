@@ -19,12 +19,14 @@ std::string capture(const std::string& command);
 class RedisServer {
   public:
     explicit RedisServer(std::vector<std::string> extra_args = {});
+    // TLS only (no plaintext port), presenting <tls_dir>/server.crt and server.key.
+    static RedisServer with_tls(const std::string& tls_dir);
     ~RedisServer();
     RedisServer(const RedisServer&) = delete;
     RedisServer& operator=(const RedisServer&) = delete;
 
     std::uint16_t port() const { return port_; }
-    // redis://[:password@]127.0.0.1:port/db
+    // redis://[:password@]127.0.0.1:port/db (rediss:// for a TLS server)
     std::string url(const std::string& password = "", int db = 0) const;
     void start();
     void stop();
@@ -32,9 +34,11 @@ class RedisServer {
     std::string cli(const std::string& args, const std::string& password = "") const;
 
   private:
+    RedisServer(std::vector<std::string> extra_args, std::string tls_dir);
     std::uint16_t port_;
     std::string dir_;
     std::vector<std::string> args_;
+    std::string tls_dir_;
     pid_t pid_ = -1;
 };
 
@@ -117,14 +121,16 @@ class GunicornServer {
 // A private RabbitMQ node on 127.0.0.1:<free port> (user guest/guest, vhost "/").
 class RabbitMqServer {
   public:
-    RabbitMqServer();
+    // With `tls_dir`, also a TLS listener presenting <tls_dir>/server.crt and server.key.
+    explicit RabbitMqServer(const std::string& tls_dir = "");
     ~RabbitMqServer();
     RabbitMqServer(const RabbitMqServer&) = delete;
     RabbitMqServer& operator=(const RabbitMqServer&) = delete;
 
     std::uint16_t port() const { return port_; }
-    std::string url() const;  // amqp://guest:guest@127.0.0.1:port//
-    void start();             // again after stop(), same port and data
+    std::string url() const;      // amqp://guest:guest@127.0.0.1:port//
+    std::string tls_url() const;  // amqps://guest:guest@127.0.0.1:tls port//
+    void start();                 // again after stop(), same port and data
     void stop();
     // rabbitmqctl's output for e.g. "list_queues -q name".
     std::string ctl(const std::string& args) const;
@@ -133,6 +139,7 @@ class RabbitMqServer {
     std::string as_owner(const std::string& command) const;
     std::uint16_t port_;
     std::uint16_t dist_port_;
+    std::uint16_t tls_port_ = 0;
     std::string node_;
     std::string dir_;
     pid_t pid_ = -1;
@@ -141,7 +148,9 @@ class RabbitMqServer {
 // A Celery worker (tests/e2e/celery_app) named <name>@<this host>, one process.
 class CeleryWorker {
   public:
-    CeleryWorker(const std::string& broker_url, const std::string& name);
+    // `broker_ca`: a CA file the worker verifies a TLS broker against (CELERY_BROKER_CA).
+    CeleryWorker(const std::string& broker_url, const std::string& name,
+                 const std::string& broker_ca = "");
     ~CeleryWorker();
     CeleryWorker(const CeleryWorker&) = delete;
     CeleryWorker& operator=(const CeleryWorker&) = delete;
@@ -175,7 +184,7 @@ class CeleryBeat {
 };
 
 // Publishes `count` add() tasks to the default queue through Celery itself.
-void publish_tasks(const std::string& broker_url, int count);
+void publish_tasks(const std::string& broker_url, int count, const std::string& broker_ca = "");
 std::string host_name();
 
 // Writes a self-signed certificate and key for `name` (DNS name and, for an address, IP)

@@ -1,5 +1,10 @@
-"""A tiny Celery app for vitals' tests: the broker comes from CELERY_BROKER_URL."""
+"""A tiny Celery app for vitals' tests: the broker comes from CELERY_BROKER_URL.
+
+With CELERY_BROKER_CA set, the broker is reached over TLS and verified against that CA, as a
+Django settings module configures broker_use_ssl for rediss:// or amqps://.
+"""
 import os
+import ssl
 import time
 
 from celery import Celery
@@ -10,6 +15,17 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     task_default_queue=os.environ.get("CELERY_QUEUE", "celery"),
 )
+if os.environ.get("CELERY_BROKER_CA"):
+    if app.conf.broker_url.startswith("rediss://"):
+        app.conf.broker_use_ssl = {
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+            "ssl_ca_certs": os.environ["CELERY_BROKER_CA"],
+        }
+    else:  # amqps:// through py-amqp
+        app.conf.broker_use_ssl = {
+            "cert_reqs": ssl.CERT_REQUIRED,
+            "ca_certs": os.environ["CELERY_BROKER_CA"],
+        }
 
 
 @app.task

@@ -253,3 +253,45 @@ with Connection(sys.argv[1]) as conn:
     CHECK(r.message.find("over the 1024 KiB limit") != std::string::npos);
     CHECK(r.cause == Cause::elsewhere);
 }
+
+TEST_CASE("celery: over TLS brokers (rediss://, amqps://), depth and ping with a worker on TLS",
+          "[celery][tls]") {
+    const std::string dir = make_temp_dir("celery-tls");
+    make_certificate(dir, "server", "127.0.0.1", 30);
+    const std::string ca = dir + "/server.crt";
+    RedisServer redis = RedisServer::with_tls(dir);
+    RabbitMqServer rabbit(dir);
+    for (const std::string& url : {redis.url("", 1), rabbit.tls_url()}) {
+        INFO("broker " << url);
+        // Tasks published over TLS by Celery itself wait with no worker to take them: the
+        // depth is read over TLS, and "no worker is consuming" is the verdict.
+        publish_tasks(url, 3, ca);
+        const std::string verified = url + "?ssl_ca_certs=" + ca;
+        auto broker = make_check("celery_broker", {{"url", verified}});
+        const CheckResult depth = run(*broker);
+        INFO(depth.message);
+        CHECK(depth.details["queues"]["celery"]["messages"] == 3);
+        CHECK_THAT(depth.message, Catch::Contains("no worker is consuming"));
+
+        CeleryWorker worker(url, "tls", ca);
+        auto workers = make_check("celery_workers", {{"url", verified}});
+        const CheckResult pinged = run(*workers);
+        INFO(pinged.message);
+        CHECK(pinged.status == Status::ok);
+        CHECK(answered(pinged) == std::vector<std::string>{worker.node()});
+
+        // The system's CAs do not know this one: no answer is taken from an unverified
+        // broker, and the reason says how to name the CA.
+        const CheckResult untrusted = run(*make_check("celery_broker", {{"url", url}}));
+        CHECK(untrusted.status == Status::fail);
+        CHECK_THAT(untrusted.message, Catch::Contains("ssl_ca_certs"));
+        CHECK(run(*make_check("celery_workers", {{"url", url + "?ssl_cert_reqs=none"}})).status ==
+              Status::ok);
+        // The certificate is for 127.0.0.1: reached as "localhost", it is refused, by name.
+        std::string by_name = verified;
+        by_name.replace(by_name.find("127.0.0.1"), 9, "localhost");
+        const CheckResult wrong_name = run(*make_check("celery_broker", {{"url", by_name}}));
+        CHECK(wrong_name.status == Status::fail);
+        CHECK_THAT(wrong_name.message, Catch::Contains("not for localhost"));
+    }
+}

@@ -170,6 +170,31 @@ TEST_CASE(
     CHECK(alone["status"] == "ok");
 }
 
+TEST_CASE("heartbeat: replicas share state over a TLS-only Redis (rediss://)",
+          "[heartbeat][redis][tls]") {
+    const std::string dir = make_temp_dir("hb-tls");
+    make_certificate(dir, "server", "127.0.0.1", 30);
+    RedisServer redis = RedisServer::with_tls(dir);
+    TempFile config(
+        R"({"checks": {"nightly": {"kind": "heartbeat", "period": "1h", "interval": "100ms"}}})");
+    const std::map<std::string, std::string> env = {
+        {"VITALS_LISTEN", "127.0.0.1:0"},
+        {"REDIS_URL", redis.url() + "?ssl_ca_certs=" + dir + "/server.crt"},
+        {"VITALS_HEARTBEAT_PREFIX", "test:hb:"}};
+    ChildProcess a({"--config", config.path()}, env);
+    ChildProcess b({"--config", config.path()}, env);
+    const auto port_a = port_of(a);
+    const auto port_b = port_of(b);
+    REQUIRE(send_raw(port_a,
+                     "POST /heartbeat/nightly/fail HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: 11\r\n\r\nbackup died")
+                .status == 200);
+    CHECK(becomes(port_b, "nightly", "fail"));
+    CHECK(redis.cli("HGET test:hb:nightly message") == "backup died");
+    CHECK(json::parse(
+              get(port_b, "/health/nightly").body)["observations"]["shared_state_readable"] == 1);
+}
+
 TEST_CASE("heartbeat: a cron schedule with a time zone is accepted and a bad one is refused",
           "[heartbeat]") {
     TempFile good(R"({"checks": {"nightly": {"kind": "heartbeat", "cron": "0 3 * * *",

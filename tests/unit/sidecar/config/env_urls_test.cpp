@@ -46,12 +46,22 @@ TEST_CASE("environment URLs: every common spelling gives a check or a logged ski
         {"CACHE_URL", "rediscache://cache:6379/1", "redis", true},
         {"CACHE_URL", "unix:///var/run/redis/redis.sock?db=2", "redis", true},
         {"CACHE_URL", "redis+socket:///var/run/redis/redis.sock", "redis", true},
-        {"REDIS_URL", "rediss://:pw@cache.example:6380/0", "redis", false},
+        {"REDIS_URL", "rediss://:pw@cache.example:6380/0", "redis", true},
+        {"REDIS_URL", "rediss://:pw@cache.example:6380/0?ssl_cert_reqs=none", "redis", true},
+        {"REDIS_URL", "rediss://:pw@cache.example:6380/0?ssl_cert_reqs=CERT_REQUIRED", "redis",
+         true},
+        {"REDIS_URL", "rediss://:pw@cache.example:6380/0?ssl_ca_certs=%2Fetc%2Fca.pem", "redis",
+         true},
+        {"REDIS_URL", "rediss://:pw@cache.example:6380/0?ssl_cert_reqs=sometimes", "redis", false},
         // Celery brokers.
         {"CELERY_BROKER_URL", "amqp://guest:pw@rabbit:5672//", "celery_broker", true},
         {"CELERY_BROKER_URL", "pyamqp://guest:pw@rabbit//", "celery_workers", true},
         {"CELERY_BROKER_URL", "redis://broker:6379/0", "celery_workers", true},
-        {"CELERY_BROKER_URL", "amqps://guest:pw@rabbit:5671//", "celery_broker", false},
+        {"CELERY_BROKER_URL", "rediss://:pw@broker:6380/0?ssl_cert_reqs=required", "celery_workers",
+         true},
+        {"CELERY_BROKER_URL", "amqps://guest:pw@rabbit:5671//", "celery_broker", true},
+        {"CELERY_BROKER_URL", "amqps://guest:pw@rabbit//?ssl_cert_reqs=nope", "celery_broker",
+         false},
         {"CELERY_BROKER_URL", "sqs://", "celery_broker", false},
         {"CELERY_BROKER_URL", "sqs://", "celery_workers", false},
     };
@@ -93,11 +103,12 @@ TEST_CASE("environment URLs: other databases and caches are none of vitals' busi
 TEST_CASE("environment URLs: a check the user wrote in the file stays strict", "[config][env]") {
     // The same URL that the environment may only skip is an error in the file.
     vitals::testing::TempFile file(
-        R"({"checks": {"cache": {"kind": "redis", "url": "rediss://:pw@cache:6380/0"}}})");
+        R"({"checks": {"cache": {"kind": "redis",
+                                 "url": "rediss://:pw@cache:6380/0?ssl_cert_reqs=sometimes"}}})");
     const ConfigLoad load = load_config({}, file.path(), builtin_registry());
     CHECK_FALSE(load.config);
     REQUIRE(load.errors.size() == 1);
     CHECK(load.errors[0].pointer == "/checks/cache/url");
-    CHECK(load.errors[0].message.find("rediss://") != std::string::npos);
+    CHECK(load.errors[0].message.find("ssl_cert_reqs") != std::string::npos);
     CHECK(load.errors[0].text().find("pw") == std::string::npos);
 }

@@ -1,0 +1,59 @@
+// TLS options as redis-py, Celery and kombu write them in a URL's query.
+#include <catch2/catch.hpp>
+
+#include "sidecar/clients/tls.hpp"
+
+using namespace vitals;
+
+namespace {
+
+TlsOptions from(const std::string& text) {
+    const UrlParse parsed = parse_url(text);
+    REQUIRE(parsed.url);
+    return tls_options_from_url(*parsed.url);
+}
+
+}  // namespace
+
+TEST_CASE("tls options: verify the chain and the host name unless the URL says otherwise",
+          "[tls][url]") {
+    const TlsOptions plain = from("rediss://:pw@cache.example:6380/0");
+    CHECK(plain.verify);
+    CHECK(plain.check_hostname);
+    CHECK(plain.ca_file.empty());
+    CHECK(plain.server_name == "cache.example");
+
+    for (const char* none : {"none", "NONE", "CERT_NONE", "cert_none"})
+        CHECK_FALSE(from(std::string("rediss://c/0?ssl_cert_reqs=") + none).verify);
+    for (const char* on : {"required", "optional", "CERT_REQUIRED", "CERT_OPTIONAL"})
+        CHECK(from(std::string("rediss://c/0?ssl_cert_reqs=") + on).verify);
+    CHECK_FALSE(from("rediss://c/0?ssl_check_hostname=false").check_hostname);
+    CHECK(from("rediss://c/0?ssl_check_hostname=True").check_hostname);
+
+    const TlsOptions files =
+        from("rediss://c/0?ssl_ca_certs=%2Fetc%2Fca.pem&ssl_certfile=/c.pem&ssl_keyfile=/k.pem");
+    CHECK(files.ca_file == "/etc/ca.pem");
+    CHECK(files.cert_file == "/c.pem");
+    CHECK(files.key_file == "/k.pem");
+}
+
+TEST_CASE("tls options: a value that means nothing is an error that names the option",
+          "[tls][url]") {
+    CHECK_THROWS_WITH(from("rediss://c/0?ssl_cert_reqs=sometimes"),
+                      Catch::Contains("ssl_cert_reqs") && Catch::Contains("sometimes"));
+    CHECK_THROWS_WITH(from("rediss://c/0?ssl_check_hostname=perhaps"),
+                      Catch::Contains("ssl_check_hostname"));
+    CHECK_THROWS_WITH(from("rediss://c/0?ssl_ca_certs="), Catch::Contains("ssl_ca_certs is empty"));
+    CHECK_THROWS_WITH(from("rediss://c/0?ssl_keyfile=/k.pem"),
+                      Catch::Contains("ssl_keyfile needs ssl_certfile"));
+}
+
+TEST_CASE("url: query values are percent-decoded, the last one wins, absent is absent", "[url]") {
+    const UrlParse parsed = parse_url("redis://h/0?db=2&x=a%2Fb&flag&db=3");
+    REQUIRE(parsed.url);
+    CHECK(parsed.url->query_value("db") == std::optional<std::string>("3"));
+    CHECK(parsed.url->query_value("x") == std::optional<std::string>("a/b"));
+    CHECK(parsed.url->query_value("flag") == std::optional<std::string>(""));
+    CHECK_FALSE(parsed.url->query_value("missing"));
+    CHECK_FALSE(parsed.url->query_value("d"));
+}
