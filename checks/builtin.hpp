@@ -8,6 +8,7 @@
     X(tcp)                    \
     X(http)                   \
     X(postgres)               \
+    X(pgbouncer)              \
     X(redis)                  \
     X(gunicorn)               \
     X(static)                 \

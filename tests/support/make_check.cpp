@@ -35,7 +35,7 @@ bool has_observation(const CheckResult& result, const std::string& name) {
 
 double observed(const CheckResult& result, const std::string& name) {
     for (const auto& o : result.observations) {
-        if (o.name == name) return o.value;
+        if (o.name == name || o.key() == name) return o.value;
     }
     throw std::runtime_error("no observation " + name);
 }

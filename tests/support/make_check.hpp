@@ -12,7 +12,8 @@ namespace vitals::testing {
 std::unique_ptr<Check> make_check(const std::string& kind, const nlohmann::json& settings,
                                   const Environment& env = {});
 
-// The value of a named observation; throws if the result has none.
+// The value of a named observation ("clients_waiting", or with its label's value as JSON keys
+// it: "clients_waiting.shop/app"); throws if the result has none.
 double observed(const CheckResult& result, const std::string& name);
 bool has_observation(const CheckResult& result, const std::string& name);
 

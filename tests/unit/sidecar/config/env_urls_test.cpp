@@ -41,6 +41,7 @@ TEST_CASE("environment URLs: every common spelling gives a check or a logged ski
         {"DATABASE_URL", "postgres://app:pw@db/shop?conn_max_age=600&conn_health_checks=true",
          "postgres", true},
         {"DATABASE_URL", "postgres://app:pw@%2Fvar%2Frun%2Fpostgresql/shop", "postgres", true},
+        {"VITALS_PGBOUNCER_URL", "postgres://stats:pw@pgbouncer:6432/pgbouncer", "pgbouncer", true},
         // Redis cache: redis-py and django-environ spellings.
         {"REDIS_URL", "redis://:pw@cache:6379/1", "redis", true},
         {"CACHE_URL", "rediscache://cache:6379/1", "redis", true},
