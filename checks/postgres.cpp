@@ -91,7 +91,9 @@ class PostgresCheck final : public Check {
             // listening on another: the server's port differs from the one connected to.
             pqxx::nontransaction probe(*stats_);
             const int server_port = probe.exec1("SELECT current_setting('port')::int")[0].as<int>();
-            pooled_ = server_port != url_.port.value_or(5432);
+            // The port of the host libpq did connect to (of several, in a multi-host URL).
+            const char* connected = stats_->port();
+            pooled_ = connected != nullptr && server_port != std::atoi(connected);
         }
         // Through a pooler the statistics connection is closed after each run: in session
         // pooling a long-lived one would hold a server connection of the pool for good.

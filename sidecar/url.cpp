@@ -101,6 +101,27 @@ UrlParse parse_url(std::string_view text) {
         }
     }
 
+    // PostgreSQL URLs may list several hosts (libpq tries them in order).
+    const bool host_list = url.scheme == "postgres" || url.scheme == "postgresql" ||
+                           url.scheme == "pgsql" || url.scheme == "psql" || url.scheme == "postgis";
+    if (host_list && authority.find(',') != std::string_view::npos) {
+        std::vector<HostPort> hosts;
+        std::string_view list = authority;
+        while (true) {
+            const auto comma = list.find(',');
+            UrlParse one = parse_url("x://" + std::string(list.substr(0, comma)));
+            if (!one.url || one.url->host.empty() || !one.url->path.empty())
+                return failure("invalid host list in URL (host:port,host:port)");
+            hosts.push_back({one.url->host, one.url->port});
+            if (comma == std::string_view::npos) break;
+            list = list.substr(comma + 1);
+        }
+        url.host = hosts.front().host;
+        url.port = hosts.front().port;
+        url.more_hosts.assign(hosts.begin() + 1, hosts.end());
+        return {std::move(url), {}};
+    }
+
     std::string_view port_text;
     if (!authority.empty() && authority[0] == '[') {
         const auto close = authority.find(']');
@@ -172,6 +193,10 @@ std::string Url::redacted() const {
         out += encode_user(host);  // a socket path's '/' as %2F, so it reads back the same
     }
     if (port) out += ':' + std::to_string(*port);
+    for (const HostPort& h : more_hosts) {
+        out += ',' + (h.host.find(':') != std::string::npos ? '[' + h.host + ']' : h.host);
+        if (h.port) out += ':' + std::to_string(*h.port);
+    }
     out += path;
     if (!query.empty()) out += '?' + redacted_query(query);
     return out;
@@ -208,8 +233,14 @@ std::string redacted_query(std::string_view query) {
 }
 
 std::string Url::authority(std::uint16_t default_port) const {
-    const std::string h = host.find(':') != std::string::npos ? '[' + host + ']' : host;
-    return h + ':' + std::to_string(port.value_or(default_port));
+    const auto one = [&](const std::string& h, const std::optional<std::uint16_t>& p) {
+        return (h.find(':') != std::string::npos ? '[' + h + ']' : h) + ':' +
+               std::to_string(p.value_or(default_port));
+    };
+    std::string out = one(host, port);
+    for (const HostPort& h : more_hosts)
+        out += ',' + one(h.host, h.port);
+    return out;
 }
 
 std::optional<std::string> Url::query_value(std::string_view key) const {

@@ -7,8 +7,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vitals {
+
+struct HostPort {
+    std::string host;
+    std::optional<std::uint16_t> port;
+};
 
 struct Url {
     std::string scheme;    // lower-cased
@@ -17,12 +23,15 @@ struct Url {
     bool has_password = false;
     std::string host;  // without brackets for IPv6 literals
     std::optional<std::uint16_t> port;
+    // libpq's multi-host form, postgres://u:p@h1:5432,h2:5433/db (PostgreSQL schemes only):
+    // the hosts after the first, tried in order.
+    std::vector<HostPort> more_hosts;
     std::string path;   // from the first '/' (or empty), query excluded
     std::string query;  // after '?', without it
 
     // The URL with the password replaced by "****": the only form that may be logged.
     std::string redacted() const;
-    // host:port for messages, IPv6 in brackets.
+    // host:port for messages, IPv6 in brackets; every host of a multi-host URL.
     std::string authority(std::uint16_t default_port) const;
     // The value of the last `key=value` in the query, percent-decoded ('+' stays '+');
     // nullopt when the key is absent. `key` alone (no '=') has the value "".

@@ -63,8 +63,15 @@ PostgresConninfo postgres_conninfo(const Url& url, const Deadline& deadline) {
     std::ostringstream ci;
     // An empty host leaves libpq its default (the Unix socket); a host that is a path
     // (%2Fvar%2Frun%2Fpostgresql, decoded by the URL parser) is a socket directory.
-    if (!url.host.empty()) ci << "host=" << quote(url.host) << ' ';
-    ci << "port=" << url.port.value_or(5432);
+    // Several hosts (h1:5432,h2:5433) are libpq's own lists, tried in order.
+    std::string hosts = url.host;
+    std::string ports = std::to_string(url.port.value_or(5432));
+    for (const HostPort& h : url.more_hosts) {
+        hosts += ',' + h.host;
+        ports += ',' + std::to_string(h.port.value_or(5432));
+    }
+    if (!hosts.empty()) ci << "host=" << quote(hosts) << ' ';
+    ci << "port=" << quote(ports);
     const std::string db = url.path.size() > 1 ? url.path.substr(1) : "";
     if (!db.empty()) ci << " dbname=" << quote(db);
     if (!url.user.empty()) ci << " user=" << quote(url.user);

@@ -254,6 +254,29 @@ TEST_CASE(
     CHECK_FALSE(r.details.contains("pooler"));
 }
 
+TEST_CASE("postgres: a multi-host URL is tried in order, as libpq does", "[postgres]") {
+    PostgresServer pg;
+    // The first host is down (a closed port), the second is the server: libpq moves on.
+    const std::string url = "postgres://app:app-secret@127.0.0.1:" + std::to_string(closed_port()) +
+                            ",127.0.0.1:" + std::to_string(pg.port()) + "/shop";
+    auto check = make_check("postgres", {{"url", url}});
+    for (int run = 0; run < 2; ++run) {
+        const CheckResult r = check->run(Deadline::in(5s));
+        INFO(r.message << " " << r.details.dump());
+        CHECK(r.status == Status::ok);
+        CHECK_FALSE(r.details.contains("pooler"));  // the port connected to is the server's
+        CHECK_FALSE(r.details.contains("stats_error"));
+    }
+    // Both down: a failure naming neither password nor anything but the hosts.
+    auto none =
+        make_check("postgres",
+                   {{"url", "postgres://app:app-secret@127.0.0.1:" + std::to_string(closed_port()) +
+                                ",127.0.0.1:" + std::to_string(closed_port()) + "/shop"}});
+    const CheckResult down = none->run(Deadline::in(3s));
+    CHECK(down.status == Status::fail);
+    CHECK(down.message.find("app-secret") == std::string::npos);
+}
+
 TEST_CASE("postgres: Django's URL options are dropped, libpq's are kept, a socket path works",
           "[postgres]") {
     PostgresServer pg;

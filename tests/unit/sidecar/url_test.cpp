@@ -4,6 +4,7 @@
 
 using vitals::parse_url;
 using vitals::redact_secrets;
+using vitals::UrlParse;
 
 TEST_CASE("Django-style connection URLs parse into their parts", "[url]") {
     const auto p = parse_url("postgres://app:s3cr%40t@db.internal:6432/orders?sslmode=require");
@@ -123,4 +124,28 @@ TEST_CASE("a password with an unencoded '/' or '?' is refused, and not printed",
     const auto encoded = parse_url("postgres://app:pa%2Fss@db:5432/shop");
     REQUIRE(encoded.url);
     CHECK(encoded.url->password == "pa/ss");
+}
+
+TEST_CASE("PostgreSQL URLs may list several hosts, other schemes may not", "[url]") {
+    const UrlParse multi =
+        parse_url("postgres://app:pw@db1:5432,db2:5433,[::1]/shop?target_session_attrs=read-write");
+    REQUIRE(multi.url);
+    CHECK(multi.url->host == "db1");
+    CHECK(multi.url->port == std::optional<std::uint16_t>(5432));
+    REQUIRE(multi.url->more_hosts.size() == 2);
+    CHECK(multi.url->more_hosts[0].host == "db2");
+    CHECK(multi.url->more_hosts[0].port == std::optional<std::uint16_t>(5433));
+    CHECK(multi.url->more_hosts[1].host == "::1");
+    CHECK_FALSE(multi.url->more_hosts[1].port);
+    CHECK(multi.url->path == "/shop");
+    CHECK(multi.url->authority(5432) == "db1:5432,db2:5433,[::1]:5432");
+    CHECK(multi.url->redacted() ==
+          "postgres://app:****@db1:5432,db2:5433,[::1]/shop?target_session_attrs=read-write");
+
+    CHECK_FALSE(parse_url("postgres://app:pw@db1,,db2/shop").url);
+    CHECK_FALSE(parse_url("postgres://app:pw@db1,db2:99999/shop").url);
+    // Elsewhere a comma is no list: one (odd) host, as before.
+    const UrlParse redis = parse_url("redis://a,b:6379/0");
+    REQUIRE(redis.url);
+    CHECK(redis.url->more_hosts.empty());
 }
