@@ -5,13 +5,22 @@
 # $STACK_DIR, on the ports below (not the standard ones, so nothing of yours is touched),
 # and is recorded in $STACK_DIR/pids for stack_stop. Ports stay below the ephemeral range
 # (32768 and up), where an outgoing connection could hold one.
+# Redis also listens with TLS, and pgBouncer (transaction pooling) stands in front of
+# PostgreSQL; the Django environment points at them when asked, nothing else changes:
+#   STACK_REDIS_TLS=1   REDIS_URL=rediss://…?ssl_ca_certs=<the stack's CA> (the cache)
+#   STACK_PGBOUNCER=1   DATABASE_URL through pgBouncer
 #   STACK_DIR       state directory (required)
-#   STACK_PG_PORT, STACK_REDIS_PORT, STACK_AMQP_PORT, STACK_APP_PORT, STACK_STATSD_PORT
+#   STACK_PG_PORT, STACK_PGBOUNCER_PORT, STACK_REDIS_PORT, STACK_REDIS_TLS_PORT,
+#   STACK_AMQP_PORT, STACK_APP_PORT, STACK_STATSD_PORT
 #   STACK_APP_WORKERS   Gunicorn sync workers (default 2)
 #   STACK_HEARTBEAT_URL where Beat's tick task pings (empty: no ping)
 
 STACK_PG_PORT="${STACK_PG_PORT:-25432}"
 STACK_REDIS_PORT="${STACK_REDIS_PORT:-26379}"
+STACK_REDIS_TLS_PORT="${STACK_REDIS_TLS_PORT:-26380}"
+STACK_PGBOUNCER_PORT="${STACK_PGBOUNCER_PORT:-26432}"
+STACK_REDIS_TLS="${STACK_REDIS_TLS:-}"
+STACK_PGBOUNCER="${STACK_PGBOUNCER:-}"
 STACK_AMQP_PORT="${STACK_AMQP_PORT:-25672}"
 STACK_APP_PORT="${STACK_APP_PORT:-8000}"
 STACK_STATSD_PORT="${STACK_STATSD_PORT:-8125}"
@@ -43,8 +52,15 @@ stack_wait() {  # <seconds> <what> <command...>: until the command succeeds
 }
 
 stack_env() {  # the variables a Django container has
-    export DATABASE_URL="postgres://shop:$STACK_PASSWORD@127.0.0.1:$STACK_PG_PORT/shop"
+    STACK_DIRECT_DATABASE_URL="postgres://shop:$STACK_PASSWORD@127.0.0.1:$STACK_PG_PORT/shop"
+    export DATABASE_URL="$STACK_DIRECT_DATABASE_URL"
+    if [ -n "$STACK_PGBOUNCER" ]; then
+        export DATABASE_URL="postgres://shop:$STACK_PASSWORD@127.0.0.1:$STACK_PGBOUNCER_PORT/shop"
+    fi
     export REDIS_URL="redis://127.0.0.1:$STACK_REDIS_PORT/0"
+    if [ -n "$STACK_REDIS_TLS" ]; then
+        export REDIS_URL="rediss://127.0.0.1:$STACK_REDIS_TLS_PORT/0?ssl_cert_reqs=required&ssl_ca_certs=$STACK_DIR/tls/server.crt"
+    fi
     export CELERY_BROKER_URL="amqp://shop:$STACK_PASSWORD@127.0.0.1:$STACK_AMQP_PORT//"
     export STATIC_ROOT="$STACK_DIR/static"
 }
@@ -80,6 +96,45 @@ stack_postgres() {
         -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 }
 
+stack_pgbouncer() {  # transaction pooling in front of PostgreSQL; shop may read its console
+    local dir="$STACK_DIR/pgbouncer"
+    mkdir -p "$dir"
+    cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+shop = host=127.0.0.1 port=$STACK_PG_PORT dbname=shop
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $STACK_PGBOUNCER_PORT
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $dir/users.txt
+stats_users = shop
+pool_mode = transaction
+default_pool_size = 10
+max_client_conn = 200
+INI
+    echo "\"shop\" \"$STACK_PASSWORD\"" >"$dir/users.txt"
+    chmod 600 "$dir/users.txt"
+    [ "$(id -u)" -eq 0 ] && chown -R postgres: "$dir"  # pgBouncer will not run as root
+    # shellcheck disable=SC2046
+    stack_spawn pgbouncer $(stack_as_prefix postgres) /usr/sbin/pgbouncer "$dir/pgbouncer.ini"
+    stack_wait 10 pgBouncer bash -c "exec 3<>/dev/tcp/127.0.0.1/$STACK_PGBOUNCER_PORT"
+}
+
+stack_redis() {  # plaintext and TLS ports, the certificate for 127.0.0.1 and localhost
+    local tls="$STACK_DIR/tls"
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 60 -subj "/CN=localhost" \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$tls/server.key" -out "$tls/server.crt" 2>/dev/null
+    chmod 644 "$tls/server.crt"
+    stack_spawn redis redis-server --bind 127.0.0.1 --port "$STACK_REDIS_PORT" \
+        --tls-port "$STACK_REDIS_TLS_PORT" --tls-cert-file "$tls/server.crt" \
+        --tls-key-file "$tls/server.key" --tls-ca-cert-file "$tls/server.crt" \
+        --tls-auth-clients no --save '' --appendonly no
+    stack_wait 10 Redis redis-cli -p "$STACK_REDIS_PORT" ping
+}
+
 stack_rabbitmq() {
     local home="$STACK_DIR/rabbitmq" node="demo$STACK_AMQP_PORT@localhost"
     mkdir -p "$home"
@@ -104,7 +159,7 @@ stack_rabbitmq() {
 
 stack_django() {  # migrate, collectstatic, and a periodic task every 30 s for Beat
     (cd "$STACK_APP" &&
-        /usr/bin/python3 manage.py migrate --noinput -v0 &&
+        DATABASE_URL="$STACK_DIRECT_DATABASE_URL" /usr/bin/python3 manage.py migrate --noinput -v0 &&
         /usr/bin/python3 manage.py collectstatic --noinput -v0 &&
         /usr/bin/python3 manage.py shell -c "
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -119,7 +174,8 @@ stack_start() {  # everything, in dependency order
     : >"$STACK_DIR/pids"
     stack_env
     stack_postgres
-    stack_spawn redis redis-server --bind 127.0.0.1 --port "$STACK_REDIS_PORT" --save '' --appendonly no
+    stack_pgbouncer
+    stack_redis
     stack_rabbitmq
     stack_django
     (cd "$STACK_APP" && VITALS_HEARTBEAT_URL="$STACK_HEARTBEAT_URL" stack_spawn celery-worker \
