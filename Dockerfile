@@ -1,7 +1,7 @@
 # Multi-stage: build and unit-test on Debian 12, run on bookworm-slim with only the runtime
 # libraries, as a non-root user. Fine with readOnlyRootFilesystem: vitals writes only to its
 # state_dir when one is configured (mount an emptyDir there). scripts/image-size reports what
-# this stage adds to the base (11 MiB) without a Docker engine.
+# this stage adds to the base (14 MiB) without a Docker engine.
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -17,10 +17,11 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVITALS_WERROR=ON \
  && cmake --build build -j"$(nproc)" \
  && ctest --test-dir build -L unit --output-on-failure
 
+# ca-certificates: rediss://, amqps:// and the tls kind verify against the system's CAs.
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libpistache0 libpqxx-6.4 libhiredis0.14 librabbitmq4 libssl3 \
+        libpistache0 libpqxx-6.4 libhiredis0.14 librabbitmq4 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/vitals /usr/local/bin/vitals
 USER 10001:10001
