@@ -139,7 +139,7 @@ RedisClient::Reply RedisClient::command(const std::vector<std::string>& args, co
                              std::to_string(kMaxReplyBytes / 1024) +
                              " KiB, closing the connection");
         chunk.clear();
-        if (const IoStatus st = stream_.receive_some(chunk, 64 * 1024, deadline_);
+        if (const IoStatus st = stream_.receive_some(chunk, std::size_t{64} * 1024, deadline_);
             st != IoStatus::ok)
             failed(what, st);
         received += chunk.size();
