@@ -22,6 +22,7 @@ TEST_CASE("groups: every kind's default groups follow the rule", "[groups]") {
         {"tcp", {false, true}},
         {"http", {false, true}},
         {"postgres", {false, true}},
+        {"pgbouncer", {false, false}},  // shared by every pod: never takes them all out
         {"redis", {false, true}},
         {"gunicorn", {true, true}},
         {"static", {false, false}},
