@@ -34,15 +34,16 @@ class PostgresCheck final : public Check {
     PostgresCheck(Url url, Thresholds limits) : url_(std::move(url)), limits_(limits) {}
 
     CheckResult run(const Deadline& deadline) override {
-        CheckResult result = probe_new_connection(deadline);
-        if (const auto ignored = postgres_conninfo(url_, deadline).dropped; !ignored.empty())
-            result.details["url_options_ignored"] = ignored;  // Django's, not libpq's
+        const PostgresConninfo conninfo = postgres_conninfo(url_, deadline);
+        CheckResult result = probe_new_connection(conninfo.text);
+        if (!conninfo.dropped.empty())
+            result.details["url_options_ignored"] = conninfo.dropped;  // Django's, not libpq's
         if (result.status == Status::fail) {
             stats_.reset();  // whatever it was, the server is not taking connections now
             return result;
         }
         try {
-            collect_stats(deadline, result);
+            collect_stats(conninfo.text, deadline, result);
         } catch (const std::exception& e) {
             stats_.reset();
             result.details["stats_error"] = redact_secrets(first_line(e.what()));
@@ -51,14 +52,11 @@ class PostgresCheck final : public Check {
     }
 
   private:
-    std::string conninfo(const Deadline& deadline) const {
-        return postgres_conninfo(url_, deadline).text;
-    }
-
-    CheckResult probe_new_connection(const Deadline& deadline) const {
+    // The deadline is inside the connection string (connect_timeout, tcp_user_timeout).
+    static CheckResult probe_new_connection(const std::string& conninfo) {
         const auto started = SteadyClock::now();
         try {
-            pqxx::connection conn(conninfo(deadline));
+            pqxx::connection conn(conninfo);
             const double connect_seconds = seconds_since(started);
             const auto query_started = SteadyClock::now();
             pqxx::nontransaction tx(conn);
@@ -84,9 +82,9 @@ class PostgresCheck final : public Check {
         }
     }
 
-    void collect_stats(const Deadline& deadline, CheckResult& result) {
+    void collect_stats(const std::string& conninfo, const Deadline& deadline, CheckResult& result) {
         if (!stats_ || !stats_->is_open()) {
-            stats_ = std::make_unique<pqxx::connection>(conninfo(deadline));
+            stats_ = std::make_unique<pqxx::connection>(conninfo);
             // A pooler (pgBouncer) answers on its own port and hands statements to a server
             // listening on another: the server's port differs from the one connected to.
             pqxx::nontransaction probe(*stats_);
@@ -220,34 +218,31 @@ class PostgresCheck final : public Check {
         const double slowest_mean = statements(tx, version, result);
         tx.commit();  // read only; ends the transaction before the connection is reused
 
-        // Judgement, worst first.
-        char text[160];
+        // Judgement: every finding, the worst one as the message.
+        Findings findings;
+        const std::string in_use = std::to_string(used) + " of " + std::to_string(usable) +
+                                   " usable connections in use (" + percent(ratio) + ")";
         if (ratio >= limits_.connections_fail) {
-            std::snprintf(text, sizeof(text), "%d of %d usable connections in use (%.0f%%)", used,
-                          usable, ratio * 100);
-            result.status = Status::fail;
-            result.message = text;
+            findings.add(Status::fail, in_use);
         } else if (ratio >= limits_.connections_warn) {
-            std::snprintf(text, sizeof(text), "%d of %d usable connections in use (%.0f%%)", used,
-                          usable, ratio * 100);
-            result.status = Status::warn;
-            result.message = text;
-        } else if (stuck_tx > 0 || long_running > 0 || lock_waits > 0) {
-            std::snprintf(text, sizeof(text),
-                          "%.0f long-running queries, %.0f idle-in-transaction sessions, %.0f "
-                          "waiting on locks",
-                          long_running, stuck_tx, lock_waits);
-            result.status = Status::warn;
-            result.message = text;
-        } else if (slowest_mean >
-                   std::chrono::duration<double>(limits_.statement_mean_warn).count()) {
-            std::snprintf(
-                text, sizeof(text), "a statement averages %.0fms (over %lldms); see details",
-                slowest_mean * 1000, static_cast<long long>(limits_.statement_mean_warn.count()));
-            result.status = Status::warn;
-            result.message = text;
+            findings.add(Status::warn, in_use);
         }
+        if (stuck_tx > 0 || long_running > 0 || lock_waits > 0) {
+            findings.add(Status::warn, count(long_running) + " long-running queries, " +
+                                           count(stuck_tx) + " idle-in-transaction sessions, " +
+                                           count(lock_waits) + " waiting on locks");
+        }
+        if (slowest_mean > std::chrono::duration<double>(limits_.statement_mean_warn).count()) {
+            findings.add(Status::warn, "a statement averages " + count(slowest_mean * 1000) +
+                                           "ms (over " +
+                                           std::to_string(limits_.statement_mean_warn.count()) +
+                                           "ms); see details");
+        }
+        findings.conclude(result, result.message);
     }
+
+    static std::string count(double n) { return std::to_string(std::llround(n)); }
+    static std::string percent(double ratio) { return count(ratio * 100) + "%"; }
 
     // Top statements from pg_stat_statements; returns the slowest mean in seconds (0 if none).
     double statements(pqxx::transaction_base& tx, int version, CheckResult& result) {

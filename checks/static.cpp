@@ -35,24 +35,23 @@ class StaticCheck final : public Check {
             .observe("status_code", reply.status);
         const auto type_it = reply.headers.find("content-type");
         const std::string type = type_it == reply.headers.end() ? "" : type_it->second;
+        Findings findings;
         if (reply.status == 404) {
-            result.status = Status::fail;
-            result.message = path +
-                             " is missing (404): collectstatic probably did not run in this "
-                             "deploy, or STATIC_ROOT is not served";
+            findings.add(Status::fail, path +
+                                           " is missing (404): collectstatic probably did not run "
+                                           "in this deploy, or STATIC_ROOT is not served");
         } else if (reply.status != 200) {
-            result.status = Status::fail;
-            result.message = path + " answered " + std::to_string(reply.status) + ", expected 200";
+            findings.add(Status::fail,
+                         path + " answered " + std::to_string(reply.status) + ", expected 200");
         } else if (!content_type_.empty() && type.find(content_type_) == std::string::npos) {
-            result.status = Status::fail;
-            result.message = path + " is served as \"" + type + "\", expected " + content_type_ +
-                             " (a fallback page instead of the asset?)";
+            findings.add(Status::fail, path + " is served as \"" + type + "\", expected " +
+                                           content_type_ +
+                                           " (a fallback page instead of the asset?)");
         } else {
-            result.status = Status::ok;
-            result.message =
-                path + " served as " + type + " in " + format_millis(reply.total_seconds);
             result.observe("body_bytes", static_cast<double>(reply.body.size()));
         }
+        findings.conclude(
+            result, path + " served as " + type + " in " + format_millis(reply.total_seconds));
         return result;
     }
 

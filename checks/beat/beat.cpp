@@ -97,22 +97,15 @@ class BeatCheck final : public Check {
                 tasks.push_back(std::move(t));
             }
         } catch (const pqxx::undefined_table&) {
-            CheckResult r;
-            r.status = Status::fail;
-            r.message =
-                "django_celery_beat's tables are not in this database (is "
-                "django_celery_beat in INSTALLED_APPS and migrated?)";
-            return r;
+            return CheckResult::fail(
+                "django_celery_beat's tables are not in this database (is django_celery_beat in "
+                "INSTALLED_APPS and migrated?)");
         } catch (const std::exception& e) {
-            CheckResult r;
-            r.status = Status::fail;
-            r.message = "cannot read django_celery_beat's tasks: " + first_line(e.what());
-            return r;
+            return CheckResult::fail("cannot read django_celery_beat's tasks: " +
+                                     first_line(e.what()));
         }
         if (tasks.empty()) {
-            CheckResult r;
-            r.status = Status::ok;
-            r.message = "no enabled periodic tasks";
+            CheckResult r = CheckResult::ok("no enabled periodic tasks");
             r.observe("tasks_enabled", 0).observe("tasks_overdue", 0);
             return r;
         }
