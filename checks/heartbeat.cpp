@@ -9,16 +9,14 @@ namespace vitals::checks {
 
 namespace {
 
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 class HeartbeatCheck final : public Check {
   public:
-    HeartbeatCheck(std::string name, HeartbeatRule rule, HeartbeatBoard& board)
-        : name_(std::move(name)), rule_(rule), board_(board), watching_since_ms_(now_ms()) {}
+    HeartbeatCheck(std::string name, HeartbeatRule rule, HeartbeatBoard& board, const Clock& clock)
+        : name_(std::move(name)),
+          rule_(rule),
+          board_(board),
+          clock_(clock),
+          watching_since_ms_(now_ms()) {}
 
     CheckResult run(const Deadline& deadline) override {
         const std::string shared = board_.refresh(name_, deadline);
@@ -31,9 +29,16 @@ class HeartbeatCheck final : public Check {
     }
 
   private:
+    std::int64_t now_ms() const {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   clock_.wall().time_since_epoch())
+            .count();
+    }
+
     std::string name_;
     HeartbeatRule rule_;
     HeartbeatBoard& board_;
+    const Clock& clock_;
     std::int64_t watching_since_ms_;
 };
 
@@ -75,7 +80,10 @@ CheckKind heartbeat_kind() {
             rule.zone = *zone;
             rule.cron = parse_cron(ctx.params.str("cron"), error);
             if (!rule.cron) throw SettingError("cron", error);
-            if (!next_run(*rule.cron, rule.zone, now_ms() / 1000))
+            const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                   ctx.services.clock_or_system().wall().time_since_epoch())
+                                   .count();
+            if (!next_run(*rule.cron, rule.zone, now_s))
                 throw SettingError("cron", "\"" + rule.cron->text + "\" never runs");
         }
         rule.grace = ctx.params.duration("grace");
@@ -83,7 +91,8 @@ CheckKind heartbeat_kind() {
             rule.expected_duration = ctx.params.duration("expected_duration");
         ctx.services.heartbeats->declare(ctx.name,
                                          ctx.params.has("token") ? ctx.params.str("token") : "");
-        return std::make_unique<HeartbeatCheck>(ctx.name, rule, *ctx.services.heartbeats);
+        return std::make_unique<HeartbeatCheck>(ctx.name, rule, *ctx.services.heartbeats,
+                                                ctx.services.clock_or_system());
     };
     return kind;
 }

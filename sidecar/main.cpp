@@ -132,8 +132,9 @@ int main(int argc, char** argv) {
         if (const auto it = env.find("VITALS_CONFIG"); it != env.end()) config_file = it->second;
     }
     const Registry registry = builtin_registry();
+    const SystemClock clock;
     HeartbeatBoard heartbeats;
-    const Services services{&heartbeats};
+    const Services services{&heartbeats, &clock};
     ConfigLoad load = load_config(env, config_file, registry, services);
     if (!load.config) {
         std::cerr << "vitals: the configuration has " << load.errors.size()
@@ -151,7 +152,6 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    SystemClock clock;
     SystemRandom random;
     Log log(std::cout, clock);
     nlohmann::json check_names = nlohmann::json::array();

@@ -34,8 +34,8 @@ constexpr double kMinRequestsForRatio = 20;
 
 class GunicornCheck final : public Check {
   public:
-    GunicornCheck(Url url, GunicornPolicy policy)
-        : url_(std::move(url)), policy_(std::move(policy)) {}
+    GunicornCheck(Url url, GunicornPolicy policy, const Clock& clock)
+        : url_(std::move(url)), policy_(std::move(policy)), clock_(clock) {}
 
     CheckResult run(const Deadline& deadline) override {
         start_statsd_once();
@@ -170,7 +170,7 @@ class GunicornCheck final : public Check {
 
     Url url_;
     GunicornPolicy policy_;
-    SystemClock clock_;
+    const Clock& clock_;
     std::deque<double> recent_;
     int backlog_runs_ = 0;
     bool statsd_started_ = false;
@@ -253,7 +253,8 @@ CheckKind gunicorn_kind() {
             if (!p.statsd)
                 throw SettingError("statsd_listen", "must be host:port, e.g. 127.0.0.1:8125");
         }
-        return std::make_unique<GunicornCheck>(std::move(url), std::move(p));
+        return std::make_unique<GunicornCheck>(std::move(url), std::move(p),
+                                               ctx.services.clock_or_system());
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto app = env.find("VITALS_APP_URL");

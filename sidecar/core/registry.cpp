@@ -2,6 +2,11 @@
 
 namespace vitals {
 
+const Clock& Services::clock_or_system() const {
+    static const SystemClock system;
+    return clock != nullptr ? *clock : system;
+}
+
 void Registry::add(CheckKind kind) {
     const std::string name = kind.name;
     if (!kinds_.emplace(name, std::move(kind)).second) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sidecar/clock.hpp"
 #include "sidecar/core/check.hpp"
 #include "sidecar/core/settings.hpp"
 
@@ -23,6 +24,9 @@ class HeartbeatBoard;
 // Shared parts of vitals a check kind may need, made once in main.
 struct Services {
     HeartbeatBoard* heartbeats = nullptr;  // where /heartbeat/<name> pings land
+    const Clock* clock = nullptr;          // the process's clock; none: the system's
+    // The clock a check reads time from: the injected one, else the system's.
+    const Clock& clock_or_system() const;
 };
 
 struct CheckContext {
