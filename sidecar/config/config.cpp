@@ -173,8 +173,9 @@ const SettingsTable& server_settings() {
             .defaults("10s")
             .range(2'000, 600'000)
             .env("VITALS_STALL_AFTER"),
-        Setting::of("http_threads", T::integer, "HTTP worker threads")
-            .defaults(2)
+        Setting::of("http_threads", T::integer,
+                    "HTTP worker threads (one serves at the library's ceiling; see README)")
+            .defaults(1)
             .range(1, 16)
             .env("VITALS_HTTP_THREADS"),
         Setting::of(

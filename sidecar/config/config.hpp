@@ -39,7 +39,7 @@ struct Config {
     ListenAddress listen;
     TrustedNetworks trusted;
     std::string detail_token;  // empty: trust by address (and Host) only
-    int http_threads = 2;
+    int http_threads = 1;
     std::size_t max_connections = 1024;
     Millis keepalive_timeout{10'000};
     Millis header_timeout{5'000};

@@ -22,7 +22,7 @@ class HeartbeatBoard;
 
 struct HttpOptions {
     ListenAddress listen;
-    int threads = 2;
+    int threads = 1;
     // Connections served at once; one more gets 503 and is closed.
     std::size_t max_connections = 1024;
     TrustedNetworks trusted;

@@ -62,7 +62,7 @@ TEST_CASE("no configuration at all gives working defaults", "[config]") {
     CHECK(load.config->trusted.contains("127.0.0.1"));
     CHECK(load.config->trusted.contains("::1"));
     CHECK_FALSE(load.config->trusted.contains("10.0.0.1"));
-    CHECK(load.config->http_threads == 2);
+    CHECK(load.config->http_threads == 1);
     CHECK(load.config->checks.empty());
 }
 
