@@ -71,12 +71,15 @@ TEST_CASE(
     app.healthy = false;
     RunningSidecar sidecar(config_for(app.server.port()));
     const std::string url = "http://127.0.0.1:" + std::to_string(sidecar.port());
+    // Failed, not merely not run yet: on a busy machine the first run may come late.
+    REQUIRE(sidecar.wait_for_status("app", Status::fail));
     const Finished timed_out = run_binary({"wait", "--ready", url, "--timeout", "1s"});
     INFO(timed_out.out << timed_out.err);
     CHECK(timed_out.exit_code == 1);
     CHECK(timed_out.err.find("readyz did not pass within 1s") != std::string::npos);
     CHECK(timed_out.err.find("  app: fail - ") != std::string::npos);
 
+    // Healed while `wait` polls (or before it starts: either way it must return ready).
     std::thread heal([&] {
         std::this_thread::sleep_for(700ms);
         app.healthy = true;
