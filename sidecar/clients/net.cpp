@@ -20,6 +20,25 @@ std::string where(const std::string& host, std::uint16_t port) {
     return h + ":" + std::to_string(port);
 }
 
+// A connect that answered EINPROGRESS, waited out: true once connected; else `out` says why
+// (and whether the deadline passed first).
+bool finish_connect(const Socket& s, const std::string& peer, const Deadline& deadline,
+                    Connection& out) {
+    if (!wait_ready(s.fd(), true, deadline)) {
+        out.error = "no connection to " + peer + " before the deadline";
+        out.timed_out = true;
+        return false;
+    }
+    int err = 0;
+    socklen_t len = sizeof(err);
+    ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+        out.error = "cannot connect to " + peer + ": " + std::strerror(err);
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 bool wait_ready(int fd, bool write, const Deadline& deadline) {
@@ -72,16 +91,9 @@ Connection connect_tcp(const std::string& host, std::uint16_t port, const Deadli
                 last_error = "cannot connect to " + where(host, port) + ": " + std::strerror(errno);
                 continue;
             }
-            if (!wait_ready(s.fd(), true, deadline)) {
-                result.error = "no connection to " + where(host, port) + " before the deadline";
-                result.timed_out = true;
-                return result;
-            }
-            int err = 0;
-            socklen_t len = sizeof(err);
-            ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-            if (err != 0) {
-                last_error = "cannot connect to " + where(host, port) + ": " + std::strerror(err);
+            if (!finish_connect(s, where(host, port), deadline, result)) {
+                if (result.timed_out) return result;
+                last_error = result.error;
                 continue;
             }
         }
@@ -123,18 +135,7 @@ Connection connect_unix(const std::string& path, const Deadline& deadline) {
             result.error = "cannot connect to " + path + ": " + std::strerror(errno);
             return result;
         }
-        if (!wait_ready(s.fd(), true, deadline)) {
-            result.error = "no connection to " + path + " before the deadline";
-            result.timed_out = true;
-            return result;
-        }
-        int err = 0;
-        socklen_t len = sizeof(err);
-        ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) {
-            result.error = "cannot connect to " + path + ": " + std::strerror(err);
-            return result;
-        }
+        if (!finish_connect(s, path, deadline, result)) return result;
     }
     result.socket = std::move(s);
     return result;
