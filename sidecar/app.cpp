@@ -43,6 +43,8 @@ App::App(Config& config, const Clock& clock, Random& random, Log& log, Heartbeat
           store_.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
       }) {
     scheduler_.set_beat([this](SteadyTime now) { store_.beat(now); });
+    for (const CheckConfig& c : config.checks)
+        checks_.push_back(c.check.get());
     executor_ = std::make_unique<ThreadExecutor>(take_checks(config), scheduler_);
     scheduler_.set_executor(executor_.get());
 }
@@ -55,6 +57,10 @@ void App::start() {
     // The first pulse before the first request: the scheduler's thread may not have run yet
     // when a probe arrives, and no pulse at all reads as a stall.
     store_.beat(clock_.now());
+    // Each check's background work, before any of its runs: the scheduler's thread, which
+    // hands every run over, starts after this, so what start() sets up is seen by every run.
+    for (Check* check : checks_)
+        check->start();
     scheduler_thread_ = std::thread([this] { scheduler_.run(); });
     server_.start();
 }

@@ -37,6 +37,7 @@ class App {
     HttpServer server_;  // before the scheduler, which publishes to it from its constructor
     Scheduler scheduler_;
     std::unique_ptr<ThreadExecutor> executor_;
+    std::vector<Check*> checks_;  // owned by executor_; started by start()
     std::thread scheduler_thread_;
     bool stopped_ = false;
 };

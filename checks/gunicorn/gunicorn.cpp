@@ -35,10 +35,21 @@ constexpr double kMinRequestsForRatio = 20;
 class GunicornCheck final : public Check {
   public:
     GunicornCheck(Url url, GunicornPolicy policy, const Clock& clock)
-        : url_(std::move(url)), policy_(std::move(policy)), clock_(clock) {}
+        : url_(std::move(url)), policy_(std::move(policy)), clock_(clock) {
+        if (policy_.statsd)
+            sink_ =
+                std::make_unique<StatsdSink>(policy_.statsd->host, policy_.statsd->port, clock_);
+    }
+
+    // The statsd listener binds and starts its thread here, once, when the App starts (not
+    // for --check-config, and never from a run).
+    void start() override {
+        if (!sink_) return;
+        statsd_error_ = sink_->start();
+        if (!statsd_error_.empty()) sink_.reset();
+    }
 
     CheckResult run(const Deadline& deadline) override {
-        start_statsd_once();
         // The backlog first: it is what the probe request is about to queue behind.
         Findings findings;
         CheckResult result;
@@ -47,7 +58,18 @@ class GunicornCheck final : public Check {
         const HttpReply reply = http_get(url_, policy_.host_header, deadline);
         result.observe("response_seconds", reply.total_seconds);
         if (!reply.ok) {
-            findings.add(Status::fail, "the app does not answer: " + reply.error);
+            // Every worker busy (connections queued behind them) is load or a slow
+            // dependency: Gunicorn's own --timeout replaces a stuck worker, and restarting
+            // the pod would only drop the queue and the requests in it. An app that refuses
+            // the connection, has no workers, or queues nothing and still does not answer,
+            // is what a restart may fix.
+            const bool busy = reply.timed_out && queued_ > 0 && workers_ != 0;
+            findings.add(Status::fail,
+                         "the app does not answer: " + reply.error +
+                             (busy ? " (every worker is busy: " + std::to_string(queued_) +
+                                         " connections queued)"
+                                   : ""),
+                         busy ? Cause::elsewhere : Cause::here);
         } else {
             result.observe("status_code", reply.status);
             // It answers: a wrong status (Django answers 500 while its database is down) or
@@ -67,14 +89,6 @@ class GunicornCheck final : public Check {
     }
 
   private:
-    void start_statsd_once() {
-        if (statsd_started_ || !policy_.statsd) return;
-        statsd_started_ = true;
-        sink_ = std::make_unique<StatsdSink>(policy_.statsd->host, policy_.statsd->port, clock_);
-        statsd_error_ = sink_->start();
-        if (!statsd_error_.empty()) sink_.reset();
-    }
-
     void judge_latency(double seconds, CheckResult& result, Findings& findings) {
         recent_.push_back(seconds);
         if (recent_.size() > policy_.latency_runs) recent_.pop_front();
@@ -95,12 +109,14 @@ class GunicornCheck final : public Check {
 
     void judge_backlog(CheckResult& result, Findings& findings) {
         const AcceptBacklog backlog = read_accept_backlog(url_.port.value_or(80));
+        queued_ = 0;
         if (backlog.listeners == 0) {
             result.details["accept_backlog"] = "no listening socket on port " +
                                                std::to_string(url_.port.value_or(80)) +
                                                " in /proc/net/tcp* (another network namespace?)";
             return;
         }
+        queued_ = backlog.queued;
         result.observe("accept_backlog", backlog.queued)
             .observe("listen_sockets", backlog.listeners);
         backlog_runs_ = backlog.queued > 0 ? backlog_runs_ + 1 : 0;
@@ -117,8 +133,9 @@ class GunicornCheck final : public Check {
         }
     }
 
-    void judge_processes(CheckResult& result, Findings& findings) const {
+    void judge_processes(CheckResult& result, Findings& findings) {
         const GunicornProcesses procs = find_gunicorn(url_.port.value_or(80));
+        workers_ = procs.masters == 0 ? -1 : procs.workers;  // -1: not visible from here
         if (procs.masters == 0) {
             result.details["processes"] =
                 "no gunicorn process visible (shareProcessNamespace: true shows them)";
@@ -173,7 +190,8 @@ class GunicornCheck final : public Check {
     const Clock& clock_;
     std::deque<double> recent_;
     int backlog_runs_ = 0;
-    bool statsd_started_ = false;
+    std::uint32_t queued_ = 0;  // this run's accept backlog
+    int workers_ = -1;          // this run's worker processes; -1: not visible
     std::string statsd_error_;
     std::unique_ptr<StatsdSink> sink_;
 };

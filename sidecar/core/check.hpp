@@ -101,6 +101,10 @@ class Check {
     // library call. The scheduler guards anyway, but a run that overstays it is wasted.
     // Throwing is allowed; the scheduler records the exception text as a failure.
     virtual CheckResult run(const Deadline& deadline) = 0;
+    // Background work the check needs beside its runs (a UDP listener), started once by the
+    // App before the first run; never for --check-config. A check reports a failure to start
+    // in its own results.
+    virtual void start() {}
 };
 
 }  // namespace vitals

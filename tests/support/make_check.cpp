@@ -23,7 +23,9 @@ std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::
     const std::string name = kind_name;
     static HeartbeatBoard board;
     const Services services{&board};
-    return kind->make(CheckContext{name, params, env, services});
+    auto check = kind->make(CheckContext{name, params, env, services});
+    check->start();  // as the App does before the first run
+    return check;
 }
 
 bool has_observation(const CheckResult& result, const std::string& name) {
