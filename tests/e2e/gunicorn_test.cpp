@@ -150,6 +150,10 @@ TEST_CASE("e2e: every worker busy shows in the accept backlog and p95, /livez st
     CHECK(named_backlog);
     REQUIRE(
         sidecar.wait_for_status("web", Status::fail, 3s));  // the probe itself cannot get through
+    // Busy is not dead: the queue is load (Gunicorn replaces a stuck worker itself), and a
+    // restart would drop it. Not ready, still live.
+    CHECK(get(sidecar.port(), "/readyz").status == 503);
+    CHECK(get(sidecar.port(), "/livez").status == 200);
 
     // Once the slow requests are done, statsd shows what they cost: p95 over the 2 s page limit.
     for (auto& c : clients)
