@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "checks/celery/celery.hpp"
@@ -27,6 +28,13 @@ thread_local long t_verify_error = X509_V_OK;
 int record_verify_error(int ok, X509_STORE_CTX* store) {
     if (ok == 0 && t_verify_error == X509_V_OK) t_verify_error = X509_STORE_CTX_get_error(store);
     return ok;
+}
+
+// The system's CA bundle as OpenSSL finds it for rediss:// (SSL_CTX_set_default_verify_paths):
+// $SSL_CERT_FILE when set, else the build's default file. librabbitmq takes one file.
+std::string system_ca_file() {
+    const char* from_env = std::getenv(X509_get_default_cert_file_env());
+    return from_env != nullptr && *from_env != '\0' ? from_env : X509_get_default_cert_file();
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -124,8 +132,7 @@ class AmqpBroker final : public CeleryBroker {
         amqp_ssl_socket_set_verify_hostname(socket, 0);  // OpenSSL does it, see above
         auto* ctx = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
         if (tls_.verify) {
-            const std::string ca =
-                tls_.ca_file.empty() ? X509_get_default_cert_file() : tls_.ca_file;
+            const std::string ca = tls_.ca_file.empty() ? system_ca_file() : tls_.ca_file;
             if (amqp_ssl_socket_set_cacert(socket, ca.c_str()) != AMQP_STATUS_OK)
                 throw BrokerError("cannot read the CA certificates in " + ca);
             if (tls_.check_hostname) {
