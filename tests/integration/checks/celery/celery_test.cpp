@@ -209,23 +209,23 @@ TEST_CASE("celery: 100 pings leave no queue, binding, key or exchange behind", "
     }
 }
 
-TEST_CASE("celery: a ping reply declaring 40 MB is refused before anything is allocated for it",
-          "[celery][hostile]") {
-    // A "worker" that answers Celery's ping as Celery does (reply_to and ticket from the
-    // request), but with a 40 MB body: librabbitmq's amqp_consume_message allocated whatever
-    // a header frame declared.
-    RabbitMqServer rabbit;
-    const std::string dir = make_temp_dir("hostile");
-    const std::string script = dir + "/worker.py";
-    std::ofstream(script) << R"(import sys
+// A process that answers every Celery ping as `node`, whatever the ping's destination, as
+// a worker answers (reply_to and ticket from the request), padded with `pad_bytes` of body.
+class ImpostorWorker {
+  public:
+    ImpostorWorker(const std::string& url, const std::string& node, std::size_t pad_bytes)
+        : dir_(make_temp_dir("impostor")) {
+        const std::string script = dir_ + "/worker.py";
+        std::ofstream(script) << R"(import sys
 from kombu import Connection, Exchange, Queue
+node, pad = sys.argv[3], int(sys.argv[4])
 with Connection(sys.argv[1]) as conn:
     pidbox = Exchange('celery.pidbox', type='fanout', durable=False, auto_delete=False)
     replies = Exchange('reply.celery.pidbox', type='direct', durable=False, auto_delete=False)
-    queue = Queue('hostile.celery.pidbox', exchange=pidbox, auto_delete=True)
+    queue = Queue(node + '.celery.pidbox', exchange=pidbox, auto_delete=True)
     producer = conn.Producer()
     def answer(body, message):
-        producer.publish({'celery@hostile': {'ok': 'pong'}, 'pad': 'x' * 40000000},
+        producer.publish({node: {'ok': 'pong'}, 'pad': 'x' * pad},
                          exchange=replies, routing_key=body['reply_to']['routing_key'],
                          headers={'ticket': body['ticket']}, serializer='json')
         message.ack()
@@ -234,25 +234,67 @@ with Connection(sys.argv[1]) as conn:
         while True:
             conn.drain_events()
 )";
-    const std::string ready = script + ".ready";
-    const int pid = ::fork();
-    if (pid == 0) {
-        ::execl("/usr/bin/python3", "python3", script.c_str(), rabbit.url().c_str(), ready.c_str(),
-                static_cast<char*>(nullptr));
-        ::_exit(127);
+        const std::string ready = script + ".ready";
+        const std::string pad = std::to_string(pad_bytes);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::execl("/usr/bin/python3", "python3", script.c_str(), url.c_str(), ready.c_str(),
+                    node.c_str(), pad.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        const auto until = std::chrono::steady_clock::now() + 20s;
+        while (std::chrono::steady_clock::now() < until && !std::ifstream(ready))
+            std::this_thread::sleep_for(50ms);
     }
-    const auto until = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < until && !std::ifstream(ready))
-        std::this_thread::sleep_for(50ms);
+    ~ImpostorWorker() {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        shell("rm -rf '" + dir_ + "'");
+    }
+    ImpostorWorker(const ImpostorWorker&) = delete;
+    ImpostorWorker& operator=(const ImpostorWorker&) = delete;
+
+  private:
+    std::string dir_;
+    int pid_ = -1;
+};
+
+TEST_CASE("celery: a ping reply declaring 40 MB is refused before anything is allocated for it",
+          "[celery][hostile]") {
+    // librabbitmq's amqp_consume_message allocated whatever a header frame declared.
+    RabbitMqServer rabbit;
+    ImpostorWorker hostile(rabbit.url(), "celery@hostile", 40'000'000);
     auto check = make_check("celery_workers", {{"url", rabbit.url()}, {"window", "2s"}});
     const CheckResult r = check->run(Deadline::in(5s));
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    shell("rm -rf '" + dir + "'");
     INFO(r.message);
     CHECK(r.status == Status::fail);
     CHECK(r.message.find("over the 1024 KiB limit") != std::string::npos);
     CHECK(r.cause == Cause::elsewhere);
+}
+
+TEST_CASE("celery: in worker-pod mode only the destination's own reply counts",
+          "[celery][hostile]") {
+    RabbitMqServer rabbit;
+    ImpostorWorker other(rabbit.url(), "celery@other", 0);
+    // A reply from any other node does not say this pod's worker is alive.
+    auto mine =
+        make_check("celery_workers",
+                   {{"url", rabbit.url()}, {"destination", "celery@mine"}, {"window", "1s"}});
+    const CheckResult r = mine->run(Deadline::in(3s));
+    INFO(r.message);
+    CHECK(r.status == Status::fail);
+    CHECK(answered(r).empty());
+    // A HOSTNAME that itself holds "$HOSTNAME" is put in once: the check is made (this once
+    // looped forever) and pings the node named literally.
+    ImpostorWorker literal(rabbit.url(), "celery@$HOSTNAME", 0);
+    auto odd =
+        make_check("celery_workers",
+                   {{"url", rabbit.url()}, {"destination", "celery@$HOSTNAME"}, {"window", "1s"}},
+                   {{"HOSTNAME", "$HOSTNAME"}});
+    const CheckResult found = odd->run(Deadline::in(3s));
+    INFO(found.message);
+    CHECK(found.status == Status::ok);
+    CHECK(answered(found) == std::vector<std::string>{"celery@$HOSTNAME"});
 }
 
 TEST_CASE("celery: over TLS brokers (rediss://, amqps://), depth and ping with a worker on TLS",
