@@ -66,6 +66,17 @@ CheckKind heartbeat_kind() {
                     "required in pings (Authorization: Bearer <token> or ?token=)")
             .secret(),
     };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("shared_state_readable", U::boolean,
+                 "1 when the shared state in Redis could be read (shared heartbeats)."),
+        O::gauge("last_success_timestamp_seconds", U::timestamp, "When the last success came."),
+        O::gauge("since_success_seconds", U::seconds, "Time since the last success."),
+        O::gauge("last_duration_seconds", U::seconds, "Duration the last run reported."),
+        O::gauge("overdue_seconds", U::seconds, "How long past its due time the next ping is."),
+        O::gauge("due_timestamp_seconds", U::timestamp, "When the next ping is due."),
+    };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         if (ctx.services.heartbeats == nullptr)
             throw SettingError("kind", "heartbeats are not available here");

@@ -74,6 +74,14 @@ CheckKind http_kind() {
         Setting::of("fail_latency", SettingType::duration, "slower than this: fail")
             .range(1, 600'000),
     };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("response_seconds", U::seconds, "Time until the whole answer was read."),
+        O::gauge("connect_seconds", U::seconds, "Time to open the connection."),
+        O::gauge("status_code", U::none, "HTTP status code of the last answer."),
+        O::gauge("body_bytes", U::bytes, "Size of the last answer's body, read up to the cap."),
+    };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");
         if (url.scheme != "http") {

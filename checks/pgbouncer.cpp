@@ -301,6 +301,27 @@ CheckKind pgbouncer_kind() {
             .defaults(0.95)
             .range(0, 1),
     };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::counter("transactions_total", U::none, "Transactions pooled, per database.")
+            .by("database"),
+        O::counter("queries_total", U::none, "Queries pooled, per database.").by("database"),
+        O::counter("wait_seconds_total", U::seconds,
+                   "Time clients spent waiting for a server connection, per database.")
+            .by("database"),
+        O::gauge("client_connections", U::none, "Client connections to pgBouncer."),
+        O::gauge("max_client_conn", U::none, "pgBouncer's max_client_conn."),
+        O::gauge("server_connections", U::none, "Server connections, per database.").by("database"),
+        O::gauge("clients_active", U::none, "Clients paired with a server connection, per pool.")
+            .by("pool"),
+        O::gauge("clients_waiting", U::none, "Clients queued for a server connection, per pool.")
+            .by("pool"),
+        O::gauge("maxwait_seconds", U::seconds, "How long the oldest queued client has waited.")
+            .by("pool"),
+        O::gauge("servers_active", U::none, "Server connections in use, per pool.").by("pool"),
+        O::gauge("pool_used_ratio", U::ratio, "servers_active / the pool's size.").by("pool"),
+    };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");
         if (!is_postgres_scheme(url.scheme))

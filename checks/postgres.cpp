@@ -200,16 +200,7 @@ class PostgresCheck final : public Check {
             "SELECT xact_commit + xact_rollback, blks_hit, blks_read, deadlocks, "
             "pg_database_size(datname)"
             " FROM pg_stat_database WHERE datname = current_database()");
-        const double transactions = db[0].as<double>();
-        const auto now = SteadyClock::now();
-        if (last_transactions_ && transactions >= *last_transactions_) {
-            const double elapsed = std::chrono::duration<double>(now - last_sample_).count();
-            if (elapsed > 0)
-                result.observe("transactions_per_second",
-                               (transactions - *last_transactions_) / elapsed);
-        }
-        last_transactions_ = transactions;
-        last_sample_ = now;
+        result.observe("transactions_total", db[0].as<double>());
         const double hit = db[1].as<double>(), read = db[2].as<double>();
         if (hit + read > 0) result.observe("cache_hit_ratio", hit / (hit + read));
         result.observe("deadlocks_total", db[3].as<double>())
@@ -299,8 +290,6 @@ class PostgresCheck final : public Check {
     Thresholds limits_;
     std::unique_ptr<pqxx::connection> stats_;  // the one long-lived connection
     bool pooled_ = false;                      // stats_ goes through a pooler
-    std::optional<double> last_transactions_;
-    SteadyClock::time_point last_sample_{};
 };
 
 }  // namespace
@@ -336,6 +325,34 @@ CheckKind postgres_kind() {
         Setting::of("top", T::integer, "how many sessions and statements to list in details")
             .defaults(5)
             .range(1, 50),
+    };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("connect_seconds", U::seconds, "Time to connect and authenticate."),
+        O::gauge("query_seconds", U::seconds, "Time of the check's SELECT 1."),
+        O::gauge("connections_used", U::none, "Connections open to the server (pg_stat_activity)."),
+        O::gauge("connections_usable", U::none,
+                 "Connections ordinary users may open: max_connections minus the reserved ones."),
+        O::gauge("connections_used_ratio", U::ratio, "connections_used / connections_usable."),
+        O::gauge("connections_active", U::none, "Connections running a statement."),
+        O::gauge("connections_idle", U::none, "Connections waiting for a statement."),
+        O::gauge("connections_idle_in_transaction", U::none,
+                 "Connections idle inside an open transaction."),
+        O::gauge("long_running_queries", U::none, "Statements running longer than long_query."),
+        O::gauge("idle_in_transaction_sessions", U::none,
+                 "Sessions idle in a transaction longer than idle_in_transaction."),
+        O::gauge("lock_waiting_sessions", U::none, "Sessions waiting for a lock."),
+        O::counter("transactions_total", U::none,
+                   "Transactions committed or rolled back in the database (pg_stat_database)."),
+        O::gauge("cache_hit_ratio", U::ratio,
+                 "Share of block reads served from shared buffers since the statistics reset."),
+        O::counter("deadlocks_total", U::none, "Deadlocks detected in the database."),
+        O::gauge("database_size_bytes", U::bytes, "Size of the database on disk."),
+        O::gauge("pg_stat_statements_available", U::boolean,
+                 "1 when pg_stat_statements can be read."),
+        O::gauge("slowest_statement_mean_seconds", U::seconds,
+                 "Mean time of the slowest statement in pg_stat_statements."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");

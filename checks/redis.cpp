@@ -120,15 +120,12 @@ class RedisCheck final : public Check {
         }
         result.observe("evicted_keys_total", evicted)
             .observe("rejected_connections_total", rejected);
-        if (last_sample_) {
-            const double elapsed = std::chrono::duration<double>(now - *last_sample_).count();
-            if (elapsed > 0 && evicted >= last_evicted_)
-                result.observe("evicted_keys_per_second", (evicted - last_evicted_) / elapsed);
+        if (info.count("keyspace_hits") != 0) {
+            result.observe("keyspace_hits_total", hits).observe("keyspace_misses_total", misses);
         }
         const double newly_rejected =
             last_sample_ && rejected > last_rejected_ ? rejected - last_rejected_ : 0;
         last_sample_ = now;
-        last_evicted_ = evicted;
         last_rejected_ = rejected;
         result.observe("connected_clients", clients);
         double clients_ratio = 0;
@@ -207,7 +204,6 @@ class RedisCheck final : public Check {
     Limits limits_;
     std::uint64_t runs_ = 0;
     std::optional<SteadyClock::time_point> last_sample_;
-    double last_evicted_ = 0;
     double last_rejected_ = 0;
     double last_hits_ = 0, last_misses_ = 0, last_evicted_seen_ = 0;
     bool ran_before_ = false;
@@ -244,6 +240,26 @@ CheckKind redis_kind() {
         Setting::of("key_ttl", T::duration, "expiry of the probe key")
             .defaults("10s")
             .range(1'000, 86'400'000),
+    };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("connect_seconds", U::seconds, "Time to connect (and authenticate)."),
+        O::gauge("ping_seconds", U::seconds, "Time of PING."),
+        O::gauge("roundtrip_seconds", U::seconds,
+                 "Time to SET and GET back the short-lived probe key."),
+        O::gauge("used_memory_bytes", U::bytes, "Memory Redis uses (INFO used_memory)."),
+        O::gauge("maxmemory_bytes", U::bytes, "maxmemory, when set."),
+        O::gauge("memory_used_ratio", U::ratio, "used_memory / maxmemory."),
+        O::counter("evicted_keys_total", U::none, "Keys evicted to stay under maxmemory."),
+        O::counter("rejected_connections_total", U::none, "Connections refused for maxclients."),
+        O::counter("keyspace_hits_total", U::none, "Key lookups that found the key."),
+        O::counter("keyspace_misses_total", U::none, "Key lookups that did not."),
+        O::gauge("connected_clients", U::none, "Client connections."),
+        O::gauge("maxclients", U::none, "The maxclients setting."),
+        O::gauge("clients_used_ratio", U::ratio, "connected_clients / maxclients."),
+        O::gauge("keyspace_hit_ratio", U::ratio, "Hits / lookups since the server started."),
+        O::gauge("window_hit_ratio", U::ratio, "Hits / lookups over the check's window."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");

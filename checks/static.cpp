@@ -76,6 +76,13 @@ CheckKind static_kind() {
         Setting::of("content_type", T::string,
                     "expected Content-Type (part of it); default from the extension"),
     };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("response_seconds", U::seconds, "Time until the whole answer was read."),
+        O::gauge("status_code", U::none, "HTTP status code of the last answer."),
+        O::gauge("body_bytes", U::bytes, "Size of the last answer's body, read up to the cap."),
+    };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");
         if (url.scheme != "http") throw SettingError("url", "only http:// URLs are supported");

@@ -38,6 +38,11 @@ CheckKind tcp_kind() {
             .required(),
         Setting::of("port", SettingType::integer, "TCP port").required().range(1, 65535),
     };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("connect_seconds", U::seconds, "Time to open the TCP connection."),
+    };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         return std::make_unique<TcpCheck>(ctx.params.str("host"),
                                           static_cast<std::uint16_t>(ctx.params.integer("port")));

@@ -34,6 +34,13 @@ std::string openssl_error() {
     return buf;
 }
 
+// notAfter as seconds since the Unix epoch.
+std::time_t expiry_unix(const X509& cert) {
+    std::tm t{};
+    ASN1_TIME_to_tm(X509_get0_notAfter(&cert), &t);
+    return ::timegm(&t);
+}
+
 std::string name_text(X509_NAME* name) {
     char buf[512];
     X509_NAME_oneline(name, buf, sizeof(buf));
@@ -109,7 +116,7 @@ class TlsCheck final : public Check {
                              X509_check_ip_asc(&cert, p_.server_name.c_str(), 0) == 1;
         const bool chain_ok = verify == X509_V_OK;
         CheckResult result;
-        result.observe("days_until_expiry", days_left)
+        result.observe("expiry_timestamp_seconds", static_cast<double>(expiry_unix(cert)))
             .observe("hostname_matches", name_ok ? 1 : 0)
             .observe("chain_valid", chain_ok ? 1 : 0);
         result.details["issuer"] = name_text(X509_get_issuer_name(&cert));
@@ -171,6 +178,14 @@ CheckKind tls_kind() {
         Setting::of("verify_chain", T::boolean,
                     "fail when the chain does not verify against the system CAs")
             .defaults(false),
+    };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("expiry_timestamp_seconds", U::timestamp,
+                 "When the certificate expires (notAfter)."),
+        O::gauge("hostname_matches", U::boolean, "1 when the certificate names the host."),
+        O::gauge("chain_valid", U::boolean, "1 when the chain verifies against the trust store."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         TlsPolicy p;

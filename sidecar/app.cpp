@@ -7,7 +7,7 @@ namespace {
 std::vector<ScheduledCheck> schedule_of(const Config& config) {
     std::vector<ScheduledCheck> out;
     for (const CheckConfig& c : config.checks)
-        out.push_back({c.name, c.kind, c.policy});
+        out.push_back({c.name, c.kind, c.policy, c.observations});
     return out;
 }
 

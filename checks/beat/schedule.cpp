@@ -48,7 +48,7 @@ CheckResult judge_beat(const std::vector<PeriodicTask>& tasks, double now, Milli
         if (!due) continue;
         ++judged;
         const double overdue = std::max(0.0, now - (*due + allowance));
-        if (t.last_run) r.observe("seconds_since_run", "task", t.name, now - *t.last_run);
+        if (t.last_run) r.observe("since_run_seconds", "task", t.name, now - *t.last_run);
         r.observe("overdue_seconds", "task", t.name, overdue);
         if (overdue <= 0) continue;
         ++overdue_count;

@@ -112,6 +112,17 @@ CheckKind celery_broker_kind() {
             .defaults(1000)
             .range(1, 1e9),
     };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("connect_seconds", U::seconds, "Time to connect to the broker."),
+        O::gauge("subscribed_clients", U::none,
+                 "Clients subscribed to Celery's channels (Redis transport)."),
+        O::gauge("unacked_messages", U::none,
+                 "Messages delivered to workers and not yet acknowledged (Redis transport)."),
+        O::gauge("queue_messages", U::none, "Messages waiting in the queue.").by("queue"),
+        O::gauge("queue_consumers", U::none, "Consumers of the queue (AMQP).").by("queue"),
+    };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = celery_broker_url(ctx.params);
         const auto queues = ctx.params.strings("queues");

@@ -62,7 +62,7 @@ class CeleryWorkersCheck final : public Check {
         std::sort(names.begin(), names.end());
         CheckResult result;
         result.observe("connect_seconds", broker->connect_seconds)
-            .observe("workers_answering", static_cast<double>(names.size()));
+            .observe("answering", static_cast<double>(names.size()));
         if (!names.empty()) result.observe("slowest_reply_seconds", slowest);
         result.details["workers"] = workers;
 
@@ -130,6 +130,13 @@ CheckKind celery_workers_kind() {
         Setting::of("window", T::duration, "how long to collect replies")
             .defaults("1s")
             .range(50, 60'000),
+    };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("connect_seconds", U::seconds, "Time to connect to the broker."),
+        O::gauge("answering", U::none, "Workers that answered the ping."),
+        O::gauge("slowest_reply_seconds", U::seconds, "Time until the slowest answer."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         PingPolicy p;

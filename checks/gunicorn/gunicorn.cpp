@@ -3,6 +3,8 @@
 // with Gunicorn's --statsd-host pointed at vitals — request rate, 5xx ratio, latency
 // percentiles, worker count and worker timeouts over the last minute.
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <deque>
 
 #include "checks/builtin.hpp"
@@ -15,6 +17,14 @@
 namespace vitals::checks {
 
 namespace {
+
+// A histogram bound as Prometheus writes it in `le`: "0.005", "10", "+Inf".
+std::string prometheus_bound(double bound) {
+    if (std::isinf(bound)) return "+Inf";
+    char text[32];
+    std::snprintf(text, sizeof(text), "%g", bound);
+    return text;
+}
 
 struct GunicornPolicy {
     std::string host_header;
@@ -152,17 +162,29 @@ class GunicornCheck final : public Check {
         if (!sink_) return;
         const GunicornSummary s = sink_->stats().summary(clock_.now());
         result.observe("requests_total", s.requests_total)
-            .observe("requests_per_second", s.requests_per_second)
+            .observe("responses_5xx_total", s.status_5xx_total)
+            .observe("responses_4xx_total", s.status_4xx_total)
             .observe("error_5xx_ratio", s.error_5xx_ratio)
-            .observe("worker_timeouts", s.worker_timeouts)
-            .observe("log_errors", s.log_errors)
+            .observe("worker_timeouts_total", s.worker_timeouts_total)
+            .observe("log_errors_total", s.log_errors_total)
             .observe("statsd_datagrams_total", s.datagrams_total)
             .observe("statsd_malformed_total", s.malformed_total);
-        if (s.p50_seconds) result.observe("request_p50_seconds", *s.p50_seconds);
-        if (s.p95_seconds) result.observe("request_p95_seconds", *s.p95_seconds);
-        if (s.p99_seconds) result.observe("request_p99_seconds", *s.p99_seconds);
         if (s.workers) result.observe("workers", *s.workers);
-        result.details["statsd_window_seconds"] = s.window_seconds;
+        for (const auto& [bound, count] : s.duration_buckets) {
+            result.observe("request_duration_seconds_bucket", "le", prometheus_bound(bound), count);
+        }
+        result.observe("request_duration_seconds_sum", s.duration_sum_seconds)
+            .observe("request_duration_seconds_count", s.duration_count);
+        // The last minute, as the verdicts below judge it; quantiles for Prometheus come from
+        // the histogram (histogram_quantile), which adds up across pods.
+        nlohmann::json& window = result.details["statsd_last_minute"];
+        window = {{"requests", s.requests},
+                  {"requests_per_second", s.requests_per_second},
+                  {"worker_timeouts", s.worker_timeouts},
+                  {"log_errors", s.log_errors}};
+        if (s.p50_seconds) window["request_p50_seconds"] = *s.p50_seconds;
+        if (s.p95_seconds) window["request_p95_seconds"] = *s.p95_seconds;
+        if (s.p99_seconds) window["request_p99_seconds"] = *s.p99_seconds;
         char text[160];
         if (s.requests >= kMinRequestsForRatio && s.error_5xx_ratio >= policy_.error_5xx_warn) {
             std::snprintf(text, sizeof(text),
@@ -248,6 +270,31 @@ CheckKind gunicorn_kind() {
         Setting::of("statsd_listen", T::string,
                     "UDP host:port for Gunicorn's --statsd-host; empty: off")
             .defaults("127.0.0.1:8125"),
+    };
+    using O = ObservationSpec;
+    using U = Unit;
+    kind.observations = {
+        O::gauge("response_seconds", U::seconds, "Time of the check's own request to the app."),
+        O::gauge("status_code", U::none, "HTTP status code of the check's own request."),
+        O::gauge("probe_p95_seconds", U::seconds,
+                 "p95 of the check's own last requests (latency_runs of them)."),
+        O::gauge("accept_backlog", U::none,
+                 "Connections waiting in the listen queue for a free worker (/proc/net/tcp)."),
+        O::gauge("listen_sockets", U::none, "Listening sockets found on the app's port."),
+        O::gauge("master_alive", U::boolean, "1 when the Gunicorn master process is seen."),
+        O::gauge("worker_processes", U::none, "Gunicorn worker processes seen in /proc."),
+        O::counter("requests_total", U::none, "Requests Gunicorn reported over statsd."),
+        O::counter("responses_5xx_total", U::none, "Answers with a 5xx status (statsd)."),
+        O::counter("responses_4xx_total", U::none, "Answers with a 4xx status (statsd)."),
+        O::gauge("error_5xx_ratio", U::ratio, "Share of requests answered 5xx in the last minute."),
+        O::counter("worker_timeouts_total", U::none,
+                   "Critical log lines (WORKER TIMEOUT) Gunicorn reported over statsd."),
+        O::counter("log_errors_total", U::none, "Error and exception log lines (statsd)."),
+        O::counter("statsd_datagrams_total", U::none, "Statsd datagrams received."),
+        O::counter("statsd_malformed_total", U::none, "Statsd lines dropped as malformed."),
+        O::gauge("workers", U::none, "Workers Gunicorn reported over statsd."),
+        O::histogram("request_duration_seconds", U::seconds,
+                     "Request times Gunicorn reported over statsd."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 namespace vitals {
 
@@ -129,16 +130,29 @@ void GunicornStats::add(const StatsdSample& sample, SteadyTime now) {
         requests_total_ += count;
     } else if (metric == "request.duration") {
         ++slot(now).latency[static_cast<std::size_t>(bucket_of(sample.value))];
+        const double seconds = sample.value / 1000;
+        const auto bound =
+            std::lower_bound(kExportedBounds.begin(), kExportedBounds.end(), seconds);
+        ++duration_counts_[static_cast<std::size_t>(bound - kExportedBounds.begin())];
+        duration_sum_seconds_ += seconds;
     } else if (metric.rfind("request.status.", 0) == 0) {
         const std::string_view code = metric.substr(15);
-        if (!code.empty() && code[0] == '5') slot(now).s5xx += count;
-        if (!code.empty() && code[0] == '4') slot(now).s4xx += count;
+        if (!code.empty() && code[0] == '5') {
+            slot(now).s5xx += count;
+            s5xx_total_ += count;
+        }
+        if (!code.empty() && code[0] == '4') {
+            slot(now).s4xx += count;
+            s4xx_total_ += count;
+        }
     } else if (metric == "workers") {
         workers_ = sample.value;
     } else if (metric == "log.critical") {
         slot(now).critical += count;
+        critical_total_ += count;
     } else if (metric == "log.error" || metric == "log.exception") {
         slot(now).errors += count;
+        errors_total_ += count;
     }
 }
 
@@ -179,6 +193,20 @@ GunicornSummary GunicornStats::summary(SteadyTime now) const {
     sum.p99_seconds = quantile(0.99);
     sum.workers = workers_;
     sum.requests_total = requests_total_;
+    sum.status_5xx_total = s5xx_total_;
+    sum.status_4xx_total = s4xx_total_;
+    sum.worker_timeouts_total = critical_total_;
+    sum.log_errors_total = errors_total_;
+    double cumulative = 0;
+    for (std::size_t i = 0; i < duration_counts_.size(); ++i) {
+        cumulative += duration_counts_[i];
+        sum.duration_buckets.emplace_back(i < kExportedBounds.size()
+                                              ? kExportedBounds[i]
+                                              : std::numeric_limits<double>::infinity(),
+                                          cumulative);
+    }
+    sum.duration_count = cumulative;
+    sum.duration_sum_seconds = duration_sum_seconds_;
     sum.datagrams_total = datagrams_total_;
     sum.malformed_total = malformed_total_;
     return sum;

@@ -39,9 +39,16 @@ struct GunicornSummary {
     std::optional<double> workers;  // last gauge seen, ever
     double worker_timeouts = 0;     // gunicorn.log.critical in the window ("WORKER TIMEOUT")
     double log_errors = 0;          // gunicorn.log.error + .exception in the window
-    double requests_total = 0;      // since vitals started
+    // Since vitals started: what /metrics exports, for Prometheus' rate().
+    double requests_total = 0;
+    double status_5xx_total = 0, status_4xx_total = 0;
+    double worker_timeouts_total = 0, log_errors_total = 0;
     double datagrams_total = 0;
     double malformed_total = 0;
+    // Request times as a Prometheus histogram: (upper bound in seconds, cumulative count),
+    // the last bound infinite; their sum in seconds and their count.
+    std::vector<std::pair<double, double>> duration_buckets;
+    double duration_sum_seconds = 0, duration_count = 0;
 };
 
 class GunicornStats {
@@ -56,6 +63,9 @@ class GunicornStats {
     static constexpr int kBuckets = 160;
     static int bucket_of(double ms);
     static double bucket_upper_ms(int bucket);
+    // The histogram /metrics exports, in seconds (+Inf implied after the last).
+    static constexpr std::array<double, 11> kExportedBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                               0.5,   1,    2.5,   5,    10};
 
   private:
     struct Second {
@@ -69,6 +79,9 @@ class GunicornStats {
     std::array<Second, kWindowSeconds> seconds_{};
     std::optional<double> workers_;
     double requests_total_ = 0, datagrams_total_ = 0, malformed_total_ = 0;
+    double s5xx_total_ = 0, s4xx_total_ = 0, critical_total_ = 0, errors_total_ = 0;
+    std::array<double, kExportedBounds.size() + 1> duration_counts_{};  // per bound, not cumulative
+    double duration_sum_seconds_ = 0;
 };
 
 // Receives datagrams on a UDP address on its own thread and feeds a GunicornStats.

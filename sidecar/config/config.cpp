@@ -87,6 +87,7 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     CheckConfig check;
     check.name = name;
     check.kind = kind->name;
+    check.observations = std::make_shared<const ObservationTable>(kind->observations);
     check.origin = where;
     check.policy.interval = params.duration("interval");
     check.policy.timeout = params.duration("timeout");

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sidecar/core/observation.hpp"
 #include "sidecar/deadline.hpp"
 
 namespace vitals {
@@ -21,20 +22,6 @@ std::string_view status_name(Status s);
 
 // Higher is worse: ok < warn < unknown < fail.
 int severity(Status s);
-
-// A named number a check observed, in base units (seconds, bytes, ratios, counts).
-// The name becomes a metric `vitals_<kind>_<name>`; names ending in `_total` are counters.
-// One optional label tells apart several values of one observation (the queue of a queue
-// depth); its values must be bounded by configuration, never taken from error text.
-struct Observation {
-    std::string name;
-    double value = 0;
-    std::string label;        // e.g. "queue"; empty: none
-    std::string label_value;  // e.g. "celery"
-
-    // How the observation is keyed in JSON: "queue_messages.celery".
-    std::string key() const { return label.empty() ? name : name + "." + label_value; }
-};
 
 // Where what a failure reports lies, which decides whether it may count for /livez: a
 // restart of this container can fix only what lies `here` (the app no longer answers, a

@@ -9,6 +9,12 @@ const Clock& Services::clock_or_system() const {
 
 void Registry::add(CheckKind kind) {
     const std::string name = kind.name;
+    if (const auto problems = naming_problems(name, kind.observations); !problems.empty()) {
+        std::string text = "check kind " + name + " declares observations against the rules:";
+        for (const auto& p : problems)
+            text += "\n  " + p;
+        throw std::logic_error(text);
+    }
     if (!kinds_.emplace(name, std::move(kind)).second) {
         throw std::logic_error("check kind registered twice: " + name);
     }

@@ -13,6 +13,7 @@
 
 #include "sidecar/clock.hpp"
 #include "sidecar/core/check.hpp"
+#include "sidecar/core/observation.hpp"
 #include "sidecar/core/settings.hpp"
 
 namespace vitals {
@@ -51,6 +52,8 @@ struct CheckKind {
     std::string name;
     std::string summary;
     SettingsTable settings;
+    // What its checks observe: the only names /metrics exports for it.
+    ObservationTable observations;
     std::vector<std::string> default_groups;  // of "live", "ready"
     std::function<std::unique_ptr<Check>(const CheckContext&)> make;
     // A check this kind adds when the environment has what it needs (DATABASE_URL, ...):
@@ -60,6 +63,8 @@ struct CheckKind {
 
 class Registry {
   public:
+    // Throws std::logic_error for a kind registered twice or whose observations break the
+    // naming rules (see naming_problems): a programming error, caught by every test.
     void add(CheckKind kind);
     const CheckKind* find(const std::string& name) const;
     const std::map<std::string, CheckKind>& kinds() const { return kinds_; }

@@ -45,6 +45,7 @@ Scheduler::Scheduler(std::vector<ScheduledCheck> checks, const Clock& clock, Ran
         state.name = std::move(c.name);
         state.kind = std::move(c.kind);
         state.policy = c.policy;
+        state.observations = std::move(c.observations);
         Runtime rt;
         // Spread first runs over the jitter window so checks do not start in lockstep.
         const auto spread =

@@ -28,6 +28,7 @@ struct ScheduledCheck {
     std::string name;
     std::string kind;
     CheckPolicy policy;
+    std::shared_ptr<const ObservationTable> observations;  // its kind's; may be null
 };
 
 // How long a run may overstay its timeout before the scheduler records it as timed out:

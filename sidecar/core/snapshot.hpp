@@ -33,6 +33,7 @@ struct CheckState {
     std::string name;
     std::string kind;
     CheckPolicy policy;
+    std::shared_ptr<const ObservationTable> observations;  // its kind's declarations; may be null
 
     Status status = Status::unknown;          // after failure/success thresholds
     bool stale = false;                       // last result older than the check can explain

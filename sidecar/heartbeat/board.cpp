@@ -143,7 +143,7 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
     CheckResult r;
     if (s.last_success_ms) {
         r.observe("last_success_timestamp_seconds", static_cast<double>(*s.last_success_ms) / 1000)
-            .observe("seconds_since_success",
+            .observe("since_success_seconds",
                      static_cast<double>(now_ms - *s.last_success_ms) / 1000);
     }
     if (s.last_duration_seconds) r.observe("last_duration_seconds", *s.last_duration_seconds);

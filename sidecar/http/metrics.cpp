@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <tuple>
 
 #include "sidecar/core/probes.hpp"
 #include "sidecar/http/render.hpp"
@@ -41,8 +42,18 @@ std::string metric_name_part(std::string_view v) {
 
 class Exposition {
   public:
-    void family(const std::string& name, const char* type, const std::string& help) {
-        out_ += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    void family(const std::string& name, const char* type, std::string_view help) {
+        out_ += "# HELP " + name + " ";
+        for (char c : help) {
+            if (c == '\\') {
+                out_ += "\\\\";
+            } else if (c == '\n') {
+                out_ += "\\n";
+            } else {
+                out_ += c;
+            }
+        }
+        out_ += "\n# TYPE " + name + " " + type + "\n";
     }
     void sample(const std::string& name, const std::string& labels, double value) {
         out_ += name;
@@ -130,25 +141,31 @@ std::string render_metrics(const Snapshot& s) {
                      unix_seconds(*c.last_success));
     }
 
-    // Observations: vitals_<kind>_<name>{check=...}, one family per name.
-    std::map<std::string, std::vector<std::pair<std::string, double>>>
-        families;  // name -> labels, value
+    // Observations, as their kinds declare them: vitals_<kind>_<name>{check=...}, one family
+    // per declaration. What a kind does not declare is not exported.
+    struct Family {
+        const ObservationSpec* spec = nullptr;
+        std::vector<std::tuple<std::string, std::string, double>> samples;  // name, labels, value
+    };
+    std::map<std::string, Family> families;
     for (const CheckState& c : s.checks) {
-        if (!c.has_run()) continue;
+        if (!c.has_run() || !c.observations) continue;
+        const std::string prefix = "vitals_" + metric_name_part(c.kind) + "_";
         for (const Observation& o : c.last->observations) {
+            const ObservationSpec* spec = find_spec(*c.observations, o);
+            if (spec == nullptr) continue;
             std::string labels = check_label(c);
             if (!o.label.empty())
-                labels +=
-                    "," + metric_name_part(o.label) + "=\"" + label_value(o.label_value) + "\"";
-            families["vitals_" + metric_name_part(c.kind) + "_" + metric_name_part(o.name)]
-                .emplace_back(labels, o.value);
+                labels += "," + o.label + "=\"" + label_value(o.label_value) + "\"";
+            Family& family = families[prefix + spec->name];
+            family.spec = spec;
+            family.samples.emplace_back(prefix + o.name, std::move(labels), o.value);
         }
     }
-    for (const auto& [name, samples] : families) {
-        const bool counter = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
-        m.family(name, counter ? "counter" : "gauge", "Observed by the check; see README, Checks.");
-        for (const auto& [labels, value] : samples)
-            m.sample(name, labels, value);
+    for (const auto& [name, family] : families) {
+        m.family(name, metric_type_name(family.spec->type).data(), family.spec->help);
+        for (const auto& [sample, labels, value] : family.samples)
+            m.sample(sample, labels, value);
     }
     return m.take();
 }

@@ -83,7 +83,8 @@ std::string status_badge(Status st, const char* suffix = "") {
 std::string observations_html(const CheckResult& r) {
     std::string html;
     for (const Observation& o : r.observations)
-        html += escape_html(o.key()) + " " + short_number(o.value) + "<br>";
+        if (!is_histogram_part(o))
+            html += escape_html(o.key()) + " " + short_number(o.value) + "<br>";
     return html;
 }
 

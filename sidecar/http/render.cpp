@@ -9,6 +9,15 @@ namespace {
 
 using nlohmann::ordered_json;
 
+// Observations keyed as "name" or "name.label_value"; a histogram's buckets are left to
+// /metrics.
+ordered_json observations_json(const CheckResult& r) {
+    ordered_json obs = ordered_json::object();
+    for (const Observation& o : r.observations)
+        if (!is_histogram_part(o)) obs[o.key()] = o.value;
+    return obs;
+}
+
 ordered_json groups_json(std::uint8_t groups) {
     ordered_json out = ordered_json::array();
     if (groups & kGroupLive) out.push_back("live");
@@ -68,10 +77,7 @@ Response history_response(const Snapshot& s, bool trusted) {
                 if (seen.last) {
                     if (trusted && !seen.last->message.empty())
                         c["message"] = clipped(seen.last->message, 300);
-                    ordered_json obs = ordered_json::object();
-                    for (const Observation& o : seen.last->observations)
-                        obs[o.key()] = o.value;
-                    c["observations"] = obs;
+                    c["observations"] = observations_json(*seen.last);
                 }
                 if (seen.name == incident.check && c.contains("message"))
                     item["message"] = c["message"];
@@ -107,10 +113,7 @@ ordered_json check_json(const CheckState& c, bool trusted, bool with_history) {
         out["duration_seconds"] = c.last_duration_seconds;
         out["timed_out"] = c.last_timed_out;
         if (trusted && !c.last->message.empty()) out["message"] = c.last->message;
-        ordered_json obs = ordered_json::object();
-        for (const Observation& o : c.last->observations)
-            obs[o.key()] = o.value;
-        out["observations"] = obs;
+        out["observations"] = observations_json(*c.last);
         if (trusted && !c.last->details.is_null()) out["details"] = ordered_json(c.last->details);
     }
     if (with_history) {

@@ -29,6 +29,16 @@ double observation(const Snapshot& s, const std::string& check, const std::strin
     return -1;
 }
 
+// What the check judged over statsd's last minute (its details), -1 when absent.
+double last_minute(const Snapshot& s, const std::string& check, const std::string& name) {
+    for (const CheckState& c : s.checks) {
+        if (c.name != check || !c.has_run()) continue;
+        const auto& window = c.last->details["statsd_last_minute"];
+        if (window.is_object() && window.contains(name)) return window[name].get<double>();
+    }
+    return -1;
+}
+
 std::string gunicorn_config(const GunicornServer& app, std::uint16_t statsd,
                             const std::string& extra = "", bool with_static = true) {
     std::string config = R"({"checks": {
@@ -97,9 +107,13 @@ TEST_CASE("e2e: requests through Gunicorn show up in the statsd numbers", "[e2e]
     CHECK(seen >= expected - 2);
     CHECK(seen <= expected);
     CHECK(observation(*snapshot, "web", "error_5xx_ratio") == Approx(kErrors / seen).epsilon(0.05));
-    CHECK(observation(*snapshot, "web", "requests_per_second") == Approx(seen / 60).epsilon(0.05));
+    CHECK(last_minute(*snapshot, "web", "requests_per_second") == Approx(seen / 60).epsilon(0.05));
+    CHECK(observation(*snapshot, "web", "responses_5xx_total") == kErrors);
     CHECK(observation(*snapshot, "web", "workers") == 3);
-    CHECK(observation(*snapshot, "web", "request_p50_seconds") > 0);
+    CHECK(last_minute(*snapshot, "web", "request_p50_seconds") > 0);
+    // Every request's time is in the histogram, the sum is positive.
+    CHECK(observation(*snapshot, "web", "request_duration_seconds_count") >= expected - 2);
+    CHECK(observation(*snapshot, "web", "request_duration_seconds_sum") > 0);
     CHECK(observation(*snapshot, "web", "statsd_malformed_total") == 0);
     // 10 of ~60 requests failed: over the 5% warning, under the 25% failure.
     CHECK(web->status == Status::warn);
@@ -107,6 +121,11 @@ TEST_CASE("e2e: requests through Gunicorn show up in the statsd numbers", "[e2e]
     const std::string metrics = get(sidecar.port(), "/metrics").body;
     CHECK(metrics.find("# TYPE vitals_gunicorn_requests_total counter") != std::string::npos);
     CHECK(metrics.find("vitals_gunicorn_error_5xx_ratio{check=\"web\"}") != std::string::npos);
+    CHECK(metrics.find("# TYPE vitals_gunicorn_request_duration_seconds histogram") !=
+          std::string::npos);
+    CHECK(metrics.find(
+              "vitals_gunicorn_request_duration_seconds_bucket{check=\"web\",le=\"+Inf\"}") !=
+          std::string::npos);
 }
 
 TEST_CASE("e2e: every worker busy shows in the accept backlog and p95, /livez stays fast",
@@ -161,7 +180,7 @@ TEST_CASE("e2e: every worker busy shows in the accept backlog and p95, /livez st
     REQUIRE(sidecar.wait_until(
         [](const Snapshot& s) {
             return observation(s, "web", "accept_backlog") == 0 &&
-                   observation(s, "web", "request_p95_seconds") >= 2.9;
+                   last_minute(s, "web", "request_p95_seconds") >= 2.9;
         },
         10s));
     const json web = check_of(sidecar, "web");

@@ -7,6 +7,33 @@
 
 namespace vitals::testing {
 
+namespace {
+
+// Runs the check and refuses any observation its kind does not declare, so every test that
+// runs a kind against its real dependency also proves /metrics would export what it saw.
+class DeclaredOnly : public Check {
+  public:
+    DeclaredOnly(std::unique_ptr<Check> inner, const CheckKind& kind)
+        : inner_(std::move(inner)), kind_(kind) {}
+    CheckResult run(const Deadline& deadline) override {
+        CheckResult r = inner_->run(deadline);
+        for (const Observation& o : r.observations) {
+            if (find_spec(kind_.observations, o) == nullptr) {
+                throw std::logic_error("kind " + kind_.name + " observed '" + o.key() +
+                                       "' (label '" + o.label + "') without declaring it");
+            }
+        }
+        return r;
+    }
+    void start() override { inner_->start(); }
+
+  private:
+    std::unique_ptr<Check> inner_;
+    const CheckKind& kind_;
+};
+
+}  // namespace
+
 std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::json& settings,
                                   const Environment& env) {
     static const Registry registry = builtin_registry();
@@ -23,7 +50,8 @@ std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::
     const std::string name = kind_name;
     static HeartbeatBoard board;
     const Services services{&board};
-    auto check = kind->make(CheckContext{name, params, env, services});
+    auto check = std::make_unique<DeclaredOnly>(
+        kind->make(CheckContext{name, params, env, services}), *kind);
     check->start();  // as the App does before the first run
     return check;
 }

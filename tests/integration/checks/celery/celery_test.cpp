@@ -66,7 +66,7 @@ TEST_CASE("celery: workers answer the ping by name, one killed drops the count",
         const CheckResult both = run(*check);
         CHECK(both.status == Status::ok);
         CHECK(answered(both) == std::vector<std::string>{a.node(), b.node()});
-        CHECK(observed(both, "workers_answering") == 2);
+        CHECK(observed(both, "answering") == 2);
         CHECK(observed(both, "slowest_reply_seconds") < 1.0);
 
         b.kill();

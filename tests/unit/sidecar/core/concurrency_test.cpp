@@ -69,12 +69,12 @@ TEST_CASE("concurrency: readers see whole snapshots while checks run and publish
     std::vector<std::unique_ptr<Check>> checks;
     std::vector<FlappingCheck*> flapping;
     for (int i = 0; i < 3; ++i) {
-        schedule.push_back({"flap" + std::to_string(i), "test", fast_policy()});
+        schedule.push_back({"flap" + std::to_string(i), "test", fast_policy(), nullptr});
         auto check = std::make_unique<FlappingCheck>();
         flapping.push_back(check.get());
         checks.push_back(std::move(check));
     }
-    schedule.push_back({"stuck", "test", fast_policy()});
+    schedule.push_back({"stuck", "test", fast_policy(), nullptr});
     checks.push_back(std::make_unique<StuckCheck>(release));
 
     // As App wires it: render on the scheduler's thread, then hand both over.

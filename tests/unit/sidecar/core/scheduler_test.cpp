@@ -40,7 +40,7 @@ struct Harness {
         random.set(random_value);
         std::vector<ScheduledCheck> checks;
         for (std::size_t i = 0; i < policies.size(); ++i) {
-            checks.push_back({"check" + std::to_string(i), "test", policies[i]});
+            checks.push_back({"check" + std::to_string(i), "test", policies[i], nullptr});
         }
         scheduler =
             std::make_unique<Scheduler>(std::move(checks), clock, random, log,

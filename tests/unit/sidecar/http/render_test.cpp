@@ -22,8 +22,20 @@ CheckState checked(const std::string& name, Status status, bool critical = true)
                   nlohmann::json{{"slow_queries", {"SELECT pg_sleep(60)"}}}};
     r.observe("latency_seconds", 0.25)
         .observe("errors_total", 3)
-        .observe("queue_messages", "queue", "celery", 7);
+        .observe("queue_messages", "queue", "celery", 7)
+        .observe("undeclared_things", 9)
+        .observe("wait_seconds_bucket", "le", "0.1", 4)
+        .observe("wait_seconds_bucket", "le", "+Inf", 6)
+        .observe("wait_seconds_sum", 1.5)
+        .observe("wait_seconds_count", 6);
     c.last = std::make_shared<CheckResult>(r);
+    using O = ObservationSpec;
+    c.observations = std::make_shared<const ObservationTable>(ObservationTable{
+        O::gauge("latency_seconds", Unit::seconds, "How long it took."),
+        O::counter("errors_total", Unit::none, "Errors \\ seen\nso far."),
+        O::gauge("queue_messages", Unit::none, "Waiting.").by("queue"),
+        O::histogram("wait_seconds", Unit::seconds, "Waits."),
+    });
     c.last_duration_seconds = 0.0125;
     c.last_success = WallTime(std::chrono::seconds(1'795'000'000));
     c.runs = {5, 1, 2, 1};
@@ -110,6 +122,14 @@ TEST_CASE("metrics follow the Prometheus text format with bounded labels", "[ren
     CHECK(m.find("vitals_check_last_success_timestamp_seconds{check=\"app\"} 1795000000\n") !=
           std::string::npos);
     CHECK(m.find("# TYPE vitals_http_errors_total counter\n") != std::string::npos);
+    // HELP is the declaration's, escaped as the format wants.
+    CHECK(m.find("# HELP vitals_http_errors_total Errors \\\\ seen\\nso far.\n") !=
+          std::string::npos);
+    CHECK(m.find("undeclared") == std::string::npos);
+    CHECK(m.find("# TYPE vitals_http_wait_seconds histogram\n") != std::string::npos);
+    CHECK(m.find("vitals_http_wait_seconds_bucket{check=\"app\",le=\"+Inf\"} 6\n") !=
+          std::string::npos);
+    CHECK(m.find("vitals_http_wait_seconds_count{check=\"db\"} 6\n") != std::string::npos);
     CHECK(m.find("# TYPE vitals_http_latency_seconds gauge\n") != std::string::npos);
     CHECK(m.find("vitals_http_queue_messages{check=\"app\",queue=\"celery\"} 7\n") !=
           std::string::npos);
@@ -125,7 +145,12 @@ TEST_CASE("metrics follow the Prometheus text format with bounded labels", "[ren
         if (line.rfind("# TYPE ", 0) == 0) {
             declared.insert(line.substr(7, line.find(' ', 7) - 7));
         } else if (line[0] != '#') {
-            const std::string name = line.substr(0, line.find_first_of("{ "));
+            std::string name = line.substr(0, line.find_first_of("{ "));
+            for (const std::string part : {"_bucket", "_sum", "_count"}) {
+                if (declared.count(name) == 0 && name.size() > part.size() &&
+                    name.compare(name.size() - part.size(), part.size(), part) == 0)
+                    name.resize(name.size() - part.size());
+            }
             INFO(line);
             CHECK(declared.count(name) == 1);
         }
