@@ -1,7 +1,15 @@
 // Prometheus text exposition format 0.0.4. Labels are check names and kinds (bounded by the
 // configuration) and fixed enumerations; never error text.
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <tuple>
 
@@ -74,6 +82,51 @@ double unix_seconds(WallTime t) {
     return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
+// The process_* families every Prometheus client exports, from /proc/self: what an operator
+// compares against the container's limits. Read when the bodies are rendered, off the probe
+// path. A value that cannot be read is left out.
+void process_families(Exposition& m, WallTime started) {
+    const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+    std::ifstream stat("/proc/self/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // Fields after the command name, which may hold spaces and ends at the last ')'.
+    const auto close = text.rfind(')');
+    if (close != std::string::npos && ticks > 0) {
+        std::istringstream rest(text.substr(close + 2));
+        std::vector<std::string> f((std::istream_iterator<std::string>(rest)),
+                                   std::istream_iterator<std::string>());
+        // f[0] is field 3 (state): utime is field 14, stime 15, vsize 23, rss 24.
+        if (f.size() > 22) {
+            m.family("process_cpu_seconds_total", "counter",
+                     "User and system CPU time spent, in seconds.");
+            m.sample("process_cpu_seconds_total", "",
+                     (std::strtod(f[11].c_str(), nullptr) + std::strtod(f[12].c_str(), nullptr)) /
+                         ticks);
+            m.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+            m.sample("process_virtual_memory_bytes", "", std::strtod(f[20].c_str(), nullptr));
+            m.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+            m.sample("process_resident_memory_bytes", "",
+                     std::strtod(f[21].c_str(), nullptr) * page);
+        }
+    }
+    std::size_t fds = 0;
+    if (DIR* dir = ::opendir("/proc/self/fd")) {
+        while (const dirent* e = ::readdir(dir))
+            fds += e->d_name[0] != '.';
+        ::closedir(dir);
+        m.family("process_open_fds", "gauge", "Number of open file descriptors.");
+        m.sample("process_open_fds", "", static_cast<double>(fds) - 1);  // the one reading
+    }
+    if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+        m.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        m.sample("process_max_fds", "", static_cast<double>(limit.rlim_cur));
+    }
+    m.family("process_start_time_seconds", "gauge",
+             "Start time of the process since unix epoch in seconds.");
+    m.sample("process_start_time_seconds", "", unix_seconds(started));
+}
+
 }  // namespace
 
 std::string render_metrics(const Snapshot& s) {
@@ -97,6 +150,7 @@ std::string render_metrics(const Snapshot& s) {
         m.sample("vitals_health_status", "status=\"" + std::string(status_name(st)) + "\"",
                  overall == st ? 1 : 0);
     }
+    process_families(m, s.started);
     if (s.checks.empty()) return m.take();
 
     m.family("vitals_check_status", "gauge",
