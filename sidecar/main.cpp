@@ -16,6 +16,7 @@
 #include "sidecar/config/config.hpp"
 #include "sidecar/core/registry.hpp"
 #include "sidecar/heartbeat/board.hpp"
+#include "sidecar/http/render.hpp"
 #include "sidecar/log.hpp"
 
 namespace {
@@ -31,6 +32,7 @@ const char kUsage[] =
     "  --config FILE    JSON configuration (default: $VITALS_CONFIG, else none)\n"
     "  --check-config   validate the configuration, print it with secrets redacted, exit\n"
     "  --version        print the version\n"
+    "  --list-metrics   print every metric the check kinds declare (a Markdown table), exit\n"
     "  status           print every check as a table; exit 1 when /health fails\n"
     "  wait             poll until the probe passes; exit 1 listing the failing checks\n"
     "                   (URL default: http://127.0.0.1:<port of $VITALS_LISTEN or 8686>)\n"
@@ -43,6 +45,7 @@ struct Arguments {
     bool config_given = false;
     bool check_config = false;
     bool version = false;
+    bool list_metrics = false;
     bool help = false;
     std::string error;
 };
@@ -61,6 +64,8 @@ Arguments parse_arguments(int argc, char** argv) {
             args.check_config = true;
         } else if (arg == "--version") {
             args.version = true;
+        } else if (arg == "--list-metrics") {
+            args.list_metrics = true;
         } else if (arg == "--help" || arg == "-h") {
             args.help = true;
         } else {
@@ -115,6 +120,10 @@ int main(int argc, char** argv) {
     }
     if (args.version) {
         std::cout << "vitals " VITALS_VERSION "\n";
+        return 0;
+    }
+    if (args.list_metrics) {
+        std::cout << describe_metrics(builtin_registry());
         return 0;
     }
 

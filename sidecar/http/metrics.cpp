@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <map>
+#include <sstream>
 #include <tuple>
 
 #include "sidecar/core/probes.hpp"
@@ -118,7 +118,8 @@ void process_families(Exposition& m, WallTime started) {
         m.family("process_open_fds", "gauge", "Number of open file descriptors.");
         m.sample("process_open_fds", "", static_cast<double>(fds) - 1);  // the one reading
     }
-    if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    if (rlimit limit{};
+        ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
         m.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
         m.sample("process_max_fds", "", static_cast<double>(limit.rlim_cur));
     }
@@ -128,6 +129,21 @@ void process_families(Exposition& m, WallTime started) {
 }
 
 }  // namespace
+
+std::string describe_metrics(const Registry& registry) {
+    std::string out = "| metric | type | labels | meaning |\n| --- | --- | --- | --- |\n";
+    for (const auto& [name, kind] : registry.kinds()) {
+        for (const ObservationSpec& spec : kind.observations) {
+            std::string labels = "`check`";
+            if (!spec.label.empty()) labels += ", `" + spec.label + "`";
+            if (spec.type == MetricType::histogram) labels += ", `le`";
+            out += "| `vitals_" + name + "_" + spec.name + "` | " +
+                   std::string(metric_type_name(spec.type)) + " | " + labels + " | " + spec.help +
+                   " |\n";
+        }
+    }
+    return out;
+}
 
 std::string render_metrics(const Snapshot& s) {
     Exposition m;

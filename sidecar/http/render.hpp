@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sidecar/core/registry.hpp"
 #include "sidecar/core/snapshot.hpp"
 
 namespace vitals {
@@ -41,6 +42,10 @@ Rendered render(const Snapshot& snapshot, const Rendered* previous = nullptr);
 // Pieces, exposed for tests and for the other renderers.
 nlohmann::ordered_json check_json(const CheckState& check, bool trusted, bool with_history);
 std::string render_metrics(const Snapshot& snapshot);
+
+// Every family the kinds in `registry` declare, as Markdown table rows:
+// | `vitals_redis_used_memory_bytes` | gauge | `check` | Memory Redis uses ... |
+std::string describe_metrics(const Registry& registry);
 std::string render_page(const Snapshot& snapshot, bool trusted);
 
 // JSON as every body is written: two-space indent, so `"status": "ok"` has its space.

@@ -3,6 +3,10 @@
 
 #include <signal.h>
 
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include "support/net_fixtures.hpp"
@@ -12,6 +16,24 @@
 
 using namespace vitals::testing;
 using namespace std::chrono_literals;
+
+TEST_CASE("vitals --list-metrics prints every declared family, and the README holds each row",
+          "[main]") {
+    const Finished f = run_binary({"--list-metrics"}, {});
+    CHECK(f.exit_code == 0);
+    std::ifstream file(std::string(VITALS_TESTS_DIR) + "/../README.md");
+    const std::string readme((std::istreambuf_iterator<char>(file)),
+                             std::istreambuf_iterator<char>());
+    REQUIRE_FALSE(readme.empty());
+    std::istringstream rows(f.out);
+    int families = 0;
+    for (std::string row; std::getline(rows, row);) {
+        INFO(row);
+        CHECK(readme.find(row + "\n") != std::string::npos);
+        families += row.rfind("| `vitals_", 0) == 0;
+    }
+    CHECK(families > 50);
+}
 
 TEST_CASE("vitals --check-config prints the effective configuration with secrets redacted",
           "[main]") {
