@@ -10,10 +10,11 @@
 //      ports, and every vitals configuration passes `vitals --check-config`.
 // Usage: node validate.mjs [path/to/vitals]   (exit 1 on any problem, each one listed)
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
 import * as apps from "kubernetes-models/apps/v1";
 import * as core from "kubernetes-models/v1";
 import * as networking from "kubernetes-models/networking.k8s.io/v1";
@@ -22,7 +23,7 @@ import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.c
 const here = path.dirname(fileURLToPath(import.meta.url));
 const k8s = path.resolve(here, "..");
 const vitals = process.argv[2];
-const trees = ["base", "overlays/no-native-sidecar"];
+const trees = ["base", "overlays/no-native-sidecar", "monitoring"];
 
 const models = {
   "apps/v1/Deployment": [apps.Deployment, "kubernetes-models/apps/v1", "IDeployment"],
@@ -33,6 +34,9 @@ const models = {
   "monitoring.coreos.com/v1/PodMonitor": [
     monitoring.PodMonitor, "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1",
     "IPodMonitor"],
+  "monitoring.coreos.com/v1/PrometheusRule": [
+    monitoring.PrometheusRule, "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1",
+    "IPrometheusRule"],
 };
 
 const problems = [];
@@ -154,6 +158,28 @@ function podChecks(tree, objects) {
   }
 }
 
+// The PrometheusRule ships the same groups as the plain rules file that promtool tests, and
+// the dashboard ConfigMap is one Grafana's sidecar picks up, with a query in every panel.
+function monitoringChecks(tree, objects) {
+  for (const r of objects.filter((o) => o.kind === "PrometheusRule")) {
+    const plain = parseYaml(readFileSync(path.join(k8s, "monitoring/rules.yaml"), "utf8"));
+    if (!isDeepStrictEqual(r.spec.groups, plain.groups))
+      fail(`${tree} PrometheusRule/${r.metadata.name}`, "groups differ from monitoring/rules.yaml");
+    else rows.push([tree, "PrometheusRule", r.metadata.name, "same groups as rules.yaml"]);
+  }
+  for (const c of objects.filter((o) => o.kind === "ConfigMap" && o.metadata.labels?.grafana_dashboard)) {
+    const where = `${tree} ConfigMap/${c.metadata.name}`;
+    for (const [file, text] of Object.entries(c.data ?? {})) {
+      let dashboard;
+      try { dashboard = JSON.parse(text); } catch (e) { fail(where, `${file}: ${e.message}`); continue; }
+      const empty = (dashboard.panels ?? []).filter((p) => !(p.targets ?? []).every((t) => t.expr));
+      if (!dashboard.uid || (dashboard.panels ?? []).length === 0 || empty.length > 0)
+        fail(where, `${file}: a dashboard needs a uid and panels that each have a query`);
+      else rows.push([tree, "ConfigMap", c.metadata.name, `dashboard, ${dashboard.panels.length} panels`]);
+    }
+  }
+}
+
 // The configuration vitals will read must load: checked by vitals itself.
 const checkedConfigs = new Set();
 function configCheck(tree, configMap, sidecar) {
@@ -193,6 +219,7 @@ for (const tree of trees) {
   objects.forEach((o) => schemaPass(tree, o));
   typePass(tree, objects);
   podChecks(tree, objects);
+  monitoringChecks(tree, objects);
 }
 
 for (const [tree, kind, name, result] of rows)

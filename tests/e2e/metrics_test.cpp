@@ -1,8 +1,11 @@
-// /metrics as Prometheus' own tool reads it: vitals watching every kind of dependency, each a
-// real server, and `promtool check metrics` (Debian's prometheus package) on what it serves.
+// /metrics as Prometheus reads it: vitals watching every kind of dependency, each a real
+// server; `promtool check metrics` (Debian's prometheus package) on what it serves, and a real
+// Prometheus scraping it with the shipped alert rules and dashboard queries.
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <iostream>
+#include <regex>
 #include <set>
 
 #include "support/net_fixtures.hpp"
@@ -13,63 +16,115 @@ using namespace vitals;
 using namespace vitals::testing;
 using namespace std::chrono_literals;
 
+namespace {
+
+// A free port for the statsd listener, then the servers of a Django deployment.
+struct Ports {
+    std::uint16_t statsd = free_udp_port();
+};
+
+std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& bouncer,
+                           const RedisServer& redis, const GunicornServer& app,
+                           std::uint16_t statsd) {
+    const std::string every = R"("interval": "1s", "timeout": "1s")";
+    return R"({"checks": {
+        "port": {"kind": "tcp", "host": "127.0.0.1", "port": )" +
+           std::to_string(app.port()) + ", " + every + R"(},
+        "page": {"kind": "http", "url": ")" +
+           app.url("/health/") + R"(", )" + every + R"(},
+        "db": {"kind": "postgres", "url": ")" +
+           pg.url() + R"(", )" + every + R"(},
+        "pooler": {"kind": "pgbouncer", "url": ")" +
+           bouncer.url("pgbouncer") + R"(", )" + every + R"(},
+        "cache": {"kind": "redis", "url": ")" +
+           redis.url() + R"(", )" + every + R"(},
+        "broker": {"kind": "celery_broker", "url": ")" +
+           redis.url("", 1) + R"(", )" + every + R"(},
+        "workers": {"kind": "celery_workers", "url": ")" +
+           redis.url("", 1) + R"(", "window": "1s", )" + every + R"(},
+        "web": {"kind": "gunicorn", "url": ")" +
+           app.url() + R"(", "statsd_listen": "127.0.0.1:)" + std::to_string(statsd) + R"(", )" +
+           every + R"(},
+        "assets": {"kind": "static", "url": ")" +
+           app.url("/static/admin/css/base.css") + R"(", )" + every + R"(},
+        "cert": {"kind": "tls", "host": "127.0.0.1", "port": )" +
+           std::to_string(pg.port()) + R"(, "protocol": "postgres", )" + every + R"(},
+        "nightly": {"kind": "heartbeat", "period": "1h", )" +
+           every + R"(},
+        "beat": {"kind": "beat", "url": ")" +
+           pg.url() + R"(", )" + every + R"(}}})";
+}
+
+// Every kind watching its real server: PostgreSQL with TLS and django-celery-beat's tables,
+// pgBouncer, a Redis cache with maxmemory and LRU eviction (also the Celery broker, db 1)
+// with a Celery worker, Gunicorn sending statsd to vitals, and a heartbeat pinged once.
+struct Stack {
+    Ports ports;
+    PostgresServer pg{20, 30};
+    bool migrated = django_manage("migrate --noinput -v 0", pg.url()) == 0 &&
+                    django_manage(
+                        "shell -c \"from django_celery_beat.models import *; "
+                        "hourly = IntervalSchedule.objects.create(every=1, "
+                        "period='hours'); PeriodicTask.objects.create(name='tick', "
+                        "task='shop.tick', interval=hourly)\"",
+                        pg.url()) == 0;
+    PgBouncerServer bouncer{pg, "transaction", 2};
+    RedisServer redis{{"--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"}};
+    CeleryWorker worker{redis.url("", 1), "metrics"};
+    GunicornServer app{2, ports.statsd, false};  // started once vitals listens for its statsd
+    RunningSidecar sidecar{sidecar_config(pg, bouncer, redis, app, ports.statsd)};
+
+    Stack() {
+        if (!migrated) throw std::runtime_error("django migrate failed");
+        app.start();
+    }
+    // Sends requests through Gunicorn and pings the heartbeat, then waits until every check
+    // has run since: their observations are in.
+    bool traffic() {
+        if (get(sidecar.port(), "/heartbeat/nightly").status != 200) return false;
+        for (int i = 0; i < 5; ++i) {
+            if (get(app.port(), "/").status != 200) return false;
+        }
+        const auto began = std::chrono::steady_clock::now();
+        return sidecar.wait_until(
+            [&](const Snapshot& s) {
+                for (const CheckState& c : s.checks) {
+                    if (!c.last_run_steady || *c.last_run_steady < began) return false;
+                }
+                return true;
+            },
+            30s);
+    }
+};
+
+// Polls `ready` every 200 ms for up to `limit`; how long it took, or nullopt.
+template <typename Predicate>
+std::optional<double> seconds_until(Predicate ready, std::chrono::seconds limit) {
+    const auto started = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - started < limit) {
+        if (ready()) {
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                .count();
+        }
+        std::this_thread::sleep_for(200ms);
+    }
+    return std::nullopt;
+}
+
+std::string alert_state(const nlohmann::json& alerts, const std::string& name) {
+    for (const auto& a : alerts) {
+        if (a["labels"]["alertname"] == name) return a["state"];
+    }
+    return "";
+}
+
+}  // namespace
+
 TEST_CASE("metrics: every kind against a real server, and promtool finds nothing to say",
           "[e2e][metrics]") {
-    PostgresServer pg(20, 30);  // TLS on, for the tls kind
-    REQUIRE(django_manage("migrate --noinput -v 0", pg.url()) == 0);
-    REQUIRE(django_manage("shell -c \"from django_celery_beat.models import *; "
-                          "hourly = IntervalSchedule.objects.create(every=1, period='hours'); "
-                          "PeriodicTask.objects.create(name='tick', task='shop.tick', "
-                          "interval=hourly)\"",
-                          pg.url()) == 0);
-    PgBouncerServer bouncer(pg, "transaction", 2);
-    RedisServer redis;
-    CeleryWorker worker(redis.url("", 1), "metrics");
-    const std::uint16_t statsd = free_udp_port();
-    GunicornServer app(2, statsd, false);  // started once vitals listens for its statsd
-    const std::string every = R"("interval": "1s", "timeout": "1s")";
-    RunningSidecar sidecar(R"({"checks": {
-        "port": {"kind": "tcp", "host": "127.0.0.1", "port": )" +
-                           std::to_string(app.port()) + ", " + every + R"(},
-        "page": {"kind": "http", "url": ")" +
-                           app.url("/health/") + R"(", )" + every + R"(},
-        "db": {"kind": "postgres", "url": ")" +
-                           pg.url() + R"(", )" + every + R"(},
-        "pooler": {"kind": "pgbouncer", "url": ")" +
-                           bouncer.url("pgbouncer") + R"(", )" + every + R"(},
-        "cache": {"kind": "redis", "url": ")" +
-                           redis.url() + R"(", )" + every + R"(},
-        "broker": {"kind": "celery_broker", "url": ")" +
-                           redis.url("", 1) + R"(", )" + every + R"(},
-        "workers": {"kind": "celery_workers", "url": ")" +
-                           redis.url("", 1) + R"(", "window": "1s", )" + every + R"(},
-        "web": {"kind": "gunicorn", "url": ")" +
-                           app.url() + R"(", "statsd_listen": "127.0.0.1:)" +
-                           std::to_string(statsd) + R"(", )" + every + R"(},
-        "assets": {"kind": "static", "url": ")" +
-                           app.url("/static/admin/css/base.css") + R"(", )" + every + R"(},
-        "cert": {"kind": "tls", "host": "127.0.0.1", "port": )" +
-                           std::to_string(pg.port()) + R"(, "protocol": "postgres", )" + every +
-                           R"(},
-        "nightly": {"kind": "heartbeat", "period": "1h", )" +
-                           every + R"(},
-        "beat": {"kind": "beat", "url": ")" +
-                           pg.url() + R"(", )" + every + R"(}}})");
-    app.start();
-    REQUIRE(get(sidecar.port(), "/heartbeat/nightly").status == 200);
-    for (int i = 0; i < 5; ++i)
-        REQUIRE(get(app.port(), "/").status == 200);
-    // Every check has run since the heartbeat and the requests: their observations are in.
-    const auto began = std::chrono::steady_clock::now();
-    REQUIRE(sidecar.wait_until(
-        [&](const Snapshot& s) {
-            for (const CheckState& c : s.checks) {
-                if (!c.last_run_steady || *c.last_run_steady < began) return false;
-            }
-            return true;
-        },
-        30s));
-
+    Stack stack;
+    REQUIRE(stack.traffic());
+    RunningSidecar& sidecar = stack.sidecar;
     const std::string metrics = get(sidecar.port(), "/metrics").body;
     const std::string file = make_temp_dir("metrics") + "/metrics.txt";
     std::ofstream(file) << metrics;
@@ -88,4 +143,65 @@ TEST_CASE("metrics: every kind against a real server, and promtool finds nothing
     CHECK(metrics.find(
               "vitals_gunicorn_request_duration_seconds_bucket{check=\"web\",le=\"+Inf\"}") !=
           std::string::npos);
+}
+
+TEST_CASE(
+    "alerts: a real Prometheus runs the shipped rules, the cache alert fires and resolves, "
+    "every dashboard panel returns series",
+    "[e2e][metrics][prometheus]") {
+    Stack stack;
+    REQUIRE(stack.traffic());
+    // The shipped rules, with every `for:` cut to 3 s so the test need not wait minutes; the
+    // expressions are the ones that ship.
+    const std::string monitoring = std::string(VITALS_TESTS_DIR) + "/../k8s/monitoring";
+    const std::string rules = make_temp_dir("rules") + "/rules.yaml";
+    std::ofstream(rules) << std::regex_replace(read_file(monitoring + "/rules.yaml"),
+                                               std::regex("for: [0-9]+[smh]"), "for: 3s");
+    PrometheusServer prometheus(stack.sidecar.port(), rules);
+
+    // Scraped: rate() needs two samples of every counter.
+    REQUIRE(seconds_until(
+        [&] {
+            const auto r = prometheus.query("rate(vitals_postgres_transactions_total[1m])");
+            return r["status"] == "success" && !r["data"]["result"].empty();
+        },
+        30s));
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(get(stack.app.port(), "/").status == 200);
+
+    const auto dashboard = nlohmann::json::parse(read_file(monitoring + "/dashboard.json"));
+    int queries = 0;
+    for (const auto& panel : dashboard["panels"]) {
+        for (const auto& target : panel["targets"]) {
+            const std::string expr = target["expr"];
+            INFO(panel["title"] << ": " << expr);
+            nlohmann::json r;
+            const auto took = seconds_until(
+                [&] {
+                    r = prometheus.query(expr);
+                    return r["status"] == "success" && !r["data"]["result"].empty();
+                },
+                20s);
+            INFO(r.dump());
+            CHECK(took);
+            ++queries;
+        }
+    }
+    CHECK(queries == static_cast<int>(dashboard["panels"].size()));
+
+    // Healthy: no alert but the ones a test machine explains (a self-signed certificate
+    // expires in 30 days, the hourly Beat task never ran) fires.
+    CHECK(alert_state(prometheus.alerts(), "VitalsCacheDown").empty());
+    CHECK(alert_state(prometheus.alerts(), "VitalsPodNotReady").empty());
+
+    stack.redis.stop();
+    const auto fired = seconds_until(
+        [&] { return alert_state(prometheus.alerts(), "VitalsCacheDown") == "firing"; }, 60s);
+    REQUIRE(fired);
+    stack.redis.start();
+    const auto resolved = seconds_until(
+        [&] { return alert_state(prometheus.alerts(), "VitalsCacheDown").empty(); }, 60s);
+    CHECK(resolved);
+    std::cout << "alerts: VitalsCacheDown fired " << *fired << " s after Redis stopped (for: 3s),"
+              << " resolved " << resolved.value_or(-1) << " s after it was back\n";
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace vitals::testing {
 
 // Runs a shell command; returns its exit code. Output goes to the test's stderr.
@@ -191,6 +193,28 @@ std::string host_name();
 // valid `days` days: <dir>/<file>.crt and <dir>/<file>.key.
 void make_certificate(const std::string& dir, const std::string& file, const std::string& name,
                       int days);
+
+// Debian's prometheus on 127.0.0.1:<free port>, scraping vitals at 127.0.0.1:`target_port`
+// (job "vitals") and evaluating `rule_file`, both every second.
+class PrometheusServer {
+  public:
+    PrometheusServer(std::uint16_t target_port, const std::string& rule_file);
+    ~PrometheusServer();
+    PrometheusServer(const PrometheusServer&) = delete;
+    PrometheusServer& operator=(const PrometheusServer&) = delete;
+    std::uint16_t port() const { return port_; }
+    // GET on its HTTP API, parsed (a discarded value when the body is not JSON).
+    nlohmann::json api(const std::string& path) const;
+    // /api/v1/query for `promql` at the current time.
+    nlohmann::json query(const std::string& promql) const;
+    // /api/v1/alerts: every pending and firing alert.
+    nlohmann::json alerts() const;
+
+  private:
+    std::uint16_t port_;
+    std::string dir_;
+    pid_t pid_ = -1;
+};
 
 // `openssl s_server` on 127.0.0.1:<free port> presenting the given certificate.
 class TlsServer {
