@@ -7,7 +7,10 @@
 //   3. what neither checks and a pod depends on: selectors match labels, images are set, the
 //      sidecar is native in the base and an ordinary container in the overlay, probes point at
 //      vitals' endpoints (liveness never at /readyz), Services and PodMonitors find their
-//      ports, and every vitals configuration passes `vitals --check-config`.
+//      ports, and every vitals configuration passes `vitals --check-config`;
+//   4. every pod passes the Pod Security "restricted" rules, with no service-account token
+//      and one scrape mechanism; the component applied to a plain Deployment (validate/plain)
+//      gets the same; the PrometheusRule holds rules.yaml's groups; the dashboard has queries.
 // Usage: node validate.mjs [path/to/vitals]   (exit 1 on any problem, each one listed)
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -23,7 +26,7 @@ import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.c
 const here = path.dirname(fileURLToPath(import.meta.url));
 const k8s = path.resolve(here, "..");
 const vitals = process.argv[2];
-const trees = ["base", "overlays/no-native-sidecar", "monitoring"];
+const trees = ["base", "overlays/no-native-sidecar", "monitoring", "validate/plain"];
 
 const models = {
   "apps/v1/Deployment": [apps.Deployment, "kubernetes-models/apps/v1", "IDeployment"],
@@ -98,8 +101,38 @@ function probePath(container, probe) {
   return container?.[probe]?.httpGet?.path;
 }
 
+// Pod Security Standards, "restricted" profile (Kubernetes 1.29), as the admission
+// controller applies it to a pod template.
+const allowedVolumes = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                        "persistentVolumeClaim", "projected", "secret"];
+function restricted(where, spec) {
+  for (const host of ["hostNetwork", "hostPID", "hostIPC"])
+    if (spec[host]) fail(where, `restricted: ${host} is not allowed`);
+  for (const v of spec.volumes ?? []) {
+    const type = Object.keys(v).find((k) => k !== "name");
+    if (!allowedVolumes.includes(type)) fail(where, `restricted: volume type ${type}`);
+  }
+  const pod = spec.securityContext ?? {};
+  if (pod.runAsUser === 0) fail(where, "restricted: the pod runs as root");
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+    const sc = c.securityContext ?? {};
+    const it = `${where} container ${c.name}`;
+    if (sc.privileged) fail(it, "restricted: privileged");
+    if (sc.allowPrivilegeEscalation !== false) fail(it, "restricted: allowPrivilegeEscalation must be false");
+    if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true) fail(it, "restricted: runAsNonRoot must be true");
+    if (sc.runAsUser === 0) fail(it, "restricted: runAsUser 0");
+    if (!(sc.capabilities?.drop ?? []).includes("ALL")) fail(it, "restricted: capabilities must drop ALL");
+    for (const cap of sc.capabilities?.add ?? [])
+      if (cap !== "NET_BIND_SERVICE") fail(it, `restricted: capability ${cap}`);
+    const seccomp = (sc.seccompProfile ?? pod.seccompProfile)?.type;
+    if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost")
+      fail(it, "restricted: seccompProfile must be RuntimeDefault or Localhost");
+    for (const p of c.ports ?? []) if (p.hostPort) fail(it, "restricted: hostPort");
+  }
+}
+
 function podChecks(tree, objects) {
-  const native = tree === "base";
+  const native = !tree.startsWith("overlays/no-native-sidecar");
   const configMaps = new Map(
     objects.filter((o) => o.kind === "ConfigMap").map((o) => [o.metadata.name, o]));
   const pods = [];
@@ -141,7 +174,13 @@ function podChecks(tree, objects) {
         fail(where, `volume ${v.name} names a ConfigMap that is not rendered: ${v.configMap.name}`);
       if (v.configMap) configCheck(tree, configMaps.get(v.configMap.name), sidecar);
     }
-    rows.push([tree, "Deployment", d.metadata.name, native ? "native sidecar" : "sidecar container"]);
+    restricted(where, pod.spec);
+    if (pod.spec.automountServiceAccountToken !== false)
+      fail(where, "vitals needs no service-account token: automountServiceAccountToken: false");
+    if (Object.keys(pod.metadata.annotations ?? {}).some((k) => k.startsWith("prometheus.io/")))
+      fail(where, "prometheus.io/* annotations and the PodMonitor would scrape vitals twice");
+    rows.push([tree, "Deployment", d.metadata.name,
+               `${native ? "native sidecar" : "sidecar container"}, restricted`]);
   }
   for (const s of objects.filter((o) => o.kind === "Service")) {
     const pod = pods.find((p) => subset(s.spec.selector, p.metadata.labels));
