@@ -72,9 +72,10 @@ CheckKind heartbeat_kind() {
         O::gauge("shared_state_readable", U::boolean,
                  "1 when the shared state in Redis could be read (shared heartbeats)."),
         O::gauge("last_success_timestamp_seconds", U::timestamp, "When the last success came."),
-        O::gauge("since_success_seconds", U::seconds, "Time since the last success."),
+        O::gauge("since_success_seconds", U::seconds, "Time since the last success.").headline(),
         O::gauge("last_duration_seconds", U::seconds, "Duration the last run reported."),
-        O::gauge("overdue_seconds", U::seconds, "How long past its due time the next ping is."),
+        O::gauge("overdue_seconds", U::seconds, "How long past its due time the next ping is.")
+            .headline(),
         O::gauge("due_timestamp_seconds", U::timestamp, "When the next ping is due."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {

@@ -77,9 +77,10 @@ CheckKind http_kind() {
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
-        O::gauge("response_seconds", U::seconds, "Time until the whole answer was read."),
+        O::gauge("response_seconds", U::seconds, "Time until the whole answer was read.")
+            .headline(),
         O::gauge("connect_seconds", U::seconds, "Time to open the connection."),
-        O::gauge("status_code", U::none, "HTTP status code of the last answer."),
+        O::gauge("status_code", U::none, "HTTP status code of the last answer.").headline(),
         O::gauge("body_bytes", U::bytes, "Size of the last answer's body, read up to the cap."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {

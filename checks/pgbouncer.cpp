@@ -310,13 +310,14 @@ CheckKind pgbouncer_kind() {
         O::counter("wait_seconds_total", U::seconds,
                    "Time clients spent waiting for a server connection, per database.")
             .by("database"),
-        O::gauge("client_connections", U::none, "Client connections to pgBouncer."),
+        O::gauge("client_connections", U::none, "Client connections to pgBouncer.").headline(),
         O::gauge("max_client_conn", U::none, "pgBouncer's max_client_conn."),
         O::gauge("server_connections", U::none, "Server connections, per database.").by("database"),
         O::gauge("clients_active", U::none, "Clients paired with a server connection, per pool.")
             .by("pool"),
         O::gauge("clients_waiting", U::none, "Clients queued for a server connection, per pool.")
-            .by("pool"),
+            .by("pool")
+            .headline(),
         O::gauge("maxwait_seconds", U::seconds, "How long the oldest queued client has waited.")
             .by("pool"),
         O::gauge("servers_active", U::none, "Server connections in use, per pool.").by("pool"),

@@ -330,11 +330,12 @@ CheckKind postgres_kind() {
     using U = Unit;
     kind.observations = {
         O::gauge("connect_seconds", U::seconds, "Time to connect and authenticate."),
-        O::gauge("query_seconds", U::seconds, "Time of the check's SELECT 1."),
+        O::gauge("query_seconds", U::seconds, "Time of the check's SELECT 1.").headline(),
         O::gauge("connections_used", U::none, "Connections open to the server (pg_stat_activity)."),
         O::gauge("connections_usable", U::none,
                  "Connections ordinary users may open: max_connections minus the reserved ones."),
-        O::gauge("connections_used_ratio", U::ratio, "connections_used / connections_usable."),
+        O::gauge("connections_used_ratio", U::ratio, "connections_used / connections_usable.")
+            .headline(),
         O::gauge("connections_active", U::none, "Connections running a statement."),
         O::gauge("connections_idle", U::none, "Connections waiting for a statement."),
         O::gauge("connections_idle_in_transaction", U::none,

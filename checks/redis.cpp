@@ -245,10 +245,10 @@ CheckKind redis_kind() {
     using U = Unit;
     kind.observations = {
         O::gauge("connect_seconds", U::seconds, "Time to connect (and authenticate)."),
-        O::gauge("ping_seconds", U::seconds, "Time of PING."),
+        O::gauge("ping_seconds", U::seconds, "Time of PING.").headline(),
         O::gauge("roundtrip_seconds", U::seconds,
                  "Time to SET and GET back the short-lived probe key."),
-        O::gauge("used_memory_bytes", U::bytes, "Memory Redis uses (INFO used_memory)."),
+        O::gauge("used_memory_bytes", U::bytes, "Memory Redis uses (INFO used_memory).").headline(),
         O::gauge("maxmemory_bytes", U::bytes, "maxmemory, when set."),
         O::gauge("memory_used_ratio", U::ratio, "used_memory / maxmemory."),
         O::counter("evicted_keys_total", U::none, "Keys evicted to stay under maxmemory."),

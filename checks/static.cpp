@@ -79,9 +79,11 @@ CheckKind static_kind() {
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
-        O::gauge("response_seconds", U::seconds, "Time until the whole answer was read."),
+        O::gauge("response_seconds", U::seconds, "Time until the whole answer was read.")
+            .headline(),
         O::gauge("status_code", U::none, "HTTP status code of the last answer."),
-        O::gauge("body_bytes", U::bytes, "Size of the last answer's body, read up to the cap."),
+        O::gauge("body_bytes", U::bytes, "Size of the last answer's body, read up to the cap.")
+            .headline(),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url("url");

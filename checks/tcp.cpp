@@ -41,7 +41,7 @@ CheckKind tcp_kind() {
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
-        O::gauge("connect_seconds", U::seconds, "Time to open the TCP connection."),
+        O::gauge("connect_seconds", U::seconds, "Time to open the TCP connection.").headline(),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         return std::make_unique<TcpCheck>(ctx.params.str("host"),

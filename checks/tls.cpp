@@ -183,7 +183,8 @@ CheckKind tls_kind() {
     using U = Unit;
     kind.observations = {
         O::gauge("expiry_timestamp_seconds", U::timestamp,
-                 "When the certificate expires (notAfter)."),
+                 "When the certificate expires (notAfter).")
+            .headline(),
         O::gauge("hostname_matches", U::boolean, "1 when the certificate names the host."),
         O::gauge("chain_valid", U::boolean, "1 when the chain verifies against the trust store."),
     };

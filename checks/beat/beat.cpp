@@ -140,9 +140,10 @@ CheckKind beat_kind() {
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
-        O::gauge("tasks_enabled", U::none, "Enabled periodic tasks."),
+        O::gauge("tasks_enabled", U::none, "Enabled periodic tasks.").headline(),
         O::gauge("tasks_judged", U::none, "Enabled periodic tasks with a schedule vitals judges."),
-        O::gauge("tasks_overdue", U::none, "Periodic tasks past their due time and grace."),
+        O::gauge("tasks_overdue", U::none, "Periodic tasks past their due time and grace.")
+            .headline(),
         O::gauge("since_run_seconds", U::seconds, "Time since the task last ran.").by("task"),
         O::gauge("overdue_seconds", U::seconds, "How long past its due time the task is.")
             .by("task"),

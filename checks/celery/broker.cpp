@@ -120,7 +120,9 @@ CheckKind celery_broker_kind() {
                  "Clients subscribed to Celery's channels (Redis transport)."),
         O::gauge("unacked_messages", U::none,
                  "Messages delivered to workers and not yet acknowledged (Redis transport)."),
-        O::gauge("queue_messages", U::none, "Messages waiting in the queue.").by("queue"),
+        O::gauge("queue_messages", U::none, "Messages waiting in the queue.")
+            .by("queue")
+            .headline(),
         O::gauge("queue_consumers", U::none, "Consumers of the queue (AMQP).").by("queue"),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {

@@ -135,8 +135,8 @@ CheckKind celery_workers_kind() {
     using U = Unit;
     kind.observations = {
         O::gauge("connect_seconds", U::seconds, "Time to connect to the broker."),
-        O::gauge("answering", U::none, "Workers that answered the ping."),
-        O::gauge("slowest_reply_seconds", U::seconds, "Time until the slowest answer."),
+        O::gauge("answering", U::none, "Workers that answered the ping.").headline(),
+        O::gauge("slowest_reply_seconds", U::seconds, "Time until the slowest answer.").headline(),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         PingPolicy p;

@@ -274,12 +274,14 @@ CheckKind gunicorn_kind() {
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
-        O::gauge("response_seconds", U::seconds, "Time of the check's own request to the app."),
+        O::gauge("response_seconds", U::seconds, "Time of the check's own request to the app.")
+            .headline(),
         O::gauge("status_code", U::none, "HTTP status code of the check's own request."),
         O::gauge("probe_p95_seconds", U::seconds,
                  "p95 of the check's own last requests (latency_runs of them)."),
         O::gauge("accept_backlog", U::none,
-                 "Connections waiting in the listen queue for a free worker (/proc/net/tcp)."),
+                 "Connections waiting in the listen queue for a free worker (/proc/net/tcp).")
+            .headline(),
         O::gauge("listen_sockets", U::none, "Listening sockets found on the app's port."),
         O::gauge("master_alive", U::boolean, "1 when the Gunicorn master process is seen."),
         O::gauge("worker_processes", U::none, "Gunicorn worker processes seen in /proc."),

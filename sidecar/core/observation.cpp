@@ -47,6 +47,12 @@ std::string_view metric_type_name(MetricType t) {
     return "untyped";
 }
 
+const ObservationSpec* charted(const ObservationTable& table) {
+    for (const ObservationSpec& spec : table)
+        if (spec.is_headline && spec.type != MetricType::histogram) return &spec;
+    return nullptr;
+}
+
 bool is_histogram_part(const Observation& o) {
     return ends_with(o.name, "_bucket") || ends_with(o.name, "_sum") || ends_with(o.name, "_count");
 }

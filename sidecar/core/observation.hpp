@@ -37,23 +37,33 @@ struct ObservationSpec {
     Unit unit = Unit::none;
     std::string help;
     std::string label;  // the label's name when the observation has several values
+    // One of the one or two numbers the status page leads a check's row with; the first a
+    // kind declares is also charted over the last hour.
+    bool is_headline = false;
 
     static ObservationSpec gauge(std::string name, Unit unit, std::string help) {
-        return {std::move(name), MetricType::gauge, unit, std::move(help), {}};
+        return {std::move(name), MetricType::gauge, unit, std::move(help), {}, false};
     }
     static ObservationSpec counter(std::string name, Unit unit, std::string help) {
-        return {std::move(name), MetricType::counter, unit, std::move(help), {}};
+        return {std::move(name), MetricType::counter, unit, std::move(help), {}, false};
     }
     static ObservationSpec histogram(std::string name, Unit unit, std::string help) {
-        return {std::move(name), MetricType::histogram, unit, std::move(help), {}};
+        return {std::move(name), MetricType::histogram, unit, std::move(help), {}, false};
     }
     ObservationSpec& by(std::string label_name) {
         label = std::move(label_name);
         return *this;
     }
+    ObservationSpec& headline() {
+        is_headline = true;
+        return *this;
+    }
 };
 
 using ObservationTable = std::vector<ObservationSpec>;
+
+// The observation a kind charts on the status page: its first headline; null when none.
+const ObservationSpec* charted(const ObservationTable& table);
 
 // The declaration an observation belongs to (its own, or the histogram whose part it is);
 // null when it is not declared.

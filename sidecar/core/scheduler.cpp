@@ -169,6 +169,30 @@ void Scheduler::record(std::size_t index, CheckResult result, double duration_se
         std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
     if (st.history.size() == kHistoryLength) st.history.erase(st.history.begin());
     st.history.push_back(entry);
+    record_trend(st, entry.at_unix_ms);
+}
+
+void Scheduler::record_trend(CheckState& st, std::int64_t now_ms) {
+    const ObservationSpec* spec = st.observations ? charted(*st.observations) : nullptr;
+    if (spec == nullptr) return;
+    for (const Observation& o : st.last->observations) {
+        if (o.name != spec->name) continue;
+        const std::int64_t step_ms = std::chrono::milliseconds(kTrendStep).count();
+        // The newest point is the latest value until it lies a step after the point before
+        // it; then it stays and the next value starts a new one. Points lie a step apart.
+        const std::size_t n = st.trend.size();
+        if (n > 1 && st.trend[n - 1].at_unix_ms - st.trend[n - 2].at_unix_ms < step_ms) {
+            st.trend.back() = {now_ms, static_cast<float>(o.value)};
+        } else {
+            st.trend.push_back({now_ms, static_cast<float>(o.value)});
+        }
+        const std::int64_t oldest = now_ms - std::chrono::milliseconds(kTrendSpan).count();
+        std::size_t expired = 0;
+        while (expired < st.trend.size() && st.trend[expired].at_unix_ms < oldest)
+            ++expired;
+        st.trend.erase(st.trend.begin(), st.trend.begin() + static_cast<std::ptrdiff_t>(expired));
+        return;  // the first value of a labelled observation stands for it
+    }
 }
 
 void Scheduler::remember_incident(const CheckState& changed, Status from, WallTime at) {

@@ -76,6 +76,8 @@ class Scheduler {
     Millis jittered_interval(const CheckPolicy& policy);
     void record(std::size_t index, CheckResult result, double duration_seconds, bool timed_out);
     void remember_incident(const CheckState& changed, Status from, WallTime at);
+    // Adds the charted observation of the check's last result to its trend.
+    static void record_trend(CheckState& st, std::int64_t now_ms);
     void tick_locked();
     void publish_if_dirty();
 

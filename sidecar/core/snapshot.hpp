@@ -29,6 +29,15 @@ struct HistoryEntry {
 
 inline constexpr std::size_t kHistoryLength = 60;
 
+// The charted observation over the last hour: at most one point per kTrendStep, so a check
+// that runs every second keeps 120 points, not 3,600.
+struct TrendPoint {
+    std::int64_t at_unix_ms = 0;
+    float value = 0;
+};
+inline constexpr std::chrono::seconds kTrendSpan{3600};
+inline constexpr std::chrono::seconds kTrendStep{30};
+
 struct CheckState {
     std::string name;
     std::string kind;
@@ -48,6 +57,7 @@ struct CheckState {
     int consecutive_successes = 0;
     std::array<std::uint64_t, kRunOutcomes> runs{};
     std::vector<HistoryEntry> history;  // oldest first, at most kHistoryLength
+    std::vector<TrendPoint> trend;      // oldest first, the last kTrendSpan
 
     bool has_run() const { return last != nullptr; }
     // What probes act on: stale counts as fail.

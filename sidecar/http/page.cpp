@@ -1,6 +1,9 @@
-// The status page at "/": a person with `kubectl port-forward` sees every check, its numbers
-// and its recent history. Server-rendered, no external assets, refreshes itself.
+// The status page at "/": a person with `kubectl port-forward` sees every check, its key
+// numbers written for people (8.7 MB, 2.2 ms, 62 %, "in 60 days"), a chart of its key number
+// over the last hour, and why it fails, first. Server-rendered with no external assets;
+// /page.js then updates it in place from /page.json every 5 s (CSP: script-src 'self').
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "sidecar/core/probes.hpp"
@@ -10,6 +13,8 @@
 namespace vitals {
 
 namespace {
+
+using nlohmann::ordered_json;
 
 std::string escape_html(std::string_view text) {
     std::string out;
@@ -35,10 +40,14 @@ std::string escape_html(std::string_view text) {
     return out;
 }
 
-std::string short_number(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.4g", v);
+std::string printed(const char* format, double v) {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), format, v);
     return buf;
+}
+
+double unix_seconds(WallTime t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
 const char* status_color(Status s) {
@@ -55,19 +64,103 @@ const char* status_color(Status s) {
     return "#757575";
 }
 
+std::string status_badge(Status st, const char* suffix = "") {
+    return "<span class=\"st\" style=\"background:" + std::string(status_color(st)) + "\">" +
+           std::string(status_name(st)) + suffix + "</span>";
+}
+
+// A name for people: "connections_used_ratio" without its unit suffix, spaced, with the
+// label's value ("queue messages (celery)").
+std::string display_name(const ObservationSpec& spec, const Observation& o) {
+    std::string name = spec.name;
+    for (std::string_view suffix : {"_timestamp_seconds", "_seconds", "_bytes", "_ratio"}) {
+        if (name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            name.resize(name.size() - suffix.size());
+            break;
+        }
+    }
+    std::replace(name.begin(), name.end(), '_', ' ');
+    if (!o.label.empty()) name += " (" + o.label_value + ")";
+    return name;
+}
+
+std::string display(const ObservationSpec& spec, const Observation& o, double now) {
+    return display_name(spec, o) + " " + format_value(o.value, spec.unit, now);
+}
+
+// What a row shows of a result: the headline numbers, the rest, and the charted one's label.
+struct Shown {
+    std::string headline;  // "connections used 62 % · query 2.2 ms"
+    std::vector<std::string> more;
+};
+
+Shown shown(const CheckState& c, double now) {
+    Shown out;
+    if (!c.has_run()) return out;
+    for (const Observation& o : c.last->observations) {
+        if (is_histogram_part(o)) continue;
+        const ObservationSpec* spec = c.observations ? find_spec(*c.observations, o) : nullptr;
+        if (spec == nullptr) continue;
+        if (spec->is_headline) {
+            out.headline += (out.headline.empty() ? "" : " \u00b7 ") + display(*spec, o, now);
+        } else {
+            out.more.push_back(display(*spec, o, now));
+        }
+    }
+    return out;
+}
+
+constexpr int kChartWidth = 120, kChartHeight = 28;
+
+// The trend as an SVG polyline's points over the last hour, and its label ("connections used
+// over the last hour: 12 % to 62 %").
+struct Chart {
+    std::string points;
+    std::string label;
+};
+
+Chart chart(const CheckState& c, WallTime published) {
+    Chart out;
+    const ObservationSpec* spec = c.observations ? charted(*c.observations) : nullptr;
+    if (spec == nullptr || c.trend.empty()) return out;
+    float low = c.trend.front().value, high = low;
+    for (const TrendPoint& p : c.trend) {
+        low = std::min(low, p.value);
+        high = std::max(high, p.value);
+    }
+    const double end_ms = unix_seconds(published) * 1000;
+    const double span_ms = std::chrono::duration<double, std::milli>(kTrendSpan).count();
+    for (const TrendPoint& p : c.trend) {
+        const double x =
+            std::clamp((static_cast<double>(p.at_unix_ms) - (end_ms - span_ms)) / span_ms, 0.0,
+                       1.0) *
+            kChartWidth;
+        const double share = high > low ? (p.value - low) / (high - low) : 0.5;
+        const double y = 2 + (1 - share) * (kChartHeight - 4);
+        out.points +=
+            (out.points.empty() ? "" : " ") + printed("%.1f", x) + "," + printed("%.1f", y);
+    }
+    const double now = unix_seconds(published);
+    const Observation named{spec->name, 0, "", ""};
+    out.label = display_name(*spec, named) +
+                " over the last hour: " + format_value(low, spec->unit, now) +
+                (high > low ? " to " + format_value(high, spec->unit, now) : "");
+    return out;
+}
+
 // One bar per recent run: height is its duration relative to the slowest, colour its status.
 std::string sparkline(const CheckState& c) {
-    if (c.history.empty()) return "";
     float slowest = 0;
     for (const HistoryEntry& h : c.history)
         slowest = std::max(slowest, h.duration_seconds);
-    std::string svg =
-        "<svg width=\"" + std::to_string(kHistoryLength * 3) + "\" height=\"20\" role=\"img\">";
+    std::string svg = "<svg class=\"runs\" width=\"" + std::to_string(kHistoryLength * 3) +
+                      "\" height=\"16\" role=\"img\" aria-label=\"recent runs\">";
     int x = 0;
     for (const HistoryEntry& h : c.history) {
         const int height =
-            slowest > 0 ? 2 + static_cast<int>(18 * h.duration_seconds / slowest) : 2;
-        svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(20 - height) +
+            slowest > 0 ? 2 + static_cast<int>(14 * h.duration_seconds / slowest) : 2;
+        svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(16 - height) +
                "\" width=\"2\" height=\"" + std::to_string(height) + "\" fill=\"" +
                status_color(h.status) + "\"/>";
         x += 3;
@@ -75,23 +168,39 @@ std::string sparkline(const CheckState& c) {
     return svg + "</svg>";
 }
 
-std::string status_badge(Status st, const char* suffix = "") {
-    return "<span class=\"st\" style=\"background:" + std::string(status_color(st)) + "\">" +
-           std::string(status_name(st)) + suffix + "</span>";
+// "3 min ago" for a past moment, relative to the publication.
+std::string ago(const std::optional<WallTime>& at, WallTime published) {
+    if (!at) return "-";
+    return "since " + format_value(unix_seconds(*at), Unit::timestamp, unix_seconds(published));
 }
 
-std::string observations_html(const CheckResult& r) {
-    std::string html;
-    for (const Observation& o : r.observations)
-        if (!is_histogram_part(o))
-            html += escape_html(o.key()) + " " + short_number(o.value) + "<br>";
-    return html;
+std::string probes_text(const Snapshot& s) {
+    std::string text;
+    for (const auto& [name, probe] : {std::pair<const char*, Probe>{"live", Probe::live},
+                                      {"ready", Probe::ready},
+                                      {"startup", Probe::startup}}) {
+        text += std::string(text.empty() ? "" : " \u00b7 ") + name + ": " +
+                (evaluate(probe, s.checks).pass ? "pass" : "FAIL");
+    }
+    return text;
+}
+
+// What the row says, as text: the failing reason (trusted), or the message under the numbers.
+struct Said {
+    std::string reason, message;
+};
+
+Said said(const CheckState& c, bool trusted) {
+    if (!trusted || !c.has_run() || c.last->message.empty()) return {};
+    if (c.effective() == Status::ok) return {"", c.last->message};
+    return {c.last->message, ""};
 }
 
 // The last transitions, each with what every check showed at that moment.
 std::string incidents_html(const Snapshot& s, bool trusted) {
     constexpr std::size_t kShown = 6;
     if (!s.incidents || s.incidents->empty()) return "";
+    const double now = unix_seconds(s.published);
     std::string html =
         "<h2>Recent changes</h2><p><small>the last " + std::to_string(kShown) + " of " +
         std::to_string(kIncidentsKept) +
@@ -109,65 +218,223 @@ std::string incidents_html(const Snapshot& s, bool trusted) {
                     "</td><td>";
             if (seen.last && trusted && !seen.last->message.empty())
                 html += "<span class=\"msg\">" + escape_html(seen.last->message) + "</span>";
-            html += "</td><td class=\"obs\">" + (seen.last ? observations_html(*seen.last) : "") +
-                    "</td></tr>";
+            html += "</td><td class=\"obs\">";
+            const auto state =
+                std::find_if(s.checks.begin(), s.checks.end(),
+                             [&](const CheckState& c) { return c.name == seen.name; });
+            if (seen.last && state != s.checks.end() && state->observations) {
+                for (const Observation& o : seen.last->observations) {
+                    const ObservationSpec* spec = find_spec(*state->observations, o);
+                    if (spec != nullptr && !is_histogram_part(o))
+                        html += escape_html(display(*spec, o, now)) + "<br>";
+                }
+            }
+            html += "</td></tr>";
         }
         html += "</table></details></td></tr>";
     }
     return html + "</table>";
 }
 
+const char kStyle[] =
+    "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}"
+    "table{border-collapse:collapse;width:100%}td,th{padding:.45em .6em;border-bottom:1px "
+    "solid #ddd;text-align:left;vertical-align:top}"
+    ".st{color:#fff;border-radius:3px;padding:.1em .5em;font-weight:600}"
+    ".reason{font-size:1.15em;font-weight:600;color:#b71c1c;margin-bottom:.25em}"
+    ".reason:empty,.msg:empty{display:none}.head{font-size:1.05em}"
+    ".msg{color:#555}.since{color:#666}summary{color:#555;cursor:pointer}"
+    ".obs{font:12px ui-monospace,monospace;color:#444;white-space:pre-line}"
+    ".trend polyline{fill:none;stroke:#1565c0;stroke-width:1.5}"
+    ".trend-label{display:block;color:#666;font-size:11px}";
+
 }  // namespace
+
+std::string format_value(double v, Unit unit, double now_unix) {
+    const auto span = [](double seconds) {
+        if (seconds < 120) return printed("%.0f s", seconds);
+        if (seconds < 7200) return printed("%.0f min", seconds / 60);
+        if (seconds < 172800) return printed("%.0f h", seconds / 3600);
+        return printed("%.0f days", seconds / 86400);
+    };
+    if (!std::isfinite(v)) return "-";
+    switch (unit) {
+        case Unit::seconds:
+            if (v == 0) return "0 s";
+            if (std::fabs(v) < 1) return printed("%.1f ms", v * 1000);
+            if (std::fabs(v) < 120) return printed("%.1f s", v);
+            return span(std::fabs(v));
+        case Unit::bytes:
+            if (v < 1e3) return printed("%.0f B", v);
+            if (v < 1e6) return printed("%.1f kB", v / 1e3);
+            if (v < 1e9) return printed("%.1f MB", v / 1e6);
+            return printed("%.1f GB", v / 1e9);
+        case Unit::ratio:
+            if (v > 0 && v < 0.01) return printed("%.1f %%", v * 100);
+            return printed("%.0f %%", v * 100);
+        case Unit::timestamp:
+            return v >= now_unix ? "in " + span(v - now_unix) : span(now_unix - v) + " ago";
+        case Unit::boolean:
+            return v != 0 ? "yes" : "no";
+        case Unit::none:
+            break;
+    }
+    if (v == std::floor(v) && std::fabs(v) < 1e15) return printed("%.0f", v);
+    return printed("%.3g", v);
+}
 
 std::string render_page(const Snapshot& s, bool trusted) {
     const Status overall = overall_health(s.checks);
+    const double now = unix_seconds(s.published);
     std::string html =
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta http-equiv=\"refresh\" content=\"5\"><title>vitals: ";
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>vitals: ";
     html += status_name(overall);
-    html +=
-        "</title><style>"
-        "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}"
-        "table{border-collapse:collapse;width:100%}td,th{padding:.35em .6em;border-bottom:1px "
-        "solid #ddd;"
-        "text-align:left;vertical-align:top}.st{color:#fff;border-radius:3px;padding:.1em "
-        ".5em;font-weight:600}"
-        ".obs{font:12px ui-monospace,monospace;color:#444}.msg{color:#555}"
-        "</style></head><body><h1>vitals <span class=\"st\" style=\"background:";
-    html += status_color(overall);
-    html += "\">" + std::string(status_name(overall)) + "</span></h1><p>";
-    for (const auto& [name, probe] : {std::pair<const char*, Probe>{"live", Probe::live},
-                                      {"ready", Probe::ready},
-                                      {"startup", Probe::startup}}) {
-        html += std::string(name) + ": <b>" + (evaluate(probe, s.checks).pass ? "pass" : "FAIL") +
-                "</b> &nbsp; ";
-    }
-    html += "updated " + format_timestamp(s.published) + " &middot; version " VITALS_VERSION;
+    html += "</title><style>" + std::string(kStyle) +
+            "</style></head><body data-updates=\"0\" data-incidents=\"" +
+            std::to_string(s.incidents ? s.incidents->size() : 0) + "\">";
+    html += "<h1>vitals <span id=\"overall\" class=\"st\" style=\"background:" +
+            std::string(status_color(overall)) + "\">" + std::string(status_name(overall)) +
+            "</span></h1><p><b id=\"probes\">" + probes_text(s) +
+            "</b> &nbsp; updated <span id=\"updated\">" + format_timestamp(s.published) +
+            "</span> &middot; version " VITALS_VERSION;
     if (!trusted) html += " &middot; details are shown to trusted networks only";
-    html +=
-        "</p><table><tr><th>check</th><th>status</th><th>since</th><th>last run</th><th>recent "
-        "runs</th>"
-        "<th>observations</th></tr>";
+    html += "</p><table><tr><th>check</th><th>status</th><th>now</th><th>last hour</th></tr>";
     for (const CheckState& c : s.checks) {
         const Status st = c.effective();
+        const Shown numbers = shown(c, now);
+        const Said words = said(c, trusted);
+        const Chart trend = chart(c, s.published);
         html += "<tr class=\"check\" data-check=\"" + escape_html(c.name) + "\" data-status=\"" +
                 std::string(status_name(st)) + "\"><td><b>" + escape_html(c.name) +
                 "</b><br><small>" + escape_html(c.kind) + "</small></td>";
-        html += "<td>" + status_badge(st, c.stale ? " (stale)" : "") + "</td>";
-        html += "<td>" + (c.since ? format_timestamp(*c.since) : std::string("-")) + "</td><td>";
-        if (c.has_run()) {
-            html += short_number(c.last_duration_seconds * 1000) + " ms";
-            if (trusted && !c.last->message.empty())
-                html += "<br><span class=\"msg\">" + escape_html(c.last->message) + "</span>";
-        } else {
-            html += "not run yet";
-        }
-        html += "</td><td>" + sparkline(c) + "</td><td class=\"obs\">";
-        if (c.has_run()) html += observations_html(*c.last);
-        html += "</td></tr>";
+        html += "<td>" + status_badge(st, c.stale ? " (stale)" : "") +
+                "<br><small class=\"since\">" + escape_html(ago(c.since, s.published)) +
+                "</small></td>";
+        html += "<td><div class=\"reason\">" + escape_html(words.reason) +
+                "</div><div class=\"head\">" +
+                escape_html(c.has_run() ? numbers.headline : "not run yet") +
+                "</div><div class=\"msg\">" + escape_html(words.message) +
+                "</div><details><summary><span class=\"more-count\">" +
+                std::to_string(numbers.more.size()) + "</span> more</summary><div class=\"obs\">";
+        for (const std::string& line : numbers.more)
+            html += escape_html(line) + "\n";
+        html += "</div></details></td><td><svg class=\"trend\" width=\"" +
+                std::to_string(kChartWidth) + "\" height=\"" + std::to_string(kChartHeight) +
+                "\" role=\"img\"><polyline points=\"" + trend.points +
+                "\"/></svg><small class=\"trend-label\">" + escape_html(trend.label) + "</small>" +
+                sparkline(c) + "</td></tr>";
     }
-    html += "</table>" + incidents_html(s, trusted) + "</body></html>\n";
+    html += "</table>" + incidents_html(s, trusted) +
+            "<script src=\"/page.js\"></script></body></html>\n";
     return html;
+}
+
+std::string render_page_json(const Snapshot& s, bool trusted) {
+    const Status overall = overall_health(s.checks);
+    const double now = unix_seconds(s.published);
+    ordered_json out;
+    out["status"] = status_name(overall);
+    out["color"] = status_color(overall);
+    out["probes"] = probes_text(s);
+    out["updated"] = format_timestamp(s.published);
+    out["incidents"] = s.incidents ? s.incidents->size() : 0;
+    ordered_json checks = ordered_json::array();
+    for (const CheckState& c : s.checks) {
+        const Status st = c.effective();
+        const Shown numbers = shown(c, now);
+        const Said words = said(c, trusted);
+        const Chart trend = chart(c, s.published);
+        ordered_json runs = ordered_json::array();
+        float slowest = 0;
+        for (const HistoryEntry& h : c.history)
+            slowest = std::max(slowest, h.duration_seconds);
+        for (const HistoryEntry& h : c.history) {
+            runs.push_back(
+                {slowest > 0 ? 2 + static_cast<int>(14 * h.duration_seconds / slowest) : 2,
+                 status_color(h.status)});
+        }
+        std::string more;
+        for (const std::string& line : numbers.more)
+            more += line + "\n";
+        checks.push_back({{"name", c.name},
+                          {"status", status_name(st)},
+                          {"badge", std::string(status_name(st)) + (c.stale ? " (stale)" : "")},
+                          {"color", status_color(st)},
+                          {"since", ago(c.since, s.published)},
+                          {"reason", words.reason},
+                          {"headline", c.has_run() ? numbers.headline : "not run yet"},
+                          {"message", words.message},
+                          {"more_count", std::to_string(numbers.more.size())},
+                          {"more", more},
+                          {"trend_points", trend.points},
+                          {"trend_label", trend.label},
+                          {"runs", runs}});
+    }
+    out["checks"] = checks;
+    return out.dump();
+}
+
+const std::string& page_script() {
+    // Updates the rendered page in place from /page.json: text through textContent and
+    // attributes only, never HTML, so nothing in a check's message can become markup.
+    static const std::string script = R"JS("use strict";
+(function () {
+  const svg = "http://www.w3.org/2000/svg";
+  let updates = 0;
+  const first = Number(document.body.dataset.incidents || -1);
+  function set(row, selector, text) {
+    const el = row.querySelector(selector);
+    if (el) el.textContent = text;
+  }
+  function apply(data) {
+    document.title = "vitals: " + data.status;
+    const overall = document.getElementById("overall");
+    overall.textContent = data.status;
+    overall.style.background = data.color;
+    document.getElementById("probes").textContent = data.probes;
+    document.getElementById("updated").textContent = data.updated;
+    for (const c of data.checks) {
+      const row = document.querySelector('tr.check[data-check="' + CSS.escape(c.name) + '"]');
+      if (!row) { location.reload(); return; }
+      row.dataset.status = c.status;
+      const badge = row.querySelector(".st");
+      badge.textContent = c.badge;
+      badge.style.background = c.color;
+      set(row, ".since", c.since);
+      set(row, ".reason", c.reason);
+      set(row, ".head", c.headline);
+      set(row, ".msg", c.message);
+      set(row, ".more-count", c.more_count);
+      set(row, ".obs", c.more);
+      set(row, ".trend-label", c.trend_label);
+      row.querySelector(".trend polyline").setAttribute("points", c.trend_points);
+      const runs = row.querySelector("svg.runs");
+      while (runs.firstChild) runs.removeChild(runs.firstChild);
+      c.runs.forEach(function (r, i) {
+        const bar = document.createElementNS(svg, "rect");
+        bar.setAttribute("x", String(i * 3));
+        bar.setAttribute("y", String(16 - r[0]));
+        bar.setAttribute("width", "2");
+        bar.setAttribute("height", String(r[0]));
+        bar.setAttribute("fill", r[1]);
+        runs.appendChild(bar);
+      });
+    }
+    document.body.dataset.updates = String(++updates);
+    // A new incident: its snapshot is rendered by the server, so fetch the page once.
+    if (first >= 0 && data.incidents !== first) location.reload();
+  }
+  function refresh() {
+    fetch("/page.json", {cache: "no-store"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) apply(data); })
+      .catch(function () { document.body.dataset.stale = "true"; });
+  }
+  refresh();
+  setInterval(refresh, 5000);
+})();
+)JS";
+    return script;
 }
 
 }  // namespace vitals

@@ -156,6 +156,8 @@ Rendered render(const Snapshot& s, const Rendered* previous) {
     r.metrics = {200, render_metrics(s)};
     r.page_public = {200, render_page(s, false)};
     r.page_trusted = {200, render_page(s, true)};
+    r.page_json_public = {200, render_page_json(s, false)};
+    r.page_json_trusted = {200, render_page_json(s, true)};
     r.check_detail.clear();
     for (const CheckState& c : s.checks) {
         r.check_detail.emplace(c.name,

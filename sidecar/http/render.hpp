@@ -28,6 +28,7 @@ struct Rendered {
     Response health_public, health_trusted;
     Response metrics;
     Response page_public, page_trusted;
+    Response page_json_public, page_json_trusted;  // what /page.js updates the page from
     Response history_public, history_trusted;
     std::map<std::string, std::pair<Response, Response>, std::less<>>
         check_detail;  // public, trusted
@@ -47,6 +48,12 @@ std::string render_metrics(const Snapshot& snapshot);
 // | `vitals_redis_used_memory_bytes` | gauge | `check` | Memory Redis uses ... |
 std::string describe_metrics(const Registry& registry);
 std::string render_page(const Snapshot& snapshot, bool trusted);
+std::string render_page_json(const Snapshot& snapshot, bool trusted);
+// /page.js: updates the page in place from /page.json.
+const std::string& page_script();
+// A value as a person reads it, by its unit: "2.2 ms", "8.7 MB", "62 %", "in 60 days",
+// "3 min ago" (timestamps relative to `now_unix`), "yes".
+std::string format_value(double value, Unit unit, double now_unix);
 
 // JSON as every body is written: two-space indent, so `"status": "ok"` has its space.
 std::string json_text(const nlohmann::ordered_json& j);

@@ -20,8 +20,8 @@ class ContentSecurityPolicy final : public Http::Header::Header {
   public:
     NAME("Content-Security-Policy")
     void write(std::ostream& os) const override {
-        os << "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-              "frame-ancestors 'none'";
+        os << "default-src 'none'; script-src 'self'; connect-src 'self'; "
+              "style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
     }
 };
 

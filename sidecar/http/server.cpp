@@ -310,6 +310,15 @@ const Route kRoutes[] = {
      [](const ProbeHandler&, const RequestView& v) {
          return Answer{v.trusted ? &v.pages.page_trusted : &v.pages.page_public, &media().html};
      }},
+    {"/page.json", false, "/page.json", kGet | kHead, false,
+     [](const ProbeHandler&, const RequestView& v) {
+         return json_answer(v.trusted ? v.pages.page_json_trusted : v.pages.page_json_public);
+     }},
+    {"/page.js", false, "/page.js", kGet | kHead, false,
+     [](const ProbeHandler&, const RequestView&) {
+         static const Response script{200, page_script()};
+         return Answer{&script, &media().javascript};
+     }},
     {"/heartbeat/", true, "/heartbeat/<name>", kGet | kPost, false,
      [](const ProbeHandler& h, const RequestView& v) {
          return json_answer(h.heartbeat(v.request, std::string(v.rest)));

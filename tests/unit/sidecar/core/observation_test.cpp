@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "checks/builtin.hpp"
 #include "sidecar/core/observation.hpp"
 
@@ -57,6 +59,13 @@ TEST_CASE("every built-in kind declares its observations by the rules", "[observ
         INFO(name);
         CHECK(naming_problems(name, kind.observations).empty());
         CHECK_FALSE(kind.observations.empty());
+        // The page leads each row with one or two numbers and charts the first.
+        const auto headlines =
+            std::count_if(kind.observations.begin(), kind.observations.end(),
+                          [](const ObservationSpec& s) { return s.is_headline; });
+        CHECK(headlines >= 1);
+        CHECK(headlines <= 2);
+        CHECK(charted(kind.observations) != nullptr);
     }
 }
 

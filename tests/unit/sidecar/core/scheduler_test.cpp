@@ -36,11 +36,12 @@ struct Harness {
     std::vector<Snapshot> published;
     std::unique_ptr<Scheduler> scheduler;
 
-    explicit Harness(std::vector<CheckPolicy> policies, double random_value = 0.5) {
+    explicit Harness(std::vector<CheckPolicy> policies, double random_value = 0.5,
+                     std::shared_ptr<const ObservationTable> observations = nullptr) {
         random.set(random_value);
         std::vector<ScheduledCheck> checks;
         for (std::size_t i = 0; i < policies.size(); ++i) {
-            checks.push_back({"check" + std::to_string(i), "test", policies[i], nullptr});
+            checks.push_back({"check" + std::to_string(i), "test", policies[i], observations});
         }
         scheduler =
             std::make_unique<Scheduler>(std::move(checks), clock, random, log,
@@ -259,4 +260,25 @@ TEST_CASE("next_wakeup points at the earliest due run, deadline or staleness", "
     CHECK(h.scheduler->next_wakeup() == t0 + 2s + 200ms);  // the running check's deadline + grace
     h.finish(0, CheckResult::ok());
     CHECK(h.scheduler->next_wakeup() == t0 + 9s);  // random 0 -> 0.9 x interval
+}
+
+TEST_CASE("the charted observation is kept for an hour, a point per 30 s", "[scheduler]") {
+    auto table = std::make_shared<const ObservationTable>(ObservationTable{
+        ObservationSpec::gauge("queue_messages", Unit::none, "Waiting.").by("queue").headline()});
+    Harness h({policy(5s, 1s)}, 0.5, table);
+    // Two hours of runs every 5 s, the queue growing by one each time.
+    for (int i = 0; i < 1440; ++i) {
+        h.at(5s);
+        REQUIRE(h.executor.starts.size() == static_cast<std::size_t>(i + 1));
+        h.finish(static_cast<std::size_t>(i),
+                 CheckResult::ok().observe("queue_messages", "queue", "celery", i));
+    }
+    const CheckState s = h.state();
+    REQUIRE(s.trend.size() >= 119);
+    CHECK(s.trend.size() <= 122);
+    CHECK(s.trend.back().value == 1439);  // the newest run, always
+    const std::int64_t newest = s.trend.back().at_unix_ms;
+    CHECK(newest - s.trend.front().at_unix_ms <= 3'600'000);
+    for (std::size_t i = 1; i + 1 < s.trend.size(); ++i)
+        CHECK(s.trend[i].at_unix_ms - s.trend[i - 1].at_unix_ms >= 30'000);
 }

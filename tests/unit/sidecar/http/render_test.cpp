@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -74,12 +75,14 @@ TEST_CASE("/health is 503 with status fail when a critical check fails, 200 warn
 
 TEST_CASE("untrusted bodies carry statuses and numbers but no messages or details", "[render]") {
     const Rendered s = rendered({checked("db", Status::fail)});
-    for (const std::string* body :
-         {&s.health_public.body, &s.check_detail.at("db").first.body, &s.page_public.body}) {
+    for (const std::string* body : {&s.health_public.body, &s.check_detail.at("db").first.body,
+                                    &s.page_public.body, &s.page_json_public.body}) {
         CHECK(body->find("db.internal") == std::string::npos);
         CHECK(body->find("pg_sleep") == std::string::npos);
-        CHECK(body->find("latency_seconds") != std::string::npos);
     }
+    CHECK(s.health_public.body.find("latency_seconds") != std::string::npos);
+    CHECK(s.page_public.body.find("latency 250.0 ms") != std::string::npos);
+    CHECK(s.page_json_trusted.body.find("db.internal:5432 refused") != std::string::npos);
     CHECK(s.health_trusted.body.find("db.internal:5432 refused") != std::string::npos);
     CHECK(s.check_detail.at("db").second.body.find("pg_sleep") != std::string::npos);
     CHECK(s.page_trusted.body.find("db.internal:5432 refused") != std::string::npos);
@@ -163,4 +166,49 @@ TEST_CASE("the status page escapes what it shows", "[render]") {
     const Rendered s = rendered({c});
     CHECK(s.page_trusted.body.find("<script>") == std::string::npos);
     CHECK(s.page_trusted.body.find("&lt;script&gt;") != std::string::npos);
+}
+
+TEST_CASE("values are written for people, by their declared unit", "[render][page]") {
+    const double now = 1'800'000'000;
+    CHECK(format_value(0.0022, Unit::seconds, now) == "2.2 ms");
+    CHECK(format_value(3.25, Unit::seconds, now) == "3.2 s");
+    CHECK(format_value(600, Unit::seconds, now) == "10 min");
+    CHECK(format_value(8.7e6, Unit::bytes, now) == "8.7 MB");
+    CHECK(format_value(512, Unit::bytes, now) == "512 B");
+    CHECK(format_value(0.62, Unit::ratio, now) == "62 %");
+    CHECK(format_value(0.004, Unit::ratio, now) == "0.4 %");
+    CHECK(format_value(now + 60 * 86400, Unit::timestamp, now) == "in 60 days");
+    CHECK(format_value(now - 180, Unit::timestamp, now) == "3 min ago");
+    CHECK(format_value(1, Unit::boolean, now) == "yes");
+    CHECK(format_value(10000, Unit::none, now) == "10000");
+    CHECK(format_value(0.5, Unit::none, now) == "0.5");
+    CHECK(format_value(std::nan(""), Unit::seconds, now) == "-");
+}
+
+TEST_CASE("the page leads with the key numbers, the failing reason first, and a chart",
+          "[render][page]") {
+    CheckState c = checked("db", Status::fail);
+    c.observations = std::make_shared<const ObservationTable>(ObservationTable{
+        ObservationSpec::gauge("latency_seconds", Unit::seconds, "How long.").headline(),
+        ObservationSpec::counter("errors_total", Unit::none, "Errors."),
+    });
+    c.trend = {{1'794'999'000'000, 0.1f}, {1'794'999'500'000, 0.4f}, {1'795'000'000'000, 0.25f}};
+    Snapshot snap;
+    snap.checks = {c};
+    snap.published = WallTime(std::chrono::seconds(1'795'000'000));
+    const std::string page = render_page(snap, true);
+    CHECK(page.find("<div class=\"reason\">connect to db.internal:5432 refused</div>") !=
+          std::string::npos);
+    CHECK(page.find("<div class=\"head\">latency 250.0 ms</div>") != std::string::npos);
+    CHECK(page.find("errors total 3\n") != std::string::npos);  // folded under "more"
+    CHECK(page.find("<polyline points=\"") != std::string::npos);
+    CHECK(page.find("latency over the last hour: 100.0 ms to 400.0 ms") != std::string::npos);
+    CHECK(page.find("<script src=\"/page.js\">") != std::string::npos);
+    CHECK(page.find("http-equiv=\"refresh\"") == std::string::npos);  // updated in place
+    const auto json = nlohmann::json::parse(render_page_json(snap, true));
+    CHECK(json["checks"][0]["headline"] == "latency 250.0 ms");
+    CHECK(json["checks"][0]["reason"] == "connect to db.internal:5432 refused");
+    CHECK(json["checks"][0]["trend_points"].get<std::string>().find(' ') != std::string::npos);
+    CHECK(nlohmann::json::parse(render_page_json(snap, false))["checks"][0]["reason"] == "");
+    CHECK(page_script().find("innerHTML") == std::string::npos);  // text, never markup
 }
