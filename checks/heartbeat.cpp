@@ -44,28 +44,41 @@ class HeartbeatCheck final : public Check {
 
 }  // namespace
 
+// The heartbeat kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct HeartbeatSettings {
+    Setting period =
+        Setting::of("period", SettingType::duration, "how often the task succeeds (or give cron)")
+            .range(1'000, 366LL * 86'400'000);
+    Setting cron =
+        Setting::of("cron", SettingType::string,
+                    "when the task runs, as a crontab line (\"0 3 * * *\") or @daily; instead "
+                    "of period");
+    Setting timezone =
+        Setting::of("timezone", SettingType::string, "time zone of cron, e.g. Europe/Berlin")
+            .defaults("UTC");
+    Setting grace =
+        Setting::of("grace", SettingType::duration, "extra time before a missing success fails")
+            .defaults("5m")
+            .range(0, 30LL * 86'400'000);
+    Setting expected_duration =
+        Setting::of("expected_duration", SettingType::duration, "a started run taking longer warns")
+            .range(1'000, 30LL * 86'400'000);
+    Setting token = Setting::of("token", SettingType::string,
+                                "required in pings (Authorization: Bearer <token> or ?token=)")
+                        .secret();
+    SettingsTable table() const {
+        return {period, cron, timezone, grace, expected_duration, token};
+    }
+};
+
 CheckKind heartbeat_kind() {
-    using T = SettingType;
+    static const HeartbeatSettings s;
     CheckKind kind;
     kind.name = "heartbeat";
     kind.summary = "a periodic task pings /heartbeat/<name>; fails when a success is overdue";
     kind.default_groups = {};
-    kind.settings = {
-        Setting::of("period", T::duration, "how often the task succeeds (or give cron)")
-            .range(1'000, 366LL * 86'400'000),
-        Setting::of("cron", T::string,
-                    "when the task runs, as a crontab line (\"0 3 * * *\") or @daily; instead "
-                    "of period"),
-        Setting::of("timezone", T::string, "time zone of cron, e.g. Europe/Berlin").defaults("UTC"),
-        Setting::of("grace", T::duration, "extra time before a missing success fails")
-            .defaults("5m")
-            .range(0, 30LL * 86'400'000),
-        Setting::of("expected_duration", T::duration, "a started run taking longer warns")
-            .range(1'000, 30LL * 86'400'000),
-        Setting::of("token", T::string,
-                    "required in pings (Authorization: Bearer <token> or ?token=)")
-            .secret(),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -82,27 +95,27 @@ CheckKind heartbeat_kind() {
         if (ctx.services.heartbeats == nullptr)
             throw SettingError("kind", "heartbeats are not available here");
         HeartbeatRule rule;
-        if (ctx.params.has("cron") == ctx.params.has("period"))
-            throw SettingError("period", "give exactly one of period and cron");
-        if (ctx.params.has("period")) rule.period = ctx.params.duration("period");
-        if (ctx.params.has("cron")) {
+        if (ctx.params.has(s.cron) == ctx.params.has(s.period))
+            throw SettingError(s.period.key, "give exactly one of period and cron");
+        if (ctx.params.has(s.period)) rule.period = ctx.params.duration(s.period);
+        if (ctx.params.has(s.cron)) {
             std::string error;
-            const auto zone = TimeZone::load(ctx.params.str("timezone"), error);
-            if (!zone) throw SettingError("timezone", error);
+            const auto zone = TimeZone::load(ctx.params.str(s.timezone), error);
+            if (!zone) throw SettingError(s.timezone.key, error);
             rule.zone = *zone;
-            rule.cron = parse_cron(ctx.params.str("cron"), error);
-            if (!rule.cron) throw SettingError("cron", error);
+            rule.cron = parse_cron(ctx.params.str(s.cron), error);
+            if (!rule.cron) throw SettingError(s.cron.key, error);
             const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
                                    ctx.services.clock_or_system().wall().time_since_epoch())
                                    .count();
             if (!next_run(*rule.cron, rule.zone, now_s))
-                throw SettingError("cron", "\"" + rule.cron->text + "\" never runs");
+                throw SettingError(s.cron.key, "\"" + rule.cron->text + "\" never runs");
         }
-        rule.grace = ctx.params.duration("grace");
-        if (ctx.params.has("expected_duration"))
-            rule.expected_duration = ctx.params.duration("expected_duration");
+        rule.grace = ctx.params.duration(s.grace);
+        if (ctx.params.has(s.expected_duration))
+            rule.expected_duration = ctx.params.duration(s.expected_duration);
         ctx.services.heartbeats->declare(ctx.name,
-                                         ctx.params.has("token") ? ctx.params.str("token") : "");
+                                         ctx.params.has(s.token) ? ctx.params.str(s.token) : "");
         return std::make_unique<HeartbeatCheck>(ctx.name, rule, *ctx.services.heartbeats,
                                                 ctx.services.clock_or_system());
     };

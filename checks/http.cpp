@@ -56,24 +56,36 @@ class HttpCheck final : public Check {
 
 }  // namespace
 
+// The http kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct HttpSettings {
+    Setting url = Setting::of("url", SettingType::url, "http:// URL to GET").required();
+    Setting host = Setting::of("host", SettingType::string,
+                               "Host header to send (one Django's ALLOWED_HOSTS accepts)");
+    Setting expect_status =
+        Setting::of("expect_status", SettingType::integer, "the status code that counts as healthy")
+            .defaults(200)
+            .range(100, 599);
+    Setting body_contains =
+        Setting::of("body_contains", SettingType::string, "text the body must contain");
+    Setting warn_latency =
+        Setting::of("warn_latency", SettingType::duration, "slower than this: warn")
+            .range(1, 600'000);
+    Setting fail_latency =
+        Setting::of("fail_latency", SettingType::duration, "slower than this: fail")
+            .range(1, 600'000);
+    SettingsTable table() const {
+        return {url, host, expect_status, body_contains, warn_latency, fail_latency};
+    }
+};
+
 CheckKind http_kind() {
+    static const HttpSettings s;
     CheckKind kind;
     kind.name = "http";
     kind.summary = "GET a URL: expected status, optional body keyword, latency thresholds";
     kind.default_groups = {"ready"};
-    kind.settings = {
-        Setting::of("url", SettingType::url, "http:// URL to GET").required(),
-        Setting::of("host", SettingType::string,
-                    "Host header to send (one Django's ALLOWED_HOSTS accepts)"),
-        Setting::of("expect_status", SettingType::integer, "the status code that counts as healthy")
-            .defaults(200)
-            .range(100, 599),
-        Setting::of("body_contains", SettingType::string, "text the body must contain"),
-        Setting::of("warn_latency", SettingType::duration, "slower than this: warn")
-            .range(1, 600'000),
-        Setting::of("fail_latency", SettingType::duration, "slower than this: fail")
-            .range(1, 600'000),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -84,25 +96,25 @@ CheckKind http_kind() {
         O::gauge("body_bytes", U::bytes, "Size of the last answer's body, read up to the cap."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = ctx.params.url("url");
+        Url url = ctx.params.url(s.url);
         if (url.scheme != "http") {
             throw SettingError(
                 "url",
                 "only http:// URLs are supported (the check talks to the app inside the pod)");
         }
         HttpExpectations expect;
-        expect.answer.status = static_cast<int>(ctx.params.integer("expect_status"));
-        if (ctx.params.has("body_contains"))
-            expect.answer.body_contains = ctx.params.str("body_contains");
-        if (ctx.params.has("warn_latency"))
-            expect.warn_latency = ctx.params.duration("warn_latency");
-        if (ctx.params.has("fail_latency"))
-            expect.fail_latency = ctx.params.duration("fail_latency");
+        expect.answer.status = static_cast<int>(ctx.params.integer(s.expect_status));
+        if (ctx.params.has(s.body_contains))
+            expect.answer.body_contains = ctx.params.str(s.body_contains);
+        if (ctx.params.has(s.warn_latency))
+            expect.warn_latency = ctx.params.duration(s.warn_latency);
+        if (ctx.params.has(s.fail_latency))
+            expect.fail_latency = ctx.params.duration(s.fail_latency);
         if (expect.warn_latency && expect.fail_latency &&
             *expect.warn_latency > *expect.fail_latency) {
-            throw SettingError("warn_latency", "must not be longer than fail_latency");
+            throw SettingError(s.warn_latency.key, "must not be longer than fail_latency");
         }
-        const std::string host = ctx.params.has("host") ? ctx.params.str("host") : "";
+        const std::string host = ctx.params.has(s.host) ? ctx.params.str(s.host) : "";
         return std::make_unique<HttpCheck>(std::move(url), host, std::move(expect));
     };
     return kind;

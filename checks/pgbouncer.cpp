@@ -271,36 +271,44 @@ class PgBouncerCheck final : public Check {
 
 }  // namespace
 
+// The pgbouncer kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct PgbouncerSettings {
+    Setting url =
+        Setting::of("url", SettingType::url,
+                    "postgres://user:password@host:6432/ of a user in admin_users or stats_users "
+                    "(the database is always the console, \"pgbouncer\")")
+            .required();
+    Setting maxwait_warn = Setting::of("maxwait_warn", SettingType::duration,
+                                       "a client queued this long for a server connection warns")
+                               .defaults("1s")
+                               .range(1, 86'400'000);
+    Setting maxwait_fail = Setting::of("maxwait_fail", SettingType::duration,
+                                       "a client queued this long for a server connection fails")
+                               .defaults("5s")
+                               .range(1, 86'400'000);
+    Setting clients_warn_ratio = Setting::of("clients_warn_ratio", SettingType::number,
+                                             "client connections / max_client_conn: warn at")
+                                     .defaults(0.8)
+                                     .range(0, 1);
+    Setting clients_fail_ratio = Setting::of("clients_fail_ratio", SettingType::number,
+                                             "client connections / max_client_conn: fail at")
+                                     .defaults(0.95)
+                                     .range(0, 1);
+    SettingsTable table() const {
+        return {url, maxwait_warn, maxwait_fail, clients_warn_ratio, clients_fail_ratio};
+    }
+};
+
 CheckKind pgbouncer_kind() {
-    using T = SettingType;
+    static const PgbouncerSettings s;
     CheckKind kind;
     kind.name = "pgbouncer";
     kind.summary =
         "pgBouncer's admin console: clients queued per pool and for how long, paused "
         "or disabled databases, client connections against max_client_conn";
     kind.default_groups = {};
-    kind.settings = {
-        Setting::of("url", T::url,
-                    "postgres://user:password@host:6432/ of a user in admin_users or stats_users "
-                    "(the database is always the console, \"pgbouncer\")")
-            .required(),
-        Setting::of("maxwait_warn", T::duration,
-                    "a client queued this long for a server connection warns")
-            .defaults("1s")
-            .range(1, 86'400'000),
-        Setting::of("maxwait_fail", T::duration,
-                    "a client queued this long for a server connection fails")
-            .defaults("5s")
-            .range(1, 86'400'000),
-        Setting::of("clients_warn_ratio", T::number,
-                    "client connections / max_client_conn: warn at")
-            .defaults(0.8)
-            .range(0, 1),
-        Setting::of("clients_fail_ratio", T::number,
-                    "client connections / max_client_conn: fail at")
-            .defaults(0.95)
-            .range(0, 1),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -324,18 +332,18 @@ CheckKind pgbouncer_kind() {
         O::gauge("pool_used_ratio", U::ratio, "servers_active / the pool's size.").by("pool"),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = ctx.params.url("url");
+        Url url = ctx.params.url(s.url);
         if (!is_postgres_scheme(url.scheme))
-            throw SettingError("url", "must be a postgres:// URL pointing at pgBouncer");
+            throw SettingError(s.url.key, "must be a postgres:// URL pointing at pgBouncer");
         Limits limits;
-        limits.maxwait_warn = ctx.params.duration("maxwait_warn");
-        limits.maxwait_fail = ctx.params.duration("maxwait_fail");
-        limits.clients_warn = ctx.params.number("clients_warn_ratio");
-        limits.clients_fail = ctx.params.number("clients_fail_ratio");
+        limits.maxwait_warn = ctx.params.duration(s.maxwait_warn);
+        limits.maxwait_fail = ctx.params.duration(s.maxwait_fail);
+        limits.clients_warn = ctx.params.number(s.clients_warn_ratio);
+        limits.clients_fail = ctx.params.number(s.clients_fail_ratio);
         if (limits.maxwait_warn > limits.maxwait_fail)
-            throw SettingError("maxwait_warn", "must not be above maxwait_fail");
+            throw SettingError(s.maxwait_warn.key, "must not be above maxwait_fail");
         if (limits.clients_warn > limits.clients_fail)
-            throw SettingError("clients_warn_ratio", "must not be above clients_fail_ratio");
+            throw SettingError(s.clients_warn_ratio.key, "must not be above clients_fail_ratio");
         return std::make_unique<PgBouncerCheck>(std::move(url), limits);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {

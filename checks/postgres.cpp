@@ -294,38 +294,53 @@ class PostgresCheck final : public Check {
 
 }  // namespace
 
+// The postgres kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct PostgresSettings {
+    Setting url =
+        Setting::of("url", SettingType::url, "postgres:// or postgresql:// URL, as in DATABASE_URL")
+            .required();
+    Setting connections_warn_ratio = Setting::of("connections_warn_ratio", SettingType::number,
+                                                 "connections in use / usable: warn at")
+                                         .defaults(0.8)
+                                         .range(0, 1);
+    Setting connections_fail_ratio = Setting::of("connections_fail_ratio", SettingType::number,
+                                                 "connections in use / usable: fail at")
+                                         .defaults(0.95)
+                                         .range(0, 1);
+    Setting long_query = Setting::of("long_query", SettingType::duration,
+                                     "an active query older than this is long-running")
+                             .defaults("30s")
+                             .range(1, 86'400'000);
+    Setting idle_in_transaction =
+        Setting::of("idle_in_transaction", SettingType::duration,
+                    "an idle-in-transaction session older than this is a problem")
+            .defaults("30s")
+            .range(1, 86'400'000);
+    Setting statement_mean_warn = Setting::of("statement_mean_warn", SettingType::duration,
+                                              "a pg_stat_statements mean above this warns")
+                                      .defaults("1s")
+                                      .range(1, 86'400'000);
+    Setting top = Setting::of("top", SettingType::integer,
+                              "how many sessions and statements to list in details")
+                      .defaults(5)
+                      .range(1, 50);
+    SettingsTable table() const {
+        return {url,        connections_warn_ratio, connections_fail_ratio,
+                long_query, idle_in_transaction,    statement_mean_warn,
+                top};
+    }
+};
+
 CheckKind postgres_kind() {
-    using T = SettingType;
+    static const PostgresSettings s;
     CheckKind kind;
     kind.name = "postgres";
     kind.summary =
         "PostgreSQL: new connection + SELECT 1, connection saturation, problem sessions, statement "
         "statistics";
     kind.default_groups = {"ready"};
-    kind.settings = {
-        Setting::of("url", T::url, "postgres:// or postgresql:// URL, as in DATABASE_URL")
-            .required(),
-        Setting::of("connections_warn_ratio", T::number, "connections in use / usable: warn at")
-            .defaults(0.8)
-            .range(0, 1),
-        Setting::of("connections_fail_ratio", T::number, "connections in use / usable: fail at")
-            .defaults(0.95)
-            .range(0, 1),
-        Setting::of("long_query", T::duration, "an active query older than this is long-running")
-            .defaults("30s")
-            .range(1, 86'400'000),
-        Setting::of("idle_in_transaction", T::duration,
-                    "an idle-in-transaction session older than this is a problem")
-            .defaults("30s")
-            .range(1, 86'400'000),
-        Setting::of("statement_mean_warn", T::duration,
-                    "a pg_stat_statements mean above this warns")
-            .defaults("1s")
-            .range(1, 86'400'000),
-        Setting::of("top", T::integer, "how many sessions and statements to list in details")
-            .defaults(5)
-            .range(1, 50),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -356,22 +371,22 @@ CheckKind postgres_kind() {
                  "Mean time of the slowest statement in pg_stat_statements."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = ctx.params.url("url");
+        Url url = ctx.params.url(s.url);
         if (!is_postgres_scheme(url.scheme)) {
-            throw SettingError("url",
+            throw SettingError(s.url.key,
                                "must be a postgres:// URL (also postgresql, pgsql, psql, postgis)");
         }
         Thresholds t;
-        t.connections_warn = ctx.params.number("connections_warn_ratio");
-        t.connections_fail = ctx.params.number("connections_fail_ratio");
+        t.connections_warn = ctx.params.number(s.connections_warn_ratio);
+        t.connections_fail = ctx.params.number(s.connections_fail_ratio);
         if (t.connections_warn > t.connections_fail) {
-            throw SettingError("connections_warn_ratio",
+            throw SettingError(s.connections_warn_ratio.key,
                                "must not be above connections_fail_ratio");
         }
-        t.long_query = ctx.params.duration("long_query");
-        t.idle_in_transaction = ctx.params.duration("idle_in_transaction");
-        t.statement_mean_warn = ctx.params.duration("statement_mean_warn");
-        t.top = static_cast<int>(ctx.params.integer("top"));
+        t.long_query = ctx.params.duration(s.long_query);
+        t.idle_in_transaction = ctx.params.duration(s.idle_in_transaction);
+        t.statement_mean_warn = ctx.params.duration(s.statement_mean_warn);
+        t.top = static_cast<int>(ctx.params.integer(s.top));
         return std::make_unique<PostgresCheck>(std::move(url), t);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {

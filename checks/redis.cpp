@@ -211,36 +211,55 @@ class RedisCheck final : public Check {
 
 }  // namespace
 
+// The redis kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct RedisSettings {
+    Setting url =
+        Setting::of("url", SettingType::url,
+                    "redis://[user:password@]host[:port][/db], as in REDIS_URL; rediss:// for TLS")
+            .required();
+    Setting memory_warn_ratio =
+        Setting::of("memory_warn_ratio", SettingType::number, "used_memory / maxmemory: warn at")
+            .defaults(0.8)
+            .range(0, 1);
+    Setting memory_fail_ratio =
+        Setting::of("memory_fail_ratio", SettingType::number, "used_memory / maxmemory: fail at")
+            .defaults(0.95)
+            .range(0, 1);
+    Setting clients_warn_ratio = Setting::of("clients_warn_ratio", SettingType::number,
+                                             "connected_clients / maxclients: warn at")
+                                     .defaults(0.9)
+                                     .range(0, 1);
+    Setting hit_ratio_warn =
+        Setting::of("hit_ratio_warn", SettingType::number,
+                    "under an eviction policy: hit ratio between two runs that warns while "
+                    "keys are evicted")
+            .defaults(0.5)
+            .range(0, 1);
+    Setting key_prefix = Setting::of("key_prefix", SettingType::string,
+                                     "prefix of the probe key; the pod name follows")
+                             .defaults("vitals:probe:");
+    Setting key_ttl = Setting::of("key_ttl", SettingType::duration, "expiry of the probe key")
+                          .defaults("10s")
+                          .range(1'000, 86'400'000);
+    SettingsTable table() const {
+        return {url,
+                memory_warn_ratio,
+                memory_fail_ratio,
+                clients_warn_ratio,
+                hit_ratio_warn,
+                key_prefix,
+                key_ttl};
+    }
+};
+
 CheckKind redis_kind() {
-    using T = SettingType;
+    static const RedisSettings s;
     CheckKind kind;
     kind.name = "redis";
     kind.summary = "Redis cache: PING, SET/GET round trip, memory, evictions, clients";
     kind.default_groups = {"ready"};
-    kind.settings = {
-        Setting::of("url", T::url,
-                    "redis://[user:password@]host[:port][/db], as in REDIS_URL; rediss:// for TLS")
-            .required(),
-        Setting::of("memory_warn_ratio", T::number, "used_memory / maxmemory: warn at")
-            .defaults(0.8)
-            .range(0, 1),
-        Setting::of("memory_fail_ratio", T::number, "used_memory / maxmemory: fail at")
-            .defaults(0.95)
-            .range(0, 1),
-        Setting::of("clients_warn_ratio", T::number, "connected_clients / maxclients: warn at")
-            .defaults(0.9)
-            .range(0, 1),
-        Setting::of("hit_ratio_warn", T::number,
-                    "under an eviction policy: hit ratio between two runs that warns while "
-                    "keys are evicted")
-            .defaults(0.5)
-            .range(0, 1),
-        Setting::of("key_prefix", T::string, "prefix of the probe key; the pod name follows")
-            .defaults("vitals:probe:"),
-        Setting::of("key_ttl", T::duration, "expiry of the probe key")
-            .defaults("10s")
-            .range(1'000, 86'400'000),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -262,24 +281,24 @@ CheckKind redis_kind() {
         O::gauge("window_hit_ratio", U::ratio, "Hits / lookups over the check's window."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = ctx.params.url("url");
+        Url url = ctx.params.url(s.url);
         try {
             validate_redis_url(url);
         } catch (const std::invalid_argument& e) {
-            throw SettingError("url", e.what());
+            throw SettingError(s.url.key, e.what());
         }
         Limits limits;
-        limits.memory_warn = ctx.params.number("memory_warn_ratio");
-        limits.memory_fail = ctx.params.number("memory_fail_ratio");
-        limits.clients_warn = ctx.params.number("clients_warn_ratio");
-        limits.hit_ratio_warn = ctx.params.number("hit_ratio_warn");
-        limits.key_ttl = ctx.params.duration("key_ttl");
+        limits.memory_warn = ctx.params.number(s.memory_warn_ratio);
+        limits.memory_fail = ctx.params.number(s.memory_fail_ratio);
+        limits.clients_warn = ctx.params.number(s.clients_warn_ratio);
+        limits.hit_ratio_warn = ctx.params.number(s.hit_ratio_warn);
+        limits.key_ttl = ctx.params.duration(s.key_ttl);
         if (limits.memory_warn > limits.memory_fail)
-            throw SettingError("memory_warn_ratio", "must not be above memory_fail_ratio");
+            throw SettingError(s.memory_warn_ratio.key, "must not be above memory_fail_ratio");
         const auto host = ctx.env.find("HOSTNAME");
         const std::string pod =
             host != ctx.env.end() && !host->second.empty() ? host->second : "vitals";
-        return std::make_unique<RedisCheck>(std::move(url), ctx.params.str("key_prefix") + pod,
+        return std::make_unique<RedisCheck>(std::move(url), ctx.params.str(s.key_prefix) + pod,
                                             limits);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {

@@ -63,19 +63,26 @@ class StaticCheck final : public Check {
 
 }  // namespace
 
+// The static kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct StaticSettings {
+    Setting url = Setting::of("url", SettingType::url, "URL of a static asset")
+                      .defaults("http://127.0.0.1:8000/static/admin/css/base.css");
+    Setting host = Setting::of("host", SettingType::string,
+                               "Host header (one Django's ALLOWED_HOSTS accepts)");
+    Setting content_type =
+        Setting::of("content_type", SettingType::string,
+                    "expected Content-Type (part of it); default from the extension");
+    SettingsTable table() const { return {url, host, content_type}; }
+};
+
 CheckKind static_kind() {
-    using T = SettingType;
+    static const StaticSettings s;
     CheckKind kind;
     kind.name = "static";
     kind.summary = "a static asset is served with the right content type (collectstatic ran)";
     kind.default_groups = {};
-    kind.settings = {
-        Setting::of("url", T::url, "URL of a static asset")
-            .defaults("http://127.0.0.1:8000/static/admin/css/base.css"),
-        Setting::of("host", T::string, "Host header (one Django's ALLOWED_HOSTS accepts)"),
-        Setting::of("content_type", T::string,
-                    "expected Content-Type (part of it); default from the extension"),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -86,12 +93,12 @@ CheckKind static_kind() {
             .headline(),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = ctx.params.url("url");
-        if (url.scheme != "http") throw SettingError("url", "only http:// URLs are supported");
-        const std::string type = ctx.params.has("content_type") ? ctx.params.str("content_type")
+        Url url = ctx.params.url(s.url);
+        if (url.scheme != "http") throw SettingError(s.url.key, "only http:// URLs are supported");
+        const std::string type = ctx.params.has(s.content_type) ? ctx.params.str(s.content_type)
                                                                 : expected_type(url.path);
         return std::make_unique<StaticCheck>(
-            std::move(url), ctx.params.has("host") ? ctx.params.str("host") : "", type);
+            std::move(url), ctx.params.has(s.host) ? ctx.params.str(s.host) : "", type);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto app = env.find("VITALS_APP_URL");

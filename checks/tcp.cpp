@@ -28,24 +28,30 @@ class TcpCheck final : public Check {
 
 }  // namespace
 
+// The tcp kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct TcpSettings {
+    Setting host = Setting::of("host", SettingType::string, "host name or IP address to connect to")
+                       .required();
+    Setting port = Setting::of("port", SettingType::integer, "TCP port").required().range(1, 65535);
+    SettingsTable table() const { return {host, port}; }
+};
+
 CheckKind tcp_kind() {
+    static const TcpSettings s;
     CheckKind kind;
     kind.name = "tcp";
     kind.summary = "a TCP connection to host:port is accepted before the deadline";
     kind.default_groups = {"ready"};
-    kind.settings = {
-        Setting::of("host", SettingType::string, "host name or IP address to connect to")
-            .required(),
-        Setting::of("port", SettingType::integer, "TCP port").required().range(1, 65535),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
         O::gauge("connect_seconds", U::seconds, "Time to open the TCP connection.").headline(),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        return std::make_unique<TcpCheck>(ctx.params.str("host"),
-                                          static_cast<std::uint16_t>(ctx.params.integer("port")));
+        return std::make_unique<TcpCheck>(ctx.params.str(s.host),
+                                          static_cast<std::uint16_t>(ctx.params.integer(s.port)));
     };
     return kind;
 }

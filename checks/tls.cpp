@@ -154,31 +154,43 @@ class TlsCheck final : public Check {
 
 }  // namespace
 
+// The tls kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct TlsSettings {
+    Setting host =
+        Setting::of("host", SettingType::string, "host name or address to connect to").required();
+    Setting port = Setting::of("port", SettingType::integer, "port").defaults(443).range(1, 65535);
+    Setting server_name =
+        Setting::of("server_name", SettingType::string,
+                    "name sent as SNI and matched against the certificate; default host");
+    Setting protocol =
+        Setting::of("protocol", SettingType::string,
+                    "tls: TLS from the first byte; postgres: PostgreSQL's SSLRequest first")
+            .defaults("tls")
+            .choices({"tls", "postgres"});
+    Setting warn_days =
+        Setting::of("warn_days", SettingType::integer, "days before expiry that warn")
+            .defaults(30)
+            .range(0, 3650);
+    Setting fail_days =
+        Setting::of("fail_days", SettingType::integer, "days before expiry that fail")
+            .defaults(7)
+            .range(0, 3650);
+    Setting verify_chain = Setting::of("verify_chain", SettingType::boolean,
+                                       "fail when the chain does not verify against the system CAs")
+                               .defaults(false);
+    SettingsTable table() const {
+        return {host, port, server_name, protocol, warn_days, fail_days, verify_chain};
+    }
+};
+
 CheckKind tls_kind() {
-    using T = SettingType;
+    static const TlsSettings s;
     CheckKind kind;
     kind.name = "tls";
     kind.summary = "certificate expiry, host name and chain of a TLS server (or PostgreSQL)";
     kind.default_groups = {};
-    kind.settings = {
-        Setting::of("host", T::string, "host name or address to connect to").required(),
-        Setting::of("port", T::integer, "port").defaults(443).range(1, 65535),
-        Setting::of("server_name", T::string,
-                    "name sent as SNI and matched against the certificate; default host"),
-        Setting::of("protocol", T::string,
-                    "tls: TLS from the first byte; postgres: PostgreSQL's SSLRequest first")
-            .defaults("tls")
-            .choices({"tls", "postgres"}),
-        Setting::of("warn_days", T::integer, "days before expiry that warn")
-            .defaults(30)
-            .range(0, 3650),
-        Setting::of("fail_days", T::integer, "days before expiry that fail")
-            .defaults(7)
-            .range(0, 3650),
-        Setting::of("verify_chain", T::boolean,
-                    "fail when the chain does not verify against the system CAs")
-            .defaults(false),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -190,15 +202,15 @@ CheckKind tls_kind() {
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         TlsPolicy p;
-        p.host = ctx.params.str("host");
-        p.port = static_cast<std::uint16_t>(ctx.params.integer("port"));
-        p.server_name = ctx.params.has("server_name") ? ctx.params.str("server_name") : p.host;
-        p.postgres = ctx.params.str("protocol") == "postgres";
-        p.warn_days = static_cast<int>(ctx.params.integer("warn_days"));
-        p.fail_days = static_cast<int>(ctx.params.integer("fail_days"));
-        p.verify_chain = ctx.params.boolean("verify_chain");
+        p.host = ctx.params.str(s.host);
+        p.port = static_cast<std::uint16_t>(ctx.params.integer(s.port));
+        p.server_name = ctx.params.has(s.server_name) ? ctx.params.str(s.server_name) : p.host;
+        p.postgres = ctx.params.str(s.protocol) == "postgres";
+        p.warn_days = static_cast<int>(ctx.params.integer(s.warn_days));
+        p.fail_days = static_cast<int>(ctx.params.integer(s.fail_days));
+        p.verify_chain = ctx.params.boolean(s.verify_chain);
         if (p.fail_days > p.warn_days)
-            throw SettingError("fail_days", "must not be above warn_days");
+            throw SettingError(s.fail_days.key, "must not be above warn_days");
         return std::make_unique<TlsCheck>(std::move(p));
     };
     return kind;

@@ -121,22 +121,30 @@ class BeatCheck final : public Check {
 
 }  // namespace
 
+// The beat kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct BeatSettings {
+    Setting url = Setting::of("url", SettingType::url,
+                              "postgres:// URL of the Django database; default DATABASE_URL");
+    Setting grace =
+        Setting::of("grace", SettingType::duration,
+                    "how late a task may be; Beat writes last_run_at every 3 minutes by default")
+            .defaults("5m")
+            .range(0, 30LL * 86'400'000);
+    Setting ignore =
+        Setting::of("ignore", SettingType::string_list, "periodic task names not to judge")
+            .defaults(nlohmann::json::array());
+    SettingsTable table() const { return {url, grace, ignore}; }
+};
+
 CheckKind beat_kind() {
-    using T = SettingType;
+    static const BeatSettings s;
     CheckKind kind;
     kind.name = "beat";
     kind.summary =
         "Celery Beat via django-celery-beat's tables: fails when a periodic task is overdue";
     kind.default_groups = {};
-    kind.settings = {
-        Setting::of("url", T::url, "postgres:// URL of the Django database; default DATABASE_URL"),
-        Setting::of("grace", T::duration,
-                    "how late a task may be; Beat writes last_run_at every 3 minutes by default")
-            .defaults("5m")
-            .range(0, 30LL * 86'400'000),
-        Setting::of("ignore", T::string_list, "periodic task names not to judge")
-            .defaults(nlohmann::json::array()),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -150,16 +158,16 @@ CheckKind beat_kind() {
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         std::optional<Url> url;
-        if (ctx.params.has("url")) {
-            url = ctx.params.url("url");
+        if (ctx.params.has(s.url)) {
+            url = ctx.params.url(s.url);
         } else if (const auto it = ctx.env.find("DATABASE_URL"); it != ctx.env.end()) {
             url = parse_url(it->second).url;
         }
-        if (!url) throw SettingError("url", "is required (or DATABASE_URL in the environment)");
+        if (!url) throw SettingError(s.url.key, "is required (or DATABASE_URL in the environment)");
         if (!is_postgres_scheme(url->scheme))
-            throw SettingError("url", "must be a postgres:// or postgresql:// URL");
-        return std::make_unique<BeatCheck>(std::move(*url), ctx.params.duration("grace"),
-                                           ctx.params.strings("ignore"));
+            throw SettingError(s.url.key, "must be a postgres:// or postgresql:// URL");
+        return std::make_unique<BeatCheck>(std::move(*url), ctx.params.duration(s.grace),
+                                           ctx.params.strings(s.ignore));
     };
     return kind;
 }

@@ -77,41 +77,49 @@ class CeleryBrokerCheck final : public Check {
 }  // namespace
 
 // Shared by both Celery kinds: the broker URL, validated.
-Url celery_broker_url(const Params& params) {
-    Url url = params.url("url");
+Url celery_broker_url(const Params& params, const Setting& setting) {
+    Url url = params.url(setting);
     if (!is_celery_broker_url(url))
-        throw SettingError("url",
+        throw SettingError(setting.key,
                            "must be an amqp://, amqps://, pyamqp:// or redis:// (rediss://) broker "
                            "URL (sqs:// and others are not spoken here)");
     try {
         if (is_redis_broker(url)) validate_redis_url(url);
         if (url.scheme == "amqps") tls_options_from_url(url);
     } catch (const std::invalid_argument& e) {
-        throw SettingError("url", e.what());
+        throw SettingError(setting.key, e.what());
     }
     return url;
 }
 
+// The celery_broker kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct CeleryBrokerSettings {
+    Setting url =
+        Setting::of("url", SettingType::url,
+                    "broker URL, as in CELERY_BROKER_URL (amqp://, amqps://, pyamqp://, redis://, "
+                    "rediss://)")
+            .required();
+    Setting queues = Setting::of("queues", SettingType::string_list, "queues to watch")
+                         .defaults(nlohmann::json::array({"celery"}));
+    Setting depth_warn =
+        Setting::of("depth_warn", SettingType::integer, "messages waiting in a queue: warn at")
+            .defaults(100)
+            .range(1, 1e9);
+    Setting depth_fail =
+        Setting::of("depth_fail", SettingType::integer, "messages waiting in a queue: fail at")
+            .defaults(1000)
+            .range(1, 1e9);
+    SettingsTable table() const { return {url, queues, depth_warn, depth_fail}; }
+};
+
 CheckKind celery_broker_kind() {
-    using T = SettingType;
+    static const CeleryBrokerSettings s;
     CheckKind kind;
     kind.name = "celery_broker";
     kind.summary = "Celery broker: reachable, per-queue depth and consumers";
     kind.default_groups = {};
-    kind.settings = {
-        Setting::of("url", T::url,
-                    "broker URL, as in CELERY_BROKER_URL (amqp://, amqps://, pyamqp://, redis://, "
-                    "rediss://)")
-            .required(),
-        Setting::of("queues", T::string_list, "queues to watch")
-            .defaults(nlohmann::json::array({"celery"})),
-        Setting::of("depth_warn", T::integer, "messages waiting in a queue: warn at")
-            .defaults(100)
-            .range(1, 1e9),
-        Setting::of("depth_fail", T::integer, "messages waiting in a queue: fail at")
-            .defaults(1000)
-            .range(1, 1e9),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -126,12 +134,12 @@ CheckKind celery_broker_kind() {
         O::gauge("queue_consumers", U::none, "Consumers of the queue (AMQP).").by("queue"),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = celery_broker_url(ctx.params);
-        const auto queues = ctx.params.strings("queues");
-        if (queues.empty()) throw SettingError("queues", "must name at least one queue");
-        const auto warn = static_cast<double>(ctx.params.integer("depth_warn"));
-        const auto fail = static_cast<double>(ctx.params.integer("depth_fail"));
-        if (warn > fail) throw SettingError("depth_warn", "must not be above depth_fail");
+        Url url = celery_broker_url(ctx.params, s.url);
+        const auto queues = ctx.params.strings(s.queues);
+        if (queues.empty()) throw SettingError(s.queues.key, "must name at least one queue");
+        const auto warn = static_cast<double>(ctx.params.integer(s.depth_warn));
+        const auto fail = static_cast<double>(ctx.params.integer(s.depth_fail));
+        if (warn > fail) throw SettingError(s.depth_warn.key, "must not be above depth_fail");
         return std::make_unique<CeleryBrokerCheck>(std::move(url), queues, warn, fail);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {

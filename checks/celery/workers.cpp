@@ -8,7 +8,8 @@
 
 namespace vitals::checks {
 
-Url celery_broker_url(const Params& params);  // checks/celery_broker.cpp
+Url celery_broker_url(const Params& params,
+                      const Setting& setting);  // checks/celery/broker.cpp
 
 namespace {
 
@@ -112,25 +113,33 @@ std::string expand_hostname(std::string text, const Environment& env) {
 
 }  // namespace
 
+// The celery_workers kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct CeleryWorkersSettings {
+    Setting url =
+        Setting::of("url", SettingType::url, "broker URL, as in CELERY_BROKER_URL").required();
+    Setting min_workers =
+        Setting::of("min_workers", SettingType::integer, "fewer workers answering: fail")
+            .defaults(1)
+            .range(1, 10'000);
+    Setting expected = Setting::of("expected", SettingType::string_list,
+                                   "worker names that must answer, e.g. celery@worker-0");
+    Setting destination =
+        Setting::of("destination", SettingType::string,
+                    "ping only this worker (worker-pod mode), e.g. celery@$HOSTNAME");
+    Setting window = Setting::of("window", SettingType::duration, "how long to collect replies")
+                         .defaults("1s")
+                         .range(50, 60'000);
+    SettingsTable table() const { return {url, min_workers, expected, destination, window}; }
+};
+
 CheckKind celery_workers_kind() {
-    using T = SettingType;
+    static const CeleryWorkersSettings s;
     CheckKind kind;
     kind.name = "celery_workers";
     kind.summary = "Celery workers answering the remote-control ping";
     kind.default_groups = {};
-    kind.settings = {
-        Setting::of("url", T::url, "broker URL, as in CELERY_BROKER_URL").required(),
-        Setting::of("min_workers", T::integer, "fewer workers answering: fail")
-            .defaults(1)
-            .range(1, 10'000),
-        Setting::of("expected", T::string_list,
-                    "worker names that must answer, e.g. celery@worker-0"),
-        Setting::of("destination", T::string,
-                    "ping only this worker (worker-pod mode), e.g. celery@$HOSTNAME"),
-        Setting::of("window", T::duration, "how long to collect replies")
-            .defaults("1s")
-            .range(50, 60'000),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -140,17 +149,18 @@ CheckKind celery_workers_kind() {
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         PingPolicy p;
-        p.min_workers = static_cast<int>(ctx.params.integer("min_workers"));
-        if (ctx.params.has("expected")) p.expected = ctx.params.strings("expected");
-        if (ctx.params.has("destination")) {
-            const std::string node = expand_hostname(ctx.params.str("destination"), ctx.env);
+        p.min_workers = static_cast<int>(ctx.params.integer(s.min_workers));
+        if (ctx.params.has(s.expected)) p.expected = ctx.params.strings(s.expected);
+        if (ctx.params.has(s.destination)) {
+            const std::string node = expand_hostname(ctx.params.str(s.destination), ctx.env);
             if (node.empty() || node.back() == '@') {
-                throw SettingError("destination", "names no worker (is HOSTNAME set?)");
+                throw SettingError(s.destination.key, "names no worker (is HOSTNAME set?)");
             }
             p.destination = {node};
         }
-        p.window = ctx.params.duration("window");
-        return std::make_unique<CeleryWorkersCheck>(celery_broker_url(ctx.params), std::move(p));
+        p.window = ctx.params.duration(s.window);
+        return std::make_unique<CeleryWorkersCheck>(celery_broker_url(ctx.params, s.url),
+                                                    std::move(p));
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto it = env.find("CELERY_BROKER_URL");

@@ -226,51 +226,72 @@ Millis route_p95(const std::string& route) {
 
 }  // namespace
 
+// The gunicorn kind's settings, each declared once: the table lists these members and the
+// factory reads its values through them.
+struct GunicornSettings {
+    Setting url = Setting::of("url", SettingType::url, "the app inside the pod")
+                      .defaults("http://127.0.0.1:8000/");
+    Setting host = Setting::of("host", SettingType::string,
+                               "Host header (one Django's ALLOWED_HOSTS accepts)");
+    Setting expect_status =
+        Setting::of("expect_status", SettingType::integer, "the status that counts as healthy")
+            .defaults(200)
+            .range(100, 599);
+    Setting body_contains =
+        Setting::of("body_contains", SettingType::string, "text the body must contain");
+    Setting route =
+        Setting::of("route", SettingType::string,
+                    "route class for the default p95 threshold: page 2s, api 500ms, health 1s")
+            .defaults("page")
+            .choices({"page", "api", "health"});
+    Setting p95_warn =
+        Setting::of("p95_warn", SettingType::duration,
+                    "p95 latency (probes and statsd) above this warns; default by route")
+            .range(1, 600'000);
+    Setting p95_fail =
+        Setting::of("p95_fail", SettingType::duration, "p95 latency of the probes above this fails")
+            .range(1, 600'000);
+    Setting latency_runs =
+        Setting::of("latency_runs", SettingType::integer, "how many recent probes the p95 covers")
+            .defaults(20)
+            .range(1, 1000);
+    Setting backlog_warn_runs =
+        Setting::of("backlog_warn_runs", SettingType::integer,
+                    "runs in a row with a non-empty accept queue before warning")
+            .defaults(3)
+            .range(1, 100);
+    Setting backlog_fail =
+        Setting::of("backlog_fail", SettingType::integer,
+                    "connections waiting in the accept queue that fail the check")
+            .defaults(32)
+            .range(1, 65535);
+    Setting error_5xx_warn = Setting::of("error_5xx_warn", SettingType::number,
+                                         "5xx share of requests in the last minute: warn at")
+                                 .defaults(0.05)
+                                 .range(0, 1);
+    Setting error_5xx_fail = Setting::of("error_5xx_fail", SettingType::number,
+                                         "5xx share of requests in the last minute: fail at")
+                                 .defaults(0.25)
+                                 .range(0, 1);
+    Setting statsd_listen = Setting::of("statsd_listen", SettingType::string,
+                                        "UDP host:port for Gunicorn's --statsd-host; empty: off")
+                                .defaults("127.0.0.1:8125");
+    SettingsTable table() const {
+        return {url,           host,           expect_status,
+                body_contains, route,          p95_warn,
+                p95_fail,      latency_runs,   backlog_warn_runs,
+                backlog_fail,  error_5xx_warn, error_5xx_fail,
+                statsd_listen};
+    }
+};
+
 CheckKind gunicorn_kind() {
-    using T = SettingType;
+    static const GunicornSettings s;
     CheckKind kind;
     kind.name = "gunicorn";
     kind.summary = "Gunicorn: the app answers, accept backlog, statsd request metrics";
     kind.default_groups = {"live", "ready"};
-    kind.settings = {
-        Setting::of("url", T::url, "the app inside the pod").defaults("http://127.0.0.1:8000/"),
-        Setting::of("host", T::string, "Host header (one Django's ALLOWED_HOSTS accepts)"),
-        Setting::of("expect_status", T::integer, "the status that counts as healthy")
-            .defaults(200)
-            .range(100, 599),
-        Setting::of("body_contains", T::string, "text the body must contain"),
-        Setting::of("route", T::string,
-                    "route class for the default p95 threshold: page 2s, api 500ms, health 1s")
-            .defaults("page")
-            .choices({"page", "api", "health"}),
-        Setting::of("p95_warn", T::duration,
-                    "p95 latency (probes and statsd) above this warns; default by route")
-            .range(1, 600'000),
-        Setting::of("p95_fail", T::duration, "p95 latency of the probes above this fails")
-            .range(1, 600'000),
-        Setting::of("latency_runs", T::integer, "how many recent probes the p95 covers")
-            .defaults(20)
-            .range(1, 1000),
-        Setting::of("backlog_warn_runs", T::integer,
-                    "runs in a row with a non-empty accept queue before warning")
-            .defaults(3)
-            .range(1, 100),
-        Setting::of("backlog_fail", T::integer,
-                    "connections waiting in the accept queue that fail the check")
-            .defaults(32)
-            .range(1, 65535),
-        Setting::of("error_5xx_warn", T::number,
-                    "5xx share of requests in the last minute: warn at")
-            .defaults(0.05)
-            .range(0, 1),
-        Setting::of("error_5xx_fail", T::number,
-                    "5xx share of requests in the last minute: fail at")
-            .defaults(0.25)
-            .range(0, 1),
-        Setting::of("statsd_listen", T::string,
-                    "UDP host:port for Gunicorn's --statsd-host; empty: off")
-            .defaults("127.0.0.1:8125"),
-    };
+    kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;
     kind.observations = {
@@ -299,26 +320,26 @@ CheckKind gunicorn_kind() {
                      "Request times Gunicorn reported over statsd."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = ctx.params.url("url");
-        if (url.scheme != "http") throw SettingError("url", "only http:// URLs are supported");
+        Url url = ctx.params.url(s.url);
+        if (url.scheme != "http") throw SettingError(s.url.key, "only http:// URLs are supported");
         GunicornPolicy p;
-        if (ctx.params.has("host")) p.host_header = ctx.params.str("host");
-        p.answer.status = static_cast<int>(ctx.params.integer("expect_status"));
-        if (ctx.params.has("body_contains"))
-            p.answer.body_contains = ctx.params.str("body_contains");
-        p.p95_warn = ctx.params.has("p95_warn") ? ctx.params.duration("p95_warn")
-                                                : route_p95(ctx.params.str("route"));
-        if (ctx.params.has("p95_fail")) p.p95_fail = ctx.params.duration("p95_fail");
-        p.latency_runs = static_cast<std::size_t>(ctx.params.integer("latency_runs"));
-        p.backlog_warn_runs = static_cast<int>(ctx.params.integer("backlog_warn_runs"));
-        p.backlog_fail = static_cast<std::uint32_t>(ctx.params.integer("backlog_fail"));
-        p.error_5xx_warn = ctx.params.number("error_5xx_warn");
-        p.error_5xx_fail = ctx.params.number("error_5xx_fail");
-        const std::string statsd = ctx.params.str("statsd_listen");
+        if (ctx.params.has(s.host)) p.host_header = ctx.params.str(s.host);
+        p.answer.status = static_cast<int>(ctx.params.integer(s.expect_status));
+        if (ctx.params.has(s.body_contains))
+            p.answer.body_contains = ctx.params.str(s.body_contains);
+        p.p95_warn = ctx.params.has(s.p95_warn) ? ctx.params.duration(s.p95_warn)
+                                                : route_p95(ctx.params.str(s.route));
+        if (ctx.params.has(s.p95_fail)) p.p95_fail = ctx.params.duration(s.p95_fail);
+        p.latency_runs = static_cast<std::size_t>(ctx.params.integer(s.latency_runs));
+        p.backlog_warn_runs = static_cast<int>(ctx.params.integer(s.backlog_warn_runs));
+        p.backlog_fail = static_cast<std::uint32_t>(ctx.params.integer(s.backlog_fail));
+        p.error_5xx_warn = ctx.params.number(s.error_5xx_warn);
+        p.error_5xx_fail = ctx.params.number(s.error_5xx_fail);
+        const std::string statsd = ctx.params.str(s.statsd_listen);
         if (!statsd.empty()) {
             p.statsd = ListenAddress::parse(statsd);
             if (!p.statsd)
-                throw SettingError("statsd_listen", "must be host:port, e.g. 127.0.0.1:8125");
+                throw SettingError(s.statsd_listen.key, "must be host:port, e.g. 127.0.0.1:8125");
         }
         return std::make_unique<GunicornCheck>(std::move(url), std::move(p),
                                                ctx.services.clock_or_system());

@@ -14,6 +14,125 @@ using nlohmann::json;
 
 const std::vector<std::string> kGroupNames = {"live", "ready"};
 
+// vitals' own settings, each declared once: the table lists them, load_config reads through them.
+struct ServerSettings {
+    Setting listen = Setting::of("listen", SettingType::string,
+                                 "address:port the HTTP server listens on ([::]:8686 for IPv6)")
+                         .defaults("0.0.0.0:8686")
+                         .env("VITALS_LISTEN");
+    Setting trusted = Setting::of("trusted", SettingType::string_list,
+                                  "networks (CIDR) whose requests see error text and details")
+                          .defaults(json::array({"127.0.0.1/32", "::1/128"}))
+                          .env("VITALS_TRUSTED");
+    Setting detail_token =
+        Setting::of("detail_token", SettingType::string,
+                    "when set, only requests with Authorization: Bearer <token> see details, "
+                    "whatever their address (meshes where every caller is loopback)")
+            .defaults("")
+            .env("VITALS_DETAIL_TOKEN")
+            .secret();
+    Setting state_dir =
+        Setting::of("state_dir", SettingType::string,
+                    "directory for state that survives restarts (heartbeats); empty: memory only")
+            .defaults("")
+            .env("VITALS_STATE_DIR");
+    Setting max_connections =
+        Setting::of("max_connections", SettingType::integer,
+                    "connections served at once; one more gets 503 and is closed")
+            .defaults(1024)
+            .range(16, 65536)
+            .env("VITALS_MAX_CONNECTIONS");
+    Setting keepalive_timeout = Setting::of("keepalive_timeout", SettingType::duration,
+                                            "an idle keep-alive connection is closed after this")
+                                    .defaults("10s")
+                                    .range(1'000, 600'000)
+                                    .env("VITALS_KEEPALIVE_TIMEOUT");
+    Setting header_timeout =
+        Setting::of("header_timeout", SettingType::duration,
+                    "a request whose headers have not arrived by then gets 408 and is closed")
+            .defaults("5s")
+            .range(100, 60'000)
+            .env("VITALS_HEADER_TIMEOUT");
+    Setting stall_after =
+        Setting::of("stall_after", SettingType::duration,
+                    "/vitalz, /livez, /readyz and /health fail when the scheduler has not "
+                    "ticked for this long")
+            .defaults("10s")
+            .range(2'000, 600'000)
+            .env("VITALS_STALL_AFTER");
+    Setting http_threads =
+        Setting::of("http_threads", SettingType::integer,
+                    "HTTP worker threads (one serves at the library's ceiling; see README)")
+            .defaults(1)
+            .range(1, 16)
+            .env("VITALS_HTTP_THREADS");
+    Setting heartbeat_redis =
+        Setting::of(
+            "heartbeat_redis", SettingType::string,
+            "redis:// (or rediss://) URL where replicas share heartbeat state; default REDIS_URL; "
+            "\"\" keeps it per replica")
+            .env("VITALS_HEARTBEAT_REDIS_URL")
+            .secret();
+    Setting heartbeat_prefix =
+        Setting::of("heartbeat_prefix", SettingType::string, "key prefix of shared heartbeat state")
+            .defaults("vitals:heartbeat:")
+            .env("VITALS_HEARTBEAT_PREFIX");
+    SettingsTable table() const {
+        return {listen,          trusted,           detail_token,    state_dir,
+                max_connections, keepalive_timeout, header_timeout,  stall_after,
+                http_threads,    heartbeat_redis,   heartbeat_prefix};
+    }
+};
+
+const ServerSettings& own_settings() {
+    static const ServerSettings settings;
+    return settings;
+}
+
+// The settings every check has (policy), declared once.
+struct CommonCheckSettings {
+    Setting kind = Setting::of("kind", SettingType::string, "the check kind").required();
+    Setting enabled = Setting::of("enabled", SettingType::boolean,
+                                  "false drops the check (also one added from the environment)")
+                          .defaults(true);
+    Setting interval =
+        Setting::of("interval", SettingType::duration, "time between the starts of two runs")
+            .defaults("10s")
+            .range(100, 86'400'000);
+    Setting timeout = Setting::of("timeout", SettingType::duration,
+                                  "deadline of one run; a run past it is a failure")
+                          .defaults("3s")
+                          .range(10, 600'000);
+    Setting jitter = Setting::of("jitter", SettingType::number,
+                                 "fraction by which each interval varies, either way")
+                         .defaults(0.1)
+                         .range(0, 0.5);
+    Setting groups =
+        Setting::of("groups", SettingType::string_list, "probes the check counts for: live, ready")
+            .defaults(json::array())
+            .choices(kGroupNames);
+    Setting critical =
+        Setting::of("critical", SettingType::boolean, "a failure makes /health answer 503")
+            .defaults(true);
+    Setting failure_threshold = Setting::of("failure_threshold", SettingType::integer,
+                                            "consecutive failed runs before the status turns fail")
+                                    .defaults(1)
+                                    .range(1, 100);
+    Setting success_threshold = Setting::of("success_threshold", SettingType::integer,
+                                            "consecutive good runs before a failed check recovers")
+                                    .defaults(1)
+                                    .range(1, 100);
+    SettingsTable table() const {
+        return {kind,   enabled,  interval,          timeout,          jitter,
+                groups, critical, failure_threshold, success_threshold};
+    }
+};
+
+const CommonCheckSettings& policy_settings() {
+    static const CommonCheckSettings settings;
+    return settings;
+}
+
 bool valid_check_name(const std::string& name) {
     if (name.empty() || name.size() > 63) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
@@ -71,8 +190,8 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     const SettingsTable table = check_table(*kind);
     const std::size_t errors_before = errors.size();
     Params params = read_settings(spec, table, where, pointer, errors);
-    if (params.has("interval") && params.has("timeout") &&
-        params.duration("timeout") > params.duration("interval")) {
+    if (params.has(policy_settings().interval) && params.has(policy_settings().timeout) &&
+        params.duration(policy_settings().timeout) > params.duration(policy_settings().interval)) {
         if (spec.contains("timeout")) {
             errors.push_back({where, pointer + "/timeout", "must not be longer than interval"});
         } else {
@@ -89,13 +208,15 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     check.kind = kind->name;
     check.observations = std::make_shared<const ObservationTable>(kind->observations);
     check.origin = where;
-    check.policy.interval = params.duration("interval");
-    check.policy.timeout = params.duration("timeout");
-    check.policy.jitter = params.number("jitter");
-    check.policy.failure_threshold = static_cast<int>(params.integer("failure_threshold"));
-    check.policy.success_threshold = static_cast<int>(params.integer("success_threshold"));
-    check.policy.groups = group_bits(params.strings("groups"));
-    check.policy.critical = params.boolean("critical");
+    check.policy.interval = params.duration(policy_settings().interval);
+    check.policy.timeout = params.duration(policy_settings().timeout);
+    check.policy.jitter = params.number(policy_settings().jitter);
+    check.policy.failure_threshold =
+        static_cast<int>(params.integer(policy_settings().failure_threshold));
+    check.policy.success_threshold =
+        static_cast<int>(params.integer(policy_settings().success_threshold));
+    check.policy.groups = group_bits(params.strings(policy_settings().groups));
+    check.policy.critical = params.boolean(policy_settings().critical);
     check.described = describe_settings(params, table);
     try {
         check.check = kind->make(CheckContext{name, params, env, services});
@@ -133,94 +254,12 @@ std::optional<json> read_file(const std::string& path, ConfigErrors& errors) {
 }  // namespace
 
 const SettingsTable& server_settings() {
-    using T = SettingType;
-    static const SettingsTable table = {
-        Setting::of("listen", T::string,
-                    "address:port the HTTP server listens on ([::]:8686 for IPv6)")
-            .defaults("0.0.0.0:8686")
-            .env("VITALS_LISTEN"),
-        Setting::of("trusted", T::string_list,
-                    "networks (CIDR) whose requests see error text and details")
-            .defaults(json::array({"127.0.0.1/32", "::1/128"}))
-            .env("VITALS_TRUSTED"),
-        Setting::of("detail_token", T::string,
-                    "when set, only requests with Authorization: Bearer <token> see details, "
-                    "whatever their address (meshes where every caller is loopback)")
-            .defaults("")
-            .env("VITALS_DETAIL_TOKEN")
-            .secret(),
-        Setting::of("state_dir", T::string,
-                    "directory for state that survives restarts (heartbeats); empty: memory only")
-            .defaults("")
-            .env("VITALS_STATE_DIR"),
-        Setting::of("max_connections", T::integer,
-                    "connections served at once; one more gets 503 and is closed")
-            .defaults(1024)
-            .range(16, 65536)
-            .env("VITALS_MAX_CONNECTIONS"),
-        Setting::of("keepalive_timeout", T::duration,
-                    "an idle keep-alive connection is closed after this")
-            .defaults("10s")
-            .range(1'000, 600'000)
-            .env("VITALS_KEEPALIVE_TIMEOUT"),
-        Setting::of("header_timeout", T::duration,
-                    "a request whose headers have not arrived by then gets 408 and is closed")
-            .defaults("5s")
-            .range(100, 60'000)
-            .env("VITALS_HEADER_TIMEOUT"),
-        Setting::of("stall_after", T::duration,
-                    "/vitalz, /livez, /readyz and /health fail when the scheduler has not "
-                    "ticked for this long")
-            .defaults("10s")
-            .range(2'000, 600'000)
-            .env("VITALS_STALL_AFTER"),
-        Setting::of("http_threads", T::integer,
-                    "HTTP worker threads (one serves at the library's ceiling; see README)")
-            .defaults(1)
-            .range(1, 16)
-            .env("VITALS_HTTP_THREADS"),
-        Setting::of(
-            "heartbeat_redis", T::string,
-            "redis:// (or rediss://) URL where replicas share heartbeat state; default REDIS_URL; "
-            "\"\" keeps it per replica")
-            .env("VITALS_HEARTBEAT_REDIS_URL")
-            .secret(),
-        Setting::of("heartbeat_prefix", T::string, "key prefix of shared heartbeat state")
-            .defaults("vitals:heartbeat:")
-            .env("VITALS_HEARTBEAT_PREFIX"),
-    };
+    static const SettingsTable table = own_settings().table();
     return table;
 }
 
 const SettingsTable& common_check_settings() {
-    using T = SettingType;
-    static const SettingsTable table = {
-        Setting::of("kind", T::string, "the check kind").required(),
-        Setting::of("enabled", T::boolean,
-                    "false drops the check (also one added from the environment)")
-            .defaults(true),
-        Setting::of("interval", T::duration, "time between the starts of two runs")
-            .defaults("10s")
-            .range(100, 86'400'000),
-        Setting::of("timeout", T::duration, "deadline of one run; a run past it is a failure")
-            .defaults("3s")
-            .range(10, 600'000),
-        Setting::of("jitter", T::number, "fraction by which each interval varies, either way")
-            .defaults(0.1)
-            .range(0, 0.5),
-        Setting::of("groups", T::string_list, "probes the check counts for: live, ready")
-            .defaults(json::array())
-            .choices(kGroupNames),
-        Setting::of("critical", T::boolean, "a failure makes /health answer 503").defaults(true),
-        Setting::of("failure_threshold", T::integer,
-                    "consecutive failed runs before the status turns fail")
-            .defaults(1)
-            .range(1, 100),
-        Setting::of("success_threshold", T::integer,
-                    "consecutive good runs before a failed check recovers")
-            .defaults(1)
-            .range(1, 100),
-    };
+    static const SettingsTable table = policy_settings().table();
     return table;
 }
 
@@ -267,16 +306,16 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
 
     Config config;
     config.config_file = config_file;
-    if (params.has("listen")) {
-        if (auto listen = ListenAddress::parse(params.str("listen"))) {
+    if (params.has(own_settings().listen)) {
+        if (auto listen = ListenAddress::parse(params.str(own_settings().listen))) {
             config.listen = *listen;
         } else {
             errors.push_back({where, "/listen", "must be host:port, e.g. 0.0.0.0:8686"});
         }
     }
-    if (params.has("trusted")) {
+    if (params.has(own_settings().trusted)) {
         std::vector<Cidr> networks;
-        const auto list = params.strings("trusted");
+        const auto list = params.strings(own_settings().trusted);
         for (std::size_t i = 0; i < list.size(); ++i) {
             if (auto cidr = Cidr::parse(list[i])) {
                 networks.push_back(*cidr);
@@ -287,17 +326,22 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
         }
         config.trusted = TrustedNetworks(std::move(networks));
     }
-    if (params.has("http_threads"))
-        config.http_threads = static_cast<int>(params.integer("http_threads"));
-    if (params.has("detail_token")) config.detail_token = params.str("detail_token");
-    config.keepalive_timeout = params.duration("keepalive_timeout");
-    config.max_connections = static_cast<std::size_t>(params.integer("max_connections"));
-    config.header_timeout = params.duration("header_timeout");
-    config.stall_after = params.duration("stall_after");
-    if (params.has("state_dir")) config.state_dir = params.str("state_dir");
-    config.heartbeat_prefix = params.str("heartbeat_prefix");
-    std::string shared = params.has("heartbeat_redis") ? params.str("heartbeat_redis") : "";
-    if (!params.has("heartbeat_redis")) {
+    if (params.has(own_settings().http_threads))
+        config.http_threads = static_cast<int>(params.integer(own_settings().http_threads));
+    if (params.has(own_settings().detail_token))
+        config.detail_token = params.str(own_settings().detail_token);
+    config.keepalive_timeout = params.duration(own_settings().keepalive_timeout);
+    config.max_connections =
+        static_cast<std::size_t>(params.integer(own_settings().max_connections));
+    config.header_timeout = params.duration(own_settings().header_timeout);
+    config.stall_after = params.duration(own_settings().stall_after);
+    if (params.has(own_settings().state_dir))
+        config.state_dir = params.str(own_settings().state_dir);
+    config.heartbeat_prefix = params.str(own_settings().heartbeat_prefix);
+    std::string shared = params.has(own_settings().heartbeat_redis)
+                             ? params.str(own_settings().heartbeat_redis)
+                             : "";
+    if (!params.has(own_settings().heartbeat_redis)) {
         if (const auto it = env.find("REDIS_URL"); it != env.end()) shared = it->second;
     }
     if (!shared.empty()) {
@@ -312,7 +356,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
         }
         if (problem.empty()) {
             config.heartbeat_redis = std::move(parsed.url);
-        } else if (params.has("heartbeat_redis")) {
+        } else if (params.has(own_settings().heartbeat_redis)) {
             errors.push_back({where, "/heartbeat_redis", problem});
         } else {
             // REDIS_URL from the environment: heartbeats stay per replica, and that is said.

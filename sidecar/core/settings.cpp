@@ -3,6 +3,7 @@
 #include <cmath>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 namespace vitals {
 
@@ -227,14 +228,14 @@ json setting_from_env(const Setting& setting, const std::string& text) {
 json describe_settings(const Params& params, const SettingsTable& table) {
     json out = json::object();
     for (const Setting& s : table) {
-        if (!params.has(s.key)) continue;
+        if (!params.has(s)) continue;
         const json& v = params.values().at(s.key);
         if (s.is_secret) {
             out[s.key] = "****";
         } else if (s.type == SettingType::duration) {
             out[s.key] = format_duration(Millis(v.get<std::int64_t>()));
         } else if (s.type == SettingType::url) {
-            out[s.key] = params.url(s.key).redacted();
+            out[s.key] = params.url(s).redacted();
         } else {
             out[s.key] = v;
         }
@@ -242,29 +243,42 @@ json describe_settings(const Params& params, const SettingsTable& table) {
     return out;
 }
 
-bool Params::has(const std::string& key) const {
-    return values_.contains(key);
+namespace {
+
+const nlohmann::json& typed(const nlohmann::json& values, const Setting& s, SettingType as) {
+    if (s.type != as) {
+        throw std::logic_error("setting " + s.key + " is declared " +
+                               std::string(setting_type_name(s.type)) + " but read as " +
+                               std::string(setting_type_name(as)));
+    }
+    return values.at(s.key);
 }
-std::string Params::str(const std::string& key) const {
-    return values_.at(key).get<std::string>();
+
+}  // namespace
+
+bool Params::has(const Setting& s) const {
+    return values_.contains(s.key);
 }
-std::int64_t Params::integer(const std::string& key) const {
-    return values_.at(key).get<std::int64_t>();
+std::string Params::str(const Setting& s) const {
+    return typed(values_, s, SettingType::string).get<std::string>();
 }
-double Params::number(const std::string& key) const {
-    return values_.at(key).get<double>();
+std::int64_t Params::integer(const Setting& s) const {
+    return typed(values_, s, SettingType::integer).get<std::int64_t>();
 }
-bool Params::boolean(const std::string& key) const {
-    return values_.at(key).get<bool>();
+double Params::number(const Setting& s) const {
+    return typed(values_, s, SettingType::number).get<double>();
 }
-Millis Params::duration(const std::string& key) const {
-    return Millis(values_.at(key).get<std::int64_t>());
+bool Params::boolean(const Setting& s) const {
+    return typed(values_, s, SettingType::boolean).get<bool>();
 }
-std::vector<std::string> Params::strings(const std::string& key) const {
-    return values_.at(key).get<std::vector<std::string>>();
+Millis Params::duration(const Setting& s) const {
+    return Millis(typed(values_, s, SettingType::duration).get<std::int64_t>());
 }
-Url Params::url(const std::string& key) const {
-    return *parse_url(values_.at(key).get<std::string>()).url;
+std::vector<std::string> Params::strings(const Setting& s) const {
+    return typed(values_, s, SettingType::string_list).get<std::vector<std::string>>();
+}
+Url Params::url(const Setting& s) const {
+    return *parse_url(typed(values_, s, SettingType::url).get<std::string>()).url;
 }
 
 }  // namespace vitals

@@ -82,19 +82,21 @@ struct ConfigError {
 using ConfigErrors = std::vector<ConfigError>;
 
 // Validated values with defaults applied. Durations are stored as milliseconds.
+// Values are read through the setting's declaration, never a re-spelled key: reading one as
+// another type than it was declared with throws std::logic_error (a programming error).
 class Params {
   public:
     Params() = default;
     explicit Params(nlohmann::json values) : values_(std::move(values)) {}
 
-    bool has(const std::string& key) const;
-    std::string str(const std::string& key) const;
-    std::int64_t integer(const std::string& key) const;
-    double number(const std::string& key) const;
-    bool boolean(const std::string& key) const;
-    Millis duration(const std::string& key) const;
-    std::vector<std::string> strings(const std::string& key) const;
-    Url url(const std::string& key) const;
+    bool has(const Setting& s) const;
+    std::string str(const Setting& s) const;  // a string setting
+    std::int64_t integer(const Setting& s) const;
+    double number(const Setting& s) const;
+    bool boolean(const Setting& s) const;
+    Millis duration(const Setting& s) const;
+    std::vector<std::string> strings(const Setting& s) const;
+    Url url(const Setting& s) const;
 
     const nlohmann::json& values() const { return values_; }
 
