@@ -104,8 +104,8 @@ class GunicornCheck final : public Check {
         if (recent_.size() > policy_.latency_runs) recent_.pop_front();
         std::vector<double> sorted(recent_.begin(), recent_.end());
         std::sort(sorted.begin(), sorted.end());
-        const double p95 =
-            sorted[static_cast<std::size_t>(0.95 * static_cast<double>(sorted.size() - 1) + 0.5)];
+        const double p95 = sorted[static_cast<std::size_t>(
+            std::lround(0.95 * static_cast<double>(sorted.size() - 1)))];
         result.observe("probe_p95_seconds", p95);
         const std::string text =
             "p95 of the last " + std::to_string(sorted.size()) + " probes is " + format_millis(p95);

@@ -137,9 +137,17 @@ std::string describe_metrics(const Registry& registry) {
             std::string labels = "`check`";
             if (!spec.label.empty()) labels += ", `" + spec.label + "`";
             if (spec.type == MetricType::histogram) labels += ", `le`";
-            out += "| `vitals_" + name + "_" + spec.name + "` | " +
-                   std::string(metric_type_name(spec.type)) + " | " + labels + " | " + spec.help +
-                   " |\n";
+            out += "| `vitals_";
+            out += name;
+            out += "_";
+            out += spec.name;
+            out += "` | ";
+            out += metric_type_name(spec.type);
+            out += " | ";
+            out += labels;
+            out += " | ";
+            out += spec.help;
+            out += " |\n";
         }
     }
     return out;
