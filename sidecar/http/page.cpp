@@ -252,10 +252,11 @@ const char kStyle[] =
 
 std::string format_value(double v, Unit unit, double now_unix) {
     const auto span = [](double seconds) {
-        if (seconds < 120) return printed("%.0f s", seconds);
-        if (seconds < 7200) return printed("%.0f min", seconds / 60);
-        if (seconds < 172800) return printed("%.0f h", seconds / 3600);
-        return printed("%.0f days", seconds / 86400);
+        // Whole units, rounded down: a certificate with 59.9 days left has 59.
+        if (seconds < 120) return printed("%.0f s", std::floor(seconds));
+        if (seconds < 7200) return printed("%.0f min", std::floor(seconds / 60));
+        if (seconds < 172800) return printed("%.0f h", std::floor(seconds / 3600));
+        return printed("%.0f days", std::floor(seconds / 86400));
     };
     if (!std::isfinite(v)) return "-";
     switch (unit) {
