@@ -1,5 +1,9 @@
 // celery_broker: the broker is reachable and its queues are not piling up. Celery workers
 // crash without any HTTP error; the tasks they leave behind show here.
+#include <algorithm>
+#include <cmath>
+#include <map>
+
 #include "checks/builtin.hpp"
 #include "checks/celery/celery.hpp"
 #include "sidecar/clients/redis_client.hpp"
@@ -8,10 +12,16 @@ namespace vitals::checks {
 
 namespace {
 
+struct BrokerPolicy {
+    std::vector<std::string> queues;
+    double depth_warn = 100, depth_fail = 1000;
+    Millis latency_warn{120'000}, latency_fail{600'000};
+};
+
 class CeleryBrokerCheck final : public Check {
   public:
-    CeleryBrokerCheck(Url url, std::vector<std::string> queues, double warn, double fail)
-        : url_(std::move(url)), queues_(std::move(queues)), warn_(warn), fail_(fail) {}
+    CeleryBrokerCheck(Url url, BrokerPolicy policy, const Clock& clock)
+        : url_(std::move(url)), p_(std::move(policy)), clock_(clock) {}
 
     CheckResult run(const Deadline& deadline) override {
         std::unique_ptr<CeleryBroker> broker;
@@ -28,7 +38,48 @@ class CeleryBrokerCheck final : public Check {
     }
 
   private:
-    CheckResult judge(CeleryBroker& broker) const {
+    // How long the oldest message of `queue` has waited at least: the same message (by its
+    // delivery tag) at the head of a list run after run has waited since it was first seen
+    // there. A message first seen now counts from now, so this is a lower bound. Unknown
+    // (nullopt) where the transport cannot tell.
+    std::optional<double> oldest_wait(CeleryBroker& broker, const std::string& queue) {
+        const std::vector<std::string> heads = broker.oldest_messages(queue);
+        if (heads.empty()) {
+            seen_.erase(queue);
+            return std::nullopt;
+        }
+        const SteadyTime now = clock_.now();
+        std::map<std::string, SteadyTime>& before = seen_[queue];
+        std::map<std::string, SteadyTime> kept;
+        double longest = 0;
+        for (const std::string& head : heads) {
+            const auto it = before.find(head);
+            const SteadyTime since = it == before.end() ? now : it->second;
+            kept.emplace(head, since);
+            longest = std::max(longest, std::chrono::duration<double>(now - since).count());
+        }
+        before = std::move(kept);  // at most one entry per priority list
+        return longest;
+    }
+
+    void judge_latency(const std::string& queue, double waited, CheckResult& result,
+                       Findings& findings) const {
+        result.observe("oldest_wait_seconds", "queue", queue, waited);
+        const auto over = [&](Millis limit) {
+            return waited >= std::chrono::duration<double>(limit).count();
+        };
+        if (!over(p_.latency_warn)) return;
+        const std::string text = "the oldest task in queue " + queue + " has waited at least " +
+                                 format_age(Millis(static_cast<std::int64_t>(waited * 1000)));
+        // Slow or busy workers lie elsewhere; this check is in no probe group by default.
+        if (over(p_.latency_fail)) {
+            findings.add(Status::fail, text, Cause::elsewhere);
+        } else {
+            findings.add(Status::warn, text);
+        }
+    }
+
+    CheckResult judge(CeleryBroker& broker) {
         CheckResult result;
         result.observe("connect_seconds", broker.connect_seconds);
         const auto listening = broker.listening_workers();
@@ -37,7 +88,7 @@ class CeleryBrokerCheck final : public Check {
         Findings findings;
         double total = 0;
         nlohmann::json queues = nlohmann::json::object();
-        for (const QueueDepth& q : broker.queue_depths(queues_)) {
+        for (const QueueDepth& q : broker.queue_depths(p_.queues)) {
             if (!q.exists) {
                 findings.add(Status::warn, "queue " + q.queue +
                                                " does not exist (no worker has declared it yet)");
@@ -49,29 +100,36 @@ class CeleryBrokerCheck final : public Check {
             if (q.consumers) result.observe("queue_consumers", "queue", q.queue, *q.consumers);
             queues[q.queue] = {{"messages", q.messages}};
             if (q.consumers) queues[q.queue]["consumers"] = *q.consumers;
+            if (const auto waited = oldest_wait(broker, q.queue)) {
+                judge_latency(q.queue, *waited, result, findings);
+                queues[q.queue]["oldest_wait_seconds"] = std::round(*waited * 1000) / 1000;
+            } else if (q.messages == 0) {
+                judge_latency(q.queue, 0, result, findings);  // nothing waits
+            }
             const std::string waiting =
                 std::to_string(static_cast<long long>(q.messages)) + " messages waiting";
             const double consumers = q.consumers ? *q.consumers : listening.value_or(1);
             if (q.messages > 0 && consumers == 0) {
                 findings.add(Status::fail,
                              "no worker is consuming queue " + q.queue + " (" + waiting + ")");
-            } else if (q.messages >= fail_) {
+            } else if (q.messages >= p_.depth_fail) {
                 findings.add(Status::fail, "queue " + q.queue + " is backed up: " + waiting);
-            } else if (q.messages >= warn_) {
+            } else if (q.messages >= p_.depth_warn) {
                 findings.add(Status::warn, "queue " + q.queue + " is growing: " + waiting);
             }
         }
         result.details["queues"] = queues;
         findings.conclude(result, std::to_string(static_cast<long long>(total)) + " messages in " +
-                                      std::to_string(queues_.size()) +
-                                      (queues_.size() == 1 ? " queue" : " queues"));
+                                      std::to_string(p_.queues.size()) +
+                                      (p_.queues.size() == 1 ? " queue" : " queues"));
         return result;
     }
 
     Url url_;
-    std::vector<std::string> queues_;
-    double warn_;
-    double fail_;
+    BrokerPolicy p_;
+    const Clock& clock_;
+    // Per queue: each priority list's oldest message and when it was first seen there.
+    std::map<std::string, std::map<std::string, SteadyTime>> seen_;
 };
 
 }  // namespace
@@ -110,7 +168,19 @@ struct CeleryBrokerSettings {
         Setting::of("depth_fail", SettingType::integer, "messages waiting in a queue: fail at")
             .defaults(1000)
             .range(1, 1e9);
-    SettingsTable table() const { return {url, queues, depth_warn, depth_fail}; }
+    Setting latency_warn =
+        Setting::of("latency_warn", SettingType::duration,
+                    "the oldest waiting task has waited this long: warn (Redis transport)")
+            .defaults("2m")
+            .range(1'000, 86'400'000);
+    Setting latency_fail =
+        Setting::of("latency_fail", SettingType::duration,
+                    "the oldest waiting task has waited this long: fail (Redis transport)")
+            .defaults("10m")
+            .range(1'000, 86'400'000);
+    SettingsTable table() const {
+        return {url, queues, depth_warn, depth_fail, latency_warn, latency_fail};
+    }
 };
 
 CheckKind celery_broker_kind() {
@@ -132,15 +202,25 @@ CheckKind celery_broker_kind() {
             .by("queue")
             .headline(),
         O::gauge("queue_consumers", U::none, "Consumers of the queue (AMQP).").by("queue"),
+        O::gauge("oldest_wait_seconds", U::seconds,
+                 "How long the queue's oldest task has waited, at least (Redis transport).")
+            .by("queue"),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = celery_broker_url(ctx.params, s.url);
-        const auto queues = ctx.params.strings(s.queues);
-        if (queues.empty()) throw SettingError(s.queues.key, "must name at least one queue");
-        const auto warn = static_cast<double>(ctx.params.integer(s.depth_warn));
-        const auto fail = static_cast<double>(ctx.params.integer(s.depth_fail));
-        if (warn > fail) throw SettingError(s.depth_warn.key, "must not be above depth_fail");
-        return std::make_unique<CeleryBrokerCheck>(std::move(url), queues, warn, fail);
+        BrokerPolicy p;
+        p.queues = ctx.params.strings(s.queues);
+        if (p.queues.empty()) throw SettingError(s.queues.key, "must name at least one queue");
+        p.depth_warn = static_cast<double>(ctx.params.integer(s.depth_warn));
+        p.depth_fail = static_cast<double>(ctx.params.integer(s.depth_fail));
+        if (p.depth_warn > p.depth_fail)
+            throw SettingError(s.depth_warn.key, "must not be above depth_fail");
+        p.latency_warn = ctx.params.duration(s.latency_warn);
+        p.latency_fail = ctx.params.duration(s.latency_fail);
+        if (p.latency_warn > p.latency_fail)
+            throw SettingError(s.latency_warn.key, "must not be above latency_fail");
+        return std::make_unique<CeleryBrokerCheck>(std::move(url), std::move(p),
+                                                   ctx.services.clock_or_system());
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto it = env.find("CELERY_BROKER_URL");

@@ -42,6 +42,10 @@ class CeleryBroker {
     virtual std::vector<QueueDepth> queue_depths(const std::vector<std::string>& queues) = 0;
     // Messages delivered to workers and not yet acknowledged, where the transport tells.
     virtual std::optional<double> unacked() = 0;
+    // An identity (kombu's delivery_tag) of the message each of `queue`'s lists will hand out
+    // next: its oldest waiting message, one per priority sub-queue holding any. Empty where
+    // the transport cannot tell without consuming (AMQP).
+    virtual std::vector<std::string> oldest_messages(const std::string& /*queue*/) { return {}; }
     // Clients subscribed to the broker's fanout channels, where the transport tells (Redis:
     // kombu workers, two connections each, plus event monitors). Zero: no worker is there.
     virtual std::optional<double> listening_workers() = 0;

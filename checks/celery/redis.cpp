@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include "checks/celery/celery.hpp"
 #include "sidecar/clients/redis_client.hpp"
@@ -54,6 +55,29 @@ class RedisBroker final : public CeleryBroker {
                     RedisClient::integer(*client_->command({"LLEN", key}, "LLEN")));
             }
             out.push_back(d);
+        }
+        return out;
+    }
+
+    // kombu LPUSHes and BRPOPs: each list's oldest message is at index -1.
+    std::vector<std::string> oldest_messages(const std::string& queue) override {
+        std::vector<std::string> out;
+        for (const std::string& key : priority_keys(queue)) {
+            const auto reply = client_->command({"LINDEX", key, "-1"}, "LINDEX");
+            if (reply->type != REDIS_REPLY_STRING) continue;  // an empty list
+            const std::string message(reply->str, reply->len);
+            const auto envelope = nlohmann::json::parse(message, nullptr, false);
+            const nlohmann::json* tag = nullptr;
+            if (envelope.is_object() && envelope.contains("properties") &&
+                envelope["properties"].is_object() &&
+                envelope["properties"].contains("delivery_tag")) {
+                tag = &envelope["properties"]["delivery_tag"];
+            }
+            // A message without a tag is still one message: known by its bytes.
+            out.push_back(key + "\n" +
+                          (tag != nullptr && tag->is_string()
+                               ? tag->get<std::string>()
+                               : std::to_string(std::hash<std::string>{}(message))));
         }
         return out;
     }

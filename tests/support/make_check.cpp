@@ -35,7 +35,7 @@ class DeclaredOnly : public Check {
 }  // namespace
 
 std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::json& settings,
-                                  const Environment& env) {
+                                  const Environment& env, const Clock* clock) {
     static const Registry registry = builtin_registry();
     const CheckKind* kind = registry.find(kind_name);
     if (kind == nullptr) throw std::runtime_error("no kind " + kind_name);
@@ -49,7 +49,7 @@ std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::
     }
     const std::string name = kind_name;
     static HeartbeatBoard board;
-    const Services services{&board};
+    const Services services{&board, clock};
     auto check = std::make_unique<DeclaredOnly>(
         kind->make(CheckContext{name, params, env, services}), *kind);
     check->start();  // as the App does before the first run

@@ -8,9 +8,10 @@
 namespace vitals::testing {
 
 // A built-in check of `kind` with `settings` (the kind's own keys, validated like a file's);
-// throws std::runtime_error listing the problems if they do not validate.
+// throws std::runtime_error listing the problems if they do not validate. With `clock`, the
+// check reads time from it (a FakeClock), as from the process's clock in vitals.
 std::unique_ptr<Check> make_check(const std::string& kind, const nlohmann::json& settings,
-                                  const Environment& env = {});
+                                  const Environment& env = {}, const Clock* clock = nullptr);
 
 // The value of a named observation ("clients_waiting", or with its label's value as JSON keys
 // it: "clients_waiting.shop/app"); throws if the result has none.

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "sidecar/clients/redis_client.hpp"
+#include "support/fake_clock.hpp"
 #include "support/make_check.hpp"
 #include "support/servers.hpp"
 
@@ -345,4 +346,45 @@ TEST_CASE("celery: over TLS brokers (rediss://, amqps://), depth and ping with a
     INFO(system.message);
     CHECK(system.message.find("TLS") == std::string::npos);
     CHECK(system.status == Status::ok);  // reached and read over TLS, verified
+}
+
+TEST_CASE(
+    "celery: on Redis, the oldest waiting task is followed across runs and judged by its wait",
+    "[celery][latency]") {
+    RedisServer redis;
+    const std::string url = redis.url("", 1);
+    publish_tasks(url, 3);  // no worker: they wait
+    FakeClock clock;
+    auto check =
+        make_check("celery_broker", {{"url", url}, {"latency_warn", "1m"}, {"latency_fail", "5m"}},
+                   {}, &clock);
+    const auto findings = [](const CheckResult& r) { return r.details["findings"].dump(); };
+
+    const CheckResult first = check->run(Deadline::in(3s));
+    CHECK(observed(first, "oldest_wait_seconds.celery") == 0);  // first seen now
+
+    clock.advance(90s);
+    const CheckResult later = check->run(Deadline::in(3s));
+    CHECK(observed(later, "oldest_wait_seconds.celery") == 90);
+    INFO(findings(later));
+    CHECK(findings(later).find("the oldest task in queue celery has waited at least 90s") !=
+          std::string::npos);
+
+    // The head is taken (a worker would): the next one is only known to wait from now.
+    REQUIRE(redis.cli("-n 1 RPOP celery") != "");
+    clock.advance(30s);
+    CHECK(observed(check->run(Deadline::in(3s)), "oldest_wait_seconds.celery") == 0);
+
+    clock.advance(400s);
+    const CheckResult stuck = check->run(Deadline::in(3s));
+    CHECK(observed(stuck, "oldest_wait_seconds.celery") == 400);
+    CHECK(stuck.status == Status::fail);
+    INFO(findings(stuck));
+    CHECK(findings(stuck).find("has waited at least 6m") != std::string::npos);
+    CHECK(stuck.details["queues"]["celery"]["oldest_wait_seconds"] == 400);
+
+    // Drained: nothing waits.
+    REQUIRE(redis.cli("-n 1 DEL celery") == "1");
+    clock.advance(10s);
+    CHECK(observed(check->run(Deadline::in(3s)), "oldest_wait_seconds.celery") == 0);
 }
