@@ -187,8 +187,9 @@ class AmqpBroker final : public CeleryBroker {
     std::optional<double> unacked() override { return std::nullopt; }
     std::optional<double> listening_workers() override { return std::nullopt; }
 
-    std::vector<WorkerPong> ping(const std::vector<std::string>& destination, Millis window,
-                                 const std::set<std::string>& stop_when) override {
+    std::map<std::string, std::vector<WorkerReply>> control(
+        const std::vector<std::string>& methods, const std::vector<std::string>& destination,
+        Millis window, const std::set<std::string>& stop_when) override {
         // Both exchanges exactly as kombu declares them, or the server answers 406.
         amqp_exchange_declare(conn(), channel_, amqp_cstring_bytes("celery.pidbox"),
                               amqp_cstring_bytes("fanout"), 0, 0, 0, 0, amqp_empty_table);
@@ -210,8 +211,6 @@ class AmqpBroker final : public CeleryBroker {
                            1, 1, amqp_empty_table);
         expect_ok("consume the reply queue");
 
-        const std::string ticket = uuid4();
-        const std::string body = ping_request(ticket, key, destination);
         const double expires =
             std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
                 .count() +
@@ -232,15 +231,24 @@ class AmqpBroker final : public CeleryBroker {
         props.headers.entries = headers;
         props.delivery_mode = 2;
         const auto sent = SteadyClock::now();
-        const int published =
-            amqp_basic_publish(conn(), channel_, amqp_cstring_bytes("celery.pidbox"),
-                               amqp_empty_bytes, 0, 0, &props, amqp_cstring_bytes(body.c_str()));
-        if (published != AMQP_STATUS_OK)
-            throw BrokerError(std::string("publishing the ping failed: ") +
-                              amqp_error_string2(published));
+        std::map<std::string, std::string> tickets;  // ticket -> method
+        for (const std::string& method : methods) {
+            const std::string ticket = uuid4();
+            tickets[ticket] = method;
+            const std::string body = control_request(method, ticket, key, destination);
+            const int published = amqp_basic_publish(
+                conn(), channel_, amqp_cstring_bytes("celery.pidbox"), amqp_empty_bytes, 0, 0,
+                &props, amqp_cstring_bytes(body.c_str()));
+            if (published != AMQP_STATUS_OK)
+                throw BrokerError("publishing the " + method +
+                                  " request failed: " + amqp_error_string2(published));
+        }
 
-        std::vector<WorkerPong> replies;
-        std::set<std::string> waiting = stop_when;
+        std::map<std::string, std::vector<WorkerReply>> replies;
+        std::set<std::string> waiting;  // "<method> <node>" still to come
+        for (const std::string& method : methods)
+            for (const std::string& node : stop_when)
+                waiting.insert(method + " " + node);
         const auto until = std::min(sent + window, deadline_.at());
         while (SteadyClock::now() < until && (stop_when.empty() || !waiting.empty())) {
             const auto left =
@@ -250,11 +258,11 @@ class AmqpBroker final : public CeleryBroker {
             std::string reply_ticket, reply_body;
             if (!read_delivery(tv, reply_ticket, reply_body)) break;  // the window ran out
             const double seconds = std::chrono::duration<double>(SteadyClock::now() - sent).count();
-            if (reply_ticket == ticket) {
-                for (const std::string& node : ping_reply_nodes(reply_body)) {
-                    replies.push_back({node, seconds});
-                    waiting.erase(node);
-                }
+            const auto method = tickets.find(reply_ticket);
+            if (method == tickets.end()) continue;
+            for (auto& [node, reply] : control_reply(reply_body)) {
+                waiting.erase(method->second + " " + node);
+                replies[method->second].push_back({node, seconds, std::move(reply)});
             }
         }
         return replies;

@@ -91,10 +91,11 @@ std::string uuid4() {
     return out;
 }
 
-std::string ping_request(const std::string& ticket, const std::string& reply_routing_key,
-                         const std::vector<std::string>& destination) {
+std::string control_request(const std::string& method, const std::string& ticket,
+                            const std::string& reply_routing_key,
+                            const std::vector<std::string>& destination) {
     nlohmann::json body = {
-        {"method", "ping"},
+        {"method", method},
         {"arguments", nlohmann::json::object()},
         {"destination",
          destination.empty() ? nlohmann::json(nullptr) : nlohmann::json(destination)},
@@ -105,31 +106,54 @@ std::string ping_request(const std::string& ticket, const std::string& reply_rou
     return body.dump();
 }
 
+std::vector<std::pair<std::string, nlohmann::json>> control_reply(const std::string& body) {
+    std::vector<std::pair<std::string, nlohmann::json>> out;
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object()) return out;
+    for (auto& item : j.items())
+        out.emplace_back(item.key(), std::move(item.value()));
+    return out;
+}
+
 std::vector<std::string> ping_reply_nodes(const std::string& body) {
     std::vector<std::string> nodes;
-    const auto j = nlohmann::json::parse(body, nullptr, false);
-    if (!j.is_object()) return nodes;
-    for (const auto& item : j.items()) {
-        const auto& reply = item.value();
+    for (const auto& [node, reply] : control_reply(body)) {
         if (!reply.is_object()) continue;
         const auto ok = reply.find("ok");
-        if (ok != reply.end() && ok->is_string() && *ok == "pong") nodes.push_back(item.key());
+        if (ok != reply.end() && ok->is_string() && *ok == "pong") nodes.push_back(node);
     }
     return nodes;
 }
 
-std::vector<std::string> redis_reply_nodes(std::string_view message, const std::string& ticket) {
+std::optional<std::pair<std::string, std::string>> redis_reply(std::string_view message) {
     const auto envelope = nlohmann::json::parse(message, nullptr, false);
-    if (!envelope.is_object()) return {};
+    if (!envelope.is_object()) return std::nullopt;
     const auto headers = envelope.find("headers");
-    if (headers == envelope.end() || !headers->is_object()) return {};
+    if (headers == envelope.end() || !headers->is_object()) return std::nullopt;
     const auto sent = headers->find("ticket");
-    if (sent == headers->end() || !sent->is_string() || *sent != ticket) return {};
+    if (sent == headers->end() || !sent->is_string()) return std::nullopt;
     const auto body = envelope.find("body");
-    if (body == envelope.end() || !body->is_string()) return {};
-    const auto decoded = base64_decode(body->get<std::string>());
-    if (!decoded) return {};
-    return ping_reply_nodes(*decoded);
+    if (body == envelope.end() || !body->is_string()) return std::nullopt;
+    auto decoded = base64_decode(body->get<std::string>());
+    if (!decoded) return std::nullopt;
+    return std::make_pair(sent->get<std::string>(), std::move(*decoded));
+}
+
+std::vector<std::string> redis_reply_nodes(std::string_view message, const std::string& ticket) {
+    const auto reply = redis_reply(message);
+    if (!reply || reply->first != ticket) return {};
+    return ping_reply_nodes(reply->second);
+}
+
+std::vector<WorkerPong> CeleryBroker::ping(const std::vector<std::string>& destination,
+                                           Millis window, const std::set<std::string>& stop_when) {
+    std::vector<WorkerPong> pongs;
+    for (const WorkerReply& r : control({"ping"}, destination, window, stop_when)["ping"]) {
+        const auto ok = r.reply.is_object() ? r.reply.find("ok") : r.reply.end();
+        if (r.reply.is_object() && ok != r.reply.end() && ok->is_string() && *ok == "pong")
+            pongs.push_back({r.name, r.seconds});
+    }
+    return pongs;
 }
 
 }  // namespace vitals

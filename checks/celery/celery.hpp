@@ -3,6 +3,7 @@
 // over kombu's Redis transport. Wire formats: ../shared/PROTOCOLS.md §1-3.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -36,6 +37,14 @@ struct WorkerPong {
     double seconds = 0;
 };
 
+// One worker's answer to a remote-control command (ping, stats, active, reserved,
+// active_queues): its node name, how long it took, and what it said.
+struct WorkerReply {
+    std::string name;
+    double seconds = 0;
+    nlohmann::json reply;
+};
+
 class CeleryBroker {
   public:
     virtual ~CeleryBroker() = default;
@@ -49,10 +58,16 @@ class CeleryBroker {
     // Clients subscribed to the broker's fanout channels, where the transport tells (Redis:
     // kombu workers, two connections each, plus event monitors). Zero: no worker is there.
     virtual std::optional<double> listening_workers() = 0;
-    // Broadcasts a ping (or sends it to `destination` only) and collects replies for
-    // `window`, or until every name in `stop_when` has answered. Leaves nothing behind.
-    virtual std::vector<WorkerPong> ping(const std::vector<std::string>& destination, Millis window,
-                                         const std::set<std::string>& stop_when) = 0;
+    // Sends each remote-control command in `methods` to every worker (or to `destination`
+    // only), as `celery inspect` does, and collects the replies for `window`, or until every
+    // name in `stop_when` has answered every command. Replies by command. Leaves nothing
+    // behind.
+    virtual std::map<std::string, std::vector<WorkerReply>> control(
+        const std::vector<std::string>& methods, const std::vector<std::string>& destination,
+        Millis window, const std::set<std::string>& stop_when) = 0;
+    // The ping: control({"ping"}), the workers that answered "pong".
+    std::vector<WorkerPong> ping(const std::vector<std::string>& destination, Millis window,
+                                 const std::set<std::string>& stop_when);
     double connect_seconds = 0;
 };
 
@@ -66,13 +81,18 @@ std::string base64_encode(const std::string& data);
 std::optional<std::string> base64_decode(const std::string& text);
 std::string uuid4();
 // The pidbox request body: {"method": "ping", ..., "ticket", "reply_to": {...}}.
-std::string ping_request(const std::string& ticket, const std::string& reply_routing_key,
-                         const std::vector<std::string>& destination);
-// Node names in a ping reply body {"celery@host": {"ok": "pong"}}. Never throws: a reply of
-// any other shape names no worker.
+std::string control_request(const std::string& method, const std::string& ticket,
+                            const std::string& reply_routing_key,
+                            const std::vector<std::string>& destination);
+// What a reply body {"celery@host": <reply>} says, node by node. Never throws: a body of any
+// other shape says nothing.
+std::vector<std::pair<std::string, nlohmann::json>> control_reply(const std::string& body);
+// Node names in a ping reply body {"celery@host": {"ok": "pong"}}. Never throws.
 std::vector<std::string> ping_reply_nodes(const std::string& body);
-// The same from one message of kombu's Redis transport, a JSON envelope whose base64 `body`
-// is the reply: nodes only when its `headers.ticket` is `ticket`. Never throws.
+// One message of kombu's Redis transport, a JSON envelope with `headers.ticket` and a base64
+// `body`: the ticket and the decoded body. Never throws; nullopt for any other shape.
+std::optional<std::pair<std::string, std::string>> redis_reply(std::string_view message);
+// Node names from such a message whose ticket is `ticket`. Never throws.
 std::vector<std::string> redis_reply_nodes(std::string_view message, const std::string& ticket);
 
 }  // namespace vitals

@@ -105,8 +105,9 @@ class RedisBroker final : public CeleryBroker {
         }
     }
 
-    std::vector<WorkerPong> ping(const std::vector<std::string>& destination, Millis window,
-                                 const std::set<std::string>& stop_when) override {
+    std::map<std::string, std::vector<WorkerReply>> control(
+        const std::vector<std::string>& methods, const std::vector<std::string>& destination,
+        Millis window, const std::set<std::string>& stop_when) override {
         const std::string key = uuid4();
         const std::string queue = key + ".reply.celery.pidbox";
         const std::string binding = key + kSep + kSep + queue;
@@ -118,27 +119,34 @@ class RedisBroker final : public CeleryBroker {
         } cleanup{*this, binding, queue};
 
         client_->command({"SADD", "_kombu.binding.reply.celery.pidbox", binding}, "SADD binding");
-        const std::string ticket = uuid4();
         const double expires =
             std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
                 .count() +
             std::chrono::duration<double>(window).count();
-        const nlohmann::json envelope = {
-            {"body", base64_encode(ping_request(ticket, key, destination))},
-            {"content-encoding", "utf-8"},
-            {"content-type", "application/json"},
-            {"headers", {{"clock", 1}, {"expires", expires}}},
-            {"properties",
-             {{"delivery_mode", 2},
-              {"delivery_info", {{"exchange", "celery.pidbox"}, {"routing_key", ""}}},
-              {"priority", 0},
-              {"body_encoding", "base64"},
-              {"delivery_tag", uuid4()}}}};
         const auto sent = SteadyClock::now();
-        client_->command({"PUBLISH", fanout_channel(), envelope.dump()}, "PUBLISH ping");
+        std::map<std::string, std::string> tickets;  // ticket -> method
+        for (const std::string& method : methods) {
+            const std::string ticket = uuid4();
+            tickets[ticket] = method;
+            const nlohmann::json envelope = {
+                {"body", base64_encode(control_request(method, ticket, key, destination))},
+                {"content-encoding", "utf-8"},
+                {"content-type", "application/json"},
+                {"headers", {{"clock", 1}, {"expires", expires}}},
+                {"properties",
+                 {{"delivery_mode", 2},
+                  {"delivery_info", {{"exchange", "celery.pidbox"}, {"routing_key", ""}}},
+                  {"priority", 0},
+                  {"body_encoding", "base64"},
+                  {"delivery_tag", uuid4()}}}};
+            client_->command({"PUBLISH", fanout_channel(), envelope.dump()}, "PUBLISH request");
+        }
 
-        std::vector<WorkerPong> replies;
-        std::set<std::string> waiting = stop_when;
+        std::map<std::string, std::vector<WorkerReply>> replies;
+        std::set<std::string> waiting;  // "<method> <node>" still to come
+        for (const std::string& method : methods)
+            for (const std::string& node : stop_when)
+                waiting.insert(method + " " + node);
         const auto until = std::min(sent + window, deadline_.at());
         std::vector<std::string> brpop = {"BRPOP"};
         for (const std::string& k : priority_keys(queue))
@@ -156,10 +164,13 @@ class RedisBroker final : public CeleryBroker {
             if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
                 break;  // nil: the window ran out
             const double seconds = std::chrono::duration<double>(SteadyClock::now() - sent).count();
-            for (const std::string& node :
-                 redis_reply_nodes(RedisClient::text(*reply->element[1]), ticket)) {
-                replies.push_back({node, seconds});
-                waiting.erase(node);
+            const auto message = redis_reply(RedisClient::text(*reply->element[1]));
+            if (!message) continue;
+            const auto method = tickets.find(message->first);
+            if (method == tickets.end()) continue;
+            for (auto& [node, said] : control_reply(message->second)) {
+                waiting.erase(method->second + " " + node);
+                replies[method->second].push_back({node, seconds, std::move(said)});
             }
         }
         return replies;

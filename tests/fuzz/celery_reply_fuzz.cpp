@@ -9,6 +9,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string text(reinterpret_cast<const char*>(data), size);
     (void)vitals::ping_reply_nodes(text);
     (void)vitals::redis_reply_nodes(text, "t");
+    (void)vitals::control_reply(text);
+    (void)vitals::redis_reply(text);
     (void)vitals::base64_decode(text);
     return 0;
 }

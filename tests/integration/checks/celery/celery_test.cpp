@@ -388,3 +388,53 @@ TEST_CASE(
     clock.advance(10s);
     CHECK(observed(check->run(Deadline::in(3s)), "oldest_wait_seconds.celery") == 0);
 }
+
+TEST_CASE(
+    "celery: the workers' own stats show busy slots; every slot busy for the limit warns "
+    "while the queue grows, and a queue nobody consumes fails",
+    "[celery][saturation]") {
+    const auto sleeps = [](const std::string& url, int count) {
+        REQUIRE(shell("cd '" VITALS_TESTS_DIR "/e2e/celery_app' && CELERY_BROKER_URL='" + url +
+                      "' /usr/bin/python3 -c 'import tasks; [tasks.sleep.delay(30) for _ in "
+                      "range(" +
+                      std::to_string(count) + ")]'") == 0);
+    };
+    for (const std::string kind : {"amqp", "redis"}) {
+        INFO("broker " << kind);
+        Broker broker(kind);
+        CeleryWorker worker(broker.url, "busy");  // one process: one slot
+        FakeClock clock;
+        auto check = make_check("celery_workers",
+                                {{"url", broker.url},
+                                 {"expected", {worker.node()}},
+                                 {"window", "5s"},
+                                 {"saturation_warn", "1m"},
+                                 {"queues", {"celery", "reports"}}},
+                                {}, &clock);
+        const CheckResult idle = check->run(Deadline::in(8s));
+        INFO(idle.message << " " << idle.details.dump());
+        CHECK(observed(idle, "pool_slots") == 1);
+        CHECK(observed(idle, "busy_slots") == 0);
+        CHECK(idle.details["workers"][0]["queues"] == json::array({"celery"}));
+        CHECK(idle.status == Status::fail);
+        CHECK(idle.message.find("nobody consumes queue reports") == 0);
+
+        sleeps(broker.url, 10);  // one runs, some are prefetched, the rest wait in the queue
+        CheckResult busy;
+        for (int i = 0; i < 20; ++i) {
+            busy = check->run(Deadline::in(8s));
+            if (has_observation(busy, "busy_slots") && observed(busy, "busy_slots") == 1) break;
+        }
+        REQUIRE(observed(busy, "busy_slots") == 1);
+        CHECK(observed(busy, "reserved_tasks") >= 1);
+
+        clock.advance(61s);
+        sleeps(broker.url, 5);
+        const CheckResult saturated = check->run(Deadline::in(8s));
+        const std::string findings = saturated.details["findings"].dump();
+        INFO(findings);
+        CHECK(findings.find("every worker slot has been busy for 61s (1 of 1) while celery grew "
+                            "from ") != std::string::npos);
+        worker.kill();
+    }
+}

@@ -21,14 +21,15 @@ TEST_CASE("base64 round-trips and decodes Celery's captured bodies", "[celery]")
 }
 
 TEST_CASE("the ping request has the fields a Celery worker needs to answer", "[celery]") {
-    const auto broadcast = nlohmann::json::parse(ping_request("t-1", "key-1", {}));
+    const auto broadcast = nlohmann::json::parse(control_request("ping", "t-1", "key-1", {}));
     CHECK(broadcast["method"] == "ping");
     CHECK(broadcast["arguments"] == nlohmann::json::object());
     CHECK(broadcast["destination"].is_null());
     CHECK(broadcast["ticket"] == "t-1");
     CHECK(broadcast["reply_to"]["exchange"] == "reply.celery.pidbox");
     CHECK(broadcast["reply_to"]["routing_key"] == "key-1");
-    const auto targeted = nlohmann::json::parse(ping_request("t-2", "key-2", {"celery@worker-0"}));
+    const auto targeted =
+        nlohmann::json::parse(control_request("ping", "t-2", "key-2", {"celery@worker-0"}));
     CHECK(targeted["destination"] == nlohmann::json::array({"celery@worker-0"}));
 }
 
@@ -64,4 +65,26 @@ TEST_CASE("a Redis reply envelope: the captured one decodes, odd shapes name no 
     CHECK(redis_reply_nodes(R"({"headers": {"ticket": "t"}, "body": "!!"})", "t").empty());
     CHECK(ping_reply_nodes(R"({"a@x": {"ok": 1}, "b@y": {"ok": "pong"}})") ==
           std::vector<std::string>{"b@y"});
+}
+
+TEST_CASE("a remote-control reply says what each node said; a request names its method",
+          "[celery]") {
+    const auto stats = control_reply(
+        R"({"w1@h": {"pool": {"max-concurrency": 4}}, "w2@h": [{"id": "t1"}, {"id": "t2"}]})");
+    REQUIRE(stats.size() == 2);
+    CHECK(stats[0].first == "w1@h");
+    CHECK(stats[0].second["pool"]["max-concurrency"] == 4);
+    CHECK(stats[1].second.size() == 2);
+    CHECK(control_reply("[1]").empty());
+    CHECK(control_reply("{").empty());
+    const auto request = nlohmann::json::parse(control_request("active_queues", "t", "k", {}));
+    CHECK(request["method"] == "active_queues");
+    CHECK(request["arguments"] == nlohmann::json::object());
+    const std::string envelope = R"({"headers": {"ticket": "t-9"}, "body": ")" +
+                                 base64_encode(R"({"w@h": {"ok": "pong"}})") + R"("})";
+    const auto message = redis_reply(envelope);
+    REQUIRE(message);
+    CHECK(message->first == "t-9");
+    CHECK(ping_reply_nodes(message->second) == std::vector<std::string>{"w@h"});
+    CHECK_FALSE(redis_reply(R"({"headers": {"ticket": "t"}, "body": "!!"})"));
 }
