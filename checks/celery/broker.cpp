@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "checks/builtin.hpp"
 #include "checks/celery/celery.hpp"
@@ -16,6 +17,7 @@ struct BrokerPolicy {
     std::vector<std::string> queues;
     double depth_warn = 100, depth_fail = 1000;
     Millis latency_warn{120'000}, latency_fail{600'000};
+    Millis discovery_window{1000};  // how long workers may take to say what they consume
 };
 
 class CeleryBrokerCheck final : public Check {
@@ -31,7 +33,7 @@ class CeleryBrokerCheck final : public Check {
             return CheckResult::fail(e.what());
         }
         try {
-            return judge(*broker);
+            return judge(*broker, deadline);
         } catch (const std::exception& e) {
             return CheckResult::fail(std::string("broker error: ") + e.what());
         }
@@ -79,7 +81,34 @@ class CeleryBrokerCheck final : public Check {
         }
     }
 
-    CheckResult judge(CeleryBroker& broker) {
+    // No queues configured: the ones the workers say they consume (`active_queues`, as
+    // `celery inspect active_queues`), plus Celery's default. Asked once a minute, within at
+    // most half of what is left of the run; at most kMaxDiscovered names, so a broker full of
+    // queues cannot grow the metrics without bound.
+    std::vector<std::string> discover(CeleryBroker& broker, const Deadline& deadline) {
+        static constexpr std::size_t kMaxDiscovered = 50;
+        const SteadyTime now = clock_.now();
+        if (discovered_at_ && now - *discovered_at_ < std::chrono::minutes(1)) return discovered_;
+        const auto half_left = std::chrono::duration_cast<Millis>(deadline.remaining()) / 2;
+        std::set<std::string> names = {"celery"};
+        // Held in a variable: a range-for over a member of a temporary map would outlive it.
+        auto replies =
+            broker.control({"active_queues"}, {}, std::min(p_.discovery_window, half_left), {});
+        for (const WorkerReply& r : replies["active_queues"]) {
+            if (!r.reply.is_array()) continue;
+            for (const auto& q : r.reply) {
+                const auto name = q.is_object() ? q.find("name") : q.end();
+                if (q.is_object() && name != q.end() && name->is_string() &&
+                    names.size() < kMaxDiscovered)
+                    names.insert(name->get<std::string>());
+            }
+        }
+        discovered_.assign(names.begin(), names.end());
+        discovered_at_ = now;
+        return discovered_;
+    }
+
+    CheckResult judge(CeleryBroker& broker, const Deadline& deadline) {
         CheckResult result;
         result.observe("connect_seconds", broker.connect_seconds);
         const auto listening = broker.listening_workers();
@@ -88,7 +117,9 @@ class CeleryBrokerCheck final : public Check {
         Findings findings;
         double total = 0;
         nlohmann::json queues = nlohmann::json::object();
-        for (const QueueDepth& q : broker.queue_depths(p_.queues)) {
+        const std::vector<std::string> watched =
+            p_.queues.empty() ? discover(broker, deadline) : p_.queues;
+        for (const QueueDepth& q : broker.queue_depths(watched)) {
             if (!q.exists) {
                 findings.add(Status::warn, "queue " + q.queue +
                                                " does not exist (no worker has declared it yet)");
@@ -120,14 +151,16 @@ class CeleryBrokerCheck final : public Check {
         }
         result.details["queues"] = queues;
         findings.conclude(result, std::to_string(static_cast<long long>(total)) + " messages in " +
-                                      std::to_string(p_.queues.size()) +
-                                      (p_.queues.size() == 1 ? " queue" : " queues"));
+                                      std::to_string(watched.size()) +
+                                      (watched.size() == 1 ? " queue" : " queues"));
         return result;
     }
 
     Url url_;
     BrokerPolicy p_;
     const Clock& clock_;
+    std::vector<std::string> discovered_;
+    std::optional<SteadyTime> discovered_at_;
     // Per queue: each priority list's oldest message and when it was first seen there.
     std::map<std::string, std::map<std::string, SteadyTime>> seen_;
 };
@@ -158,8 +191,10 @@ struct CeleryBrokerSettings {
                     "broker URL, as in CELERY_BROKER_URL (amqp://, amqps://, pyamqp://, redis://, "
                     "rediss://)")
             .required();
-    Setting queues = Setting::of("queues", SettingType::string_list, "queues to watch")
-                         .defaults(nlohmann::json::array({"celery"}));
+    Setting queues =
+        Setting::of("queues", SettingType::string_list,
+                    "queues to watch; none: the ones the workers consume (active_queues), "
+                    "plus celery");
     Setting depth_warn =
         Setting::of("depth_warn", SettingType::integer, "messages waiting in a queue: warn at")
             .defaults(100)
@@ -209,8 +244,12 @@ CheckKind celery_broker_kind() {
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = celery_broker_url(ctx.params, s.url);
         BrokerPolicy p;
-        p.queues = ctx.params.strings(s.queues);
-        if (p.queues.empty()) throw SettingError(s.queues.key, "must name at least one queue");
+        if (ctx.params.has(s.queues)) {
+            p.queues = ctx.params.strings(s.queues);
+            if (p.queues.empty())
+                throw SettingError(s.queues.key,
+                                   "must name a queue, or be left out to discover them");
+        }
         p.depth_warn = static_cast<double>(ctx.params.integer(s.depth_warn));
         p.depth_fail = static_cast<double>(ctx.params.integer(s.depth_fail));
         if (p.depth_warn > p.depth_fail)

@@ -145,15 +145,4 @@ std::vector<std::string> redis_reply_nodes(std::string_view message, const std::
     return ping_reply_nodes(reply->second);
 }
 
-std::vector<WorkerPong> CeleryBroker::ping(const std::vector<std::string>& destination,
-                                           Millis window, const std::set<std::string>& stop_when) {
-    std::vector<WorkerPong> pongs;
-    for (const WorkerReply& r : control({"ping"}, destination, window, stop_when)["ping"]) {
-        const auto ok = r.reply.is_object() ? r.reply.find("ok") : r.reply.end();
-        if (r.reply.is_object() && ok != r.reply.end() && ok->is_string() && *ok == "pong")
-            pongs.push_back({r.name, r.seconds});
-    }
-    return pongs;
-}
-
 }  // namespace vitals

@@ -32,11 +32,6 @@ struct QueueDepth {
     std::optional<double> consumers;  // unknown on Redis (kombu keeps no per-queue count)
 };
 
-struct WorkerPong {
-    std::string name;  // celery@host
-    double seconds = 0;
-};
-
 // One worker's answer to a remote-control command (ping, stats, active, reserved,
 // active_queues): its node name, how long it took, and what it said.
 struct WorkerReply {
@@ -65,9 +60,6 @@ class CeleryBroker {
     virtual std::map<std::string, std::vector<WorkerReply>> control(
         const std::vector<std::string>& methods, const std::vector<std::string>& destination,
         Millis window, const std::set<std::string>& stop_when) = 0;
-    // The ping: control({"ping"}), the workers that answered "pong".
-    std::vector<WorkerPong> ping(const std::vector<std::string>& destination, Millis window,
-                                 const std::set<std::string>& stop_when);
     double connect_seconds = 0;
 };
 

@@ -88,10 +88,11 @@ std::string RabbitMqServer::ctl(const std::string& args) const {
 }
 
 CeleryWorker::CeleryWorker(const std::string& broker_url, const std::string& name,
-                           const std::string& broker_ca)
+                           const std::string& broker_ca, const std::string& queue)
     : log_(temp_dir("celery") + "/worker.log"), node_(name + "@" + host_name()) {
     std::vector<std::string> env = {"CELERY_BROKER_URL=" + broker_url};
     if (!broker_ca.empty()) env.push_back("CELERY_BROKER_CA=" + broker_ca);
+    if (!queue.empty()) env.push_back("CELERY_QUEUE=" + queue);
     pid_ = spawn_group({"/usr/bin/python3", "-m", "celery", "-A", "tasks", "worker", "-n", node_,
                         "-c", "1", "-l", "info", "--without-mingle", "--without-gossip"},
                        env, log_, VITALS_TESTS_DIR "/e2e/celery_app");

@@ -151,8 +151,9 @@ class RabbitMqServer {
 class CeleryWorker {
   public:
     // `broker_ca`: a CA file the worker verifies a TLS broker against (CELERY_BROKER_CA).
+    // `queue`: the queue it consumes (and its tasks' default), "celery" when empty.
     CeleryWorker(const std::string& broker_url, const std::string& name,
-                 const std::string& broker_ca = "");
+                 const std::string& broker_ca = "", const std::string& queue = "");
     ~CeleryWorker();
     CeleryWorker(const CeleryWorker&) = delete;
     CeleryWorker& operator=(const CeleryWorker&) = delete;

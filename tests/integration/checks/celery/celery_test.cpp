@@ -438,3 +438,20 @@ TEST_CASE(
         worker.kill();
     }
 }
+
+TEST_CASE("celery: with no queues configured, the broker check watches what the workers consume",
+          "[celery][discovery]") {
+    for (const std::string kind : {"amqp", "redis"}) {
+        INFO("broker " << kind);
+        Broker broker(kind);
+        CeleryWorker mail(broker.url, "mail", "", "mail");  // consumes "mail" only
+        auto check = make_check("celery_broker", {{"url", broker.url}});
+        const CheckResult r = check->run(Deadline::in(5s));
+        INFO(r.message << " " << r.details.dump());
+        CHECK(r.details["queues"].contains("mail"));
+        CHECK(r.details["queues"].contains("celery"));  // Celery's default, always watched
+        CHECK(has_observation(r, "queue_messages"));
+        CHECK(observed(r, "queue_messages.mail") == 0);
+        CHECK(r.details["queues"].size() == 2);
+    }
+}
