@@ -23,7 +23,7 @@ struct CheckConfig {
     std::string name;
     std::string kind;
     std::shared_ptr<const ObservationTable> observations;  // the kind's declarations
-    std::string origin;  // the file, or "environment"
+    std::string origin;                                    // the file, or "environment"
     CheckPolicy policy;
     nlohmann::json described;  // effective settings, secrets redacted
     std::unique_ptr<Check> check;

@@ -11,9 +11,8 @@ TEST_CASE("values are read through their declaration, as the type it declares", 
         Setting::of("min_workers", SettingType::integer, "how many").defaults(1).range(1, 10);
     const Setting names = Setting::of("expected", SettingType::string_list, "who");
     ConfigErrors errors;
-    const Params params =
-        read_settings(nlohmann::json{{"window", "250ms"}}, {window, workers, names}, "test", "",
-                      errors);
+    const Params params = read_settings(nlohmann::json{{"window", "250ms"}},
+                                        {window, workers, names}, "test", "", errors);
     REQUIRE(errors.empty());
     CHECK(params.duration(window) == Millis(250));
     CHECK(params.integer(workers) == 1);  // its default
