@@ -390,7 +390,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "celery: the workers' own stats show busy slots; every slot busy for the limit warns "
+    "celery: the workers' own stats show busy slots, every slot busy for the limit warns "
     "while the queue grows, and a queue nobody consumes fails",
     "[celery][saturation]") {
     const auto sleeps = [](const std::string& url, int count) {

@@ -67,7 +67,7 @@ TEST_CASE("a Redis reply envelope: the captured one decodes, odd shapes name no 
           std::vector<std::string>{"b@y"});
 }
 
-TEST_CASE("a remote-control reply says what each node said; a request names its method",
+TEST_CASE("a remote-control reply says what each node said, and a request names its method",
           "[celery]") {
     const auto stats = control_reply(
         R"({"w1@h": {"pool": {"max-concurrency": 4}}, "w2@h": [{"id": "t1"}, {"id": "t2"}]})");
