@@ -187,9 +187,9 @@ class AmqpBroker final : public CeleryBroker {
     std::optional<double> unacked() override { return std::nullopt; }
     std::optional<double> listening_workers() override { return std::nullopt; }
 
-    std::map<std::string, std::vector<WorkerReply>> control(
-        const std::vector<std::string>& methods, const std::vector<std::string>& destination,
-        Millis window, const std::set<std::string>& stop_when) override {
+    ControlReplies control(const std::vector<std::string>& methods,
+                           const std::vector<std::string>& destination, Millis window,
+                           const std::set<std::string>& stop_when) override {
         // Both exchanges exactly as kombu declares them, or the server answers 406.
         amqp_exchange_declare(conn(), channel_, amqp_cstring_bytes("celery.pidbox"),
                               amqp_cstring_bytes("fanout"), 0, 0, 0, 0, amqp_empty_table);
@@ -244,70 +244,67 @@ class AmqpBroker final : public CeleryBroker {
                                   " request failed: " + amqp_error_string2(published));
         }
 
-        std::map<std::string, std::vector<WorkerReply>> replies;
-        std::set<std::string> waiting;  // "<method> <node>" still to come
-        for (const std::string& method : methods)
-            for (const std::string& node : stop_when)
-                waiting.insert(method + " " + node);
+        ReplyCollector replies(methods, stop_when);
         const auto until = std::min(sent + window, deadline_.at());
-        while (SteadyClock::now() < until && (stop_when.empty() || !waiting.empty())) {
+        while (SteadyClock::now() < until && !replies.complete()) {
             const auto left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now());
             const timeval tv = to_timeval(left);
-            amqp_maybe_release_buffers(conn());
-            std::string reply_ticket, reply_body;
+            std::string reply_ticket;
+            std::optional<std::string> reply_body;
             if (!read_delivery(tv, reply_ticket, reply_body)) break;  // the window ran out
             const double seconds = std::chrono::duration<double>(SteadyClock::now() - sent).count();
             const auto method = tickets.find(reply_ticket);
             if (method == tickets.end()) continue;
-            for (auto& [node, reply] : control_reply(reply_body)) {
-                waiting.erase(method->second + " " + node);
-                replies[method->second].push_back({node, seconds, std::move(reply)});
+            if (!reply_body) {
+                ++oversized_replies;
+                continue;
             }
+            replies.add(method->second, *reply_body, seconds);
         }
-        return replies;
+        return replies.take();
     }
-
-    // A reply's body may not be larger than this: a ping reply is a few dozen bytes.
-    static constexpr std::uint64_t kMaxReplyBytes = std::uint64_t{1024} * 1024;
 
     // One delivered message, read frame by frame: amqp_consume_message allocates whatever
     // body size the header frame declares, so a broken or hostile peer declaring 4 GB got
-    // 4 GB. The declared size is checked first. False when `tv` passed with nothing.
-    bool read_delivery(timeval tv, std::string& ticket, std::string& body) {
+    // 4 GB. The declared size is checked first; a body over kMaxReplyBytes is read past
+    // frame by frame, never held, and comes back as nullopt (the next reply still counts).
+    // False when `tv` passed with nothing.
+    bool read_delivery(timeval tv, std::string& ticket, std::optional<std::string>& body) {
         amqp_frame_t frame;
         const auto next = [&](const char* what) {
+            amqp_maybe_release_buffers(conn());
             const int rc = amqp_simple_wait_frame_noblock(conn(), &frame, &tv);
             if (rc == AMQP_STATUS_TIMEOUT) return false;
             if (rc != AMQP_STATUS_OK)
-                throw BrokerError(std::string("waiting for ping replies failed (") + what +
+                throw BrokerError(std::string("waiting for control replies failed (") + what +
                                   "): " + amqp_error_string2(rc));
             return true;
         };
         if (!next("method")) return false;
         if (frame.frame_type != AMQP_FRAME_METHOD ||
             frame.payload.method.id != AMQP_BASIC_DELIVER_METHOD)
-            throw BrokerError("waiting for ping replies failed: the broker sent another frame");
-        if (!next("header")) throw BrokerError("a ping reply stopped after its method frame");
+            throw BrokerError("waiting for control replies failed: the broker sent another frame");
+        if (!next("header")) throw BrokerError("a control reply stopped after its method frame");
         if (frame.frame_type != AMQP_FRAME_HEADER)
-            throw BrokerError("a ping reply has no header frame");
+            throw BrokerError("a control reply has no header frame");
         const std::uint64_t size = frame.payload.properties.body_size;
-        if (size > kMaxReplyBytes)
-            throw BrokerError("a ping reply declares " + std::to_string(size) +
-                              " bytes, over the " + std::to_string(kMaxReplyBytes / 1024) +
-                              " KiB limit; closing the connection");
+        const bool keep = size <= kMaxReplyBytes;
         ticket =
             header(*static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded),
                    "ticket");
-        body.clear();
-        body.reserve(static_cast<std::size_t>(size));
-        while (body.size() < size) {
-            if (!next("body")) throw BrokerError("a ping reply stopped in the middle of its body");
+        std::string kept;
+        if (keep) kept.reserve(static_cast<std::size_t>(size));
+        for (std::uint64_t read = 0; read < size;) {
+            if (!next("body"))
+                throw BrokerError("a control reply stopped in the middle of its body");
             if (frame.frame_type != AMQP_FRAME_BODY)
-                throw BrokerError("a ping reply's body was interrupted by another frame");
-            body += bytes(frame.payload.body_fragment);
-            if (body.size() > size) throw BrokerError("a ping reply is longer than it declared");
+                throw BrokerError("a control reply's body was interrupted by another frame");
+            read += frame.payload.body_fragment.len;
+            if (read > size) throw BrokerError("a control reply is longer than it declared");
+            if (keep) kept += bytes(frame.payload.body_fragment);
         }
+        body = keep ? std::optional<std::string>(std::move(kept)) : std::nullopt;
         return true;
     }
 

@@ -115,6 +115,21 @@ std::vector<std::pair<std::string, nlohmann::json>> control_reply(const std::str
     return out;
 }
 
+ReplyCollector::ReplyCollector(const std::vector<std::string>& methods,
+                               const std::set<std::string>& stop_when)
+    : waits_(!stop_when.empty()) {
+    for (const std::string& method : methods)
+        for (const std::string& node : stop_when)
+            awaited_.insert(method + " " + node);
+}
+
+void ReplyCollector::add(const std::string& method, const std::string& body, double seconds) {
+    for (auto& [node, reply] : control_reply(body)) {
+        awaited_.erase(method + " " + node);
+        replies_[method].push_back({node, seconds, std::move(reply)});
+    }
+}
+
 std::vector<std::string> ping_reply_nodes(const std::string& body) {
     std::vector<std::string> nodes;
     for (const auto& [node, reply] : control_reply(body)) {

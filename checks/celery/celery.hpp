@@ -3,6 +3,7 @@
 // over kombu's Redis transport. Wire formats: ../shared/PROTOCOLS.md §1-3.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,6 +41,25 @@ struct WorkerReply {
     nlohmann::json reply;
 };
 
+// Replies by command. What control() collects as they come, and whether it may stop waiting.
+using ControlReplies = std::map<std::string, std::vector<WorkerReply>>;
+
+class ReplyCollector {
+  public:
+    // Waits for every command in `methods` from every node in `stop_when` (nothing to wait
+    // for when it is empty: the window decides).
+    ReplyCollector(const std::vector<std::string>& methods, const std::set<std::string>& stop_when);
+    // A reply body to `method` that came `seconds` after the requests went out.
+    void add(const std::string& method, const std::string& body, double seconds);
+    bool complete() const { return waits_ && awaited_.empty(); }
+    ControlReplies take() { return std::move(replies_); }
+
+  private:
+    bool waits_;
+    std::set<std::string> awaited_;  // "<method> <node>" still to come
+    ControlReplies replies_;
+};
+
 class CeleryBroker {
   public:
     virtual ~CeleryBroker() = default;
@@ -57,10 +77,16 @@ class CeleryBroker {
     // only), as `celery inspect` does, and collects the replies for `window`, or until every
     // name in `stop_when` has answered every command. Replies by command. Leaves nothing
     // behind.
-    virtual std::map<std::string, std::vector<WorkerReply>> control(
-        const std::vector<std::string>& methods, const std::vector<std::string>& destination,
-        Millis window, const std::set<std::string>& stop_when) = 0;
+    virtual ControlReplies control(const std::vector<std::string>& methods,
+                                   const std::vector<std::string>& destination, Millis window,
+                                   const std::set<std::string>& stop_when) = 0;
+    // A reply may not be larger than this: a ping reply is a few dozen bytes, but `active`
+    // and `reserved` carry every task's arguments.
+    static constexpr std::uint64_t kMaxReplyBytes = std::uint64_t{1024} * 1024;
     double connect_seconds = 0;
+    // Replies control() read past and dropped for being over kMaxReplyBytes. Their workers'
+    // other replies still count.
+    int oversized_replies = 0;
 };
 
 bool is_celery_broker_url(const Url& url);  // amqp(s)://, pyamqp://, redis(s)://, ...

@@ -105,9 +105,9 @@ class RedisBroker final : public CeleryBroker {
         }
     }
 
-    std::map<std::string, std::vector<WorkerReply>> control(
-        const std::vector<std::string>& methods, const std::vector<std::string>& destination,
-        Millis window, const std::set<std::string>& stop_when) override {
+    ControlReplies control(const std::vector<std::string>& methods,
+                           const std::vector<std::string>& destination, Millis window,
+                           const std::set<std::string>& stop_when) override {
         const std::string key = uuid4();
         const std::string queue = key + ".reply.celery.pidbox";
         const std::string binding = key + kSep + kSep + queue;
@@ -142,17 +142,13 @@ class RedisBroker final : public CeleryBroker {
             client_->command({"PUBLISH", fanout_channel(), envelope.dump()}, "PUBLISH request");
         }
 
-        std::map<std::string, std::vector<WorkerReply>> replies;
-        std::set<std::string> waiting;  // "<method> <node>" still to come
-        for (const std::string& method : methods)
-            for (const std::string& node : stop_when)
-                waiting.insert(method + " " + node);
+        ReplyCollector replies(methods, stop_when);
         const auto until = std::min(sent + window, deadline_.at());
         std::vector<std::string> brpop = {"BRPOP"};
         for (const std::string& k : priority_keys(queue))
             brpop.push_back(k);
         brpop.emplace_back();
-        while (stop_when.empty() || !waiting.empty()) {
+        while (!replies.complete()) {
             const double left = std::chrono::duration<double>(until - SteadyClock::now()).count();
             if (left < 0.01) break;
             char timeout[32];
@@ -160,7 +156,16 @@ class RedisBroker final : public CeleryBroker {
             brpop.back() = timeout;
             client_->set_timeout(
                 std::chrono::milliseconds(static_cast<long long>(left * 1000) + 1000));
-            const auto reply = client_->command(brpop, "BRPOP reply");
+            RedisClient::Reply reply;
+            try {
+                reply = client_->command(brpop, "BRPOP reply");
+            } catch (const RedisReplyTooLarge&) {
+                // Popped whole on the server's side, cut off on ours: that reply is gone and
+                // the connection is past saving. The next replies come on a new one.
+                ++oversized_replies;
+                client_ = std::make_unique<RedisClient>(url_, deadline_);
+                continue;
+            }
             if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
                 break;  // nil: the window ran out
             const double seconds = std::chrono::duration<double>(SteadyClock::now() - sent).count();
@@ -168,12 +173,9 @@ class RedisBroker final : public CeleryBroker {
             if (!message) continue;
             const auto method = tickets.find(message->first);
             if (method == tickets.end()) continue;
-            for (auto& [node, said] : control_reply(message->second)) {
-                waiting.erase(method->second + " " + node);
-                replies[method->second].push_back({node, seconds, std::move(said)});
-            }
+            replies.add(method->second, message->second, seconds);
         }
-        return replies;
+        return replies.take();
     }
 
   private:

@@ -39,10 +39,11 @@ struct WorkerLoad {
     double busy = 0;      // tasks executing
     double reserved = 0;  // tasks prefetched, waiting in the worker
     std::vector<std::string> queues;
+    bool queues_known = false;  // it answered active_queues
 };
 
-const nlohmann::json* reply_of(const std::map<std::string, std::vector<WorkerReply>>& replies,
-                               const std::string& method, const std::string& node) {
+const nlohmann::json* reply_of(const ControlReplies& replies, const std::string& method,
+                               const std::string& node) {
     const auto it = replies.find(method);
     if (it == replies.end()) return nullptr;
     for (const WorkerReply& r : it->second)
@@ -50,8 +51,7 @@ const nlohmann::json* reply_of(const std::map<std::string, std::vector<WorkerRep
     return nullptr;
 }
 
-WorkerLoad load_of(const std::map<std::string, std::vector<WorkerReply>>& replies,
-                   const std::string& node) {
+WorkerLoad load_of(const ControlReplies& replies, const std::string& node) {
     WorkerLoad load;
     if (const auto* stats = reply_of(replies, "stats", node); stats && stats->is_object()) {
         const auto pool = stats->find("pool");
@@ -68,6 +68,7 @@ WorkerLoad load_of(const std::map<std::string, std::vector<WorkerReply>>& replie
         load.reserved = static_cast<double>(reserved->size());
     if (const auto* queues = reply_of(replies, "active_queues", node);
         queues && queues->is_array()) {
+        load.queues_known = true;
         for (const auto& q : *queues) {
             const auto name = q.is_object() ? q.find("name") : q.end();
             if (q.is_object() && name != q.end() && name->is_string())
@@ -90,7 +91,7 @@ class CeleryWorkersCheck final : public Check {
             // Celery reconnects by itself; restarting every worker cannot bring a broker back.
             return CheckResult::fail(e.what(), Cause::elsewhere);
         }
-        std::map<std::string, std::vector<WorkerReply>> replies;
+        ControlReplies replies;
         try {
             std::set<std::string> stop_when(policy_.destination.begin(), policy_.destination.end());
             stop_when.insert(policy_.expected.begin(), policy_.expected.end());
@@ -106,6 +107,7 @@ class CeleryWorkersCheck final : public Check {
         double slowest = 0;
         WorkerLoad total;
         std::set<std::string> consumed;
+        bool queues_known = true;  // every worker that answered said what it consumes
         for (const WorkerReply& p : replies["ping"]) {
             const auto ok = p.reply.is_object() ? p.reply.find("ok") : p.reply.end();
             if (!p.reply.is_object() || ok == p.reply.end() || *ok != "pong") continue;
@@ -122,6 +124,7 @@ class CeleryWorkersCheck final : public Check {
                 total.busy += load.busy;
                 total.reserved += load.reserved;
                 consumed.insert(load.queues.begin(), load.queues.end());
+                queues_known = queues_known && load.queues_known;
                 worker["pool_slots"] = load.slots;
                 worker["busy_slots"] = load.busy;
                 worker["reserved_tasks"] = load.reserved;
@@ -143,10 +146,19 @@ class CeleryWorkersCheck final : public Check {
         const int min_workers = policy_.destination.empty() ? policy_.min_workers : 1;
         // The broker answered: a worker that does not is the worker's own problem, which a
         // restart may fix (in a worker pod this check is the liveness probe).
+        // Big task arguments in `active` or `reserved`: the ping still counts; the counts leave
+        // out what was dropped.
+        const int over = broker->oversized_replies;
+        const std::string dropped =
+            over == 0 ? ""
+                      : std::to_string(over) + " remote-control repl" + (over == 1 ? "y" : "ies") +
+                            " over " + std::to_string(CeleryBroker::kMaxReplyBytes / 1024) +
+                            " KiB dropped unread";
         Findings findings;
         if (names.empty()) {
-            findings.add(Status::fail,
-                         "no worker answered the ping within " + format_duration(policy_.window));
+            findings.add(Status::fail, "no worker answered the ping within " +
+                                           format_duration(policy_.window) +
+                                           (dropped.empty() ? "" : " (" + dropped + ")"));
         } else if (static_cast<int>(names.size()) < min_workers) {
             findings.add(Status::fail, std::to_string(names.size()) + " worker(s) answered (" +
                                            join(names) + "), fewer than min_workers " +
@@ -160,12 +172,14 @@ class CeleryWorkersCheck final : public Check {
                 .observe("reserved_tasks", total.reserved);
             judge_saturation(*broker, total, consumed, findings);
             for (const std::string& queue : policy_.queues) {
-                if (consumed.count(queue) == 0) {
+                // A worker whose active_queues reply went missing may be the one consuming.
+                if (consumed.count(queue) == 0 && queues_known) {
                     findings.add(Status::fail, "nobody consumes queue " + queue, Cause::elsewhere);
                 }
             }
             result.details["queues_consumed"] = consumed;
         }
+        if (!dropped.empty()) result.details["inspection_incomplete"] = dropped;
         findings.conclude(result, std::to_string(names.size()) +
                                       (names.size() == 1 ? " worker" : " workers") +
                                       " answered: " + join(names));

@@ -135,9 +135,9 @@ RedisClient::Reply RedisClient::command(const std::vector<std::string>& args, co
             throw RedisError(std::string(what) + ": malformed reply: " + reader_->errstr);
         if (raw != nullptr) break;
         if (received > kMaxReplyBytes)
-            throw RedisError(std::string(what) + ": reply larger than " +
-                             std::to_string(kMaxReplyBytes / 1024) +
-                             " KiB, closing the connection");
+            throw RedisReplyTooLarge(std::string(what) + ": reply larger than " +
+                                     std::to_string(kMaxReplyBytes / 1024) +
+                                     " KiB, closing the connection");
         chunk.clear();
         if (const IoStatus st = stream_.receive_some(chunk, std::size_t{64} * 1024, deadline_);
             st != IoStatus::ok)

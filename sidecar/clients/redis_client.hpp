@@ -26,6 +26,12 @@ class RedisError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A reply grew past RedisClient::kMaxReplyBytes: it was cut off, and the connection with it.
+class RedisReplyTooLarge : public RedisError {
+  public:
+    using RedisError::RedisError;
+};
+
 // How a URL's scheme reaches Redis, as redis-py and django-environ spell it: redis://,
 // rediscache:// (tcp); unix://, redis+socket:// (a socket path); rediss:// (TLS).
 enum class RedisTransport { tcp, unix_socket, tls };
