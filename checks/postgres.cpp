@@ -1,10 +1,14 @@
 // postgres: a NEW connection is accepted and answers SELECT 1 (connection exhaustion shows
-// exactly there), plus saturation, problem sessions and statement statistics read over one
-// long-lived connection.
+// exactly there) from a server in the expected role (a primary that takes writes, or a
+// replica), plus saturation, problem sessions, replication, transaction-ID wraparound and
+// statement statistics read over one long-lived connection.
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "checks/builtin.hpp"
@@ -20,7 +24,21 @@ double seconds_since(SteadyClock::time_point t) {
     return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
+enum class Role { primary, replica, any };
+
+// What the new connection found the server to be.
+struct ServerRole {
+    bool in_recovery = false;  // a standby, replaying WAL
+    bool read_only = false;    // transaction_read_only: writes are refused
+};
+
 struct Thresholds {
+    Role role = Role::primary;
+    Millis replay_lag_warn{30'000};
+    Millis replay_lag_fail{0};  // 0: a lagging replica never fails (stale beats unavailable)
+    double slot_retained_warn = 1024.0 * 1024 * 1024;
+    double xid_age_warn = 1e9;
+    double xid_age_fail = 2.1e9;
     double connections_warn = 0.8;
     double connections_fail = 0.95;
     Millis long_query{30'000};
@@ -35,25 +53,30 @@ class PostgresCheck final : public Check {
 
     CheckResult run(const Deadline& deadline) override {
         const PostgresConninfo conninfo = postgres_conninfo(url_, deadline);
-        CheckResult result = probe_new_connection(conninfo.text);
+        std::optional<ServerRole> server;
+        CheckResult result = probe_new_connection(conninfo.text, server);
         if (!conninfo.dropped.empty())
             result.details["url_options_ignored"] = conninfo.dropped;  // Django's, not libpq's
         if (result.status == Status::fail) {
             stats_.reset();  // whatever it was, the server is not taking connections now
             return result;
         }
+        Findings findings;
+        if (server) judge_role(*server, result, findings);
         try {
-            collect_stats(conninfo.text, deadline, result);
+            collect_stats(conninfo.text, deadline, server, result, findings);
         } catch (const std::exception& e) {
             stats_.reset();
             result.details["stats_error"] = redact_secrets(first_line(e.what()));
         }
+        findings.conclude(result, result.message);
         return result;
     }
 
   private:
     // The deadline is inside the connection string (connect_timeout, tcp_user_timeout).
-    static CheckResult probe_new_connection(const std::string& conninfo) {
+    static CheckResult probe_new_connection(const std::string& conninfo,
+                                            std::optional<ServerRole>& server) {
         const auto started = SteadyClock::now();
         try {
             pqxx::connection conn(conninfo);
@@ -65,6 +88,15 @@ class PostgresCheck final : public Check {
             CheckResult r = CheckResult::ok("new connection and SELECT 1 in " +
                                             format_millis(connect_seconds + query_seconds));
             r.observe("connect_seconds", connect_seconds).observe("query_seconds", query_seconds);
+            // On the same new connection: what a new connection of the app gets.
+            try {
+                const pqxx::row role = tx.exec1(
+                    "SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'");
+                server = ServerRole{role[0].as<bool>(), role[1].as<bool>()};
+                r.observe("in_recovery", server->in_recovery ? 1 : 0);
+            } catch (const std::exception& e) {
+                r.details["role_error"] = redact_secrets(first_line(e.what()));
+            }
             return r;
         } catch (const pqxx::sql_error& e) {
             CheckResult r = CheckResult::fail(e.sqlstate() == "57014"
@@ -82,7 +114,31 @@ class PostgresCheck final : public Check {
         }
     }
 
-    void collect_stats(const std::string& conninfo, const Deadline& deadline, CheckResult& result) {
+    // A primary that refuses writes fails: every write the app makes fails with it. Restarting
+    // pods fixes nothing (Cause::elsewhere).
+    void judge_role(const ServerRole& server, CheckResult& result, Findings& findings) const {
+        result.details["server_role"] = server.in_recovery ? "standby" : "primary";
+        if (limits_.role == Role::primary && server.in_recovery) {
+            findings.add(Status::fail,
+                         "the server is a standby in recovery, so every write will fail (does the "
+                         "URL still point at the old primary after a failover?)",
+                         Cause::elsewhere);
+        } else if (limits_.role == Role::primary && server.read_only) {
+            findings.add(Status::fail,
+                         "transactions are read-only (default_transaction_read_only), so every "
+                         "write will fail",
+                         Cause::elsewhere);
+        } else if (limits_.role == Role::replica && !server.in_recovery) {
+            findings.add(Status::warn,
+                         "expected a replica, but the server is not in recovery: it is a primary "
+                         "(promoted in a failover?) and takes the reads meant for a replica",
+                         Cause::elsewhere);
+        }
+    }
+
+    void collect_stats(const std::string& conninfo, const Deadline& deadline,
+                       const std::optional<ServerRole>& server, CheckResult& result,
+                       Findings& findings) {
         if (!stats_ || !stats_->is_open()) {
             stats_ = std::make_unique<pqxx::connection>(conninfo);
             // A pooler (pgBouncer) answers on its own port and hands statements to a server
@@ -206,11 +262,18 @@ class PostgresCheck final : public Check {
         result.observe("deadlocks_total", db[3].as<double>())
             .observe("database_size_bytes", db[4].as<double>());
 
+        if (server && version >= 100000) {
+            if (server->in_recovery) {
+                standby_replication(tx, result, findings);
+            } else {
+                primary_replication(tx, result, findings);
+            }
+        }
+        wraparound(tx, result, findings);
         const double slowest_mean = statements(tx, version, result);
         tx.commit();  // read only; ends the transaction before the connection is reused
 
-        // Judgement: every finding, the worst one as the message.
-        Findings findings;
+        // Judgement: every finding; run() concludes with the worst one as the message.
         const std::string in_use = std::to_string(used) + " of " + std::to_string(usable) +
                                    " usable connections in use (" + percent(ratio) + ")";
         if (ratio >= limits_.connections_fail) {
@@ -229,7 +292,150 @@ class PostgresCheck final : public Check {
                                            std::to_string(limits_.statement_mean_warn.count()) +
                                            "ms); see details");
         }
-        findings.conclude(result, result.message);
+    }
+
+    // On a standby: how far behind the primary it serves, and whether it still streams.
+    void standby_replication(pqxx::transaction_base& tx, CheckResult& result,
+                             Findings& findings) const {
+        // Replayed everything received: nothing is stale, however old the last commit is (an
+        // idle primary sends no commits, and now() - the last one's time grows regardless).
+        const pqxx::row row = tx.exec1(
+            "SELECT pg_last_wal_receive_lsn() IS NOT NULL AND"
+            " pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(),"
+            " extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,"
+            " pg_is_wal_replay_paused(),"
+            " coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()),"
+            " 0)::float8,"
+            " (SELECT count(*) FROM pg_stat_wal_receiver),"
+            " (SELECT status FROM pg_stat_wal_receiver LIMIT 1)");
+        const bool caught_up = row[0].as<bool>();
+        const bool paused = row[2].as<bool>();
+        result.observe("replay_lag_bytes", row[3].as<double>());
+        const bool receiving = row[4].as<int>() > 0;
+        result.observe("wal_receiver_streaming", receiving ? 1 : 0);
+        result.details["wal_receiver"] = !receiving ? "none: not streaming from a primary"
+                                         : row[5].is_null()
+                                             ? "running (its status needs pg_read_all_stats)"
+                                             : row[5].as<std::string>();
+        std::optional<double> lag;
+        if (caught_up) {
+            lag = 0;
+        } else if (!row[1].is_null()) {
+            lag = std::max(0.0, row[1].as<double>());
+        }
+        if (lag) result.observe("replay_lag_seconds", *lag);
+        if (paused) findings.add(Status::warn, "WAL replay is paused (pg_wal_replay_resume())");
+        if (!receiving)
+            findings.add(Status::warn,
+                         "no WAL receiver: the replica is not streaming from a "
+                         "primary and falls behind");
+        if (!lag) return;
+        const std::string behind = "the replica is " +
+                                   format_duration(Millis(std::llround(*lag * 1000))) +
+                                   " behind the primary";
+        const auto over = [&](Millis limit) {
+            return limit.count() > 0 && *lag * 1000 >= static_cast<double>(limit.count());
+        };
+        if (over(limits_.replay_lag_fail)) {
+            findings.add(Status::fail, behind, Cause::elsewhere);
+        } else if (over(limits_.replay_lag_warn)) {
+            findings.add(Status::warn, behind + ": its pages are stale", Cause::elsewhere);
+        }
+    }
+
+    // On a primary: each standby's lag, and slots that keep WAL nobody comes to fetch.
+    void primary_replication(pqxx::transaction_base& tx, CheckResult& result,
+                             Findings& findings) const {
+        std::set<std::string> names;
+        nlohmann::json standbys = nlohmann::json::array();
+        for (const auto& row : tx.exec(
+                 "SELECT coalesce(nullif(application_name, ''), 'standby'),"
+                 " coalesce(host(client_addr), 'local'), coalesce(state, ''),"
+                 " extract(epoch FROM write_lag)::float8, extract(epoch FROM flush_lag)::float8,"
+                 " extract(epoch FROM replay_lag)::float8"
+                 " FROM pg_stat_replication ORDER BY 1, 2 LIMIT 20")) {
+            std::string name = row[0].as<std::string>();
+            for (int n = 2; names.count(name) != 0; ++n)
+                name = row[0].as<std::string>() + "#" + std::to_string(n);
+            names.insert(name);
+            // Lags are null once a standby has caught up and nothing is written: none.
+            const auto seconds = [&](int i) {
+                return row[i].is_null() ? 0.0 : row[i].as<double>();
+            };
+            result.observe("standby_replay_lag_seconds", "standby", name, seconds(5));
+            standbys.push_back({{"name", name},
+                                {"address", row[1].as<std::string>()},
+                                {"state", row[2].as<std::string>()},
+                                {"write_lag_seconds", seconds(3)},
+                                {"flush_lag_seconds", seconds(4)},
+                                {"replay_lag_seconds", seconds(5)}});
+        }
+        result.observe("standbys", static_cast<double>(names.size()));
+        result.details["standbys"] = standbys;
+
+        nlohmann::json slots = nlohmann::json::array();
+        double inactive = 0;
+        for (const auto& row :
+             tx.exec("SELECT slot_name, slot_type, active, coalesce(wal_status, ''),"
+                     " coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::float8"
+                     " FROM pg_replication_slots ORDER BY 5 DESC LIMIT 20")) {
+            const std::string name = row[0].as<std::string>();
+            const bool active = row[2].as<bool>();
+            const double retained = row[4].as<double>();
+            result.observe("slot_retained_wal_bytes", "slot", name, retained);
+            slots.push_back({{"name", name},
+                             {"type", row[1].as<std::string>()},
+                             {"active", active},
+                             {"wal_status", row[3].as<std::string>()},
+                             {"retained_wal_bytes", retained}});
+            if (active) continue;
+            ++inactive;
+            if (retained >= limits_.slot_retained_warn) {
+                findings.add(Status::warn,
+                             "replication slot " + name + " is inactive and retains " +
+                                 count(retained / (1024 * 1024)) +
+                                 " MiB of WAL: the disk fills until its consumer returns or the "
+                                 "slot is dropped",
+                             Cause::elsewhere);
+            }
+        }
+        result.observe("inactive_slots", inactive);
+        result.details["replication_slots"] = slots;
+    }
+
+    // Transaction-ID age: at 2^31 the server stops taking writes. Autovacuum freezes a
+    // database once its age passes autovacuum_freeze_max_age; an age far beyond says it cannot.
+    void wraparound(pqxx::transaction_base& tx, CheckResult& result, Findings& findings) const {
+        double oldest = 0;
+        std::string oldest_db;
+        for (const auto& row : tx.exec("SELECT datname, age(datfrozenxid)::float8 FROM pg_database"
+                                       " ORDER BY 2 DESC LIMIT 20")) {
+            const double age = row[1].as<double>();
+            result.observe("database_xid_age", "database", row[0].as<std::string>(), age);
+            if (age > oldest) {
+                oldest = age;
+                oldest_db = row[0].as<std::string>();
+            }
+        }
+        const pqxx::row row = tx.exec1(
+            "SELECT current_setting('autovacuum_freeze_max_age')::float8,"
+            " (SELECT coalesce(max(age(backend_xmin)), 0)::float8 FROM pg_stat_activity),"
+            " (SELECT coalesce(extract(epoch FROM now() - min(xact_start)), 0)::float8"
+            " FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            " AND pid <> pg_backend_pid())");
+        result.observe("oldest_xmin_xid_age", row[1].as<double>())
+            .observe("oldest_transaction_seconds", std::max(0.0, row[2].as<double>()));
+        result.details["autovacuum_freeze_max_age"] = row[0].as<double>();
+        if (oldest_db.empty()) return;
+        const std::string said = "database " + oldest_db + " is " + count(oldest / 1e6) +
+                                 " million transactions from its last freeze (writes stop at "
+                                 "2147 million; autovacuum_freeze_max_age is " +
+                                 count(row[0].as<double>() / 1e6) + " million)";
+        if (oldest >= limits_.xid_age_fail) {
+            findings.add(Status::fail, said, Cause::elsewhere);
+        } else if (oldest >= limits_.xid_age_warn) {
+            findings.add(Status::warn, said + ": is autovacuum blocked?", Cause::elsewhere);
+        }
     }
 
     static std::string count(double n) { return std::to_string(std::llround(n)); }
@@ -300,6 +506,34 @@ struct PostgresSettings {
     Setting url =
         Setting::of("url", SettingType::url, "postgres:// or postgresql:// URL, as in DATABASE_URL")
             .required();
+    Setting role = Setting::of("role", SettingType::string,
+                               "what the server must be: primary (takes writes), replica (a "
+                               "standby) or any")
+                       .defaults("primary")
+                       .choices({"primary", "replica", "any"});
+    Setting replay_lag_warn = Setting::of("replay_lag_warn", SettingType::duration,
+                                          "a standby further behind its primary than this warns")
+                                  .defaults("30s")
+                                  .range(1, 86'400'000);
+    Setting replay_lag_fail =
+        Setting::of("replay_lag_fail", SettingType::duration,
+                    "a standby further behind than this fails; 0: never (stale pages beat none)")
+            .defaults("0s")
+            .range(0, 86'400'000);
+    Setting slot_retained_warn =
+        Setting::of("slot_retained_warn", SettingType::integer,
+                    "an inactive replication slot retaining this many bytes of WAL warns")
+            .defaults(std::int64_t{1} << 30)
+            .range(0, 1e15);
+    Setting xid_age_warn = Setting::of("xid_age_warn", SettingType::integer,
+                                       "a database this many transactions from its last freeze "
+                                       "warns (autovacuum is not keeping up)")
+                               .defaults(1'000'000'000)
+                               .range(1, 2'147'483'647);
+    Setting xid_age_fail = Setting::of("xid_age_fail", SettingType::integer,
+                                       "this close to wraparound fails: at 2^31 writes stop")
+                               .defaults(2'100'000'000)
+                               .range(1, 2'147'483'647);
     Setting connections_warn_ratio = Setting::of("connections_warn_ratio", SettingType::number,
                                                  "connections in use / usable: warn at")
                                          .defaults(0.8)
@@ -326,8 +560,18 @@ struct PostgresSettings {
                       .defaults(5)
                       .range(1, 50);
     SettingsTable table() const {
-        return {url,        connections_warn_ratio, connections_fail_ratio,
-                long_query, idle_in_transaction,    statement_mean_warn,
+        return {url,
+                role,
+                connections_warn_ratio,
+                connections_fail_ratio,
+                long_query,
+                idle_in_transaction,
+                statement_mean_warn,
+                replay_lag_warn,
+                replay_lag_fail,
+                slot_retained_warn,
+                xid_age_warn,
+                xid_age_fail,
                 top};
     }
 };
@@ -337,8 +581,9 @@ CheckKind postgres_kind() {
     CheckKind kind;
     kind.name = "postgres";
     kind.summary =
-        "PostgreSQL: new connection + SELECT 1, connection saturation, problem sessions, statement "
-        "statistics";
+        "PostgreSQL: new connection + SELECT 1 in the expected role, connection saturation, "
+        "problem "
+        "sessions, replication, wraparound, statement statistics";
     kind.default_groups = {"ready"};
     kind.settings = s.table();
     using O = ObservationSpec;
@@ -369,6 +614,30 @@ CheckKind postgres_kind() {
                  "1 when pg_stat_statements can be read."),
         O::gauge("slowest_statement_mean_seconds", U::seconds,
                  "Mean time of the slowest statement in pg_stat_statements."),
+        O::gauge("in_recovery", U::boolean,
+                 "1 when the server is a standby replaying WAL (pg_is_in_recovery)."),
+        O::gauge("replay_lag_seconds", U::seconds,
+                 "On a standby: how far behind its primary it serves (0 when it replayed all it "
+                 "received)."),
+        O::gauge("replay_lag_bytes", U::bytes, "On a standby: WAL received and not yet replayed."),
+        O::gauge("wal_receiver_streaming", U::boolean,
+                 "On a standby: 1 while a WAL receiver streams from a primary."),
+        O::gauge("standbys", U::none, "On a primary: standbys streaming from it."),
+        O::gauge("standby_replay_lag_seconds", U::seconds,
+                 "On a primary: a standby's replay lag as the primary sees it.")
+            .by("standby"),
+        O::gauge("slot_retained_wal_bytes", U::bytes,
+                 "On a primary: WAL a replication slot keeps from being removed.")
+            .by("slot"),
+        O::gauge("inactive_slots", U::none,
+                 "On a primary: replication slots no consumer is connected to."),
+        O::gauge("database_xid_age", U::none,
+                 "Transactions since the database was last frozen: at 2^31 writes stop.")
+            .by("database"),
+        O::gauge("oldest_xmin_xid_age", U::none,
+                 "Age of the oldest snapshot a session holds: vacuum cannot clean past it."),
+        O::gauge("oldest_transaction_seconds", U::seconds,
+                 "Age of the oldest open transaction of a client session."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         Url url = ctx.params.url(s.url);
@@ -377,6 +646,17 @@ CheckKind postgres_kind() {
                                "must be a postgres:// URL (also postgresql, pgsql, psql, postgis)");
         }
         Thresholds t;
+        const std::string role = ctx.params.str(s.role);
+        t.role = role == "replica" ? Role::replica : role == "any" ? Role::any : Role::primary;
+        t.replay_lag_warn = ctx.params.duration(s.replay_lag_warn);
+        t.replay_lag_fail = ctx.params.duration(s.replay_lag_fail);
+        if (t.replay_lag_fail.count() > 0 && t.replay_lag_fail < t.replay_lag_warn)
+            throw SettingError(s.replay_lag_warn.key, "must not be above replay_lag_fail");
+        t.slot_retained_warn = static_cast<double>(ctx.params.integer(s.slot_retained_warn));
+        t.xid_age_warn = static_cast<double>(ctx.params.integer(s.xid_age_warn));
+        t.xid_age_fail = static_cast<double>(ctx.params.integer(s.xid_age_fail));
+        if (t.xid_age_warn > t.xid_age_fail)
+            throw SettingError(s.xid_age_warn.key, "must not be above xid_age_fail");
         t.connections_warn = ctx.params.number(s.connections_warn_ratio);
         t.connections_fail = ctx.params.number(s.connections_fail_ratio);
         if (t.connections_warn > t.connections_fail) {
@@ -396,6 +676,31 @@ CheckKind postgres_kind() {
         if (parsed.url && !is_postgres_scheme(parsed.url->scheme))
             return std::nullopt;  // sqlite://, mysql://
         return nlohmann::json{{"url", it->second}};
+    };
+    // Django's other DATABASES entries, as django-environ users spell them: REPLICA_DATABASE_URL
+    // is the check postgres_replica, in role replica; any other <NAME>_DATABASE_URL is
+    // postgres_<name>, in role any (its role is reported, not judged).
+    kind.more_from_env = [](const Environment& env) {
+        std::map<std::string, nlohmann::json> out;
+        const std::string suffix = "_DATABASE_URL";
+        for (const auto& [key, value] : env) {
+            if (key.size() <= suffix.size() ||
+                key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0 ||
+                value.empty() || key.rfind("VITALS_", 0) == 0)
+                continue;
+            const auto parsed = parse_url(value);
+            if (parsed.url && !is_postgres_scheme(parsed.url->scheme)) continue;
+            std::string name = "postgres_";
+            for (const char c : key.substr(0, key.size() - suffix.size()))
+                name += std::isalnum(static_cast<unsigned char>(c))
+                            ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
+                            : '_';
+            if (name.size() > 63) continue;
+            const bool replica = name.find("replica") != std::string::npos ||
+                                 name.find("standby") != std::string::npos;
+            out[name] = {{"url", value}, {"role", replica ? "replica" : "any"}};
+        }
+        return out;
     };
     return kind;
 }

@@ -378,12 +378,20 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     // The environment never stops vitals: a check derived from it that cannot run (a scheme
     // vitals does not speak, say) is skipped and said so, not a configuration error. What the
     // user wrote in the file stays strict.
-    for (const auto& [name, kind] : registry.kinds()) {
-        if (!kind.from_env || checks.contains(name)) continue;
-        if (auto spec = kind.from_env(env)) {
-            (*spec)["kind"] = name;
+    for (const auto& [kind_name, kind] : registry.kinds()) {
+        std::map<std::string, json> wanted;
+        if (kind.from_env) {
+            if (auto spec = kind.from_env(env)) wanted[kind_name] = std::move(*spec);
+        }
+        if (kind.more_from_env) {
+            for (auto& [name, spec] : kind.more_from_env(env))
+                wanted.emplace(name, std::move(spec));
+        }
+        for (auto& [name, spec] : wanted) {
+            if (checks.contains(name)) continue;  // the file names it: the file's settings
+            spec["kind"] = kind_name;
             ConfigErrors problems;
-            auto check = read_check(name, *spec, "environment", "/checks/" + name, env, registry,
+            auto check = read_check(name, spec, "environment", "/checks/" + name, env, registry,
                                     services, problems);
             if (check && problems.empty()) {
                 config.checks.push_back(std::move(*check));

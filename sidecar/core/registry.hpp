@@ -59,6 +59,9 @@ struct CheckKind {
     // A check this kind adds when the environment has what it needs (DATABASE_URL, ...):
     // the check's JSON settings, named after the kind. Empty function or nullopt: none.
     std::function<std::optional<nlohmann::json>(const Environment&)> from_env;
+    // Further checks of this kind the environment asks for, by check name (one per
+    // REPLICA_DATABASE_URL, say). Named after the kind's from_env check: one name, one check.
+    std::function<std::map<std::string, nlohmann::json>(const Environment&)> more_from_env;
 };
 
 class Registry {

@@ -50,6 +50,28 @@ PostgresServer::PostgresServer(int max_connections, int ssl_days)
     }
 }
 
+PostgresServer::PostgresServer(ReplicaOf replica)
+    : port_(closed_port()),
+      dir_(temp_dir("pg-replica")),
+      max_connections_(replica.primary.max_connections_),
+      ssl_days_(0) {
+    shell("chmod 755 '" + dir_ + "'");
+    if (::geteuid() == 0) shell("chown postgres: '" + dir_ + "'");
+    // initdb's pg_hba.conf lets local replication connections in (trust): over the socket.
+    if (shell(as_owner(std::string(kPgBin) + "/pg_basebackup -h '" + replica.primary.dir_ +
+                       "' -p " + std::to_string(replica.primary.port_) + " -U postgres -D '" +
+                       dir_ + "/data' -R -X stream -c fast >/dev/null 2>&1")) != 0) {
+        shell("rm -rf '" + dir_ + "'");
+        throw std::runtime_error("pg_basebackup failed");
+    }
+    try {
+        start();
+    } catch (...) {
+        shell("rm -rf '" + dir_ + "'");
+        throw;
+    }
+}
+
 void PostgresServer::setup() const {
     const std::string setup =
         " -c \"CREATE ROLE app LOGIN PASSWORD 'app-secret'\" -c \"GRANT pg_read_all_stats TO app\""
@@ -99,6 +121,12 @@ int PostgresServer::sql(const std::string& statement) const {
     return shell(as_owner("psql -q -v ON_ERROR_STOP=1 -h '" + dir_ + "' -p " +
                           std::to_string(port_) + " -U postgres -d shop -c \"" + statement +
                           "\" >/dev/null"));
+}
+
+std::string PostgresServer::query(const std::string& statement) const {
+    return capture(as_owner("psql -q -At -v ON_ERROR_STOP=1 -h '" + dir_ + "' -p " +
+                            std::to_string(port_) + " -U postgres -d shop -c \"" + statement +
+                            "\""));
 }
 
 PgBouncerServer::PgBouncerServer(const PostgresServer& postgres, const std::string& pool_mode,

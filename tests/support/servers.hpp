@@ -51,6 +51,12 @@ class PostgresServer {
   public:
     // `ssl_days` > 0: ssl=on with a self-signed certificate valid that many days.
     explicit PostgresServer(int max_connections = 20, int ssl_days = 0);
+    // A streaming replica of `primary` (pg_basebackup -R over its socket), on a port of its
+    // own: the same roles and databases, read-only until promoted.
+    struct ReplicaOf {
+        const PostgresServer& primary;
+    };
+    explicit PostgresServer(ReplicaOf replica);
     ~PostgresServer();
     PostgresServer(const PostgresServer&) = delete;
     PostgresServer& operator=(const PostgresServer&) = delete;
@@ -64,6 +70,8 @@ class PostgresServer {
     void stop();
     // Runs SQL as the superuser in database "shop"; returns psql's exit code.
     int sql(const std::string& statement) const;
+    // The same, returning what the statement printed (unaligned, tuples only).
+    std::string query(const std::string& statement) const;
 
   private:
     void setup() const;

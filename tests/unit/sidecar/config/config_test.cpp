@@ -194,6 +194,37 @@ TEST_CASE("kinds add checks from the environment, the file overrides or disables
     CHECK(over.config->checks[0].origin == overriding.path());
 }
 
+TEST_CASE("every <NAME>_DATABASE_URL is a postgres check of its own, its role by its name",
+          "[config]") {
+    const Environment env = {
+        {"DATABASE_URL", "postgres://app:pw@db:5432/shop"},
+        {"REPLICA_DATABASE_URL", "postgres://app:pw@db-ro:5432/shop"},
+        {"Analytics-2_DATABASE_URL", "postgresql://app:pw@olap/warehouse"},
+        {"LEGACY_DATABASE_URL", "mysql://app:pw@old/shop"},   // not PostgreSQL: not ours
+        {"VITALS_X_DATABASE_URL", "postgres://app:pw@db/x"},  // vitals' own namespace
+        {"_DATABASE_URL", "postgres://app:pw@db/none"}};      // no name to give it
+    const ConfigLoad load = load_config(env, "", builtin_registry());
+    REQUIRE(load.config);
+    std::map<std::string, std::string> roles;
+    for (const CheckConfig& c : load.config->checks) {
+        if (c.kind == "postgres") roles[c.name] = c.described.value("role", "");
+    }
+    CHECK(roles == std::map<std::string, std::string>{{"postgres", "primary"},
+                                                      {"postgres_replica", "replica"},
+                                                      {"postgres_analytics_2", "any"}});
+    // The file's entry of the same name replaces the environment's.
+    TempFile file(
+        R"({"checks": {"postgres_replica": {"kind": "postgres", "url": "postgres://a@b/c", "role": "any"}}})");
+    const ConfigLoad over = load_config(env, file.path(), builtin_registry());
+    REQUIRE(over.config);
+    for (const CheckConfig& c : over.config->checks) {
+        if (c.name == "postgres_replica") {
+            CHECK(c.origin == file.path());
+            CHECK(c.described["role"] == "any");
+        }
+    }
+}
+
 TEST_CASE("the effective configuration never shows a password", "[config]") {
     const Registry registry = registry_with_env_kind();
     TempFile file(
