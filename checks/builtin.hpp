@@ -10,6 +10,7 @@
     X(postgres)               \
     X(pgbouncer)              \
     X(redis)                  \
+    X(memcached)              \
     X(gunicorn)               \
     X(static)                 \
     X(celery_broker)          \

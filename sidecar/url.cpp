@@ -101,14 +101,18 @@ UrlParse parse_url(std::string_view text) {
         }
     }
 
-    // PostgreSQL URLs may list several hosts (libpq tries them in order).
-    const bool host_list = url.scheme == "postgres" || url.scheme == "postgresql" ||
+    // PostgreSQL URLs may list several hosts (libpq tries them in order), memcached URLs
+    // several servers (django-environ splits them at ',' or ';').
+    const bool memcached =
+        url.scheme == "memcache" || url.scheme == "pymemcache" || url.scheme == "pylibmc";
+    const bool host_list = memcached || url.scheme == "postgres" || url.scheme == "postgresql" ||
                            url.scheme == "pgsql" || url.scheme == "psql" || url.scheme == "postgis";
-    if (host_list && authority.find(',') != std::string_view::npos) {
+    const std::string_view separators = memcached ? ",;" : ",";
+    if (host_list && authority.find_first_of(separators) != std::string_view::npos) {
         std::vector<HostPort> hosts;
         std::string_view list = authority;
         while (true) {
-            const auto comma = list.find(',');
+            const auto comma = list.find_first_of(separators);
             UrlParse one = parse_url("x://" + std::string(list.substr(0, comma)));
             if (!one.url || one.url->host.empty() || !one.url->path.empty())
                 return failure("invalid host list in URL (host:port,host:port)");

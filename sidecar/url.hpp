@@ -23,8 +23,9 @@ struct Url {
     bool has_password = false;
     std::string host;  // without brackets for IPv6 literals
     std::optional<std::uint16_t> port;
-    // libpq's multi-host form, postgres://u:p@h1:5432,h2:5433/db (PostgreSQL schemes only):
-    // the hosts after the first, tried in order.
+    // libpq's multi-host form, postgres://u:p@h1:5432,h2:5433/db, and django-environ's list
+    // of memcached servers, memcache://h1:11211;h2:11211 (those schemes only): the hosts
+    // after the first.
     std::vector<HostPort> more_hosts;
     std::string path;   // from the first '/' (or empty), query excluded
     std::string query;  // after '?', without it

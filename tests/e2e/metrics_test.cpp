@@ -24,8 +24,8 @@ struct Ports {
 };
 
 std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& bouncer,
-                           const RedisServer& redis, const GunicornServer& app,
-                           std::uint16_t statsd) {
+                           const RedisServer& redis, const MemcachedServer& memcached,
+                           const GunicornServer& app, std::uint16_t statsd) {
     const std::string every = R"("interval": "1s", "timeout": "1s")";
     return R"({"checks": {
         "port": {"kind": "tcp", "host": "127.0.0.1", "port": )" +
@@ -38,6 +38,8 @@ std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& boun
            bouncer.url("pgbouncer") + R"(", )" + every + R"(},
         "cache": {"kind": "redis", "url": ")" +
            redis.url() + R"(", )" + every + R"(},
+        "sessions": {"kind": "memcached", "url": ")" +
+           memcached.url() + R"(", )" + every + R"(},
         "broker": {"kind": "celery_broker", "url": ")" +
            redis.url("", 1) + R"(", )" + every + R"(},
         "workers": {"kind": "celery_workers", "url": ")" +
@@ -57,7 +59,8 @@ std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& boun
 
 // Every kind watching its real server: PostgreSQL with TLS and django-celery-beat's tables,
 // pgBouncer, a Redis cache with maxmemory and LRU eviction (also the Celery broker, db 1)
-// with a Celery worker, Gunicorn sending statsd to vitals, and a heartbeat pinged once.
+// with a Celery worker, a memcached, Gunicorn sending statsd to vitals, and a heartbeat pinged
+// once.
 struct Stack {
     Ports ports;
     PostgresServer pg{20, 30};
@@ -70,9 +73,10 @@ struct Stack {
                         pg.url()) == 0;
     PgBouncerServer bouncer{pg, "transaction", 2};
     RedisServer redis{{"--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"}};
+    MemcachedServer memcached;
     CeleryWorker worker{redis.url("", 1), "metrics"};
     GunicornServer app{2, ports.statsd, false};  // started once vitals listens for its statsd
-    RunningSidecar sidecar{sidecar_config(pg, bouncer, redis, app, ports.statsd)};
+    RunningSidecar sidecar{sidecar_config(pg, bouncer, redis, memcached, app, ports.statsd)};
 
     Stack() {
         if (!migrated) throw std::runtime_error("django migrate failed");

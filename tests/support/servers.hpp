@@ -44,6 +44,30 @@ class RedisServer {
     pid_t pid_ = -1;
 };
 
+// A private memcached with `memory_mb` of item memory and at most `max_connections`, on
+// 127.0.0.1:<free port>, or on a Unix socket in a directory of its own.
+class MemcachedServer {
+  public:
+    explicit MemcachedServer(int memory_mb = 64, int max_connections = 1024,
+                             bool unix_socket = false);
+    ~MemcachedServer();
+    MemcachedServer(const MemcachedServer&) = delete;
+    MemcachedServer& operator=(const MemcachedServer&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    std::string location() const;  // 127.0.0.1:<port>, or the socket's path
+    std::string url() const;       // memcache://<location>
+    void start();
+    void stop();
+
+  private:
+    std::uint16_t port_;
+    std::string dir_;  // the socket's, when on one
+    int memory_mb_;
+    int max_connections_;
+    pid_t pid_ = -1;
+};
+
 // A private PostgreSQL 15 cluster with pg_stat_statements preloaded. Roles: the superuser
 // "postgres" (password "pg-super-secret") and "app" (password "app-secret", member of
 // pg_read_all_stats, owner of database "shop").
