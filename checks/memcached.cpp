@@ -73,7 +73,7 @@ class MemcachedCheck final : public Check {
             } catch (const std::exception& e) {
                 result.observe("up", "server", name, 0);
                 about["error"] = e.what();
-                down.push_back(std::string(e.what()));
+                down.emplace_back(e.what());
             }
             servers.push_back(std::move(about));
         }

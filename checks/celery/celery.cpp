@@ -120,12 +120,12 @@ ReplyCollector::ReplyCollector(const std::vector<std::string>& methods,
     : waits_(!stop_when.empty()) {
     for (const std::string& method : methods)
         for (const std::string& node : stop_when)
-            awaited_.insert(method + " " + node);
+            awaited_.emplace(method, node);
 }
 
 void ReplyCollector::add(const std::string& method, const std::string& body, double seconds) {
     for (auto& [node, reply] : control_reply(body)) {
-        awaited_.erase(method + " " + node);
+        awaited_.erase({method, node});
         replies_[method].push_back({node, seconds, std::move(reply)});
     }
 }

@@ -56,7 +56,7 @@ class ReplyCollector {
 
   private:
     bool waits_;
-    std::set<std::string> awaited_;  // "<method> <node>" still to come
+    std::set<std::pair<std::string, std::string>> awaited_;  // (method, node) still to come
     ControlReplies replies_;
 };
 

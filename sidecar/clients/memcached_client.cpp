@@ -58,7 +58,7 @@ std::string MemcachedClient::exchange(const std::string& request, const char* wh
         if (reply.size() > kMaxReplyBytes)
             throw MemcachedError(std::string(what) + " on " + where_ + ": reply longer than " +
                                  std::to_string(kMaxReplyBytes / 1024) + " KiB");
-        if (const IoStatus st = receive_some(socket_, reply, 16 * 1024, deadline_);
+        if (const IoStatus st = receive_some(socket_, reply, std::size_t{16} * 1024, deadline_);
             st != IoStatus::ok)
             throw failed(st);
     }
