@@ -24,6 +24,7 @@ TEST_CASE("groups: every kind's default groups follow the rule", "[groups]") {
         {"postgres", {false, true}},
         {"pgbouncer", {false, false}},  // shared by every pod: never takes them all out
         {"redis", {false, true}},
+        {"memcached", {false, true}},  // the cache, as Redis is
         {"gunicorn", {true, true}},
         {"static", {false, false}},
         {"celery_broker", {false, false}},
