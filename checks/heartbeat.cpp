@@ -2,6 +2,9 @@
 // succeeds; the check fails when no success arrives within period (or by the next run of its
 // cron schedule) + grace, or after the task reported a failure, and warns when a started run
 // takes longer than expected. With shared state it first merges what other replicas saw.
+#include <algorithm>
+#include <cctype>
+
 #include "checks/builtin.hpp"
 #include "sidecar/heartbeat/board.hpp"
 
@@ -67,8 +70,11 @@ struct HeartbeatSettings {
     Setting token = Setting::of("token", SettingType::string,
                                 "required in pings (Authorization: Bearer <token> or ?token=)")
                         .secret();
+    Setting uuid = Setting::of("uuid", SettingType::string,
+                               "another name to ping it by at /ping/<uuid>, as healthchecks.io's "
+                               "clients do");
     SettingsTable table() const {
-        return {period, cron, timezone, grace, expected_duration, token};
+        return {period, cron, timezone, grace, expected_duration, token, uuid};
     }
 };
 
@@ -76,7 +82,9 @@ CheckKind heartbeat_kind() {
     static const HeartbeatSettings s;
     CheckKind kind;
     kind.name = "heartbeat";
-    kind.summary = "a periodic task pings /heartbeat/<name>; fails when a success is overdue";
+    kind.summary =
+        "a periodic task pings /heartbeat/<name> (or /ping/<name>, healthchecks.io's API); fails "
+        "when a success is overdue";
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;
@@ -114,8 +122,14 @@ CheckKind heartbeat_kind() {
         rule.grace = ctx.params.duration(s.grace);
         if (ctx.params.has(s.expected_duration))
             rule.expected_duration = ctx.params.duration(s.expected_duration);
-        ctx.services.heartbeats->declare(ctx.name,
-                                         ctx.params.has(s.token) ? ctx.params.str(s.token) : "");
+        std::string uuid = ctx.params.has(s.uuid) ? ctx.params.str(s.uuid) : "";
+        if (!uuid.empty() &&
+            (uuid.size() > 64 || !std::all_of(uuid.begin(), uuid.end(), [](char c) {
+                 return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+             })))
+            throw SettingError(s.uuid.key, "must be a UUID (letters, digits and '-', at most 64)");
+        ctx.services.heartbeats->declare(
+            ctx.name, ctx.params.has(s.token) ? ctx.params.str(s.token) : "", uuid);
         return std::make_unique<HeartbeatCheck>(ctx.name, rule, *ctx.services.heartbeats,
                                                 ctx.services.clock_or_system());
     };

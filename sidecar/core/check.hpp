@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,15 +40,18 @@ struct CheckResult {
     nlohmann::json details;
     // For a failure: whether a restart of this container may fix it (/livez counts it).
     Cause cause = Cause::here;
+    // The check asks to run again by then, sooner than its interval would (a heartbeat's due
+    // time): what it watches changes then without anything to see. The scheduler obliges.
+    std::optional<std::chrono::system_clock::time_point> run_again_by;
 
     static CheckResult ok(std::string message = "") {
-        return {Status::ok, std::move(message), {}, {}, Cause::here};
+        return {Status::ok, std::move(message), {}, {}, Cause::here, {}};
     }
     static CheckResult warn(std::string message) {
-        return {Status::warn, std::move(message), {}, {}, Cause::here};
+        return {Status::warn, std::move(message), {}, {}, Cause::here, {}};
     }
     static CheckResult fail(std::string message, Cause cause = Cause::here) {
-        return {Status::fail, std::move(message), {}, {}, cause};
+        return {Status::fail, std::move(message), {}, {}, cause, {}};
     }
 
     CheckResult& observe(std::string name, double value) {

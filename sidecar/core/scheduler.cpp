@@ -115,6 +115,14 @@ void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult re
             log_.warn("late_result_dropped", {{"check", states_[index].name},
                                               {"duration_seconds", seconds_rounded(duration)}});
         } else {
+            if (result.run_again_by) {
+                // On the steady clock, never sooner than kSoonestRerun from now (a due time
+                // in the past must not spin the check), never later than the interval.
+                const SteadyTime now = clock_.now();
+                const auto in =
+                    std::chrono::duration_cast<Millis>(*result.run_again_by - clock_.wall());
+                rt.next_due = std::min(rt.next_due, now + std::max(in, kSoonestRerun));
+            }
             record(index, std::move(result), seconds_rounded(duration), false);
             dirty_ = true;
         }

@@ -36,6 +36,10 @@ struct ScheduledCheck {
 // more telling, failure. 10% of the timeout, at least 20 ms, at most 1 s.
 Millis overrun_grace(Millis timeout);
 
+// A check that asks to run again by a time (CheckResult::run_again_by) runs no sooner than
+// this after its last run ends.
+inline constexpr Millis kSoonestRerun{200};
+
 class Scheduler {
   public:
     using Publish = std::function<void(Snapshot)>;

@@ -1,5 +1,6 @@
 #include "sidecar/heartbeat/board.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -16,6 +17,12 @@ namespace vitals {
 
 namespace {
 
+std::string lower(std::string text) {
+    for (char& c : text)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
 std::string ago(std::int64_t ms) {
     return format_age(Millis(ms));
 }
@@ -27,6 +34,10 @@ nlohmann::json to_json(const HeartbeatState& s) {
     if (s.last_fail_ms) j["last_fail_ms"] = *s.last_fail_ms;
     if (!s.fail_message.empty()) j["fail_message"] = s.fail_message;
     if (s.last_duration_seconds) j["last_duration_seconds"] = *s.last_duration_seconds;
+    if (s.last_body_ms) j["last_body_ms"] = *s.last_body_ms;
+    if (!s.last_body.empty()) j["last_body"] = s.last_body;
+    if (s.last_exit_status) j["last_exit_status"] = *s.last_exit_status;
+    if (s.last_log_ms) j["last_log_ms"] = *s.last_log_ms;
     return j;
 }
 
@@ -45,6 +56,11 @@ HeartbeatState from_json(const nlohmann::json& j) {
         s.fail_message = it->get<std::string>();
     if (const auto it = j.find("last_duration_seconds"); it != j.end() && it->is_number())
         s.last_duration_seconds = it->get<double>();
+    s.last_body_ms = stamp("last_body_ms");
+    s.last_log_ms = stamp("last_log_ms");
+    if (const auto it = j.find("last_body"); it != j.end() && it->is_string())
+        s.last_body = it->get<std::string>();
+    if (const auto exit = stamp("last_exit_status")) s.last_exit_status = static_cast<int>(*exit);
     return s;
 }
 
@@ -68,6 +84,8 @@ end
 if later('success', ARGV[1]) then redis.call('HSET', key, 'success', ARGV[1], 'duration', ARGV[2]) end
 if later('start', ARGV[3]) then redis.call('HSET', key, 'start', ARGV[3]) end
 if later('fail', ARGV[4]) then redis.call('HSET', key, 'fail', ARGV[4], 'message', ARGV[5]) end
+if later('body_at', ARGV[6]) then redis.call('HSET', key, 'body_at', ARGV[6], 'body', ARGV[7], 'exit', ARGV[8]) end
+if later('log', ARGV[9]) then redis.call('HSET', key, 'log', ARGV[9]) end
 return 1
 )";
 
@@ -114,7 +132,25 @@ HeartbeatState sanitized(HeartbeatState s, std::int64_t now_ms) {
         s.last_duration_seconds.reset();
     s.fail_message = clip_utf8(valid_utf8(s.fail_message), kHeartbeatMessageLimit);
     if (!s.last_fail_ms) s.fail_message.clear();
+    believable(s.last_body_ms);
+    believable(s.last_log_ms);
+    if (s.last_exit_status && (*s.last_exit_status < 0 || *s.last_exit_status > 255))
+        s.last_exit_status.reset();
+    // A stored body is at most the limit plus the marker: anything longer was not ours.
+    if (s.last_body.size() > kHeartbeatBodyLimit + kTruncatedMarker.size())
+        s.last_body = clip_body(s.last_body);
+    s.last_body = valid_utf8(s.last_body);
+    if (!s.last_body_ms) {
+        s.last_body.clear();
+        s.last_exit_status.reset();
+    }
     return s;
+}
+
+std::string clip_body(const std::string& body) {
+    const std::string valid = valid_utf8(body);
+    if (valid.size() <= kHeartbeatBodyLimit) return valid;
+    return clip_utf8(valid, kHeartbeatBodyLimit) + std::string(kTruncatedMarker);
 }
 
 std::int64_t HeartbeatRule::due_ms(std::int64_t since_ms) const {
@@ -136,6 +172,13 @@ void merge_heartbeat(HeartbeatState& into, const HeartbeatState& other) {
         into.last_fail_ms = other.last_fail_ms;
         into.fail_message = other.fail_message;
     }
+    if (other.last_body_ms && (!into.last_body_ms || *other.last_body_ms > *into.last_body_ms)) {
+        into.last_body_ms = other.last_body_ms;
+        into.last_body = other.last_body;
+        into.last_exit_status = other.last_exit_status;
+    }
+    if (other.last_log_ms && (!into.last_log_ms || *other.last_log_ms > *into.last_log_ms))
+        into.last_log_ms = other.last_log_ms;
 }
 
 CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, std::int64_t now_ms,
@@ -154,6 +197,24 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
     if (due < std::numeric_limits<std::int64_t>::max() / 2)
         r.observe("due_timestamp_seconds", static_cast<double>(due) / 1000);
     if (rule.cron) r.details["schedule"] = rule.cron->text + " (" + rule.zone.name() + ")";
+    if (s.last_body_ms) {
+        // Trusted callers only (details): a job's output may say more than metrics should.
+        r.details["last_output"] = s.last_body;
+        r.details["last_output_at"] = utc_time(*s.last_body_ms);
+        if (s.last_exit_status) r.details["last_exit_status"] = *s.last_exit_status;
+    }
+    if (s.last_log_ms) r.details["last_log_at"] = utc_time(*s.last_log_ms);
+    // Run again the moment the verdict would change with no ping: at the due time, and when
+    // a started run passes its expected duration. Overdue shows then, not an interval later.
+    std::int64_t wake = std::numeric_limits<std::int64_t>::max();
+    if (due > now_ms && due < std::numeric_limits<std::int64_t>::max() / 2) wake = due + 1;
+    if (rule.expected_duration && s.last_start_ms &&
+        (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms)) {
+        const std::int64_t late = *s.last_start_ms + rule.expected_duration->count() + 1;
+        if (late > now_ms) wake = std::min(wake, late);
+    }
+    if (wake != std::numeric_limits<std::int64_t>::max())
+        r.run_again_by = std::chrono::system_clock::time_point(std::chrono::milliseconds(wake));
 
     const bool failed_last =
         s.last_fail_ms && (!s.last_success_ms || *s.last_fail_ms >= *s.last_success_ms);
@@ -248,6 +309,11 @@ std::string HeartbeatBoard::refresh(const std::string& name, const Deadline& dea
         remote.last_fail_ms = number_of(fields["fail"]);
         remote.fail_message = fields["message"];
         remote.last_duration_seconds = real_of(fields["duration"]);
+        remote.last_body_ms = number_of(fields["body_at"]);
+        remote.last_body = fields["body"];
+        if (const auto exit = number_of(fields["exit"]))
+            remote.last_exit_status = static_cast<int>(*exit);
+        remote.last_log_ms = number_of(fields["log"]);
         // What another replica (or anyone with access to Redis) wrote is checked here.
         remote = sanitized(std::move(remote), wall_now_ms());
     } catch (const std::exception& e) {
@@ -264,10 +330,20 @@ bool HeartbeatBoard::flush(std::chrono::milliseconds limit) {
     const std::uint64_t target = pings_;
     return wake_.wait_for(lock, limit, [&] { return written_ >= target; });
 }
-void HeartbeatBoard::declare(const std::string& name, const std::string& token) {
+void HeartbeatBoard::declare(const std::string& name, const std::string& token,
+                             const std::string& uuid) {
     std::lock_guard<std::mutex> lock(mutex_);
     tokens_[name] = token;
+    if (!uuid.empty()) uuids_[lower(uuid)] = name;
     states_.try_emplace(name);
+}
+
+std::optional<std::string> HeartbeatBoard::resolve(const std::string& name_or_uuid) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (tokens_.count(name_or_uuid) != 0) return name_or_uuid;
+    const auto it = uuids_.find(lower(name_or_uuid));
+    if (it != uuids_.end()) return it->second;
+    return std::nullopt;
 }
 
 bool HeartbeatBoard::known(const std::string& name) const {
@@ -291,10 +367,24 @@ bool HeartbeatBoard::authorized(const std::string& name, const std::string& pres
 
 bool HeartbeatBoard::record(const std::string& name, Ping ping, std::int64_t now_ms,
                             const std::string& message) {
+    PingReport report;
+    report.kind = ping;
+    if (ping == Ping::fail) report.message = report.body = message;
+    return record(name, report, now_ms);
+}
+
+bool HeartbeatBoard::record(const std::string& name, const PingReport& report,
+                            std::int64_t now_ms) {
+    const std::string body = report.body.empty() ? "" : clip_body(report.body);
     std::lock_guard<std::mutex> lock(mutex_);
     if (tokens_.count(name) == 0) return false;
     HeartbeatState& s = states_[name];
-    switch (ping) {
+    if (!body.empty() || report.exit_status) {
+        s.last_body_ms = now_ms;
+        s.last_body = body;
+        s.last_exit_status = report.exit_status;
+    }
+    switch (report.kind) {
         case Ping::success:
             if (s.last_start_ms && (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms)) {
                 s.last_duration_seconds = static_cast<double>(now_ms - *s.last_start_ms) / 1000;
@@ -306,7 +396,10 @@ bool HeartbeatBoard::record(const std::string& name, Ping ping, std::int64_t now
             break;
         case Ping::fail:
             s.last_fail_ms = now_ms;
-            s.fail_message = clip_utf8(valid_utf8(message), kHeartbeatMessageLimit);
+            s.fail_message = clip_utf8(valid_utf8(report.message), kHeartbeatMessageLimit);
+            break;
+        case Ping::log:
+            s.last_log_ms = now_ms;
             break;
     }
     ++pings_;
@@ -387,7 +480,10 @@ std::string HeartbeatBoard::write_shared(const std::map<std::string, HeartbeatSt
             const HeartbeatState& s = it->second;
             client.command({"EVAL", kMergeScript, "1", prefix_ + name, text_of(s.last_success_ms),
                             s.last_duration_seconds ? std::to_string(*s.last_duration_seconds) : "",
-                            text_of(s.last_start_ms), text_of(s.last_fail_ms), s.fail_message},
+                            text_of(s.last_start_ms), text_of(s.last_fail_ms), s.fail_message,
+                            text_of(s.last_body_ms), s.last_body,
+                            s.last_exit_status ? std::to_string(*s.last_exit_status) : "",
+                            text_of(s.last_log_ms)},
                            "EVAL");
         }
     } catch (const std::exception& e) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "sidecar/core/check.hpp"
@@ -30,6 +31,12 @@ struct HeartbeatState {
     std::optional<std::int64_t> last_fail_ms;
     std::string fail_message;
     std::optional<double> last_duration_seconds;  // start -> success
+    // The last ping that carried a body (a job's output, healthchecks.io style): when, the
+    // body (cut to kHeartbeatBodyLimit), and the exit status it reported, if any.
+    std::optional<std::int64_t> last_body_ms;
+    std::string last_body;
+    std::optional<int> last_exit_status;
+    std::optional<std::int64_t> last_log_ms;  // the last /log ping: a message, no state change
 };
 
 // When a success is due: every `period`, or at each run of `cron` in `zone`; then `grace`.
@@ -46,13 +53,18 @@ struct HeartbeatRule {
 
 // A ping's failure message is kept up to this many bytes.
 inline constexpr std::size_t kHeartbeatMessageLimit = 1024;
+// A ping's body (the tail of a job's output) is kept up to this many bytes, as runitor and
+// healthchecks.io's clients send it; longer ones are cut and marked.
+inline constexpr std::size_t kHeartbeatBodyLimit = 10'000;
+inline constexpr std::string_view kTruncatedMarker = "\n[truncated by vitals]";
 // A timestamp further in the future than this is not believed (a clock skew between replicas
 // is; a success stamped years ahead would keep a dead task fresh forever).
 inline constexpr std::chrono::minutes kHeartbeatClockSkew{5};
 
 // `s` with what cannot be believed dropped: timestamps not positive or ahead of `now_ms` by
-// more than the skew, durations not finite or negative; the message made valid UTF-8 and cut
-// to the limit. Applied wherever state enters: pings, the state file, the shared hash.
+// more than the skew, durations not finite or negative, exit statuses outside 0-255; the
+// message and body made valid UTF-8 and cut to their limits. Applied wherever state enters: pings,
+// the state file, the shared hash.
 HeartbeatState sanitized(HeartbeatState s, std::int64_t now_ms);
 
 // Keeps the later of each event (success, start, fail) of two views of one heartbeat.
@@ -63,7 +75,18 @@ void merge_heartbeat(HeartbeatState& into, const HeartbeatState& other);
 CheckResult judge_heartbeat(const HeartbeatState& state, const HeartbeatRule& rule,
                             std::int64_t now_ms, std::int64_t watching_since_ms);
 
-enum class Ping { success, start, fail };
+enum class Ping { success, start, fail, log };
+
+// A ping as it arrived: what it says, and what it carried.
+struct PingReport {
+    Ping kind = Ping::success;
+    std::string body;                // the request's body (a job's output)
+    std::string message;             // for a failure: what the check's message says
+    std::optional<int> exit_status;  // /<name>/<0-255>
+};
+
+// `body` cut to kHeartbeatBodyLimit with the marker when it was longer, as valid UTF-8.
+std::string clip_body(const std::string& body);
 
 class HeartbeatBoard {
   public:
@@ -85,15 +108,19 @@ class HeartbeatBoard {
     // Blocks until every ping so far is written, or `limit` passes; true when written.
     bool flush(std::chrono::milliseconds limit);
 
-    // Heartbeat checks declare their names (and optional token) when they are made.
-    void declare(const std::string& name, const std::string& token);
+    // Heartbeat checks declare their names (and optional token, and optional uuid, the
+    // name healthchecks.io's clients ping it by) when they are made.
+    void declare(const std::string& name, const std::string& token, const std::string& uuid = "");
     bool known(const std::string& name) const;
+    // The heartbeat a ping names: by its name, or by its uuid (any case); nullopt if none.
+    std::optional<std::string> resolve(const std::string& name_or_uuid) const;
     // Constant-time comparison against the name's token; true when it has none.
     bool authorized(const std::string& name, const std::string& presented) const;
 
     // Records a ping in memory and wakes the writer; false for an undeclared name.
     bool record(const std::string& name, Ping ping, std::int64_t now_ms,
                 const std::string& message = "");
+    bool record(const std::string& name, const PingReport& report, std::int64_t now_ms);
     HeartbeatState state(const std::string& name) const;
     // Where persisting failed last, for the check's details; empty when fine.
     std::string persist_error() const;
@@ -113,7 +140,8 @@ class HeartbeatBoard {
     std::condition_variable wake_;
     std::map<std::string, HeartbeatState> states_;
     std::map<std::string, std::string> tokens_;
-    std::set<std::string> unwritten_;  // names pinged since the writer last wrote them
+    std::map<std::string, std::string> uuids_;  // lower-case uuid -> name
+    std::set<std::string> unwritten_;           // names pinged since the writer last wrote them
     std::uint64_t pings_ = 0, written_ = 0;
     bool stopping_ = false;
     std::string persist_error_;

@@ -20,6 +20,8 @@ struct MediaTypes {
         Pistache::Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8");
     Pistache::Http::Mime::MediaType html =
         Pistache::Http::Mime::MediaType::fromString("text/html; charset=utf-8");
+    Pistache::Http::Mime::MediaType text =
+        Pistache::Http::Mime::MediaType::fromString("text/plain; charset=utf-8");
     Pistache::Http::Mime::MediaType javascript =
         Pistache::Http::Mime::MediaType::fromString("text/javascript; charset=utf-8");
 };

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <string_view>
 #include <unordered_map>
@@ -30,9 +31,16 @@ const Response kTooLarge{413,
 const Response kStalled{503,
                         "{\n  \"status\": \"fail\",\n  \"failing\": [\"vitals_scheduler\"]\n}\n"};
 
-// What one request may hold, headers and body: a heartbeat's failure message (1 KiB) and
-// ordinary headers fit; a connection holding a half-sent request holds at most this.
-constexpr std::size_t kMaxRequestBytes = 4096;
+// healthchecks.io's answers, as its clients expect them (some check the body is "OK").
+const Response kHcOk{200, "OK"};
+const Response kHcNotFound{404, "not found"};
+const Response kHcBadToken{401, "missing or wrong token"};
+const Response kHcBadRunId{400, "invalid run ID"};
+
+// What one request may hold, headers and body: a ping's body (a job's output, up to
+// kHeartbeatBodyLimit, 10,000 bytes, as runitor sends it) and ordinary headers fit; a
+// connection holding a half-sent request holds at most this.
+constexpr std::size_t kMaxRequestBytes = 12 * 1024;
 
 // Methods as a bit set, so a route says what it takes in one word.
 enum Method : unsigned { kGet = 1, kHead = 2, kPost = 4 };
@@ -218,6 +226,61 @@ class ProbeHandler final : public Http::Handler {
         return kPingOk;
     }
 
+    // healthchecks.io's ping API, for the clients that already speak it:
+    // /ping/<name or uuid>[/start|/fail|/log|/<exit status 0-255>][?rid=<run id>].
+    const Response& hc_ping(const Http::Request& request, std::string_view rest) const {
+        if (options_->heartbeats == nullptr) return kHcNotFound;
+        HeartbeatBoard& board = *options_->heartbeats;
+        const auto slash = rest.find('/');
+        const std::string_view target = rest.substr(0, slash);
+        const std::string_view action =
+            slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+        PingReport report;
+        if (action.empty()) {
+            report.kind = Ping::success;
+        } else if (action == "start") {
+            report.kind = Ping::start;
+        } else if (action == "fail") {
+            report.kind = Ping::fail;
+        } else if (action == "log") {
+            report.kind = Ping::log;
+        } else if (action.size() <= 3 &&
+                   std::all_of(action.begin(), action.end(),
+                               [](char c) { return c >= '0' && c <= '9'; }) &&
+                   std::stoi(std::string(action)) <= 255) {
+            report.exit_status = std::stoi(std::string(action));
+            report.kind = *report.exit_status == 0 ? Ping::success : Ping::fail;
+        } else {
+            return kHcNotFound;
+        }
+        const auto name = board.resolve(std::string(target));
+        if (!name) return kHcNotFound;
+        std::string token = bearer_token(request);
+        if (token.empty()) token = request.query().get("token").value_or("");
+        if (!board.authorized(*name, token)) return kHcBadToken;
+        if (const auto rid = request.query().get("rid")) {
+            const bool valid = !rid->empty() && rid->size() <= 64 &&
+                               std::all_of(rid->begin(), rid->end(), [](char c) {
+                                   return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+                               });
+            if (!valid) return kHcBadRunId;
+        }
+        report.body = request.body();
+        if (report.kind == Ping::fail) {
+            // The check's message: the exit status, then the output's first line.
+            const std::string first = report.body.substr(0, report.body.find('\n'));
+            report.message = report.exit_status
+                                 ? "exit status " + std::to_string(*report.exit_status) +
+                                       (first.empty() ? "" : ": " + first)
+                                 : first;
+        }
+        const auto now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock_->wall().time_since_epoch())
+                .count();
+        board.record(*name, report, now);
+        return kHcOk;
+    }
+
   private:
     // The connection cap. This Pistache offers no hook where a connection is accepted, so
     // connections are counted where they are first seen: at their first request (one that
@@ -322,6 +385,10 @@ const Route kRoutes[] = {
     {"/heartbeat/", true, "/heartbeat/<name>", kGet | kPost, false,
      [](const ProbeHandler& h, const RequestView& v) {
          return json_answer(h.heartbeat(v.request, std::string(v.rest)));
+     }},
+    {"/ping/", true, "/ping/<name>", kGet | kHead | kPost, false,
+     [](const ProbeHandler& h, const RequestView& v) {
+         return Answer{&h.hc_ping(v.request, v.rest), &media().text};
      }},
 };
 const std::size_t kRouteCount = sizeof(kRoutes) / sizeof(kRoutes[0]);

@@ -278,14 +278,15 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
     }
     {
         // 3,000 connections that each finished a request and then sent most of a second one
-        // (3.5 KiB, under the 4 KiB request limit), and hold it: what memory that costs, and
+        // (11.5 KiB, under the 12 KiB request limit that a ping's 10 KB body needs), and hold
+        // it: what memory that costs, and
         // that vitals lets go of them within keepalive_timeout (10 s) while probes go on.
         const int held_target = files.rlim_cur >= 7000 ? 3000 : 400;
         const int rss_before = vitals.rss_kib();
         std::vector<int> held;
         const std::string first = "GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         const std::string half =
-            "GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + std::string(3500, 'a');
+            "GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + std::string(11'800, 'a');
         for (int i = 0; i < held_target; ++i) {
             const int fd = raw_connect(port);
             if (fd < 0) break;

@@ -1,6 +1,6 @@
 // libFuzzer target: the heartbeat state file holding any bytes at all (it is read at every
 // start: a crash here is a crash loop), then a failure ping carrying the same bytes as its
-// message, written back through the board's writer thread.
+// message and as a healthchecks.io ping's body, written back through the board's writer.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,8 +31,13 @@ void check_state(const vitals::HeartbeatState& s, std::int64_t now_ms) {
     const std::int64_t latest =
         now_ms +
         std::chrono::duration_cast<std::chrono::milliseconds>(vitals::kHeartbeatClockSkew).count();
-    for (const auto& stamp : {s.last_success_ms, s.last_start_ms, s.last_fail_ms})
+    for (const auto& stamp :
+         {s.last_success_ms, s.last_start_ms, s.last_fail_ms, s.last_body_ms, s.last_log_ms})
         if (stamp && (*stamp <= 0 || *stamp > latest)) std::abort();
+    if (vitals::valid_utf8(s.last_body) != s.last_body) std::abort();
+    if (s.last_body.size() > vitals::kHeartbeatBodyLimit + vitals::kTruncatedMarker.size())
+        std::abort();
+    if (s.last_exit_status && (*s.last_exit_status < 0 || *s.last_exit_status > 255)) std::abort();
 }
 
 }  // namespace
@@ -52,6 +57,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     board.open(file);  // must not throw, whatever the file holds
     check_state(board.state("nightly"), now_ms);
     board.record("nightly", vitals::Ping::fail, now_ms, input);
+    check_state(board.state("nightly"), now_ms);
+    // The same bytes as a healthchecks.io ping's body, with an exit status.
+    vitals::PingReport report;
+    report.kind = vitals::Ping::fail;
+    report.body = input;
+    report.message = input.substr(0, input.find('\n'));
+    report.exit_status = static_cast<int>(size % 256);
+    board.record("nightly", report, now_ms);
     check_state(board.state("nightly"), now_ms);
     if (!board.flush(std::chrono::seconds(5))) std::abort();
     // What the writer left is JSON the next start reads back.

@@ -14,7 +14,8 @@ CheckState make(const std::string& name, std::uint8_t groups, Status status, boo
     c.policy.groups = groups;
     c.policy.critical = critical;
     c.status = status;
-    if (ran) c.last = std::make_shared<CheckResult>(CheckResult{status, "", {}, {}});
+    if (ran)
+        c.last = std::make_shared<CheckResult>(CheckResult{status, "", {}, {}, Cause::here, {}});
     return c;
 }
 

@@ -282,3 +282,33 @@ TEST_CASE("the charted observation is kept for an hour, a point per 30 s", "[sch
     for (std::size_t i = 1; i + 1 < s.trend.size(); ++i)
         CHECK(s.trend[i].at_unix_ms - s.trend[i - 1].at_unix_ms >= 30'000);
 }
+
+TEST_CASE("a result asking to run again by a time is run then, not an interval later",
+          "[scheduler]") {
+    Harness h({policy(60s)}, 0.5);
+    h.at(3s);  // past the first-run spread
+    REQUIRE(h.executor.starts.size() == 1);
+    CheckResult due = CheckResult::ok("next ping due in 2 s");
+    due.run_again_by = h.clock.wall() + 2s;
+    h.finish(0, due);
+    h.at(1999ms);
+    CHECK(h.executor.starts.size() == 1);
+    h.at(1ms);
+    REQUIRE(h.executor.starts.size() == 2);  // at the due time, not 60 s on
+    // A time already past never spins the check: it waits kSoonestRerun.
+    CheckResult past = CheckResult::ok("overdue");
+    past.run_again_by = h.clock.wall() - 1h;
+    h.finish(1, past);
+    h.at(kSoonestRerun - 1ms);
+    CHECK(h.executor.starts.size() == 2);
+    h.at(1ms);
+    REQUIRE(h.executor.starts.size() == 3);
+    // A time beyond the interval changes nothing: the interval still holds.
+    CheckResult later = CheckResult::ok("due tomorrow");
+    later.run_again_by = h.clock.wall() + 24h;
+    h.finish(2, later);
+    h.at(59s);
+    CHECK(h.executor.starts.size() == 3);
+    h.at(1s);
+    CHECK(h.executor.starts.size() == 4);
+}

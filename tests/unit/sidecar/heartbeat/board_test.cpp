@@ -164,3 +164,68 @@ TEST_CASE("heartbeat: merging two replicas' views keeps the later of each event"
     CHECK(mine.fail_message == "mine");
     CHECK(mine.last_start_ms == kT0 + 15);
 }
+
+TEST_CASE("heartbeat: the check asks to run again at the due time and a run's expected end",
+          "[heartbeat]") {
+    using ms = std::chrono::milliseconds;
+    const auto at = [](std::int64_t t) { return std::chrono::system_clock::time_point(ms(t)); };
+    HeartbeatState s;
+    s.last_success_ms = kT0;
+    // Due 70 minutes after the success: asked to run again the moment after.
+    CheckResult r = judge_heartbeat(s, hourly(), kT0 + kMinute, kT0);
+    REQUIRE(r.run_again_by);
+    CHECK(*r.run_again_by == at(kT0 + 70 * kMinute + 1));
+    // A run started since, expected to take 5 minutes: its end comes first.
+    s.last_start_ms = kT0 + 2 * kMinute;
+    r = judge_heartbeat(s, hourly(5min), kT0 + 3 * kMinute, kT0);
+    REQUIRE(r.run_again_by);
+    CHECK(*r.run_again_by == at(kT0 + 7 * kMinute + 1));
+    // Already overdue: nothing to wake for (the interval keeps the verdict fresh).
+    s.last_start_ms.reset();
+    CHECK_FALSE(judge_heartbeat(s, hourly(), kT0 + 71 * kMinute, kT0).run_again_by);
+}
+
+TEST_CASE("heartbeat board: healthchecks.io pings keep the output, exit status and log time",
+          "[heartbeat]") {
+    HeartbeatBoard board;
+    board.declare("backup", "", "5D2B9E1A-0000-4000-8000-0123456789AB");
+    CHECK(board.resolve("backup") == std::optional<std::string>("backup"));
+    CHECK(board.resolve("5d2b9e1a-0000-4000-8000-0123456789ab") ==
+          std::optional<std::string>("backup"));
+    CHECK_FALSE(board.resolve("nobody"));
+
+    PingReport failed;
+    failed.kind = Ping::fail;
+    failed.exit_status = 3;
+    failed.body = "rsync: connection refused\nmore output";
+    failed.message = "exit status 3: rsync: connection refused";
+    REQUIRE(board.record("backup", failed, kT0));
+    HeartbeatState s = board.state("backup");
+    CHECK(s.last_exit_status == 3);
+    CHECK(s.last_body == failed.body);
+    const CheckResult r = judge_heartbeat(s, hourly(), kT0 + kMinute, kT0);
+    CHECK(r.status == Status::fail);
+    CHECK(r.message.find("exit status 3: rsync: connection refused") != std::string::npos);
+    CHECK(r.details["last_output"] == failed.body);
+    CHECK(r.details["last_exit_status"] == 3);
+
+    // /log: a message, no state change.
+    PingReport log;
+    log.kind = Ping::log;
+    log.body = "half way";
+    REQUIRE(board.record("backup", log, kT0 + kMinute));
+    s = board.state("backup");
+    CHECK(s.last_log_ms == kT0 + kMinute);
+    CHECK(s.last_fail_ms == kT0);
+    CHECK(s.last_body == "half way");
+    CHECK_FALSE(s.last_exit_status);
+
+    // A body over the limit is cut and marked.
+    PingReport big;
+    big.body = std::string(kHeartbeatBodyLimit + 500, 'x');
+    REQUIRE(board.record("backup", big, kT0 + 2 * kMinute));
+    s = board.state("backup");
+    CHECK(s.last_body.size() == kHeartbeatBodyLimit + kTruncatedMarker.size());
+    CHECK(s.last_body.substr(kHeartbeatBodyLimit) == kTruncatedMarker);
+    CHECK(judge_heartbeat(s, hourly(), kT0 + 3 * kMinute, kT0).status == Status::ok);
+}

@@ -17,10 +17,9 @@ CheckState checked(const std::string& name, Status status, bool critical = true)
     c.policy.groups = kGroupLive | kGroupReady;
     c.policy.critical = critical;
     c.status = status;
-    CheckResult r{status,
-                  "connect to db.internal:5432 refused",
-                  {},
-                  nlohmann::json{{"slow_queries", {"SELECT pg_sleep(60)"}}}};
+    CheckResult r{status,      "connect to db.internal:5432 refused",
+                  {},          nlohmann::json{{"slow_queries", {"SELECT pg_sleep(60)"}}},
+                  Cause::here, {}};
     r.observe("latency_seconds", 0.25)
         .observe("errors_total", 3)
         .observe("queue_messages", "queue", "celery", 7)

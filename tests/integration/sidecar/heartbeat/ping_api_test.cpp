@@ -1,0 +1,112 @@
+// healthchecks.io's ping API through the real HTTP server: the forms its clients send, and
+// overdue heartbeats flagged at their due time, not at the next interval.
+#include <catch2/catch.hpp>
+
+#include "support/net_fixtures.hpp"
+#include "support/running_sidecar.hpp"
+
+using namespace vitals;
+using namespace vitals::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+HttpReply post(std::uint16_t port, const std::string& path, const std::string& body) {
+    RawClient client(port);
+    client.send("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body);
+    return client.read_response();
+}
+
+json detail(const RunningSidecar& sidecar, const std::string& check) {
+    return json::parse(get(sidecar.port(), "/health/" + check).body);
+}
+
+}  // namespace
+
+TEST_CASE("ping API: every form healthchecks.io's clients send, answered OK as text",
+          "[heartbeat][ping]") {
+    RunningSidecar sidecar(R"({"checks": {
+        "backup": {"kind": "heartbeat", "period": "1h", "interval": "100ms",
+                   "uuid": "0b8c3a8e-5f4e-4a8e-9d3b-6f1c2a7e9b10"},
+        "guarded": {"kind": "heartbeat", "period": "1h", "token": "t0ken", "interval": "100ms"}}})");
+    const std::uint16_t port = sidecar.port();
+    REQUIRE(sidecar.wait_for_status("backup", Status::ok));
+
+    // Success by GET (a cron line's curl), by uuid, and HEAD.
+    HttpReply r = get(port, "/ping/backup");
+    CHECK(r.status == 200);
+    CHECK(r.body == "OK");
+    CHECK(r.headers["content-type"].find("text/plain") == 0);
+    CHECK(get(port, "/ping/0B8C3A8E-5F4E-4A8E-9D3B-6F1C2A7E9B10").body == "OK");
+    CHECK(get(port, "/ping/backup", "", "HEAD").status == 200);
+
+    // /fail with the job's output: the first line is the message, the rest is kept.
+    REQUIRE(post(port, "/ping/backup/fail", "disk full\nat /var/backups").body == "OK");
+    REQUIRE(sidecar.wait_for_status("backup", Status::fail, 3s));
+    json d = detail(sidecar, "backup");
+    CHECK(d["message"].get<std::string>().find("disk full") != std::string::npos);
+    CHECK(d["message"].get<std::string>().find("/var/backups") == std::string::npos);
+    CHECK(d["details"]["last_output"] == "disk full\nat /var/backups");
+
+    // An exit status: 0 is a success, anything else a failure that says which.
+    REQUIRE(post(port, "/ping/backup/0", "").status == 200);
+    REQUIRE(sidecar.wait_for_status("backup", Status::ok, 3s));
+    REQUIRE(post(port, "/ping/backup/2", "tar: Exiting with failure status").status == 200);
+    REQUIRE(sidecar.wait_for_status("backup", Status::fail, 3s));
+    d = detail(sidecar, "backup");
+    CHECK(d["message"].get<std::string>().find("exit status 2: tar: Exiting with failure status") !=
+          std::string::npos);
+    CHECK(d["details"]["last_exit_status"] == 2);
+
+    // /start and /log change no verdict; /log's message is kept.
+    REQUIRE(get(port, "/ping/backup/start?rid=6c1c9a32-1f44-4d5b-b64b-9e1c2d3f4a5b").status == 200);
+    REQUIRE(post(port, "/ping/backup/log", "copied 1,024 files").status == 200);
+    REQUIRE(sidecar.wait_until([](const Snapshot& s) {
+        for (const CheckState& c : s.checks)
+            if (c.name == "backup" && c.last &&
+                c.last->details.value("last_output", "") == "copied 1,024 files")
+                return true;
+        return false;
+    }));
+    CHECK(detail(sidecar, "backup")["status"] == "fail");  // still the exit status 2
+
+    // A body over 10 KB is kept cut, with a marker; the ping still counts.
+    const std::string output(11'000, 'o');
+    REQUIRE(post(port, "/ping/backup", output).status == 200);
+    REQUIRE(sidecar.wait_for_status("backup", Status::ok, 3s));
+    const std::string kept = detail(sidecar, "backup")["details"]["last_output"];
+    CHECK(kept.size() < output.size());
+    CHECK(kept.find("[truncated by vitals]") != std::string::npos);
+    // Never in metrics.
+    CHECK(get(port, "/metrics").body.find("ooooo") == std::string::npos);
+
+    // What is not a ping of a declared heartbeat.
+    CHECK(get(port, "/ping/nobody").status == 404);
+    CHECK(get(port, "/ping/nobody").body == "not found");
+    CHECK(get(port, "/ping/backup/256").status == 404);
+    CHECK(get(port, "/ping/backup/oops").status == 404);
+    CHECK(get(port, "/ping/backup?rid=not%20a%20uuid").status == 400);
+    CHECK(get(port, "/ping/backup", "", "DELETE").status == 405);
+    // The token is required wherever a heartbeat has one.
+    CHECK(get(port, "/ping/guarded").status == 401);
+    CHECK(get(port, "/ping/guarded?token=t0ken").status == 200);
+}
+
+TEST_CASE("ping API: an overdue heartbeat is flagged at its due time, not at the next interval",
+          "[heartbeat][ping]") {
+    // Checked once a minute, due every 2 s: without due-time wakes it would stay ok ~60 s.
+    RunningSidecar sidecar(R"({"checks": {
+        "tick": {"kind": "heartbeat", "period": "2s", "grace": "0s", "interval": "1m",
+                 "jitter": 0}}})");
+    REQUIRE(sidecar.wait_for_status("tick", Status::ok));
+    REQUIRE(get(sidecar.port(), "/ping/tick").status == 200);
+    const auto pinged = std::chrono::steady_clock::now();
+    // The check learns of the ping at its next run: the due time it asked to be woken at.
+    REQUIRE(sidecar.wait_for_status("tick", Status::fail, 10s));
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - pinged).count();
+    INFO("flagged " << took << " s after the ping");
+    CHECK(took < 5.0);
+}
