@@ -70,11 +70,15 @@ struct HeartbeatSettings {
     Setting token = Setting::of("token", SettingType::string,
                                 "required in pings (Authorization: Bearer <token> or ?token=)")
                         .secret();
+    Setting overrun = Setting::of("overrun", SettingType::string,
+                                  "a started run past expected_duration + grace: fail or warn")
+                          .defaults("fail")
+                          .choices({"fail", "warn"});
     Setting uuid = Setting::of("uuid", SettingType::string,
                                "another name to ping it by at /ping/<uuid>, as healthchecks.io's "
                                "clients do");
     SettingsTable table() const {
-        return {period, cron, timezone, grace, expected_duration, token, uuid};
+        return {period, cron, timezone, grace, expected_duration, overrun, token, uuid};
     }
 };
 
@@ -98,6 +102,8 @@ CheckKind heartbeat_kind() {
         O::gauge("overdue_seconds", U::seconds, "How long past its due time the next ping is.")
             .headline(),
         O::gauge("due_timestamp_seconds", U::timestamp, "When the next ping is due."),
+        O::gauge("runs_in_progress", U::none,
+                 "Runs started and not yet finished (each run id, and one started without)."),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
         if (ctx.services.heartbeats == nullptr)
@@ -122,6 +128,7 @@ CheckKind heartbeat_kind() {
         rule.grace = ctx.params.duration(s.grace);
         if (ctx.params.has(s.expected_duration))
             rule.expected_duration = ctx.params.duration(s.expected_duration);
+        rule.overrun_fails = ctx.params.str(s.overrun) == "fail";
         std::string uuid = ctx.params.has(s.uuid) ? ctx.params.str(s.uuid) : "";
         if (!uuid.empty() &&
             (uuid.size() > 64 || !std::all_of(uuid.begin(), uuid.end(), [](char c) {

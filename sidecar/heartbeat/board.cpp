@@ -1,5 +1,6 @@
 #include "sidecar/heartbeat/board.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +24,12 @@ std::string lower(std::string text) {
     return text;
 }
 
+std::map<std::string, std::int64_t>::iterator oldest_run(
+    std::map<std::string, std::int64_t>& runs) {
+    return std::min_element(runs.begin(), runs.end(),
+                            [](const auto& a, const auto& b) { return a.second < b.second; });
+}
+
 std::string ago(std::int64_t ms) {
     return format_age(Millis(ms));
 }
@@ -38,6 +45,7 @@ nlohmann::json to_json(const HeartbeatState& s) {
     if (!s.last_body.empty()) j["last_body"] = s.last_body;
     if (s.last_exit_status) j["last_exit_status"] = *s.last_exit_status;
     if (s.last_log_ms) j["last_log_ms"] = *s.last_log_ms;
+    if (!s.runs.empty()) j["runs"] = s.runs;
     return j;
 }
 
@@ -61,6 +69,11 @@ HeartbeatState from_json(const nlohmann::json& j) {
     if (const auto it = j.find("last_body"); it != j.end() && it->is_string())
         s.last_body = it->get<std::string>();
     if (const auto exit = stamp("last_exit_status")) s.last_exit_status = static_cast<int>(*exit);
+    if (const auto it = j.find("runs"); it != j.end() && it->is_object()) {
+        for (const auto& run : it->items())
+            if (run.value().is_number_integer())
+                s.runs[run.key()] = run.value().get<std::int64_t>();
+    }
     return s;
 }
 
@@ -134,6 +147,17 @@ HeartbeatState sanitized(HeartbeatState s, std::int64_t now_ms) {
     if (!s.last_fail_ms) s.fail_message.clear();
     believable(s.last_body_ms);
     believable(s.last_log_ms);
+    for (auto it = s.runs.begin(); it != s.runs.end();) {
+        std::optional<std::int64_t> started = it->second;
+        believable(started);
+        const bool id_ok = !it->first.empty() && it->first.size() <= 64 &&
+                           std::all_of(it->first.begin(), it->first.end(), [](char c) {
+                               return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+                           });
+        it = started && id_ok ? std::next(it) : s.runs.erase(it);
+    }
+    while (s.runs.size() > kHeartbeatOpenRuns)
+        s.runs.erase(oldest_run(s.runs));
     if (s.last_exit_status && (*s.last_exit_status < 0 || *s.last_exit_status > 255))
         s.last_exit_status.reset();
     // A stored body is at most the limit plus the marker: anything longer was not ours.
@@ -197,6 +221,21 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
     if (due < std::numeric_limits<std::int64_t>::max() / 2)
         r.observe("due_timestamp_seconds", static_cast<double>(due) / 1000);
     if (rule.cron) r.details["schedule"] = rule.cron->text + " (" + rule.zone.name() + ")";
+    // Runs in progress: those started with a run id, and one started without. Judged is the
+    // oldest that began after the last success (a run a later success overtook is not).
+    std::optional<std::int64_t> running_since;
+    const auto consider = [&](std::int64_t started) {
+        if (s.last_success_ms && started <= *s.last_success_ms) return;
+        running_since = running_since ? std::min(*running_since, started) : started;
+    };
+    bool ridless_open = false;
+    if (s.last_start_ms && (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms)) {
+        ridless_open = true;
+        consider(*s.last_start_ms);
+    }
+    for (const auto& [id, started] : s.runs)
+        consider(started);
+    r.observe("runs_in_progress", static_cast<double>(s.runs.size() + (ridless_open ? 1 : 0)));
     if (s.last_body_ms) {
         // Trusted callers only (details): a job's output may say more than metrics should.
         r.details["last_output"] = s.last_body;
@@ -208,10 +247,11 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
     // a started run passes its expected duration. Overdue shows then, not an interval later.
     std::int64_t wake = std::numeric_limits<std::int64_t>::max();
     if (due > now_ms && due < std::numeric_limits<std::int64_t>::max() / 2) wake = due + 1;
-    if (rule.expected_duration && s.last_start_ms &&
-        (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms)) {
-        const std::int64_t late = *s.last_start_ms + rule.expected_duration->count() + 1;
-        if (late > now_ms) wake = std::min(wake, late);
+    if (rule.expected_duration && running_since) {
+        for (const std::int64_t late :
+             {*running_since + rule.expected_duration->count() + 1,
+              *running_since + rule.expected_duration->count() + rule.grace.count() + 1})
+            if (late > now_ms) wake = std::min(wake, late);
     }
     if (wake != std::numeric_limits<std::int64_t>::max())
         r.run_again_by = std::chrono::system_clock::time_point(std::chrono::milliseconds(wake));
@@ -229,12 +269,14 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
                               ago(overdue)
                         : "no ping since vitals began watching " + ago(now_ms - watching_since_ms) +
                               " ago, overdue by " + ago(overdue);
-    } else if (rule.expected_duration && s.last_start_ms &&
-               (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms) &&
-               now_ms - *s.last_start_ms > rule.expected_duration->count()) {
-        r.status = Status::warn;
-        r.message = "running for " + ago(now_ms - *s.last_start_ms) +
-                    ", longer than the expected " + format_duration(*rule.expected_duration);
+    } else if (rule.expected_duration && running_since &&
+               now_ms - *running_since > rule.expected_duration->count()) {
+        const bool stuck =
+            now_ms - *running_since > rule.expected_duration->count() + rule.grace.count();
+        r.status = stuck && rule.overrun_fails ? Status::fail : Status::warn;
+        r.message = "running for " + ago(now_ms - *running_since) + ", longer than the expected " +
+                    format_duration(*rule.expected_duration) +
+                    (stuck ? " and its grace " + format_duration(rule.grace) : "");
     } else {
         r.status = Status::ok;
         r.message = (s.last_success_ms ? "last success " + ago(now_ms - *s.last_success_ms) + " ago"
@@ -386,15 +428,29 @@ bool HeartbeatBoard::record(const std::string& name, const PingReport& report,
     }
     switch (report.kind) {
         case Ping::success:
-            if (s.last_start_ms && (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms)) {
+            if (!report.run_id.empty()) {
+                // Its own start, however many runs overlap.
+                if (const auto run = s.runs.find(report.run_id); run != s.runs.end()) {
+                    s.last_duration_seconds = static_cast<double>(now_ms - run->second) / 1000;
+                    s.runs.erase(run);
+                }
+            } else if (s.last_start_ms &&
+                       (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms)) {
                 s.last_duration_seconds = static_cast<double>(now_ms - *s.last_start_ms) / 1000;
             }
             s.last_success_ms = now_ms;
             break;
         case Ping::start:
-            s.last_start_ms = now_ms;
+            if (report.run_id.empty()) {
+                s.last_start_ms = now_ms;
+            } else {
+                s.runs[report.run_id] = now_ms;
+                while (s.runs.size() > kHeartbeatOpenRuns)
+                    s.runs.erase(oldest_run(s.runs));
+            }
             break;
         case Ping::fail:
+            if (!report.run_id.empty()) s.runs.erase(report.run_id);  // it ended
             s.last_fail_ms = now_ms;
             s.fail_message = clip_utf8(valid_utf8(report.message), kHeartbeatMessageLimit);
             break;

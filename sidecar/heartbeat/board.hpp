@@ -37,7 +37,12 @@ struct HeartbeatState {
     std::string last_body;
     std::optional<int> last_exit_status;
     std::optional<std::int64_t> last_log_ms;  // the last /log ping: a message, no state change
+    // Runs started with a run id (?rid=) and not yet finished: run id -> when it started.
+    // At most kHeartbeatOpenRuns; the oldest goes first.
+    std::map<std::string, std::int64_t> runs;
 };
+
+inline constexpr std::size_t kHeartbeatOpenRuns = 20;
 
 // When a success is due: every `period`, or at each run of `cron` in `zone`; then `grace`.
 struct HeartbeatRule {
@@ -46,6 +51,9 @@ struct HeartbeatRule {
     TimeZone zone = TimeZone::utc();
     Millis grace{600'000};
     std::optional<Millis> expected_duration;
+    // A started run not finished by expected_duration + grace fails (else only warns), as
+    // healthchecks.io turns a check down once a started run passes its grace.
+    bool overrun_fails = true;
 
     // The Unix milliseconds by which a success must follow one at `since_ms`, grace included.
     std::int64_t due_ms(std::int64_t since_ms) const;
@@ -83,6 +91,7 @@ struct PingReport {
     std::string body;                // the request's body (a job's output)
     std::string message;             // for a failure: what the check's message says
     std::optional<int> exit_status;  // /<name>/<0-255>
+    std::string run_id;              // ?rid=: matches a start with its finish
 };
 
 // `body` cut to kHeartbeatBodyLimit with the marker when it was longer, as valid UTF-8.

@@ -264,6 +264,7 @@ class ProbeHandler final : public Http::Handler {
                                    return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
                                });
             if (!valid) return kHcBadRunId;
+            report.run_id = *rid;
         }
         report.body = request.body();
         if (report.kind == Ping::fail) {

@@ -81,6 +81,15 @@ TEST_CASE("ping API: every form healthchecks.io's clients send, answered OK as t
     CHECK(kept.find("[truncated by vitals]") != std::string::npos);
     // Never in metrics.
     CHECK(get(port, "/metrics").body.find("ooooo") == std::string::npos);
+    // The run started with a run id is still open until its own finish arrives.
+    CHECK(detail(sidecar, "backup")["observations"]["runs_in_progress"] == 1);
+    REQUIRE(get(port, "/ping/backup?rid=6c1c9a32-1f44-4d5b-b64b-9e1c2d3f4a5b").status == 200);
+    CHECK(sidecar.wait_until([](const Snapshot& s) {
+        for (const CheckState& c : s.checks)
+            for (const Observation& o : c.last ? c.last->observations : std::vector<Observation>{})
+                if (c.name == "backup" && o.name == "runs_in_progress" && o.value == 0) return true;
+        return false;
+    }));
 
     // What is not a ping of a declared heartbeat.
     CHECK(get(port, "/ping/nobody").status == 404);

@@ -229,3 +229,55 @@ TEST_CASE("heartbeat board: healthchecks.io pings keep the output, exit status a
     CHECK(s.last_body.substr(kHeartbeatBodyLimit) == kTruncatedMarker);
     CHECK(judge_heartbeat(s, hourly(), kT0 + 3 * kMinute, kT0).status == Status::ok);
 }
+
+TEST_CASE("heartbeat board: run ids match each start with its finish, however runs overlap",
+          "[heartbeat]") {
+    HeartbeatBoard board;
+    board.declare("sync", "");
+    const auto ping = [&](Ping kind, const std::string& rid, std::int64_t at) {
+        PingReport p;
+        p.kind = kind;
+        p.run_id = rid;
+        REQUIRE(board.record("sync", p, at));
+    };
+    HeartbeatRule rule = hourly(Millis(5 * kMinute));  // grace 10 min
+    // A starts, B starts, B finishes first, then A: each duration is its own.
+    ping(Ping::start, "a", kT0);
+    ping(Ping::start, "b", kT0 + kMinute);
+    CheckResult r = judge_heartbeat(board.state("sync"), rule, kT0 + 2 * kMinute, kT0);
+    CHECK(r.status == Status::ok);
+    double running = -1;
+    for (const auto& o : r.observations)
+        if (o.name == "runs_in_progress") running = o.value;
+    CHECK(running == 2);
+    ping(Ping::success, "b", kT0 + 3 * kMinute);
+    CHECK(board.state("sync").last_duration_seconds == 120);
+    ping(Ping::success, "a", kT0 + 4 * kMinute);
+    CHECK(board.state("sync").last_duration_seconds == 240);
+    CHECK(board.state("sync").runs.empty());
+
+    // C starts and never finishes: past expected_duration it warns, past its grace too it
+    // fails (as healthchecks.io turns the check down), or only warns when told so.
+    ping(Ping::start, "c", kT0 + 10 * kMinute);
+    CHECK(judge_heartbeat(board.state("sync"), rule, kT0 + 16 * kMinute, kT0).status ==
+          Status::warn);
+    r = judge_heartbeat(board.state("sync"), rule, kT0 + 26 * kMinute, kT0);
+    CHECK(r.status == Status::fail);
+    CHECK(r.message == "running for 16m, longer than the expected 5m and its grace 10m");
+    rule.overrun_fails = false;
+    CHECK(judge_heartbeat(board.state("sync"), rule, kT0 + 26 * kMinute, kT0).status ==
+          Status::warn);
+    // Asked to run again at both moments, not an interval later.
+    rule.overrun_fails = true;
+    r = judge_heartbeat(board.state("sync"), rule, kT0 + 11 * kMinute, kT0);
+    REQUIRE(r.run_again_by);
+    CHECK(*r.run_again_by ==
+          std::chrono::system_clock::time_point(std::chrono::milliseconds(kT0 + 15 * kMinute + 1)));
+    // At most kHeartbeatOpenRuns are remembered; the oldest go first.
+    for (int i = 0; i < 30; ++i)
+        ping(Ping::start, "run-" + std::to_string(i), kT0 + 30 * kMinute + i);
+    const auto runs = board.state("sync").runs;
+    CHECK(runs.size() == kHeartbeatOpenRuns);
+    CHECK(runs.count("run-29") == 1);
+    CHECK(runs.count("c") == 0);
+}
