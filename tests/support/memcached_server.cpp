@@ -2,12 +2,9 @@
 #include "support/servers.hpp"
 #include "support/servers_internal.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <stdexcept>
 
 #include "sidecar/clients/net.hpp"
@@ -47,18 +44,7 @@ void MemcachedServer::start() {
     }
     if (::geteuid() == 0) args.insert(args.end(), {"-u", "nobody"});  // it refuses root
     if (!dir_.empty() && ::geteuid() == 0) shell("chmod 777 '" + dir_ + "'");
-    std::fflush(nullptr);  // or the child would flush the test's buffered output again
-    pid_ = ::fork();
-    if (pid_ == 0) {
-        std::vector<char*> argv;
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const int null = ::open("/dev/null", O_WRONLY);
-        ::dup2(null, 1);
-        ::execvp("memcached", argv.data());
-        ::_exit(127);
-    }
+    pid_ = spawn_group(args, {}, "/dev/null");
     const bool up = wait_until(
         [&] {
             const Deadline soon = Deadline::in(std::chrono::milliseconds(200));
@@ -74,11 +60,7 @@ void MemcachedServer::start() {
 }
 
 void MemcachedServer::stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    kill_group(pid_, SIGTERM);
 }
 
 }  // namespace vitals::testing
