@@ -34,6 +34,60 @@ std::string ago(std::int64_t ms) {
     return format_age(Millis(ms));
 }
 
+nlohmann::json to_json(const PingRecord& p) {
+    nlohmann::json j = {{"at", p.at_ms}, {"kind", p.kind}};
+    if (p.exit_status) j["exit_status"] = *p.exit_status;
+    if (!p.run_id.empty()) j["rid"] = p.run_id;
+    if (p.duration_seconds) j["duration_seconds"] = *p.duration_seconds;
+    if (!p.first_line.empty()) j["line"] = p.first_line;
+    return j;
+}
+
+// Tolerant: an entry without a time or kind is dropped.
+std::vector<PingRecord> history_from_json(const nlohmann::json& list) {
+    std::vector<PingRecord> out;
+    if (!list.is_array()) return out;
+    for (const auto& e : list) {
+        if (!e.is_object()) continue;
+        const auto at = e.find("at");
+        const auto kind = e.find("kind");
+        if (at == e.end() || !at->is_number() || kind == e.end() || !kind->is_string()) continue;
+        PingRecord p;
+        p.at_ms = static_cast<std::int64_t>(at->get<double>());
+        p.kind = kind->get<std::string>();
+        if (const auto x = e.find("exit_status"); x != e.end() && x->is_number_integer())
+            p.exit_status = x->get<int>();
+        if (const auto x = e.find("rid"); x != e.end() && x->is_string())
+            p.run_id = x->get<std::string>();
+        if (const auto x = e.find("duration_seconds"); x != e.end() && x->is_number())
+            p.duration_seconds = x->get<double>();
+        if (const auto x = e.find("line"); x != e.end() && x->is_string())
+            p.first_line = x->get<std::string>();
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+nlohmann::json history_json(const std::vector<PingRecord>& history) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const PingRecord& p : history)
+        list.push_back(to_json(p));
+    return list;
+}
+
+// Newest first, one entry per (time, kind, run id), at most kHeartbeatHistory.
+void merge_history(std::vector<PingRecord>& into, const std::vector<PingRecord>& other) {
+    for (const PingRecord& p : other) {
+        const bool known = std::any_of(into.begin(), into.end(), [&](const PingRecord& q) {
+            return q.at_ms == p.at_ms && q.kind == p.kind && q.run_id == p.run_id;
+        });
+        if (!known) into.push_back(p);
+    }
+    std::stable_sort(into.begin(), into.end(),
+                     [](const PingRecord& a, const PingRecord& b) { return a.at_ms > b.at_ms; });
+    if (into.size() > kHeartbeatHistory) into.resize(kHeartbeatHistory);
+}
+
 nlohmann::json to_json(const HeartbeatState& s) {
     nlohmann::json j = nlohmann::json::object();
     if (s.last_success_ms) j["last_success_ms"] = *s.last_success_ms;
@@ -46,6 +100,7 @@ nlohmann::json to_json(const HeartbeatState& s) {
     if (s.last_exit_status) j["last_exit_status"] = *s.last_exit_status;
     if (s.last_log_ms) j["last_log_ms"] = *s.last_log_ms;
     if (!s.runs.empty()) j["runs"] = s.runs;
+    if (!s.history.empty()) j["history"] = history_json(s.history);
     return j;
 }
 
@@ -74,6 +129,7 @@ HeartbeatState from_json(const nlohmann::json& j) {
             if (run.value().is_number_integer())
                 s.runs[run.key()] = run.value().get<std::int64_t>();
     }
+    if (const auto it = j.find("history"); it != j.end()) s.history = history_from_json(*it);
     return s;
 }
 
@@ -99,6 +155,26 @@ if later('start', ARGV[3]) then redis.call('HSET', key, 'start', ARGV[3]) end
 if later('fail', ARGV[4]) then redis.call('HSET', key, 'fail', ARGV[4], 'message', ARGV[5]) end
 if later('body_at', ARGV[6]) then redis.call('HSET', key, 'body_at', ARGV[6], 'body', ARGV[7], 'exit', ARGV[8]) end
 if later('log', ARGV[9]) then redis.call('HSET', key, 'log', ARGV[9]) end
+-- The ping history: every replica's entries, once each, newest first, the last ten.
+if ARGV[10] ~= '' then
+  local all, seen = {}, {}
+  local function add(text)
+    local ok, list = pcall(cjson.decode, text)
+    if not ok or type(list) ~= 'table' then return end
+    for _, e in ipairs(list) do
+      if type(e) == 'table' and type(e['at']) == 'number' and type(e['kind']) == 'string' then
+        local id = string.format('%.0f', e['at']) .. ' ' .. e['kind'] .. ' ' .. tostring(e['rid'] or '')
+        if not seen[id] then seen[id] = true; table.insert(all, e) end
+      end
+    end
+  end
+  add(ARGV[10])
+  local old = redis.call('HGET', key, 'history')
+  if old then add(old) end
+  table.sort(all, function(a, b) return a['at'] > b['at'] end)
+  while #all > 10 do table.remove(all) end
+  redis.call('HSET', key, 'history', cjson.encode(all))
+end
 return 1
 )";
 
@@ -158,6 +234,24 @@ HeartbeatState sanitized(HeartbeatState s, std::int64_t now_ms) {
     }
     while (s.runs.size() > kHeartbeatOpenRuns)
         s.runs.erase(oldest_run(s.runs));
+    std::vector<PingRecord> history;
+    for (PingRecord& p : s.history) {
+        std::optional<std::int64_t> at = p.at_ms;
+        believable(at);
+        const bool kind_ok =
+            p.kind == "success" || p.kind == "start" || p.kind == "fail" || p.kind == "log";
+        if (!at || !kind_ok) continue;
+        if (p.exit_status && (*p.exit_status < 0 || *p.exit_status > 255)) p.exit_status.reset();
+        if (p.duration_seconds && !(std::isfinite(*p.duration_seconds) &&
+                                    *p.duration_seconds >= 0 && *p.duration_seconds < 1e9))
+            p.duration_seconds.reset();
+        if (p.run_id.size() > 64) p.run_id.clear();
+        p.run_id = valid_utf8(p.run_id);
+        p.first_line = clip_utf8(valid_utf8(p.first_line), kHeartbeatHistoryLine);
+        history.push_back(std::move(p));
+    }
+    s.history.clear();
+    merge_history(s.history, history);
     if (s.last_exit_status && (*s.last_exit_status < 0 || *s.last_exit_status > 255))
         s.last_exit_status.reset();
     // A stored body is at most the limit plus the marker: anything longer was not ours.
@@ -203,6 +297,7 @@ void merge_heartbeat(HeartbeatState& into, const HeartbeatState& other) {
     }
     if (other.last_log_ms && (!into.last_log_ms || *other.last_log_ms > *into.last_log_ms))
         into.last_log_ms = other.last_log_ms;
+    merge_history(into.history, other.history);
 }
 
 CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, std::int64_t now_ms,
@@ -243,6 +338,15 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
         if (s.last_exit_status) r.details["last_exit_status"] = *s.last_exit_status;
     }
     if (s.last_log_ms) r.details["last_log_at"] = utc_time(*s.last_log_ms);
+    if (!s.history.empty()) {
+        nlohmann::json pings = nlohmann::json::array();
+        for (const PingRecord& p : s.history) {
+            nlohmann::json e = to_json(p);
+            e["time"] = utc_time(p.at_ms);
+            pings.push_back(std::move(e));
+        }
+        r.details["pings"] = std::move(pings);
+    }
     // Run again the moment the verdict would change with no ping: at the due time, and when
     // a started run passes its expected duration. Overdue shows then, not an interval later.
     std::int64_t wake = std::numeric_limits<std::int64_t>::max();
@@ -356,6 +460,9 @@ std::string HeartbeatBoard::refresh(const std::string& name, const Deadline& dea
         if (const auto exit = number_of(fields["exit"]))
             remote.last_exit_status = static_cast<int>(*exit);
         remote.last_log_ms = number_of(fields["log"]);
+        if (!fields["history"].empty())
+            remote.history =
+                history_from_json(nlohmann::json::parse(fields["history"], nullptr, false));
         // What another replica (or anyone with access to Redis) wrote is checked here.
         remote = sanitized(std::move(remote), wall_now_ms());
     } catch (const std::exception& e) {
@@ -426,21 +533,25 @@ bool HeartbeatBoard::record(const std::string& name, const PingReport& report,
         s.last_body = body;
         s.last_exit_status = report.exit_status;
     }
+    std::optional<double> duration;  // of the run this ping finishes, when matched
+    const char* kind = "success";
     switch (report.kind) {
         case Ping::success:
             if (!report.run_id.empty()) {
                 // Its own start, however many runs overlap.
                 if (const auto run = s.runs.find(report.run_id); run != s.runs.end()) {
-                    s.last_duration_seconds = static_cast<double>(now_ms - run->second) / 1000;
+                    duration = static_cast<double>(now_ms - run->second) / 1000;
                     s.runs.erase(run);
                 }
             } else if (s.last_start_ms &&
                        (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms)) {
-                s.last_duration_seconds = static_cast<double>(now_ms - *s.last_start_ms) / 1000;
+                duration = static_cast<double>(now_ms - *s.last_start_ms) / 1000;
             }
+            if (duration) s.last_duration_seconds = duration;
             s.last_success_ms = now_ms;
             break;
         case Ping::start:
+            kind = "start";
             if (report.run_id.empty()) {
                 s.last_start_ms = now_ms;
             } else {
@@ -450,14 +561,27 @@ bool HeartbeatBoard::record(const std::string& name, const PingReport& report,
             }
             break;
         case Ping::fail:
-            if (!report.run_id.empty()) s.runs.erase(report.run_id);  // it ended
+            kind = "fail";
+            if (const auto run = s.runs.find(report.run_id); run != s.runs.end()) {
+                duration = static_cast<double>(now_ms - run->second) / 1000;
+                s.runs.erase(run);  // it ended
+            }
             s.last_fail_ms = now_ms;
             s.fail_message = clip_utf8(valid_utf8(report.message), kHeartbeatMessageLimit);
             break;
         case Ping::log:
+            kind = "log";
             s.last_log_ms = now_ms;
             break;
     }
+    PingRecord entry;
+    entry.at_ms = now_ms;
+    entry.kind = kind;
+    entry.exit_status = report.exit_status;
+    entry.run_id = report.run_id;
+    entry.duration_seconds = duration;
+    entry.first_line = clip_utf8(body.substr(0, body.find('\n')), kHeartbeatHistoryLine);
+    merge_history(s.history, {entry});
     ++pings_;
     unwritten_.insert(name);
     wake_.notify_all();
@@ -534,13 +658,14 @@ std::string HeartbeatBoard::write_shared(const std::map<std::string, HeartbeatSt
             const auto it = states.find(name);
             if (it == states.end()) continue;
             const HeartbeatState& s = it->second;
-            client.command({"EVAL", kMergeScript, "1", prefix_ + name, text_of(s.last_success_ms),
-                            s.last_duration_seconds ? std::to_string(*s.last_duration_seconds) : "",
-                            text_of(s.last_start_ms), text_of(s.last_fail_ms), s.fail_message,
-                            text_of(s.last_body_ms), s.last_body,
-                            s.last_exit_status ? std::to_string(*s.last_exit_status) : "",
-                            text_of(s.last_log_ms)},
-                           "EVAL");
+            client.command(
+                {"EVAL", kMergeScript, "1", prefix_ + name, text_of(s.last_success_ms),
+                 s.last_duration_seconds ? std::to_string(*s.last_duration_seconds) : "",
+                 text_of(s.last_start_ms), text_of(s.last_fail_ms), s.fail_message,
+                 text_of(s.last_body_ms), s.last_body,
+                 s.last_exit_status ? std::to_string(*s.last_exit_status) : "",
+                 text_of(s.last_log_ms), s.history.empty() ? "" : history_json(s.history).dump()},
+                "EVAL");
         }
     } catch (const std::exception& e) {
         return std::string("shared state not written (retrying): ") + e.what();

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "sidecar/core/check.hpp"
 #include "sidecar/cron.hpp"
@@ -24,6 +25,20 @@
 #include "sidecar/url.hpp"
 
 namespace vitals {
+
+// One ping as the history shows it.
+struct PingRecord {
+    std::int64_t at_ms = 0;
+    std::string kind;                        // success, start, fail, log
+    std::optional<int> exit_status;          // /<0-255>
+    std::string run_id;                      // ?rid=
+    std::optional<double> duration_seconds;  // a finish matched with its start
+    std::string first_line;                  // of its body, cut to kHeartbeatHistoryLine
+};
+
+// The last pings of a heartbeat kept, newest first, and how much of each body's first line.
+inline constexpr std::size_t kHeartbeatHistory = 10;
+inline constexpr std::size_t kHeartbeatHistoryLine = 120;
 
 struct HeartbeatState {
     std::optional<std::int64_t> last_success_ms;  // Unix milliseconds
@@ -40,6 +55,7 @@ struct HeartbeatState {
     // Runs started with a run id (?rid=) and not yet finished: run id -> when it started.
     // At most kHeartbeatOpenRuns; the oldest goes first.
     std::map<std::string, std::int64_t> runs;
+    std::vector<PingRecord> history;  // newest first, at most kHeartbeatHistory
 };
 
 inline constexpr std::size_t kHeartbeatOpenRuns = 20;

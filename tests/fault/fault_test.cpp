@@ -27,6 +27,13 @@ using namespace vitals::fault;
 using namespace vitals::testing;
 using namespace std::chrono_literals;
 
+// How much RSS 3,000 connections each holding most of a request may add (MiB).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kHeldGrowthLimitMiB = 96;
+#else
+constexpr int kHeldGrowthLimitMiB = 48;
+#endif
+
 TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers", "[fault]") {
     // 3,000 held connections need more descriptors than the usual soft limit of 1,024, for
     // this process and the vitals it starts (which inherits the limit).
@@ -324,8 +331,10 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
         const bool passed = static_cast<int>(held.size()) == held_target && capped &&
                             closed == held.size() && took < 15 && probes_ok(w) && vitals.alive() &&
                             // What the held connections cost, well within the manifests' 64 MiB
-                            // (growth, not the total: under ASan the total is 500+ MiB).
-                            rss_held - rss_before < 48 * 1024;
+                            // (growth, not the total: under ASan the total is 500+ MiB, and
+                            // its redzones around each 12 KiB buffer double the growth:
+                            // measured 53 MiB there against 17 MiB in the release build).
+                            rss_held - rss_before < kHeldGrowthLimitMiB * 1024;
         table.add({std::to_string(held_target) + " connections holding half a request",
                    outcome.str(), w, passed});
         CHECK(passed);

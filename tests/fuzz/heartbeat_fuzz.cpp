@@ -38,6 +38,12 @@ void check_state(const vitals::HeartbeatState& s, std::int64_t now_ms) {
     if (s.last_body.size() > vitals::kHeartbeatBodyLimit + vitals::kTruncatedMarker.size())
         std::abort();
     if (s.last_exit_status && (*s.last_exit_status < 0 || *s.last_exit_status > 255)) std::abort();
+    if (s.history.size() > vitals::kHeartbeatHistory || s.runs.size() > vitals::kHeartbeatOpenRuns)
+        std::abort();
+    for (const vitals::PingRecord& p : s.history)
+        if (p.at_ms <= 0 || p.at_ms > latest || vitals::valid_utf8(p.first_line) != p.first_line ||
+            p.first_line.size() > vitals::kHeartbeatHistoryLine)
+            std::abort();
 }
 
 }  // namespace

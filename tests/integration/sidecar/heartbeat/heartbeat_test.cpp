@@ -170,6 +170,74 @@ TEST_CASE(
     CHECK(alone["status"] == "ok");
 }
 
+TEST_CASE(
+    "heartbeat: what the ping API adds (output, exit status, log, history) is shared by two "
+    "replicas over Redis",
+    "[heartbeat][redis][ping]") {
+    RedisServer redis;
+    TempFile config(
+        R"({"checks": {"backup": {"kind": "heartbeat", "period": "1h", "interval": "100ms"}}})");
+    const std::map<std::string, std::string> env = {{"VITALS_LISTEN", "127.0.0.1:0"},
+                                                    {"VITALS_HEARTBEAT_REDIS_URL", redis.url()},
+                                                    {"VITALS_HEARTBEAT_PREFIX", "test:hb:"}};
+    ChildProcess a({"--config", config.path()}, env);
+    ChildProcess b({"--config", config.path()}, env);
+    const auto port_a = port_of(a);
+    const auto port_b = port_of(b);
+    REQUIRE(becomes(port_a, "backup", "ok"));
+    REQUIRE(becomes(port_b, "backup", "ok"));
+
+    // The run starts on a, logs on b, and its exit status 3 reaches a; each ping once the
+    // other replica has seen the one before (pings in one millisecond have no order).
+    const auto kinds = [](const json& detail) {
+        std::vector<std::string> out;
+        const auto details = detail.find("details");
+        if (details == detail.end() || !details->is_object()) return out;
+        for (const auto& p : details->value("pings", json::array()))
+            out.push_back(p.value("kind", ""));
+        return out;
+    };
+    const auto sees = [&](std::uint16_t port, std::size_t pings) {
+        const auto until = std::chrono::steady_clock::now() + 3s;
+        while (std::chrono::steady_clock::now() < until) {
+            if (kinds(json::parse(get(port, "/health/backup").body)).size() >= pings) return true;
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    };
+    REQUIRE(get(port_a, "/ping/backup/start").status == 200);
+    REQUIRE(sees(port_b, 1));
+    REQUIRE(send_raw(port_b,
+                     "POST /ping/backup/log HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: 13\r\n\r\nhalf way done")
+                .status == 200);
+    REQUIRE(sees(port_a, 2));
+    REQUIRE(send_raw(port_a,
+                     "POST /ping/backup/3 HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: 21\r\n\r\nrsync: error 3\ndetail")
+                .status == 200);
+    REQUIRE(becomes(port_b, "backup", "fail"));
+    const auto seen_by_b = [&] { return json::parse(get(port_b, "/health/backup").body); };
+    json d = seen_by_b();
+    CHECK(d["message"].get<std::string>().find("exit status 3: rsync: error 3") !=
+          std::string::npos);
+    CHECK(d["details"]["last_output"] == "rsync: error 3\ndetail");
+    CHECK(d["details"]["last_exit_status"] == 3);
+    CHECK(d["details"].contains("last_log_at"));
+    // Every replica's pings in one history, newest first: fail (on a), log (b), start (a).
+    const auto until = std::chrono::steady_clock::now() + 3s;
+    while (kinds(d).size() < 3 && std::chrono::steady_clock::now() < until)
+        d = seen_by_b();
+    CHECK(kinds(d) == std::vector<std::string>{"fail", "log", "start"});
+    CHECK(d["details"]["pings"][0]["exit_status"] == 3);
+    CHECK(d["details"]["pings"][0]["line"] == "rsync: error 3");
+    REQUIRE(sees(port_a, 3));
+    const json on_a = json::parse(get(port_a, "/health/backup").body);
+    CHECK(kinds(on_a) == std::vector<std::string>{"fail", "log", "start"});
+    // Stored once, in the shared hash.
+    CHECK(redis.cli("HGET test:hb:backup exit") == "3");
+}
+
 TEST_CASE("heartbeat: replicas share state over a TLS-only Redis (rediss://)",
           "[heartbeat][redis][tls]") {
     const std::string dir = make_temp_dir("hb-tls");

@@ -281,3 +281,42 @@ TEST_CASE("heartbeat board: run ids match each start with its finish, however ru
     CHECK(runs.count("run-29") == 1);
     CHECK(runs.count("c") == 0);
 }
+
+TEST_CASE("heartbeat board: the last pings are kept newest first, with what each said",
+          "[heartbeat]") {
+    HeartbeatBoard board;
+    board.declare("sync", "");
+    PingReport start;
+    start.kind = Ping::start;
+    start.run_id = "r1";
+    REQUIRE(board.record("sync", start, kT0));
+    PingReport done;
+    done.run_id = "r1";
+    done.body = std::string(300, 'y') + "\nsecond line";
+    REQUIRE(board.record("sync", done, kT0 + 90'000));
+    auto history = board.state("sync").history;
+    REQUIRE(history.size() == 2);
+    CHECK(history[0].kind == "success");
+    CHECK(history[0].duration_seconds == 90);
+    CHECK(history[0].run_id == "r1");
+    CHECK(history[0].first_line == std::string(kHeartbeatHistoryLine, 'y'));
+    CHECK(history[1].kind == "start");
+    for (int i = 0; i < 15; ++i)
+        REQUIRE(board.record("sync", Ping::success, kT0 + 100'000 + i));
+    history = board.state("sync").history;
+    CHECK(history.size() == kHeartbeatHistory);
+    CHECK(history.front().at_ms == kT0 + 100'014);
+    // What a state file or another replica says is checked like everything else.
+    HeartbeatState odd;
+    odd.history.push_back({kT0, "explode", std::nullopt, "", std::nullopt, ""});
+    odd.history.push_back({kT0, "fail", 999, "", -5.0, "ok"});
+    const HeartbeatState clean = sanitized(odd, kT0 + 1);
+    REQUIRE(clean.history.size() == 1);
+    CHECK(clean.history[0].kind == "fail");
+    CHECK_FALSE(clean.history[0].exit_status);
+    CHECK_FALSE(clean.history[0].duration_seconds);
+    // And the check shows them to trusted callers.
+    const CheckResult r = judge_heartbeat(board.state("sync"), hourly(), kT0 + 200'000, kT0);
+    CHECK(r.details["pings"].size() == kHeartbeatHistory);
+    CHECK(r.details["pings"][0]["kind"] == "success");
+}
