@@ -263,13 +263,16 @@ class PostgresCheck final : public Check {
             .observe("database_size_bytes", db[4].as<double>());
 
         if (server && version >= 100000) {
-            if (server->in_recovery) {
-                standby_replication(tx, result, findings);
-            } else {
-                primary_replication(tx, result, findings);
-            }
+            optional_section(tx, "replication", result, [&](pqxx::transaction_base& t) {
+                if (server->in_recovery) {
+                    standby_replication(t, result, findings);
+                } else {
+                    primary_replication(t, result, findings);
+                }
+            });
         }
-        wraparound(tx, result, findings);
+        optional_section(tx, "wraparound", result,
+                         [&](pqxx::transaction_base& t) { wraparound(t, result, findings); });
         const double slowest_mean = statements(tx, version, result);
         tx.commit();  // read only; ends the transaction before the connection is reused
 
@@ -435,6 +438,26 @@ class PostgresCheck final : public Check {
             findings.add(Status::fail, said, Cause::elsewhere);
         } else if (oldest >= limits_.xid_age_warn) {
             findings.add(Status::warn, said + ": is autovacuum blocked?", Cause::elsewhere);
+        }
+    }
+
+    // A section some servers refuse (Aurora has no pg_current_wal_lsn(), a managed service may
+    // hide a view) is noted in details as <name>_error; the other statistics stand. In a
+    // transaction it runs under a savepoint, so its error does not abort the rest.
+    template <typename Section>
+    static void optional_section(pqxx::transaction_base& tx, const std::string& name,
+                                 CheckResult& result, Section&& section) {
+        try {
+            if (auto* db = dynamic_cast<pqxx::dbtransaction*>(&tx)) {
+                pqxx::subtransaction savepoint(*db, name);
+                section(savepoint);
+                savepoint.commit();
+            } else {
+                section(tx);
+            }
+        } catch (const pqxx::sql_error& e) {
+            if (e.sqlstate() == "57014") throw;  // the deadline: nothing after it can run
+            result.details[name + "_error"] = redact_secrets(first_line(e.what()));
         }
     }
 

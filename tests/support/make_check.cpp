@@ -58,7 +58,7 @@ std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::
 
 bool has_observation(const CheckResult& result, const std::string& name) {
     for (const auto& o : result.observations) {
-        if (o.name == name) return true;
+        if (o.name == name || o.key() == name) return true;
     }
     return false;
 }

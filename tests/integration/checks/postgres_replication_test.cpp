@@ -175,6 +175,19 @@ TEST_CASE("postgres: an inactive slot retaining WAL warns, wraparound thresholds
     });
     CHECK(observed(r, "oldest_transaction_seconds") >= 1);
     CHECK(observed(r, "oldest_xmin_xid_age") >= 0);
+    tx.abort();
+
+    // A server that refuses a section (Aurora has no pg_current_wal_lsn(); here it is
+    // revoked): noted, and every other statistic still read in the same transaction.
+    REQUIRE(pg.sql("REVOKE EXECUTE ON FUNCTION pg_current_wal_lsn() FROM PUBLIC") == 0);
+    r = lenient->run(Deadline::in(5s));
+    INFO(r.message << " " << r.details.dump());
+    CHECK(r.status == Status::ok);
+    CHECK(r.details.value("replication_error", "").find("permission denied") != std::string::npos);
+    CHECK(has_observation(r, "connections_used"));
+    CHECK(has_observation(r, "database_xid_age.shop"));
+    CHECK(has_observation(r, "slowest_statement_mean_seconds"));
+    CHECK_FALSE(r.details.contains("stats_error"));
 }
 
 TEST_CASE("postgres: a read-only primary fails, every *_DATABASE_URL is a check of its own",
