@@ -1,6 +1,6 @@
 # The demo stack on loopback, for scripts/demo, bench/run and bench/soak (source it):
 # a private PostgreSQL 15 with ssl=on and pg_stat_statements, Redis (the cache), RabbitMQ
-# (the Celery broker), a Celery worker and Celery Beat running the e2e Django project's
+# (the Celery broker), a memcached, a Celery worker and Celery Beat running the e2e Django project's
 # tasks, and Gunicorn serving that project with statsd to vitals. Every server runs in
 # $STACK_DIR, on the ports below (not the standard ones, so nothing of yours is touched),
 # and is recorded in $STACK_DIR/pids for stack_stop. Ports stay below the ephemeral range
@@ -11,13 +11,14 @@
 #   STACK_PGBOUNCER=1   DATABASE_URL through pgBouncer
 #   STACK_DIR       state directory (required)
 #   STACK_PG_PORT, STACK_PGBOUNCER_PORT, STACK_REDIS_PORT, STACK_REDIS_TLS_PORT,
-#   STACK_AMQP_PORT, STACK_APP_PORT, STACK_STATSD_PORT
+#   STACK_MEMCACHED_PORT, STACK_AMQP_PORT, STACK_APP_PORT, STACK_STATSD_PORT
 #   STACK_APP_WORKERS   Gunicorn sync workers (default 2)
 #   STACK_HEARTBEAT_URL where Beat's tick task pings (empty: no ping)
 
 STACK_PG_PORT="${STACK_PG_PORT:-25432}"
 STACK_REDIS_PORT="${STACK_REDIS_PORT:-26379}"
 STACK_REDIS_TLS_PORT="${STACK_REDIS_TLS_PORT:-26380}"
+STACK_MEMCACHED_PORT="${STACK_MEMCACHED_PORT:-26211}"
 STACK_PGBOUNCER_PORT="${STACK_PGBOUNCER_PORT:-26432}"
 STACK_REDIS_TLS="${STACK_REDIS_TLS:-}"
 STACK_PGBOUNCER="${STACK_PGBOUNCER:-}"
@@ -135,6 +136,13 @@ stack_redis() {  # plaintext and TLS ports, the certificate for 127.0.0.1 and lo
     stack_wait 10 Redis redis-cli -p "$STACK_REDIS_PORT" ping
 }
 
+stack_memcached() {  # 64 MiB; it will not run as root
+    local user=()
+    [ "$(id -u)" -eq 0 ] && user=(-u nobody)
+    stack_spawn memcached memcached -l 127.0.0.1 -p "$STACK_MEMCACHED_PORT" -U 0 -m 64 "${user[@]}"
+    stack_wait 10 memcached bash -c "exec 3<>/dev/tcp/127.0.0.1/$STACK_MEMCACHED_PORT"
+}
+
 stack_rabbitmq() {
     local home="$STACK_DIR/rabbitmq" node="demo$STACK_AMQP_PORT@localhost"
     mkdir -p "$home"
@@ -176,6 +184,7 @@ stack_start() {  # everything, in dependency order
     stack_postgres
     stack_pgbouncer
     stack_redis
+    stack_memcached
     stack_rabbitmq
     stack_django
     (cd "$STACK_APP" && VITALS_HEARTBEAT_URL="$STACK_HEARTBEAT_URL" stack_spawn celery-worker \
