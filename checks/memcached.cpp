@@ -119,7 +119,15 @@ class MemcachedCheck final : public Check {
                                  ")");
         about["roundtrip_seconds"] = std::round(roundtrip * 1e6) / 1e6;
 
-        const auto stats = client.stats();
+        // A proxy in front of memcached (mcrouter, twemproxy) serves set/get and may refuse
+        // `stats`: the round trip decides whether the server is up, stats only add to it.
+        std::map<std::string, std::string> stats;
+        try {
+            stats = client.stats();
+        } catch (const MemcachedError& e) {
+            about["stats_unavailable"] = e.what();
+            return roundtrip;
+        }
         const double used = stat(stats, "bytes"), limit = stat(stats, "limit_maxbytes");
         const double evictions = stat(stats, "evictions");
         const double hits = stat(stats, "get_hits"), misses = stat(stats, "get_misses");

@@ -17,6 +17,10 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 const std::string kSep = "\x06\x16";
+
+// A control reply cut off by the Redis client is reported with CeleryBroker's limit.
+static_assert(RedisClient::kMaxReplyBytes == CeleryBroker::kMaxReplyBytes,
+              "the cap the check reports must be the cap the client applies");
 const char* const kPrioritySuffixes[] = {"",
                                          "\x06\x16"
                                          "3",

@@ -1,7 +1,15 @@
 // The memcached check against real memcached servers started by the test.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "checks/builtin.hpp"
@@ -36,6 +44,89 @@ bool said(const CheckResult& r, const std::string& text) {
            (r.details.contains("findings") &&
             r.details["findings"].dump().find(text) != std::string::npos);
 }
+
+// A proxy in front of a real memcached, as mcrouter or twemproxy stand: set and get pass
+// through to it, `stats` is refused with ERROR (twemproxy does not forward it).
+class StatslessProxy {
+  public:
+    explicit StatslessProxy(const MemcachedServer& backend) : backend_(backend.port()) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len);
+        ::listen(fd_, 16);
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~StatslessProxy() {
+        stop_ = true;
+        thread_.join();
+        ::close(fd_);
+    }
+    StatslessProxy(const StatslessProxy&) = delete;
+    StatslessProxy& operator=(const StatslessProxy&) = delete;
+    std::uint16_t port() const { return port_; }
+
+  private:
+    void serve() {
+        while (!stop_) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            const int client = ::accept(fd_, nullptr, nullptr);
+            if (client < 0) continue;
+            answer(client);
+            ::close(client);
+        }
+    }
+    // One connection: commands until the peer closes.
+    void answer(int client) {
+        MemcachedClient upstream(MemcachedAddress{"127.0.0.1", backend_, ""}, Deadline::in(5s));
+        std::string in;
+        char buf[4096];
+        while (!stop_) {
+            pollfd p{client, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            const ssize_t n = ::recv(client, buf, sizeof buf, 0);
+            if (n <= 0) return;
+            in.append(buf, static_cast<std::size_t>(n));
+            for (auto eol = in.find("\r\n"); eol != std::string::npos; eol = in.find("\r\n")) {
+                std::istringstream line(in.substr(0, eol));
+                std::string command, key;
+                line >> command >> key;
+                std::string reply;
+                if (command == "set") {
+                    int flags = 0, ttl = 0;
+                    std::size_t bytes = 0;
+                    line >> flags >> ttl >> bytes;
+                    if (in.size() < eol + 2 + bytes + 2) break;  // the data is still coming
+                    upstream.set(key, in.substr(eol + 2, bytes), ttl);
+                    in.erase(0, eol + 2 + bytes + 2);
+                    reply = "STORED\r\n";
+                } else {
+                    in.erase(0, eol + 2);
+                    if (command == "get") {
+                        const auto value = upstream.get(key);
+                        reply = value ? "VALUE " + key + " 0 " + std::to_string(value->size()) +
+                                            "\r\n" + *value + "\r\nEND\r\n"
+                                      : "END\r\n";
+                    } else {
+                        reply = "ERROR\r\n";
+                    }
+                }
+                (void)::send(client, reply.data(), reply.size(), MSG_NOSIGNAL);
+            }
+        }
+    }
+
+    std::uint16_t backend_;
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
 
 }  // namespace
 
@@ -155,4 +246,19 @@ TEST_CASE("memcached: a server that accepts and never answers times out, probes 
     CHECK(r.status == Status::fail);
     CHECK(r.message.find("no answer before the deadline") != std::string::npos);
     CHECK(std::chrono::steady_clock::now() - started < 2s);
+}
+
+TEST_CASE("memcached: behind a proxy that refuses stats, the round trip still says it is up",
+          "[memcached]") {
+    MemcachedServer backend;
+    StatslessProxy proxy(backend);
+    auto check =
+        make_check("memcached", {{"url", "memcache://127.0.0.1:" + std::to_string(proxy.port())}});
+    const CheckResult r = check->run(Deadline::in(5s));
+    INFO(r.message << " " << r.details.dump());
+    CHECK(r.status == Status::ok);  // was: fail, the server counted down for its stats
+    CHECK(observed(r, "servers_up") == 1);
+    CHECK(r.details["servers"][0]["stats_unavailable"].get<std::string>().find("ERROR") !=
+          std::string::npos);
+    CHECK_FALSE(has_observation(r, "evictions_total"));
 }
