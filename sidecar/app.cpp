@@ -1,5 +1,7 @@
 #include "sidecar/app.hpp"
 
+#include "sidecar/heartbeat/board.hpp"
+
 namespace vitals {
 
 namespace {
@@ -36,6 +38,7 @@ HttpOptions http_options(const Config& config, HeartbeatBoard* heartbeats) {
 
 App::App(Config& config, const Clock& clock, Random& random, Log& log, HeartbeatBoard* heartbeats)
     : clock_(clock),
+      heartbeats_(heartbeats),
       server_(store_, clock, http_options(config, heartbeats)),
       scheduler_(schedule_of(config), clock, random, log, [this](Snapshot snapshot) {
           // On the scheduler's thread, outside its state mutex.
@@ -47,6 +50,9 @@ App::App(Config& config, const Clock& clock, Random& random, Log& log, Heartbeat
         checks_.push_back(c.check.get());
     executor_ = std::make_unique<ThreadExecutor>(take_checks(config), scheduler_);
     scheduler_.set_executor(executor_.get());
+    // A ping is judged at once, not at the heartbeat check's next interval.
+    if (heartbeats_ != nullptr)
+        heartbeats_->on_ping([this](const std::string& name) { scheduler_.run_soon(name); });
 }
 
 App::~App() {
@@ -69,6 +75,7 @@ bool App::stop() {
     if (stopped_) return true;
     stopped_ = true;
     server_.stop();
+    if (heartbeats_ != nullptr) heartbeats_->on_ping(nullptr);
     scheduler_.stop();
     if (scheduler_thread_.joinable()) scheduler_thread_.join();
     return executor_->stop(std::chrono::milliseconds(300));

@@ -33,6 +33,7 @@ class App {
 
   private:
     const Clock& clock_;
+    HeartbeatBoard* heartbeats_;  // may be null
     Store store_;
     HttpServer server_;  // before the scheduler, which publishes to it from its constructor
     Scheduler scheduler_;

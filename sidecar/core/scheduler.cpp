@@ -75,6 +75,7 @@ void Scheduler::tick() {
 void Scheduler::tick_locked() {
     const SteadyTime now = clock_.now();
     if (beat_) beat_(now);
+    poked_ = false;
     bool changed = false;
     for (std::size_t i = 0; i < states_.size(); ++i) {
         CheckState& st = states_[i];
@@ -90,6 +91,7 @@ void Scheduler::tick_locked() {
             rt.running = true;
             rt.timed_out = false;
             ++rt.run_id;
+            rt.last_start = now;
             rt.deadline = now + st.policy.timeout + overrun_grace(st.policy.timeout);
             rt.next_due = std::max(now + jittered_interval(st.policy), rt.deadline);
             executor_->start(i, rt.run_id, st.policy.timeout);
@@ -111,6 +113,10 @@ void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult re
         Runtime& rt = runtime_.at(index);
         if (!rt.running || rt.run_id != run_id) return;
         rt.running = false;
+        if (rt.again) {
+            rt.again = false;
+            rt.next_due = std::min(rt.next_due, rt.last_start + kSoonestRerun);
+        }
         if (rt.timed_out) {
             log_.warn("late_result_dropped", {{"check", states_[index].name},
                                               {"duration_seconds", seconds_rounded(duration)}});
@@ -257,6 +263,23 @@ SteadyTime Scheduler::next_wakeup() const {
     return next;
 }
 
+void Scheduler::run_soon(const std::string& name) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        const auto it = std::find_if(states_.begin(), states_.end(),
+                                     [&](const CheckState& st) { return st.name == name; });
+        if (it == states_.end()) return;
+        Runtime& rt = runtime_[static_cast<std::size_t>(it - states_.begin())];
+        if (rt.running) {
+            rt.again = true;
+            return;  // complete() wakes the loop
+        }
+        rt.next_due = std::min(rt.next_due, std::max(clock_.now(), rt.last_start + kSoonestRerun));
+        poked_ = true;
+    }
+    wake_.notify_all();
+}
+
 void Scheduler::run() {
     while (true) {
         tick();
@@ -264,8 +287,9 @@ void Scheduler::run() {
         const SteadyTime until = std::min(next_wakeup(), cap);
         std::unique_lock<std::mutex> lock(mutex_);
         if (stopping_) return;
-        // A finished run wakes the loop so its result is published at once.
-        wake_.wait_until(lock, until, [&] { return stopping_ || dirty_; });
+        // A finished run wakes the loop so its result is published at once; run_soon() so
+        // the check starts at once.
+        wake_.wait_until(lock, until, [&] { return stopping_ || dirty_ || poked_; });
         if (stopping_) return;
     }
 }

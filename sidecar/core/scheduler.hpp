@@ -60,6 +60,10 @@ class Scheduler {
                   std::chrono::nanoseconds duration);
     // When tick() next has something to do.
     SteadyTime next_wakeup() const;
+    // Something the check `name` judges changed (a heartbeat's ping): it runs now, or as soon
+    // as its current run ends, but never sooner than kSoonestRerun after its last start, so a
+    // flood of pings cannot spin it. Unknown names are ignored. Takes the state mutex briefly.
+    void run_soon(const std::string& name);
 
     // The production loop: tick, sleep until the next wake-up (at most 1 s), until stop().
     void run();
@@ -74,6 +78,8 @@ class Scheduler {
         SteadyTime deadline{};
         bool running = false;
         bool timed_out = false;
+        bool again = false;  // run_soon() while running: once more when this run ends
+        SteadyTime last_start{};
         std::uint64_t run_id = 0;
     };
 
@@ -98,6 +104,7 @@ class Scheduler {
     std::condition_variable wake_;
     bool stopping_ = false;
     bool dirty_ = false;  // states changed since the last publication
+    bool poked_ = false;  // run_soon() moved a due time: the loop must look again
     std::vector<CheckState> states_;
     std::shared_ptr<const std::vector<Incident>> incidents_;  // replaced whole, newest first
     std::vector<Runtime> runtime_;

@@ -350,7 +350,9 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
     // Run again the moment the verdict would change with no ping: at the due time, and when
     // a started run passes its expected duration. Overdue shows then, not an interval later.
     std::int64_t wake = std::numeric_limits<std::int64_t>::max();
-    if (due > now_ms && due < std::numeric_limits<std::int64_t>::max() / 2) wake = due + 1;
+    // Overdue from due + 1 ms on: at exactly the due time the verdict is still ok, and the
+    // check must still ask to be woken.
+    if (due + 1 > now_ms && due < std::numeric_limits<std::int64_t>::max() / 2) wake = due + 1;
     if (rule.expected_duration && running_since) {
         for (const std::int64_t late :
              {*running_since + rule.expected_duration->count() + 1,
@@ -473,6 +475,12 @@ std::string HeartbeatBoard::refresh(const std::string& name, const Deadline& dea
     return "";
 }
 
+void HeartbeatBoard::on_ping(std::function<void(const std::string&)> listener) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    listener_ = std::move(listener);
+    if (listener_) start_writer_locked();
+}
+
 bool HeartbeatBoard::flush(std::chrono::milliseconds limit) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (!writer_.joinable()) return true;
@@ -584,6 +592,7 @@ bool HeartbeatBoard::record(const std::string& name, const PingReport& report,
     merge_history(s.history, {entry});
     ++pings_;
     unwritten_.insert(name);
+    unheard_.insert(name);
     wake_.notify_all();
     return true;
 }
@@ -609,6 +618,12 @@ void HeartbeatBoard::writer_loop() {
         wake_.wait(lock, [&] { return stopping_ || written_ != pings_; });
         if (written_ == pings_) return;  // stopping with nothing left to write
         const std::uint64_t target = pings_;
+        // First the listener (a re-run of the check), so a slow Redis cannot delay it.
+        std::set<std::string> heard;
+        heard.swap(unheard_);
+        if (listener_)
+            for (const std::string& name : heard)
+                listener_(name);
         const auto states = states_;
         std::set<std::string> names;
         names.swap(unwritten_);

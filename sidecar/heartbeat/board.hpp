@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -130,6 +131,11 @@ class HeartbeatBoard {
     // Merges the shared state of `name` into this board (a check's thread calls it). Returns
     // what went wrong, or "" (also when nothing is shared).
     std::string refresh(const std::string& name, const Deadline& deadline);
+    // Called with a heartbeat's name after each of its pings, on the writer's thread (never
+    // the pinging request's) and under the board's lock, so it must be quick and must not
+    // call back into the board; an empty function stops the calls. vitals passes
+    // Scheduler::run_soon, so a ping is judged at once, not at the check's next interval.
+    void on_ping(std::function<void(const std::string&)> listener);
     // Blocks until every ping so far is written, or `limit` passes; true when written.
     bool flush(std::chrono::milliseconds limit);
 
@@ -167,6 +173,8 @@ class HeartbeatBoard {
     std::map<std::string, std::string> tokens_;
     std::map<std::string, std::string> uuids_;  // lower-case uuid -> name
     std::set<std::string> unwritten_;           // names pinged since the writer last wrote them
+    std::set<std::string> unheard_;             // names pinged since the listener last heard
+    std::function<void(const std::string&)> listener_;
     std::uint64_t pings_ = 0, written_ = 0;
     bool stopping_ = false;
     std::string persist_error_;

@@ -2,8 +2,12 @@
 // overdue heartbeats flagged at their due time, not at the next interval.
 #include <catch2/catch.hpp>
 
+#include <csignal>
+
 #include "support/net_fixtures.hpp"
+#include "support/process.hpp"
 #include "support/running_sidecar.hpp"
+#include "support/temp_file.hpp"
 
 using namespace vitals;
 using namespace vitals::testing;
@@ -21,6 +25,27 @@ HttpReply post(std::uint16_t port, const std::string& path, const std::string& b
 
 json detail(const RunningSidecar& sidecar, const std::string& check) {
     return json::parse(get(sidecar.port(), "/health/" + check).body);
+}
+
+// The port a vitals child process listens on, from its start line.
+std::uint16_t listening_port(ChildProcess& vitals) {
+    const auto line = vitals.wait_for_line("\"event\":\"start\"", 5s);
+    REQUIRE(line);
+    const std::string listen = json::parse(*line)["listen"];
+    return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+}
+
+// Polls /health/<check> until its status is `status`; the seconds it took, or nullopt.
+std::optional<double> seconds_until(std::uint16_t port, const std::string& check,
+                                    const std::string& status, std::chrono::seconds limit) {
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < limit) {
+        const json j = json::parse(get(port, "/health/" + check).body, nullptr, false);
+        if (j.is_object() && j.value("status", "") == status)
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::this_thread::sleep_for(20ms);
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -112,10 +137,50 @@ TEST_CASE("ping API: an overdue heartbeat is flagged at its due time, not at the
     REQUIRE(sidecar.wait_for_status("tick", Status::ok));
     REQUIRE(get(sidecar.port(), "/ping/tick").status == 200);
     const auto pinged = std::chrono::steady_clock::now();
-    // The check learns of the ping at its next run: the due time it asked to be woken at.
+    // The ping itself is judged at once (ok); the check then asks to be woken at its due time.
     REQUIRE(sidecar.wait_for_status("tick", Status::fail, 10s));
     const double took =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - pinged).count();
     INFO("flagged " << took << " s after the ping");
     CHECK(took < 5.0);
+}
+
+TEST_CASE("ping API: the vitals binary flags a 2 s period at 2 s + grace, not at the next interval",
+          "[heartbeat][ping]") {
+    // The shipped binary as a pod runs it, checked once a minute.
+    TempFile config(R"({"checks": {
+        "tick": {"kind": "heartbeat", "period": "2s", "grace": "1s", "interval": "1m"}}})");
+    ChildProcess vitals({"--config", config.path()}, {{"VITALS_LISTEN", "127.0.0.1:0"}});
+    const std::uint16_t port = listening_port(vitals);
+    REQUIRE(get(port, "/ping/tick").status == 200);
+    const auto pinged = std::chrono::steady_clock::now();
+    REQUIRE(seconds_until(port, "tick", "ok", 5s));
+    const auto failed = seconds_until(port, "tick", "fail", 20s);
+    REQUIRE(failed);
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - pinged).count();
+    INFO("flagged " << took << " s after the ping (due at 3 s)");
+    CHECK(took >= 2.9);  // not before the due time
+    CHECK(took < 5.0);   // within a second or so of it, 55 s before the next interval
+    vitals.signal(SIGTERM);
+    CHECK(vitals.wait_exit(2s));
+}
+
+TEST_CASE("ping API: a failure ping is judged at once, not at the next interval",
+          "[heartbeat][ping]") {
+    RunningSidecar sidecar(R"({"checks": {
+        "job": {"kind": "heartbeat", "period": "1h", "interval": "1m"}}})");
+    REQUIRE(sidecar.wait_for_status("job", Status::ok));
+    REQUIRE(post(sidecar.port(), "/ping/job/fail", "disk full").status == 200);
+    const auto failed = seconds_until(sidecar.port(), "job", "fail", 10s);
+    REQUIRE(failed);
+    INFO("failed " << *failed << " s after the ping");
+    CHECK(*failed < 3.0);  // the interval is a minute
+    CHECK(detail(sidecar, "job")["message"].get<std::string>().find("disk full") !=
+          std::string::npos);
+    // And the success that follows clears it as quickly.
+    REQUIRE(get(sidecar.port(), "/ping/job").status == 200);
+    const auto recovered = seconds_until(sidecar.port(), "job", "ok", 10s);
+    REQUIRE(recovered);
+    CHECK(*recovered < 3.0);
 }

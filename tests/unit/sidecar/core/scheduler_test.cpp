@@ -312,3 +312,41 @@ TEST_CASE("a result asking to run again by a time is run then, not an interval l
     h.at(1s);
     CHECK(h.executor.starts.size() == 4);
 }
+
+TEST_CASE("run_soon starts a check at once, after a running one ends, and never spins it",
+          "[scheduler]") {
+    Harness h({policy(60s), policy(60s)}, 0.5);
+    h.at(3s);  // past the first-run spread
+    REQUIRE(h.executor.starts.size() == 2);
+    h.finish(0, CheckResult::ok("fine"));
+    h.finish(1, CheckResult::ok("fine"));
+    h.at(1s);
+    // Idle, and its last start long enough ago: the very next tick starts it.
+    h.scheduler->run_soon("check0");
+    h.at(0ms);
+    REQUIRE(h.executor.starts.size() == 3);
+    CHECK(h.executor.starts.back().index == 0);
+    // While it runs, a request is remembered: once more when it ends, kSoonestRerun after it
+    // started, not 60 s on.
+    h.scheduler->run_soon("check0");
+    h.at(50ms);
+    CHECK(h.executor.starts.size() == 3);
+    h.finish(2, CheckResult::ok("fine"));
+    h.at(kSoonestRerun - 50ms - 1ms);
+    CHECK(h.executor.starts.size() == 3);
+    h.at(1ms);
+    REQUIRE(h.executor.starts.size() == 4);
+    h.finish(3, CheckResult::ok("fine"));
+    // A flood of requests right after a start runs it once per kSoonestRerun at most.
+    for (int i = 0; i < 100; ++i)
+        h.scheduler->run_soon("check0");
+    h.at(kSoonestRerun - 1ms);
+    CHECK(h.executor.starts.size() == 4);
+    h.at(1ms);
+    CHECK(h.executor.starts.size() == 5);
+    // The other check and unknown names are untouched.
+    h.scheduler->run_soon("no such check");
+    h.at(1s);
+    CHECK(h.executor.starts.size() == 5);
+    CHECK(h.executor.starts.back().index == 0);
+}

@@ -180,8 +180,15 @@ TEST_CASE("heartbeat: the check asks to run again at the due time and a run's ex
     r = judge_heartbeat(s, hourly(5min), kT0 + 3 * kMinute, kT0);
     REQUIRE(r.run_again_by);
     CHECK(*r.run_again_by == at(kT0 + 7 * kMinute + 1));
-    // Already overdue: nothing to wake for (the interval keeps the verdict fresh).
+    // Run exactly at the due time (a wake on the millisecond): still ok, and it must ask
+    // again, or it would stay ok until the next interval.
     s.last_start_ms.reset();
+    r = judge_heartbeat(s, hourly(), kT0 + 70 * kMinute, kT0);
+    CHECK(r.status == Status::ok);
+    REQUIRE(r.run_again_by);
+    CHECK(*r.run_again_by == at(kT0 + 70 * kMinute + 1));
+    CHECK(judge_heartbeat(s, hourly(), kT0 + 70 * kMinute + 1, kT0).status == Status::fail);
+    // Already overdue: nothing to wake for (the interval keeps the verdict fresh).
     CHECK_FALSE(judge_heartbeat(s, hourly(), kT0 + 71 * kMinute, kT0).run_again_by);
 }
 
