@@ -30,6 +30,39 @@ std::map<std::string, std::int64_t>::iterator oldest_run(
                             [](const auto& a, const auto& b) { return a.second < b.second; });
 }
 
+// Keeps the newest kHeartbeatOpenRuns entries of a run-id map.
+void bound_runs(std::map<std::string, std::int64_t>& runs) {
+    while (runs.size() > kHeartbeatOpenRuns)
+        runs.erase(oldest_run(runs));
+}
+
+// The later time of each run id of `other` into `into`.
+void merge_runs(std::map<std::string, std::int64_t>& into,
+                const std::map<std::string, std::int64_t>& other) {
+    for (const auto& [id, at] : other) {
+        auto [it, added] = into.emplace(id, at);
+        if (!added) it->second = std::max(it->second, at);
+    }
+}
+
+// A run is open until a finish of its id at or after its start.
+void close_finished(HeartbeatState& s) {
+    for (auto it = s.runs.begin(); it != s.runs.end();) {
+        const auto end = s.ended.find(it->first);
+        it = end != s.ended.end() && end->second >= it->second ? s.runs.erase(it) : std::next(it);
+    }
+    bound_runs(s.runs);
+    bound_runs(s.ended);
+}
+
+std::map<std::string, std::int64_t> runs_from_json(const nlohmann::json& j) {
+    std::map<std::string, std::int64_t> out;
+    if (!j.is_object()) return out;
+    for (const auto& run : j.items())
+        if (run.value().is_number_integer()) out[run.key()] = run.value().get<std::int64_t>();
+    return out;
+}
+
 std::string ago(std::int64_t ms) {
     return format_age(Millis(ms));
 }
@@ -100,6 +133,7 @@ nlohmann::json to_json(const HeartbeatState& s) {
     if (s.last_exit_status) j["last_exit_status"] = *s.last_exit_status;
     if (s.last_log_ms) j["last_log_ms"] = *s.last_log_ms;
     if (!s.runs.empty()) j["runs"] = s.runs;
+    if (!s.ended.empty()) j["ended"] = s.ended;
     if (!s.history.empty()) j["history"] = history_json(s.history);
     return j;
 }
@@ -124,11 +158,8 @@ HeartbeatState from_json(const nlohmann::json& j) {
     if (const auto it = j.find("last_body"); it != j.end() && it->is_string())
         s.last_body = it->get<std::string>();
     if (const auto exit = stamp("last_exit_status")) s.last_exit_status = static_cast<int>(*exit);
-    if (const auto it = j.find("runs"); it != j.end() && it->is_object()) {
-        for (const auto& run : it->items())
-            if (run.value().is_number_integer())
-                s.runs[run.key()] = run.value().get<std::int64_t>();
-    }
+    if (const auto it = j.find("runs"); it != j.end()) s.runs = runs_from_json(*it);
+    if (const auto it = j.find("ended"); it != j.end()) s.ended = runs_from_json(*it);
     if (const auto it = j.find("history"); it != j.end()) s.history = history_from_json(*it);
     return s;
 }
@@ -174,6 +205,41 @@ if ARGV[10] ~= '' then
   table.sort(all, function(a, b) return a['at'] > b['at'] end)
   while #all > 10 do table.remove(all) end
   redis.call('HSET', key, 'history', cjson.encode(all))
+end
+-- Open and finished run ids: the later time of each, a run closed by a finish at or after
+-- its start, the newest twenty of each kept.
+if ARGV[11] ~= '' then
+  local function decode(text)
+    if not text or text == '' then return {} end
+    local ok, map = pcall(cjson.decode, text)
+    if ok and type(map) == 'table' then return map end
+    return {}
+  end
+  local function merge(into, text)
+    for id, at in pairs(decode(text)) do
+      if type(id) == 'string' and type(at) == 'number' and
+         (type(into[id]) ~= 'number' or at > into[id]) then into[id] = at end
+    end
+  end
+  local function newest(map)
+    local list = {}
+    for id, at in pairs(map) do
+      if type(at) == 'number' then table.insert(list, {id, at}) end
+    end
+    table.sort(list, function(a, b) return a[2] > b[2] end)
+    local out = {}
+    for i = 1, math.min(#list, 20) do out[list[i][1]] = list[i][2] end
+    return out
+  end
+  local runs, ended = {}, {}
+  merge(runs, redis.call('HGET', key, 'runs'))
+  merge(runs, ARGV[11])
+  merge(ended, redis.call('HGET', key, 'ended'))
+  merge(ended, ARGV[12])
+  for id, at in pairs(runs) do
+    if type(ended[id]) == 'number' and ended[id] >= at then runs[id] = nil end
+  end
+  redis.call('HSET', key, 'runs', cjson.encode(newest(runs)), 'ended', cjson.encode(newest(ended)))
 end
 return 1
 )";
@@ -223,17 +289,18 @@ HeartbeatState sanitized(HeartbeatState s, std::int64_t now_ms) {
     if (!s.last_fail_ms) s.fail_message.clear();
     believable(s.last_body_ms);
     believable(s.last_log_ms);
-    for (auto it = s.runs.begin(); it != s.runs.end();) {
-        std::optional<std::int64_t> started = it->second;
-        believable(started);
-        const bool id_ok = !it->first.empty() && it->first.size() <= 64 &&
-                           std::all_of(it->first.begin(), it->first.end(), [](char c) {
-                               return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
-                           });
-        it = started && id_ok ? std::next(it) : s.runs.erase(it);
+    for (auto* runs : {&s.runs, &s.ended}) {
+        for (auto it = runs->begin(); it != runs->end();) {
+            std::optional<std::int64_t> at = it->second;
+            believable(at);
+            const bool id_ok = !it->first.empty() && it->first.size() <= 64 &&
+                               std::all_of(it->first.begin(), it->first.end(), [](char c) {
+                                   return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+                               });
+            it = at && id_ok ? std::next(it) : runs->erase(it);
+        }
     }
-    while (s.runs.size() > kHeartbeatOpenRuns)
-        s.runs.erase(oldest_run(s.runs));
+    close_finished(s);
     std::vector<PingRecord> history;
     for (PingRecord& p : s.history) {
         std::optional<std::int64_t> at = p.at_ms;
@@ -297,6 +364,9 @@ void merge_heartbeat(HeartbeatState& into, const HeartbeatState& other) {
     }
     if (other.last_log_ms && (!into.last_log_ms || *other.last_log_ms > *into.last_log_ms))
         into.last_log_ms = other.last_log_ms;
+    merge_runs(into.runs, other.runs);
+    merge_runs(into.ended, other.ended);
+    close_finished(into);
     merge_history(into.history, other.history);
 }
 
@@ -462,6 +532,8 @@ std::string HeartbeatBoard::refresh(const std::string& name, const Deadline& dea
         if (const auto exit = number_of(fields["exit"]))
             remote.last_exit_status = static_cast<int>(*exit);
         remote.last_log_ms = number_of(fields["log"]);
+        remote.runs = runs_from_json(nlohmann::json::parse(fields["runs"], nullptr, false));
+        remote.ended = runs_from_json(nlohmann::json::parse(fields["ended"], nullptr, false));
         if (!fields["history"].empty())
             remote.history =
                 history_from_json(nlohmann::json::parse(fields["history"], nullptr, false));
@@ -547,10 +619,9 @@ bool HeartbeatBoard::record(const std::string& name, const PingReport& report,
         case Ping::success:
             if (!report.run_id.empty()) {
                 // Its own start, however many runs overlap.
-                if (const auto run = s.runs.find(report.run_id); run != s.runs.end()) {
+                if (const auto run = s.runs.find(report.run_id); run != s.runs.end())
                     duration = static_cast<double>(now_ms - run->second) / 1000;
-                    s.runs.erase(run);
-                }
+                s.ended[report.run_id] = now_ms;
             } else if (s.last_start_ms &&
                        (!s.last_success_ms || *s.last_start_ms > *s.last_success_ms)) {
                 duration = static_cast<double>(now_ms - *s.last_start_ms) / 1000;
@@ -564,16 +635,13 @@ bool HeartbeatBoard::record(const std::string& name, const PingReport& report,
                 s.last_start_ms = now_ms;
             } else {
                 s.runs[report.run_id] = now_ms;
-                while (s.runs.size() > kHeartbeatOpenRuns)
-                    s.runs.erase(oldest_run(s.runs));
             }
             break;
         case Ping::fail:
             kind = "fail";
-            if (const auto run = s.runs.find(report.run_id); run != s.runs.end()) {
+            if (const auto run = s.runs.find(report.run_id); run != s.runs.end())
                 duration = static_cast<double>(now_ms - run->second) / 1000;
-                s.runs.erase(run);  // it ended
-            }
+            if (!report.run_id.empty()) s.ended[report.run_id] = now_ms;  // it ended
             s.last_fail_ms = now_ms;
             s.fail_message = clip_utf8(valid_utf8(report.message), kHeartbeatMessageLimit);
             break;
@@ -582,6 +650,7 @@ bool HeartbeatBoard::record(const std::string& name, const PingReport& report,
             s.last_log_ms = now_ms;
             break;
     }
+    close_finished(s);
     PingRecord entry;
     entry.at_ms = now_ms;
     entry.kind = kind;
@@ -679,7 +748,9 @@ std::string HeartbeatBoard::write_shared(const std::map<std::string, HeartbeatSt
                  text_of(s.last_start_ms), text_of(s.last_fail_ms), s.fail_message,
                  text_of(s.last_body_ms), s.last_body,
                  s.last_exit_status ? std::to_string(*s.last_exit_status) : "",
-                 text_of(s.last_log_ms), s.history.empty() ? "" : history_json(s.history).dump()},
+                 text_of(s.last_log_ms), s.history.empty() ? "" : history_json(s.history).dump(),
+                 s.runs.empty() && s.ended.empty() ? "" : nlohmann::json(s.runs).dump(),
+                 s.runs.empty() && s.ended.empty() ? "" : nlohmann::json(s.ended).dump()},
                 "EVAL");
         }
     } catch (const std::exception& e) {

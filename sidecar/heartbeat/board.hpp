@@ -56,6 +56,10 @@ struct HeartbeatState {
     // Runs started with a run id (?rid=) and not yet finished: run id -> when it started.
     // At most kHeartbeatOpenRuns; the oldest goes first.
     std::map<std::string, std::int64_t> runs;
+    // Run ids finished (run id -> when), the last kHeartbeatOpenRuns: a merge with another
+    // replica's view must not reopen a run that finished here, nor keep one open that
+    // finished there.
+    std::map<std::string, std::int64_t> ended;
     std::vector<PingRecord> history;  // newest first, at most kHeartbeatHistory
 };
 

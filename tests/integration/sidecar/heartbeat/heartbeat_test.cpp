@@ -362,3 +362,66 @@ TEST_CASE("heartbeat: a broken state file is set aside, and what cannot be belie
     }
     shell("rm -rf '" + state + "'");
 }
+
+TEST_CASE("heartbeat: run ids started on one replica and finished on another are matched",
+          "[heartbeat][redis][ping]") {
+    RedisServer redis;
+    TempFile config(R"({"checks": {"export": {"kind": "heartbeat", "period": "1h",
+        "expected_duration": "2s", "grace": "1s", "overrun": "warn", "interval": "100ms"}}})");
+    const std::map<std::string, std::string> env = {{"VITALS_LISTEN", "127.0.0.1:0"},
+                                                    {"VITALS_HEARTBEAT_REDIS_URL", redis.url()},
+                                                    {"VITALS_HEARTBEAT_PREFIX", "test:hb:"}};
+    ChildProcess a({"--config", config.path()}, env);
+    ChildProcess b({"--config", config.path()}, env);
+    const auto port_a = port_of(a);
+    const auto port_b = port_of(b);
+    const auto detail = [](std::uint16_t port) {
+        return json::parse(get(port, "/health/export").body);
+    };
+    // Waits until `port` reports `n` runs in progress.
+    const auto runs = [&](std::uint16_t port, int n) {
+        const auto until = std::chrono::steady_clock::now() + 5s;
+        while (std::chrono::steady_clock::now() < until) {
+            const json d = detail(port);
+            if (d["observations"].value("runs_in_progress", -1.0) == n) return true;
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    };
+    REQUIRE(becomes(port_a, "export", "ok"));
+    REQUIRE(becomes(port_b, "export", "ok"));
+
+    // Two overlapping runs, each started on a different replica: both replicas count both.
+    REQUIRE(get(port_a, "/ping/export/start?rid=run-1").status == 200);
+    REQUIRE(get(port_b, "/ping/export/start?rid=run-2").status == 200);
+    CHECK(runs(port_a, 2));
+    CHECK(runs(port_b, 2));
+    // run-1 finishes on b, which learnt its start from a: its own duration, and a counts one.
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(get(port_b, "/ping/export/0?rid=run-1").status == 200);
+    CHECK(runs(port_a, 1));
+    CHECK(runs(port_b, 1));
+    const json pings = detail(port_b)["details"]["pings"];
+    REQUIRE(!pings.empty());
+    CHECK(pings[0]["rid"] == "run-1");
+    REQUIRE(pings[0].contains("duration_seconds"));
+    CHECK(pings[0]["duration_seconds"].get<double>() >= 0.3);
+    // run-2 finishes on a: nothing open anywhere, and no replica later judges a finished run
+    // as overrunning its expected duration.
+    REQUIRE(get(port_a, "/ping/export?rid=run-2").status == 200);
+    CHECK(runs(port_a, 0));
+    CHECK(runs(port_b, 0));
+    std::this_thread::sleep_for(2500ms);  // past expected_duration of both runs
+    CHECK(detail(port_a)["status"] == "ok");
+    CHECK(detail(port_b)["status"] == "ok");
+    CHECK(detail(port_b)["observations"]["runs_in_progress"] == 0);
+    // In the shared hash: nothing open, both finished.
+    const json ended = json::parse(redis.cli("HGET test:hb:export ended"));
+    CHECK(ended.contains("run-1"));
+    CHECK(ended.contains("run-2"));
+    CHECK(json::parse(redis.cli("HGET test:hb:export runs")).empty());
+
+    // A run left open on a replica past expected_duration warns on the other as well.
+    REQUIRE(get(port_a, "/ping/export/start?rid=stuck").status == 200);
+    CHECK(becomes(port_b, "export", "warn"));
+}

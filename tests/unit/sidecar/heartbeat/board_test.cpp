@@ -327,3 +327,32 @@ TEST_CASE("heartbeat board: the last pings are kept newest first, with what each
     CHECK(r.details["pings"].size() == kHeartbeatHistory);
     CHECK(r.details["pings"][0]["kind"] == "success");
 }
+
+TEST_CASE("heartbeat: merging replicas' runs keeps finished runs closed and open ones open",
+          "[heartbeat]") {
+    HeartbeatState mine, theirs;
+    mine.runs = {{"a", kT0}, {"b", kT0 + 5}};
+    theirs.runs = {{"a", kT0}, {"c", kT0 + 7}};
+    theirs.ended = {{"b", kT0 + 9}};  // b started here, finished there
+    merge_heartbeat(mine, theirs);
+    CHECK(mine.runs == std::map<std::string, std::int64_t>{{"a", kT0}, {"c", kT0 + 7}});
+    // Merged back the other way, b is not reopened by the view that still had it open.
+    HeartbeatState stale;
+    stale.runs = {{"b", kT0 + 5}};
+    merge_heartbeat(mine, stale);
+    CHECK(mine.runs.count("b") == 0);
+    // A run id started again after it finished is open again.
+    stale.runs = {{"b", kT0 + 20}};
+    merge_heartbeat(mine, stale);
+    CHECK(mine.runs.at("b") == kT0 + 20);
+    // Both maps stay bounded whatever a replica sends.
+    HeartbeatState flood;
+    for (int i = 0; i < 100; ++i) {
+        flood.runs["r" + std::to_string(i)] = kT0 + 100 + i;
+        flood.ended["e" + std::to_string(i)] = kT0 + 100 + i;
+    }
+    merge_heartbeat(mine, flood);
+    CHECK(mine.runs.size() == kHeartbeatOpenRuns);
+    CHECK(mine.ended.size() == kHeartbeatOpenRuns);
+    CHECK(mine.runs.count("r99") == 1);  // the newest kept
+}
