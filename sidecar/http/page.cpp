@@ -95,7 +95,43 @@ struct Shown {
     std::vector<std::string> more;
 };
 
-Shown shown(const CheckState& c, double now) {
+// A string member of a JSON object, or "" (details come from checks; never thrown on).
+std::string text_in(const nlohmann::json& j, const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// What a heartbeat's details hold for people, for trusted callers: its last pings (when, what,
+// exit status, run id, duration, the body's first line) and its last output.
+void add_ping_lines(const nlohmann::json& details, std::vector<std::string>& lines) {
+    if (!details.is_object()) return;
+    const auto pings = details.find("pings");
+    if (pings != details.end() && pings->is_array() && !pings->empty()) {
+        lines.emplace_back("last pings:");
+        for (const auto& p : *pings) {
+            if (!p.is_object()) continue;
+            const auto at = p.find("at");
+            std::string line =
+                at != p.end() && at->is_number()
+                    ? format_timestamp(WallTime(std::chrono::milliseconds(at->get<std::int64_t>())))
+                    : "-";
+            line += " " + text_in(p, "kind");
+            if (const auto exit = p.find("exit_status"); exit != p.end() && exit->is_number())
+                line += " (exit " + printed("%.0f", exit->get<double>()) + ")";
+            if (const std::string rid = text_in(p, "rid"); !rid.empty()) line += " rid " + rid;
+            if (const auto took = p.find("duration_seconds"); took != p.end() && took->is_number())
+                line += " after " + format_value(took->get<double>(), Unit::seconds, 0);
+            if (const std::string first = text_in(p, "line"); !first.empty()) line += ": " + first;
+            lines.push_back(std::move(line));
+        }
+    }
+    if (const std::string output = text_in(details, "last_output"); !output.empty()) {
+        lines.push_back("last output (" + text_in(details, "last_output_at") + "):");
+        lines.push_back(output);
+    }
+}
+
+Shown shown(const CheckState& c, double now, bool trusted) {
     Shown out;
     if (!c.has_run()) return out;
     for (const Observation& o : c.last->observations) {
@@ -108,6 +144,7 @@ Shown shown(const CheckState& c, double now) {
             out.more.push_back(display(*spec, o, now));
         }
     }
+    if (trusted) add_ping_lines(c.last->details, out.more);
     return out;
 }
 
@@ -302,7 +339,7 @@ std::string render_page(const Snapshot& s, bool trusted) {
     html += "</p><table><tr><th>check</th><th>status</th><th>now</th><th>last hour</th></tr>";
     for (const CheckState& c : s.checks) {
         const Status st = c.effective();
-        const Shown numbers = shown(c, now);
+        const Shown numbers = shown(c, now, trusted);
         const Said words = said(c, trusted);
         const Chart trend = chart(c, s.published);
         html += "<tr class=\"check\" data-check=\"" + escape_html(c.name) + "\" data-status=\"" +
@@ -342,7 +379,7 @@ std::string render_page_json(const Snapshot& s, bool trusted) {
     ordered_json checks = ordered_json::array();
     for (const CheckState& c : s.checks) {
         const Status st = c.effective();
-        const Shown numbers = shown(c, now);
+        const Shown numbers = shown(c, now, trusted);
         const Said words = said(c, trusted);
         const Chart trend = chart(c, s.published);
         ordered_json runs = ordered_json::array();

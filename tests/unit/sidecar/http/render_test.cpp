@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "sidecar/http/render.hpp"
+#include "sidecar/log.hpp"
 
 using namespace vitals;
 
@@ -210,4 +211,42 @@ TEST_CASE("the page leads with the key numbers, the failing reason first, and a 
     CHECK(json["checks"][0]["trend_points"].get<std::string>().find(' ') != std::string::npos);
     CHECK(nlohmann::json::parse(render_page_json(snap, false))["checks"][0]["reason"] == "");
     CHECK(page_script().find("innerHTML") == std::string::npos);  // text, never markup
+}
+
+TEST_CASE("the page shows a heartbeat's last pings and output to trusted callers only",
+          "[render][page]") {
+    CheckState c = checked("nightly", Status::fail);
+    CheckResult r = CheckResult::fail("exit status 3: rsync: error 3");
+    r.details["pings"] =
+        nlohmann::json::array({{{"at", 1'795'000'000'000LL},
+                                {"kind", "fail"},
+                                {"exit_status", 3},
+                                {"rid", "run-7"},
+                                {"duration_seconds", 42.5},
+                                {"line", "rsync: <error> 3"}},
+                               {{"at", 1'794'999'000'000LL}, {"kind", "start"}, {"rid", "run-7"}},
+                               "not a ping",
+                               {{"at", "yesterday"}, {"kind", 5}}});
+    r.details["last_output"] = "rsync: <error> 3\nsecond line";
+    r.details["last_output_at"] = "2026-11-18 07:06 UTC";
+    c.last = std::make_shared<CheckResult>(r);
+    Snapshot snap;
+    snap.checks = {c};
+    snap.published = WallTime(std::chrono::seconds(1'795'000'000));
+    const std::string page = render_page(snap, true);
+    CHECK(page.find("last pings:\n") != std::string::npos);
+    CHECK(page.find(format_timestamp(WallTime(std::chrono::seconds(1'795'000'000))) +
+                    " fail (exit 3) rid run-7 after 42.5 s: rsync: &lt;error&gt; 3\n") !=
+          std::string::npos);
+    CHECK(page.find(" start rid run-7\n") != std::string::npos);
+    CHECK(page.find("last output (2026-11-18 07:06 UTC):\nrsync: &lt;error&gt; 3\nsecond line") !=
+          std::string::npos);
+    const auto json = nlohmann::json::parse(render_page_json(snap, true));
+    CHECK(json["checks"][0]["more"].get<std::string>().find("fail (exit 3) rid run-7") !=
+          std::string::npos);
+    // Untrusted: neither the pings nor the output, on the page or in its data.
+    const std::string open_page = render_page(snap, false);
+    CHECK(open_page.find("rsync") == std::string::npos);
+    CHECK(open_page.find("run-7") == std::string::npos);
+    CHECK(render_page_json(snap, false).find("run-7") == std::string::npos);
 }
