@@ -88,9 +88,11 @@ std::string RabbitMqServer::ctl(const std::string& args) const {
 }
 
 CeleryWorker::CeleryWorker(const std::string& broker_url, const std::string& name,
-                           const std::string& broker_ca, const std::string& queue)
+                           const std::string& broker_ca, const std::string& queue,
+                           const std::vector<std::string>& more_env)
     : log_(temp_dir("celery") + "/worker.log"), node_(name + "@" + host_name()) {
-    std::vector<std::string> env = {"CELERY_BROKER_URL=" + broker_url};
+    std::vector<std::string> env = more_env;
+    env.push_back("CELERY_BROKER_URL=" + broker_url);
     if (!broker_ca.empty()) env.push_back("CELERY_BROKER_CA=" + broker_ca);
     if (!queue.empty()) env.push_back("CELERY_QUEUE=" + queue);
     pid_ = spawn_group({"/usr/bin/python3", "-m", "celery", "-A", "tasks", "worker", "-n", node_,
@@ -144,13 +146,19 @@ void CeleryBeat::kill() {
     kill_group(pid_, SIGKILL);
 }
 
+void publish(const std::string& broker_url, const std::string& calls,
+             const std::string& broker_ca) {
+    if (calls.find('\'') != std::string::npos)
+        throw std::invalid_argument("publish: use double quotes in the Python calls");
+    const std::string command = "cd '" VITALS_TESTS_DIR "/e2e/celery_app' && CELERY_BROKER_URL='" +
+                                broker_url + "' CELERY_BROKER_CA='" + broker_ca +
+                                "' /usr/bin/python3 -c 'import tasks; " + calls + "'";
+    if (shell(command) != 0) throw std::runtime_error("publishing tasks failed: " + calls);
+}
+
 void publish_tasks(const std::string& broker_url, int count, const std::string& broker_ca) {
-    const std::string command =
-        "cd '" VITALS_TESTS_DIR "/e2e/celery_app' && CELERY_BROKER_URL='" + broker_url +
-        "' CELERY_BROKER_CA='" + broker_ca +
-        "' /usr/bin/python3 -c 'import tasks; [tasks.add.delay(1, 2) for _ in range(" +
-        std::to_string(count) + ")]'";
-    if (shell(command) != 0) throw std::runtime_error("publishing tasks failed");
+    publish(broker_url, "[tasks.add.delay(1, 2) for _ in range(" + std::to_string(count) + ")]",
+            broker_ca);
 }
 
 }  // namespace vitals::testing

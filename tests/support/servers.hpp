@@ -184,8 +184,10 @@ class CeleryWorker {
   public:
     // `broker_ca`: a CA file the worker verifies a TLS broker against (CELERY_BROKER_CA).
     // `queue`: the queue it consumes (and its tasks' default), "celery" when empty.
+    // `env`: more of the worker's environment ("VITALS_PING_URL=...").
     CeleryWorker(const std::string& broker_url, const std::string& name,
-                 const std::string& broker_ca = "", const std::string& queue = "");
+                 const std::string& broker_ca = "", const std::string& queue = "",
+                 const std::vector<std::string>& env = {});
     ~CeleryWorker();
     CeleryWorker(const CeleryWorker&) = delete;
     CeleryWorker& operator=(const CeleryWorker&) = delete;
@@ -220,6 +222,9 @@ class CeleryBeat {
 
 // Publishes `count` add() tasks to the default queue through Celery itself.
 void publish_tasks(const std::string& broker_url, int count, const std::string& broker_ca = "");
+// Runs `calls` (Python, e.g. "tasks.fail.delay('disk full')") with the tasks module imported.
+void publish(const std::string& broker_url, const std::string& calls,
+             const std::string& broker_ca = "");
 std::string host_name();
 
 // Writes a self-signed certificate and key for `name` (DNS name and, for an address, IP)

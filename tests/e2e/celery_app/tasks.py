@@ -1,6 +1,8 @@
 """A tiny Celery app for vitals' tests: the broker comes from CELERY_BROKER_URL.
 
-With CELERY_BROKER_CA set, the broker is reached over TLS and verified against that CA, as a
+With VITALS_PING_URL set (http://127.0.0.1:<port>/ping), every task's success and failure
+pings vitals through its healthchecks.io-compatible API, with the signal handler the README
+shows. With CELERY_BROKER_CA set, the broker is reached over TLS and verified against that CA, as a
 Django settings module configures broker_use_ssl for rediss:// or amqps://.
 """
 import os
@@ -36,3 +38,24 @@ def add(x, y):
 @app.task
 def sleep(seconds):
     time.sleep(seconds)
+
+
+@app.task
+def fail(message):
+    raise RuntimeError(message)
+
+
+if os.environ.get("VITALS_PING_URL"):
+    # The README's handler, unchanged but for where the base URL comes from.
+    import requests
+    from celery.signals import task_failure, task_success
+
+    VITALS = os.environ["VITALS_PING_URL"]
+
+    @task_success.connect
+    def ping_success(sender=None, **kwargs):
+        requests.post(f"{VITALS}/{sender.name.replace('.', '_')}", timeout=2)
+
+    @task_failure.connect
+    def ping_failure(sender=None, exception=None, **kwargs):
+        requests.post(f"{VITALS}/{sender.name.replace('.', '_')}/fail", data=repr(exception), timeout=2)
