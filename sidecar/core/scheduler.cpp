@@ -123,10 +123,10 @@ void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult re
         } else {
             if (result.run_again_by) {
                 // On the steady clock, never sooner than kSoonestRerun from now (a due time
-                // in the past must not spin the check), never later than the interval.
+                // in the past must not spin the check), never later than the interval;
+                // rounded up, so the run never lands a fraction of a millisecond early.
                 const SteadyTime now = clock_.now();
-                const auto in =
-                    std::chrono::duration_cast<Millis>(*result.run_again_by - clock_.wall());
+                const auto in = std::chrono::ceil<Millis>(*result.run_again_by - clock_.wall());
                 rt.next_due = std::min(rt.next_due, now + std::max(in, kSoonestRerun));
             }
             record(index, std::move(result), seconds_rounded(duration), false);
