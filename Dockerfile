@@ -6,7 +6,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config libpistache-dev nlohmann-json3-dev catch2 \
-        libpqxx-dev libhiredis-dev librabbitmq-dev libssl-dev \
+        libpqxx-dev libhiredis-dev librabbitmq-dev libssl-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -21,7 +21,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVITALS_WERROR=ON \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libpistache0 libpqxx-6.4 libhiredis0.14 librabbitmq4 libssl3 ca-certificates \
+        libpistache0 libpqxx-6.4 libhiredis0.14 librabbitmq4 libssl3 libcurl4 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/vitals /usr/local/bin/vitals
 USER 10001:10001

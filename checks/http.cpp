@@ -1,7 +1,8 @@
-// http: GET a URL; the status must match, the body may have to contain a keyword, and the
-// latency may warn or fail past its thresholds.
+// http: GET a URL (http:// or https://, through libcurl); the status must be one of the
+// expected, the body may have to contain a keyword, and the latency may warn or fail past its
+// thresholds.
 #include "checks/builtin.hpp"
-#include "sidecar/clients/http_client.hpp"
+#include "checks/http_target.hpp"
 
 namespace vitals::checks {
 
@@ -15,14 +16,14 @@ struct HttpExpectations {
 
 class HttpCheck final : public Check {
   public:
-    HttpCheck(Url url, std::string host_header, HttpExpectations expect)
-        : url_(std::move(url)), host_header_(std::move(host_header)), expect_(std::move(expect)) {}
+    HttpCheck(HttpTarget target, HttpExpectations expect)
+        : target_(std::move(target)), expect_(std::move(expect)) {}
 
     CheckResult run(const Deadline& deadline) override {
-        const HttpReply reply = http_get(url_, host_header_, deadline);
+        const HttpReply reply = http_get(target_, deadline);
         CheckResult result = judge(reply);
         result.observe("response_seconds", reply.total_seconds);
-        result.observe("connect_seconds", reply.connect_seconds);
+        observe_timings(result, reply);
         if (reply.ok) {
             result.observe("status_code", reply.status);
             result.observe("body_bytes", static_cast<double>(reply.body.size()));
@@ -49,8 +50,7 @@ class HttpCheck final : public Check {
         return CheckResult::ok("status " + std::to_string(reply.status) + " in " + took_text);
     }
 
-    Url url_;
-    std::string host_header_;
+    HttpTarget target_;
     HttpExpectations expect_;
 };
 
@@ -59,13 +59,13 @@ class HttpCheck final : public Check {
 // The http kind's settings, each declared once: the table lists these members and the
 // factory reads its values through them.
 struct HttpSettings {
-    Setting url = Setting::of("url", SettingType::url, "http:// URL to GET").required();
+    Setting url = Setting::of("url", SettingType::url, "http:// or https:// URL to GET").required();
     Setting host = Setting::of("host", SettingType::string,
                                "Host header to send (one Django's ALLOWED_HOSTS accepts)");
     Setting expect_status =
-        Setting::of("expect_status", SettingType::integer, "the status code that counts as healthy")
-            .defaults(200)
-            .range(100, 599);
+        Setting::of("expect_status", SettingType::status_codes,
+                    "status codes that count as healthy: 200, [200, 204] or \"200-399\"")
+            .defaults(200);
     Setting body_contains =
         Setting::of("body_contains", SettingType::string, "text the body must contain");
     Setting warn_latency =
@@ -75,7 +75,8 @@ struct HttpSettings {
         Setting::of("fail_latency", SettingType::duration, "slower than this: fail")
             .range(1, 600'000);
     SettingsTable table() const {
-        return {url, host, expect_status, body_contains, warn_latency, fail_latency};
+        return http_target_settings().with(
+            {url, host, expect_status, body_contains, warn_latency, fail_latency});
     }
 };
 
@@ -91,19 +92,16 @@ CheckKind http_kind() {
     kind.observations = {
         O::gauge("response_seconds", U::seconds, "Time until the whole answer was read.")
             .headline(),
-        O::gauge("connect_seconds", U::seconds, "Time to open the connection."),
         O::gauge("status_code", U::none, "HTTP status code of the last answer.").headline(),
         O::gauge("body_bytes", U::bytes, "Size of the last answer's body, read up to the cap."),
     };
+    add_timing_observations(kind.observations);
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = ctx.params.url(s.url);
-        if (url.scheme != "http") {
-            throw SettingError(
-                "url",
-                "only http:// URLs are supported (the check talks to the app inside the pod)");
-        }
+        const std::string host = ctx.params.has(s.host) ? ctx.params.str(s.host) : "";
+        HttpTarget target =
+            http_target_settings().target(ctx.params, ctx.params.url(s.url), s.url.key, host);
         HttpExpectations expect;
-        expect.answer.status = static_cast<int>(ctx.params.integer(s.expect_status));
+        expect.answer.status = ctx.params.status_codes(s.expect_status);
         if (ctx.params.has(s.body_contains))
             expect.answer.body_contains = ctx.params.str(s.body_contains);
         if (ctx.params.has(s.warn_latency))
@@ -114,8 +112,7 @@ CheckKind http_kind() {
             *expect.warn_latency > *expect.fail_latency) {
             throw SettingError(s.warn_latency.key, "must not be longer than fail_latency");
         }
-        const std::string host = ctx.params.has(s.host) ? ctx.params.str(s.host) : "";
-        return std::make_unique<HttpCheck>(std::move(url), host, std::move(expect));
+        return std::make_unique<HttpCheck>(std::move(target), std::move(expect));
     };
     return kind;
 }

@@ -1,7 +1,7 @@
 // static: a static asset of the deploy is served with the right content type. After a
 // deploy where collectstatic did not run, the app still answers 200 while CSS and JS 404.
 #include "checks/builtin.hpp"
-#include "sidecar/clients/http_client.hpp"
+#include "checks/http_target.hpp"
 
 namespace vitals::checks {
 
@@ -23,16 +23,17 @@ std::string expected_type(const std::string& path) {
 
 class StaticCheck final : public Check {
   public:
-    StaticCheck(Url url, std::string host, std::string content_type)
-        : url_(std::move(url)), host_(std::move(host)), content_type_(std::move(content_type)) {}
+    StaticCheck(HttpTarget target, std::string content_type)
+        : target_(std::move(target)), content_type_(std::move(content_type)) {}
 
     CheckResult run(const Deadline& deadline) override {
-        const HttpReply reply = http_get(url_, host_, deadline, 64 * 1024);
+        const HttpReply reply = http_get(target_, deadline, 64 * 1024);
         if (!reply.ok) return CheckResult::fail("static asset not fetched: " + reply.error);
-        const std::string path = url_.path.empty() ? "/" : url_.path;
+        const std::string path = target_.url.path.empty() ? "/" : target_.url.path;
         CheckResult result;
         result.observe("response_seconds", reply.total_seconds)
             .observe("status_code", reply.status);
+        observe_timings(result, reply);
         const auto type_it = reply.headers.find("content-type");
         const std::string type = type_it == reply.headers.end() ? "" : type_it->second;
         Findings findings;
@@ -56,8 +57,7 @@ class StaticCheck final : public Check {
     }
 
   private:
-    Url url_;
-    std::string host_;
+    HttpTarget target_;
     std::string content_type_;
 };
 
@@ -66,14 +66,15 @@ class StaticCheck final : public Check {
 // The static kind's settings, each declared once: the table lists these members and the
 // factory reads its values through them.
 struct StaticSettings {
-    Setting url = Setting::of("url", SettingType::url, "URL of a static asset")
+    Setting url = Setting::of("url", SettingType::url,
+                              "URL of a static asset: the app, a CDN or a bucket (https://)")
                       .defaults("http://127.0.0.1:8000/static/admin/css/base.css");
     Setting host = Setting::of("host", SettingType::string,
                                "Host header (one Django's ALLOWED_HOSTS accepts)");
     Setting content_type =
         Setting::of("content_type", SettingType::string,
                     "expected Content-Type (part of it); default from the extension");
-    SettingsTable table() const { return {url, host, content_type}; }
+    SettingsTable table() const { return http_target_settings().with({url, host, content_type}); }
 };
 
 CheckKind static_kind() {
@@ -92,13 +93,14 @@ CheckKind static_kind() {
         O::gauge("body_bytes", U::bytes, "Size of the last answer's body, read up to the cap.")
             .headline(),
     };
+    add_timing_observations(kind.observations);
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = ctx.params.url(s.url);
-        if (url.scheme != "http") throw SettingError(s.url.key, "only http:// URLs are supported");
+        HttpTarget target =
+            http_target_settings().target(ctx.params, ctx.params.url(s.url), s.url.key,
+                                          ctx.params.has(s.host) ? ctx.params.str(s.host) : "");
         const std::string type = ctx.params.has(s.content_type) ? ctx.params.str(s.content_type)
-                                                                : expected_type(url.path);
-        return std::make_unique<StaticCheck>(
-            std::move(url), ctx.params.has(s.host) ? ctx.params.str(s.host) : "", type);
+                                                                : expected_type(target.url.path);
+        return std::make_unique<StaticCheck>(std::move(target), type);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto app = env.find("VITALS_APP_URL");

@@ -11,7 +11,7 @@
 #include "checks/gunicorn/accept_backlog.hpp"
 #include "checks/gunicorn/processes.hpp"
 #include "checks/gunicorn/statsd.hpp"
-#include "sidecar/clients/http_client.hpp"
+#include "checks/http_target.hpp"
 #include "sidecar/config/config.hpp"
 
 namespace vitals::checks {
@@ -27,7 +27,6 @@ std::string prometheus_bound(double bound) {
 }
 
 struct GunicornPolicy {
-    std::string host_header;
     HttpExpectation answer;
     Millis p95_warn{2000};
     std::optional<Millis> p95_fail;
@@ -44,8 +43,8 @@ constexpr double kMinRequestsForRatio = 20;
 
 class GunicornCheck final : public Check {
   public:
-    GunicornCheck(Url url, GunicornPolicy policy, const Clock& clock)
-        : url_(std::move(url)), policy_(std::move(policy)), clock_(clock) {
+    GunicornCheck(HttpTarget target, GunicornPolicy policy, const Clock& clock)
+        : target_(std::move(target)), policy_(std::move(policy)), clock_(clock) {
         if (policy_.statsd)
             sink_ =
                 std::make_unique<StatsdSink>(policy_.statsd->host, policy_.statsd->port, clock_);
@@ -65,8 +64,9 @@ class GunicornCheck final : public Check {
         CheckResult result;
         judge_backlog(result, findings);
         judge_processes(result, findings);
-        const HttpReply reply = http_get(url_, policy_.host_header, deadline);
+        const HttpReply reply = http_get(target_, deadline);
         result.observe("response_seconds", reply.total_seconds);
+        observe_timings(result, reply);
         if (!reply.ok) {
             // Every worker busy (connections queued behind them) is load or a slow
             // dependency: Gunicorn's own --timeout replaces a stuck worker, and restarting
@@ -117,12 +117,22 @@ class GunicornCheck final : public Check {
         }
     }
 
+    std::uint16_t port() const {
+        return target_.url.port.value_or(target_.url.scheme == "https" ? 443 : 80);
+    }
+
     void judge_backlog(CheckResult& result, Findings& findings) {
-        const AcceptBacklog backlog = read_accept_backlog(url_.port.value_or(80));
         queued_ = 0;
+        if (!target_.unix_socket.empty()) {
+            result.details["accept_backlog"] =
+                "not read: the app is reached over a Unix socket, and /proc/net/tcp* lists TCP "
+                "ports only";
+            return;
+        }
+        const AcceptBacklog backlog = read_accept_backlog(port());
         if (backlog.listeners == 0) {
             result.details["accept_backlog"] = "no listening socket on port " +
-                                               std::to_string(url_.port.value_or(80)) +
+                                               std::to_string(port()) +
                                                " in /proc/net/tcp* (another network namespace?)";
             return;
         }
@@ -144,7 +154,7 @@ class GunicornCheck final : public Check {
     }
 
     void judge_processes(CheckResult& result, Findings& findings) {
-        const GunicornProcesses procs = find_gunicorn(url_.port.value_or(80));
+        const GunicornProcesses procs = find_gunicorn(port());
         workers_ = procs.masters == 0 ? -1 : procs.workers;  // -1: not visible from here
         if (procs.masters == 0) {
             result.details["processes"] =
@@ -207,7 +217,7 @@ class GunicornCheck final : public Check {
         }
     }
 
-    Url url_;
+    HttpTarget target_;
     GunicornPolicy policy_;
     const Clock& clock_;
     std::deque<double> recent_;
@@ -234,9 +244,9 @@ struct GunicornSettings {
     Setting host = Setting::of("host", SettingType::string,
                                "Host header (one Django's ALLOWED_HOSTS accepts)");
     Setting expect_status =
-        Setting::of("expect_status", SettingType::integer, "the status that counts as healthy")
-            .defaults(200)
-            .range(100, 599);
+        Setting::of("expect_status", SettingType::status_codes,
+                    "status codes that count as healthy: 200, [200, 204] or \"200-399\"")
+            .defaults(200);
     Setting body_contains =
         Setting::of("body_contains", SettingType::string, "text the body must contain");
     Setting route =
@@ -277,11 +287,9 @@ struct GunicornSettings {
                                         "UDP host:port for Gunicorn's --statsd-host; empty: off")
                                 .defaults("127.0.0.1:8125");
     SettingsTable table() const {
-        return {url,           host,           expect_status,
-                body_contains, route,          p95_warn,
-                p95_fail,      latency_runs,   backlog_warn_runs,
-                backlog_fail,  error_5xx_warn, error_5xx_fail,
-                statsd_listen};
+        return http_target_settings().with(
+            {url, host, expect_status, body_contains, route, p95_warn, p95_fail, latency_runs,
+             backlog_warn_runs, backlog_fail, error_5xx_warn, error_5xx_fail, statsd_listen});
     }
 };
 
@@ -319,12 +327,13 @@ CheckKind gunicorn_kind() {
         O::histogram("request_duration_seconds", U::seconds,
                      "Request times Gunicorn reported over statsd."),
     };
+    add_timing_observations(kind.observations);
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
-        Url url = ctx.params.url(s.url);
-        if (url.scheme != "http") throw SettingError(s.url.key, "only http:// URLs are supported");
+        HttpTarget target =
+            http_target_settings().target(ctx.params, ctx.params.url(s.url), s.url.key,
+                                          ctx.params.has(s.host) ? ctx.params.str(s.host) : "");
         GunicornPolicy p;
-        if (ctx.params.has(s.host)) p.host_header = ctx.params.str(s.host);
-        p.answer.status = static_cast<int>(ctx.params.integer(s.expect_status));
+        p.answer.status = ctx.params.status_codes(s.expect_status);
         if (ctx.params.has(s.body_contains))
             p.answer.body_contains = ctx.params.str(s.body_contains);
         p.p95_warn = ctx.params.has(s.p95_warn) ? ctx.params.duration(s.p95_warn)
@@ -341,7 +350,7 @@ CheckKind gunicorn_kind() {
             if (!p.statsd)
                 throw SettingError(s.statsd_listen.key, "must be host:port, e.g. 127.0.0.1:8125");
         }
-        return std::make_unique<GunicornCheck>(std::move(url), std::move(p),
+        return std::make_unique<GunicornCheck>(std::move(target), std::move(p),
                                                ctx.services.clock_or_system());
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {

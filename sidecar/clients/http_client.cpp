@@ -1,13 +1,19 @@
 #include "sidecar/clients/http_client.hpp"
 
+#include <curl/curl.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include "sidecar/clients/net.hpp"
+#include <cstring>
+#include <memory>
+#include <mutex>
 
 namespace vitals {
 
 namespace {
+
+// Headers of one response may take this much, whatever the body's cap.
+constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 
 std::string lower(std::string s) {
     for (char& c : s)
@@ -15,115 +21,100 @@ std::string lower(std::string s) {
     return s;
 }
 
-std::string trim(const std::string& s) {
-    const auto first = s.find_first_not_of(" \t");
-    if (first == std::string::npos) return "";
-    return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+std::string trim(std::string_view s) {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return "";
+    return std::string(s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1));
 }
 
-// Decodes a chunked body; returns false if incomplete or malformed.
-bool dechunk(const std::string& raw, std::size_t pos, std::size_t max_body, HttpReply& reply,
-             bool* malformed) {
-    *malformed = false;
-    while (true) {
-        const auto line_end = raw.find("\r\n", pos);
-        if (line_end == std::string::npos) return false;
-        std::size_t size = 0;
-        std::size_t i = pos;
-        for (; i < line_end && std::isxdigit(static_cast<unsigned char>(raw[i])); ++i) {
-            if (size > (std::size_t{1} << 40)) {
-                *malformed = true;
-                return false;
-            }
-            const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(raw[i])));
-            size = size * 16 + static_cast<std::size_t>(c <= '9' ? c - '0' : c - 'a' + 10);
-        }
-        if (i == pos) {
-            *malformed = true;
-            return false;
-        }
-        pos = line_end + 2;
-        if (size == 0) return true;  // trailers are ignored
-        if (raw.size() < pos + size + 2) return false;
-        const std::size_t room = max_body - std::min(max_body, reply.body.size());
-        reply.body.append(raw, pos, std::min(size, room));
-        if (size > room) reply.body_truncated = true;
-        pos += size + 2;
-    }
+// libcurl's global state, once, before the first handle (thread-safe since 7.84 where
+// built "threadsafe", as Debian's is; call_once keeps it right elsewhere).
+void init_curl() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
+
+std::uint16_t default_port(const Url& url) {
+    return url.scheme == "https" ? 443 : 80;
+}
+
+// What libcurl is given: never the password, which goes through CURLOPT_PASSWORD.
+std::string curl_url(const Url& url) {
+    std::string text = url.scheme + "://" + url.authority(default_port(url));
+    text += url.path.empty() ? "/" : url.path;
+    if (!url.query.empty()) text += "?" + url.query;
+    return text;
+}
+
+// Collects one transfer's answer as it arrives.
+struct Sink {
+    HttpReply* reply;
+    std::size_t max_body;
+    std::size_t header_bytes = 0;
+    bool header_overflow = false;
+};
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* sink = static_cast<Sink*>(user);
+    const std::size_t n = size * count;
+    sink->header_bytes += n;
+    if (sink->header_bytes > kMaxHeaderBytes) {
+        sink->header_overflow = true;
+        return 0;  // aborts the transfer
+    }
+    const std::string_view line(data, n);
+    if (line.rfind("HTTP/", 0) == 0) {
+        // A new response (after a redirect or a 100 Continue): only the last one's headers.
+        sink->reply->headers.clear();
+        sink->header_bytes = n;
+        return n;
+    }
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos)
+        sink->reply->headers[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+    return n;
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* sink = static_cast<Sink*>(user);
+    const std::size_t n = size * count;
+    std::string& body = sink->reply->body;
+    const std::size_t room = sink->max_body - std::min(sink->max_body, body.size());
+    body.append(data, std::min(n, room));
+    if (n > room) {
+        // The cap is reached: enough to judge, and no more is read.
+        sink->reply->body_truncated = true;
+        return 0;
+    }
+    return n;
+}
+
+double seconds(CURL* curl, CURLINFO what) {
+    curl_off_t us = 0;
+    curl_easy_getinfo(curl, what, &us);
+    return static_cast<double>(us) / 1e6;
+}
+
+struct CurlDeleter {
+    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
 
 }  // namespace
 
-bool parse_http_response(const std::string& raw, bool connection_closed, std::size_t max_body,
-                         HttpReply& reply) {
-    const auto head_end = raw.find("\r\n\r\n");
-    if (head_end == std::string::npos) {
-        reply.error = connection_closed ? "connection closed before a complete response"
-                                        : "incomplete response";
-        return false;
-    }
-    const auto first_line_end = raw.find("\r\n");
-    const std::string status_line = raw.substr(0, first_line_end);
-    if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12 || status_line[8] != ' ' ||
-        !std::isdigit(static_cast<unsigned char>(status_line[9])) ||
-        !std::isdigit(static_cast<unsigned char>(status_line[10])) ||
-        !std::isdigit(static_cast<unsigned char>(status_line[11]))) {
-        reply.error = "not an HTTP response";
-        return false;
-    }
-    reply.status = std::stoi(status_line.substr(9, 3));
-    reply.headers.clear();
-    std::size_t pos = first_line_end + 2;
-    while (pos < head_end) {
-        const auto end = raw.find("\r\n", pos);
-        const std::string line = raw.substr(pos, end - pos);
-        pos = end + 2;
-        const auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        reply.headers[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
-    }
-    const std::size_t body_at = head_end + 4;
-    reply.body.clear();
-    reply.body_truncated = false;
-    const auto te = reply.headers.find("transfer-encoding");
-    if (te != reply.headers.end() && lower(te->second).find("chunked") != std::string::npos) {
-        bool malformed = false;
-        if (dechunk(raw, body_at, max_body, reply, &malformed)) return true;
-        reply.error =
-            malformed ? "malformed chunked body" : "connection closed in the middle of the body";
-        return false;
-    }
-    const auto cl = reply.headers.find("content-length");
-    if (cl != reply.headers.end()) {
-        std::size_t length = 0;
-        for (char c : cl->second) {
-            if (!std::isdigit(static_cast<unsigned char>(c)) || length > (std::size_t{1} << 40)) {
-                reply.error = "invalid Content-Length";
-                return false;
-            }
-            length = length * 10 + static_cast<std::size_t>(c - '0');
-        }
-        const std::size_t have = raw.size() - body_at;
-        if (have < length && have < max_body) {
-            reply.error = "connection closed in the middle of the body";
-            return false;
-        }
-        reply.body = raw.substr(body_at, std::min({length, max_body, have}));
-        reply.body_truncated = length > max_body;
-        return true;
-    }
-    if (!connection_closed && raw.size() - body_at < max_body) {
-        reply.error = "incomplete response";
-        return false;
-    }
-    reply.body = raw.substr(body_at, max_body);
-    reply.body_truncated = raw.size() - body_at > max_body;
-    return true;
-}
-
 std::string HttpExpectation::unmet(const HttpReply& reply) const {
-    if (reply.status != status) {
-        return "status " + std::to_string(reply.status) + ", expected " + std::to_string(status);
+    if (!status.contains(reply.status)) {
+        std::string why = "status " + std::to_string(reply.status) + ", expected " + status.text();
+        if (reply.status >= 300 && reply.status < 400) {
+            const auto location = reply.headers.find("location");
+            if (location != reply.headers.end())
+                why += " (a redirect to " + redact_secrets(location->second) +
+                       ": set follow_redirects, or send the header the app expects, e.g. "
+                       "X-Forwarded-Proto: https)";
+        }
+        return why;
     }
     if (!body_contains.empty() && reply.body.find(body_contains) == std::string::npos) {
         return "body does not contain \"" + body_contains + "\"";
@@ -131,61 +122,147 @@ std::string HttpExpectation::unmet(const HttpReply& reply) const {
     return "";
 }
 
-HttpReply http_get(const Url& url, const std::string& host_header, const Deadline& deadline,
-                   std::size_t max_body) {
-    using Clock = std::chrono::steady_clock;
-    const auto started = Clock::now();
+HttpReply http_get(const HttpTarget& target, const Deadline& deadline, std::size_t max_body) {
+    init_curl();
     HttpReply reply;
-    const std::uint16_t port = url.port.value_or(80);
-    Connection conn = connect_tcp(url.host, port, deadline);
-    reply.connect_seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    if (!conn.socket.valid()) {
-        reply.error = conn.error;
-        reply.timed_out = conn.timed_out;
+    const Url& url = target.url;
+    const std::string where =
+        target.unix_socket.empty() ? url.authority(default_port(url)) : target.unix_socket;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.remaining());
+    if (left.count() <= 0) {
+        reply.timed_out = true;
+        reply.error = "no time left to ask " + where;
         return reply;
     }
-    std::string target = url.path.empty() ? "/" : url.path;
-    if (!url.query.empty()) target += "?" + url.query;
-    const std::string host = host_header.empty() ? url.authority(80) : host_header;
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host +
-                                "\r\nUser-Agent: vitals/" VITALS_VERSION
-                                "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
-    const std::string where = url.authority(80);
-    switch (send_all(conn.socket, request, deadline)) {
-        case IoStatus::ok:
-            break;
-        case IoStatus::timed_out:
+    std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
+    if (!handle) {
+        reply.error = "libcurl could not make a handle";
+        return reply;
+    }
+    CURL* curl = handle.get();
+    Sink sink{&reply, max_body};
+    char error_text[CURL_ERROR_SIZE] = {};
+    const std::string text = curl_url(url);
+    curl_easy_setopt(curl, CURLOPT_URL, text.c_str());
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    // At the deadline the resolver thread is left behind, not waited for.
+    curl_easy_setopt(curl, CURLOPT_QUICK_EXIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(left.count()));
+    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "vitals/" VITALS_VERSION);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    // One connection per run, so every run measures a connect; nothing shared between checks.
+    curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+    if (!url.user.empty() || url.has_password) {
+        curl_easy_setopt(curl, CURLOPT_USERNAME, url.user.c_str());
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, url.password.c_str());
+    }
+    if (target.follow_redirects) {
+        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(curl, CURLOPT_MAXREDIRS, static_cast<long>(target.max_redirects));
+        curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    }
+    if (!target.unix_socket.empty())
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, target.unix_socket.c_str());
+    // The environment's proxy (HTTPS_PROXY, http_proxy) serves what leaves the pod, a CDN say;
+    // the app beside vitals is reached directly, whatever NO_PROXY forgot.
+    const bool in_pod = !target.unix_socket.empty() || url.host == "localhost" ||
+                        url.host == "::1" || url.host.rfind("127.", 0) == 0;
+    if (in_pod) curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    if (!target.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, target.ca_file.c_str());
+    if (target.insecure) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    std::unique_ptr<curl_slist, SlistDeleter> headers;
+    const auto add_header = [&](const std::string& line) {
+        curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+        if (next != nullptr) {
+            (void)headers.release();
+            headers.reset(next);
+        }
+    };
+    if (!target.host_header.empty()) add_header("Host: " + target.host_header);
+    for (const auto& [name, value] : target.headers)
+        add_header(name + ": " + value);
+    if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+
+    const CURLcode code = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    reply.status = static_cast<int>(status);
+    long redirects = 0;
+    curl_easy_getinfo(curl, CURLINFO_REDIRECT_COUNT, &redirects);
+    reply.redirects = static_cast<int>(redirects);
+    char* effective = nullptr;
+    curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
+    if (effective != nullptr) reply.final_url = redact_secrets(effective);
+    reply.connect_seconds = seconds(curl, CURLINFO_CONNECT_TIME_T);
+    if (url.scheme == "https") reply.tls_seconds = seconds(curl, CURLINFO_APPCONNECT_TIME_T);
+    reply.first_byte_seconds = seconds(curl, CURLINFO_STARTTRANSFER_TIME_T);
+    reply.total_seconds = seconds(curl, CURLINFO_TOTAL_TIME_T);
+
+    if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && reply.body_truncated)) {
+        reply.ok = status > 0;
+        if (!reply.ok) reply.error = "no HTTP status from " + where;
+        return reply;
+    }
+    reply.body.clear();
+    const std::string detail =
+        redact_secrets(error_text[0] != 0 ? error_text : curl_easy_strerror(code));
+    switch (code) {
+        case CURLE_OPERATION_TIMEDOUT:
             reply.timed_out = true;
-            reply.error = "could not send the request to " + where + " before the deadline";
-            return reply;
+            reply.error =
+                status > 0 || reply.connect_seconds > 0
+                    ? "no complete response from " + where + " before the deadline"
+                    : "could not reach " + where + " before the deadline (" + detail + ")";
+            break;
+        case CURLE_COULDNT_CONNECT: {
+            long os_errno = 0;
+            curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+            reply.error =
+                "connect to " + where + " failed: " +
+                (os_errno != 0 ? std::string(std::strerror(static_cast<int>(os_errno))) : detail);
+            break;
+        }
+        case CURLE_COULDNT_RESOLVE_HOST:
+            reply.error = "cannot resolve " + url.host + ": " + detail;
+            break;
+        case CURLE_TOO_MANY_REDIRECTS:
+            reply.error =
+                "more than " + std::to_string(target.max_redirects) + " redirects from " + where;
+            break;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CONNECT_ERROR:
+            reply.error = "TLS with " + where + " failed: " + detail;
+            break;
+        case CURLE_WRITE_ERROR:
+            reply.error = sink.header_overflow ? "response headers from " + where + " over " +
+                                                     std::to_string(kMaxHeaderBytes / 1024) + " KiB"
+                                               : "reading from " + where + " failed: " + detail;
+            break;
         default:
-            reply.error = "connection to " + where + " failed while sending";
-            return reply;
+            reply.error = "request to " + where + " failed: " + detail;
+            break;
     }
-    std::string raw;
-    const std::size_t limit = max_body + std::size_t{64} * 1024;  // body plus room for headers
-    while (true) {
-        const IoStatus st =
-            receive_some(conn.socket, raw, limit - std::min(limit - 1, raw.size()), deadline);
-        const bool closed = st == IoStatus::closed || raw.size() >= limit;
-        if (st == IoStatus::timed_out) {
-            reply.timed_out = true;
-            reply.error = "no complete response from " + where + " before the deadline";
-            break;
-        }
-        if (st == IoStatus::error) {
-            reply.error = "connection to " + where + " failed while reading";
-            break;
-        }
-        if (parse_http_response(raw, closed, max_body, reply)) {
-            reply.ok = true;
-            reply.error.clear();
-            break;
-        }
-        if (closed) break;
-    }
-    reply.total_seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return reply;
+}
+
+HttpReply http_get(const Url& url, const std::string& host_header, const Deadline& deadline,
+                   std::size_t max_body) {
+    HttpTarget target;
+    target.url = url;
+    target.host_header = host_header;
+    return http_get(target, deadline, max_body);
 }
 
 }  // namespace vitals

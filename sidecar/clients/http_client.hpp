@@ -1,43 +1,62 @@
-// A small HTTP/1.1 GET client with one deadline over connect, send and receive, for checks
-// that probe the application (http, and the Gunicorn and static-file checks built on it).
+// Outbound HTTP for the checks that fetch something (http, static, gunicorn, the CLI), through
+// libcurl: http:// and https://, custom headers, redirects when asked, a Unix socket, an
+// internal CA. One deadline covers everything, name resolution included: libcurl's threaded
+// resolver is abandoned at the deadline (CURLOPT_QUICK_EXIT), so a hung DNS server cannot
+// hold a check's thread past its timeout.
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sidecar/deadline.hpp"
+#include "sidecar/status_codes.hpp"
 #include "sidecar/url.hpp"
 
 namespace vitals {
 
 struct HttpReply {
-    bool ok = false;         // a complete response arrived
+    bool ok = false;         // a response arrived (its status is known)
     bool timed_out = false;  // the deadline passed first
     std::string error;       // when !ok: what went wrong, with host:port
     int status = 0;
-    std::map<std::string, std::string> headers;  // names lower-cased
-    std::string body;                            // de-chunked, cut at max_body
+    std::map<std::string, std::string> headers;  // of the last response; names lower-cased
+    std::string body;                            // decoded, cut at max_body
     bool body_truncated = false;
-    double connect_seconds = 0;
+    int redirects = 0;           // followed
+    std::string final_url;       // where the last response came from (password-free)
+    double connect_seconds = 0;  // TCP (or Unix socket) connected, from the start
+    double tls_seconds = 0;      // TLS handshake done, from the start (0 for http://)
+    double first_byte_seconds = 0;
     double total_seconds = 0;
 };
 
 // What a healthy answer looks like, shared by the checks that GET the app.
 struct HttpExpectation {
-    int status = 200;
+    StatusCodes status{200};
     std::string body_contains;  // empty: any body
-    // Why `reply` (a complete one) falls short, or empty when it does not.
+    // Why `reply` (one that arrived) falls short, or empty when it does not.
     std::string unmet(const HttpReply& reply) const;
 };
 
-// GETs `url` (http:// only) with `host_header` (empty: the URL's host) as Host.
+// Where and how to GET.
+struct HttpTarget {
+    Url url;                  // http:// or https://
+    std::string host_header;  // empty: the URL's host
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool follow_redirects = false;
+    int max_redirects = 5;
+    std::string unix_socket;  // connect here instead of the URL's host (its Host stays)
+    std::string ca_file;      // verify TLS against this CA bundle instead of the system's
+    bool insecure = false;    // do not verify TLS at all
+};
+
+HttpReply http_get(const HttpTarget& target, const Deadline& deadline,
+                   std::size_t max_body = 1 << 20);
+// A plain GET of `url` with `host_header` (empty: the URL's host) as Host.
 HttpReply http_get(const Url& url, const std::string& host_header, const Deadline& deadline,
                    std::size_t max_body = 1 << 20);
-
-// Parses a complete response held in `raw` (for tests and the client). Returns false if
-// `raw` is not yet complete or malformed; `error` tells which.
-bool parse_http_response(const std::string& raw, bool connection_closed, std::size_t max_body,
-                         HttpReply& reply);
 
 }  // namespace vitals

@@ -107,6 +107,37 @@ json validate_value(const Setting& s, const json& v, const std::string& where,
                 return bad("must be " + bounds_text(s));
             return d->count();
         }
+        case SettingType::status_codes: {
+            const char* const what =
+                "must be a status code (200), a list of them, or a range (\"200-399\")";
+            const auto item = [](const json& e) -> std::optional<std::string> {
+                if (e.is_number_integer()) return std::to_string(e.get<std::int64_t>());
+                if (e.is_string() && !e.get<std::string>().empty()) return e.get<std::string>();
+                return std::nullopt;
+            };
+            std::string text;
+            if (!v.is_array()) {
+                const auto one = item(v);
+                if (!one) return bad(what);
+                text = *one;
+            }
+            for (const json& e : v.is_array() ? v : json::array()) {
+                const auto one = item(e);
+                if (!one) return bad(what);
+                text += (text.empty() ? "" : ",") + *one;
+            }
+            std::string error;
+            const auto codes = StatusCodes::parse(text, error);
+            if (!codes) return bad(text.empty() ? what : error);
+            return codes->text();
+        }
+        case SettingType::string_map: {
+            if (!v.is_object()) return bad("must be an object of strings ({\"Name\": \"value\"})");
+            for (const auto& item : v.items())
+                if (!item.value().is_string())
+                    return bad("\"" + item.key() + "\" must be a string");
+            return v;
+        }
         case SettingType::string_list: {
             if (!v.is_array()) return bad("must be a list of strings");
             json out = json::array();
@@ -153,6 +184,10 @@ std::string_view setting_type_name(SettingType type) {
             return "duration";
         case SettingType::string_list:
             return "list of strings";
+        case SettingType::status_codes:
+            return "status codes";
+        case SettingType::string_map:
+            return "object of strings";
         case SettingType::url:
             break;
     }
@@ -200,7 +235,10 @@ json setting_from_env(const Setting& setting, const std::string& text) {
         case SettingType::string:
         case SettingType::url:
         case SettingType::duration:
+        case SettingType::status_codes:
             return text;
+        case SettingType::string_map:
+            return json();  // not from the environment
         case SettingType::boolean:
             if (text == "true" || text == "1" || text == "yes") return true;
             if (text == "false" || text == "0" || text == "no") return false;
@@ -276,6 +314,14 @@ Millis Params::duration(const Setting& s) const {
 }
 std::vector<std::string> Params::strings(const Setting& s) const {
     return typed(values_, s, SettingType::string_list).get<std::vector<std::string>>();
+}
+StatusCodes Params::status_codes(const Setting& s) const {
+    std::string error;  // validated when read in
+    return *StatusCodes::parse(typed(values_, s, SettingType::status_codes).get<std::string>(),
+                               error);
+}
+std::map<std::string, std::string> Params::string_map(const Setting& s) const {
+    return typed(values_, s, SettingType::string_map).get<std::map<std::string, std::string>>();
 }
 Url Params::url(const Setting& s) const {
     return *parse_url(typed(values_, s, SettingType::url).get<std::string>()).url;

@@ -4,17 +4,31 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "sidecar/duration.hpp"
+#include "sidecar/status_codes.hpp"
 #include "sidecar/url.hpp"
 
 namespace vitals {
 
-enum class SettingType { string, integer, number, boolean, duration, string_list, url };
+// status_codes: 200, [200, 204], "200-399" or ["200-299", 304] (StatusCodes, kept as the
+// text "200-399,304"). string_map: a JSON object of strings.
+enum class SettingType {
+    string,
+    integer,
+    number,
+    boolean,
+    duration,
+    string_list,
+    url,
+    status_codes,
+    string_map
+};
 
 struct Setting {
     std::string key;
@@ -96,6 +110,8 @@ class Params {
     bool boolean(const Setting& s) const;
     Millis duration(const Setting& s) const;
     std::vector<std::string> strings(const Setting& s) const;
+    StatusCodes status_codes(const Setting& s) const;
+    std::map<std::string, std::string> string_map(const Setting& s) const;
     Url url(const Setting& s) const;
 
     const nlohmann::json& values() const { return values_; }

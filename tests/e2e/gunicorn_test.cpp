@@ -213,3 +213,28 @@ TEST_CASE("e2e: static files missing after a deploy fail with the collectstatic 
           200);  // but in no probe group: the app still serves
     CHECK(sidecar.wait_for_status("web", Status::ok));
 }
+
+TEST_CASE("e2e: Gunicorn bound to a Unix socket is checked through it", "[e2e]") {
+    // As behind nginx in the same pod: gunicorn --bind unix:/run/gunicorn.sock.
+    GunicornServer app(1, 0, false);
+    const std::string dir = make_temp_dir("sock");
+    app.bind_unix(dir + "/gunicorn.sock");
+    app.start();
+    RunningSidecar sidecar(R"({"trusted": ["127.0.0.1/32"], "checks": {
+        "web": {"kind": "gunicorn", "url": "http://localhost/health/", "unix_socket": ")" +
+                           dir + R"(/gunicorn.sock", "statsd_listen": "", "interval": "300ms"},
+        "assets": {"kind": "static", "url": "http://localhost/static/admin/css/base.css",
+                   "unix_socket": ")" +
+                           dir + R"(/gunicorn.sock", "interval": "300ms"}}})");
+    REQUIRE(sidecar.wait_for_status("web", Status::ok, 20s));
+    REQUIRE(sidecar.wait_for_status("assets", Status::ok, 20s));
+    const json web = check_of(sidecar, "web");
+    CHECK(web["observations"]["status_code"] == 200);
+    CHECK(web["details"]["accept_backlog"].get<std::string>().find("Unix socket") !=
+          std::string::npos);
+    app.kill();
+    REQUIRE(sidecar.wait_for_status("web", Status::fail, 10s));
+    CHECK(check_of(sidecar, "web")["message"].get<std::string>().find(dir + "/gunicorn.sock") !=
+          std::string::npos);
+    shell("rm -rf '" + dir + "'");
+}

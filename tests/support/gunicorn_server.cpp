@@ -34,19 +34,20 @@ std::string GunicornServer::url(const std::string& path) const {
 }
 
 void GunicornServer::start() {
-    std::vector<std::string> args = {"/usr/bin/python3",
-                                     "-m",
-                                     "gunicorn",
-                                     "--chdir",
-                                     VITALS_TESTS_DIR "/e2e/django_app",
-                                     "--workers",
-                                     std::to_string(workers_),
-                                     "--bind",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--timeout",
-                                     "60",
-                                     "--log-level",
-                                     "warning"};
+    std::vector<std::string> args = {
+        "/usr/bin/python3",
+        "-m",
+        "gunicorn",
+        "--chdir",
+        VITALS_TESTS_DIR "/e2e/django_app",
+        "--workers",
+        std::to_string(workers_),
+        "--bind",
+        unix_socket_.empty() ? "127.0.0.1:" + std::to_string(port_) : "unix:" + unix_socket_,
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning"};
     if (statsd_port_ != 0) {
         args.push_back("--statsd-host");
         args.push_back("127.0.0.1:" + std::to_string(statsd_port_));
@@ -67,7 +68,14 @@ void GunicornServer::start() {
     }
     const bool up = wait_until(
         [&] {
-            const HttpReply r = get(port_, "/health/");
+            if (unix_socket_.empty()) {
+                const HttpReply r = get(port_, "/health/");
+                return r.ok && r.status == 200;
+            }
+            HttpTarget target;
+            target.url = *parse_url("http://localhost/health/").url;
+            target.unix_socket = unix_socket_;
+            const HttpReply r = http_get(target, Deadline::in(std::chrono::seconds(1)));
             return r.ok && r.status == 200;
         },
         std::chrono::seconds(20));

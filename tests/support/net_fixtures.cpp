@@ -1,5 +1,7 @@
 #include "support/net_fixtures.hpp"
 
+#include "support/http_parse.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -70,10 +72,19 @@ ScriptedHttpServer::ScriptedHttpServer(Responder respond) : respond_(std::move(r
             const auto sp2 = request.find(' ', sp1 + 1);
             const std::string path =
                 sp1 == std::string::npos ? "" : request.substr(sp1 + 1, sp2 - sp1 - 1);
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                last_head_ = request.substr(0, request.find("\r\n\r\n"));
+            }
             ++requests_;
             send_all(client, respond_(path), deadline);
         }
     });
+}
+
+std::string ScriptedHttpServer::last_head() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_head_;
 }
 
 ScriptedHttpServer::~ScriptedHttpServer() {

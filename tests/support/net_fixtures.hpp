@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,11 +40,15 @@ class ScriptedHttpServer {
     ~ScriptedHttpServer();
     std::uint16_t port() const { return port_; }
     int requests() const { return requests_.load(); }
+    // The request line and headers of the last request, as received.
+    std::string last_head() const;
 
   private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     Responder respond_;
+    mutable std::mutex mutex_;
+    std::string last_head_;
     std::atomic<bool> stop_{false};
     std::atomic<int> requests_{0};
     std::thread thread_;

@@ -138,6 +138,8 @@ class GunicornServer {
 
     std::uint16_t port() const { return port_; }
     std::string url(const std::string& path = "/") const;
+    // Before start(): bind to this Unix socket (--bind unix:PATH) instead of the port.
+    void bind_unix(const std::string& path) { unix_socket_ = path; }
     void start();
     // SIGKILL to the master and every worker (its process group).
     void kill();
@@ -149,6 +151,7 @@ class GunicornServer {
     std::string static_root_;
     int workers_;
     std::uint16_t statsd_port_;
+    std::string unix_socket_;
     pid_t pid_ = -1;
 };
 

@@ -1,7 +1,14 @@
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "support/make_check.hpp"
 #include "support/net_fixtures.hpp"
+#include "support/servers.hpp"
 
 using namespace vitals;
 using namespace vitals::testing;
@@ -96,4 +103,154 @@ TEST_CASE("http: refused connections and non-HTTP answers fail with a reason", "
     const CheckResult garbage = http_check({{"url", url(ssh.port())}})->run(Deadline::in(1s));
     CHECK(garbage.status == Status::fail);
     CHECK_FALSE(garbage.message.empty());
+}
+
+TEST_CASE("http: https:// is verified against the system's CAs, a ca_file, or not at all",
+          "[http_check][https]") {
+    const std::string dir = make_temp_dir("https");
+    make_certificate(dir, "app", "127.0.0.1", 30);
+    TlsServer server(dir + "/app.crt", dir + "/app.key");  // openssl s_server -www: 200
+    const std::string https = "https://127.0.0.1:" + std::to_string(server.port()) + "/";
+
+    // A certificate no system CA signed: refused, saying it is TLS.
+    const CheckResult untrusted = http_check({{"url", https}})->run(Deadline::in(3s));
+    CHECK(untrusted.status == Status::fail);
+    CHECK(untrusted.message.find("TLS with 127.0.0.1:" + std::to_string(server.port())) == 0);
+    // The test's CA (the certificate signs itself): verified, with the handshake timed.
+    const CheckResult trusted =
+        http_check({{"url", https}, {"ca_file", dir + "/app.crt"}})->run(Deadline::in(3s));
+    INFO(trusted.message);
+    CHECK(trusted.status == Status::ok);
+    CHECK(observed(trusted, "status_code") == 200);
+    CHECK(observed(trusted, "tls_seconds") > 0);
+    CHECK(observed(trusted, "tls_seconds") >= observed(trusted, "connect_seconds"));
+    CHECK(observed(trusted, "first_byte_seconds") >= observed(trusted, "tls_seconds"));
+    // Not verified at all, when asked.
+    CHECK(http_check({{"url", https}, {"insecure", true}})->run(Deadline::in(3s)).status ==
+          Status::ok);
+    // Both at once, or a CA file that is not there: the configuration says so.
+    CHECK_THROWS_WITH(http_check({{"url", https}, {"ca_file", dir + "/none.pem"}}),
+                      Catch::Contains("cannot read"));
+    CHECK_THROWS_WITH(
+        http_check({{"url", https}, {"ca_file", dir + "/app.crt"}, {"insecure", true}}),
+        Catch::Contains("not both"));
+    shell("rm -rf '" + dir + "'");
+}
+
+TEST_CASE("http: an app that redirects to HTTPS is checked with the header it expects",
+          "[http_check]") {
+    // Django with SECURE_SSL_REDIRECT behind a TLS-terminating proxy: plain requests are sent
+    // to https://, requests the proxy marked X-Forwarded-Proto: https are answered.
+    std::atomic<bool> forwarded{false};
+    ScriptedHttpServer shop([&](const std::string& path) {
+        return forwarded ? http_response(200, "ok")
+                         : "HTTP/1.1 301 Moved Permanently\r\nLocation: https://shop.example" +
+                               path + "\r\nContent-Length: 0\r\n\r\n";
+    });
+    const CheckResult plain = http_check({{"url", url(shop.port())}})->run(Deadline::in(2s));
+    CHECK(plain.status == Status::fail);
+    CHECK(plain.message.find("status 301, expected 200 (a redirect to https://shop.example/") == 0);
+    CHECK(plain.message.find("X-Forwarded-Proto") != std::string::npos);
+    forwarded = true;
+    const CheckResult with_header =
+        http_check({{"url", url(shop.port())},
+                    {"headers", {{"X-Forwarded-Proto", "https"}, {"X-Probe", "vitals"}}}})
+            ->run(Deadline::in(2s));
+    CHECK(with_header.status == Status::ok);
+    CHECK(shop.last_head().find("\r\nX-Forwarded-Proto: https") != std::string::npos);
+    CHECK(shop.last_head().find("\r\nX-Probe: vitals") != std::string::npos);
+    // A header that would split the request is refused at configuration.
+    CHECK_THROWS_WITH(http_check({{"url", url(shop.port())}, {"headers", {{"X-A", "a\r\nB: c"}}}}),
+                      Catch::Contains("line break"));
+    CHECK_THROWS_WITH(http_check({{"url", url(shop.port())}, {"headers", {{"Bad Name", "x"}}}}),
+                      Catch::Contains("not a header name"));
+}
+
+TEST_CASE("http: redirects are followed when asked, up to a limit, and status ranges count",
+          "[http_check]") {
+    ScriptedHttpServer app([](const std::string& path) {
+        if (path == "/final") return http_response(200, "arrived");
+        if (path == "/loop") return std::string("HTTP/1.1 302 Found\r\nLocation: /loop\r\n\r\n");
+        return std::string("HTTP/1.1 302 Found\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n");
+    });
+    const CheckResult followed =
+        http_check({{"url", url(app.port(), "/start")}, {"follow_redirects", true}})
+            ->run(Deadline::in(2s));
+    CHECK(followed.status == Status::ok);
+    CHECK(observed(followed, "redirects") == 1);
+    CHECK(observed(followed, "status_code") == 200);
+    // Not followed, a redirect may itself be the healthy answer.
+    CHECK(http_check({{"url", url(app.port(), "/start")}, {"expect_status", "200-399"}})
+              ->run(Deadline::in(2s))
+              .status == Status::ok);
+    CHECK(http_check({{"url", url(app.port(), "/start")}, {"expect_status", {200, 302}}})
+              ->run(Deadline::in(2s))
+              .status == Status::ok);
+    const CheckResult listed =
+        http_check({{"url", url(app.port(), "/start")}, {"expect_status", {"200-299", 304}}})
+            ->run(Deadline::in(2s));
+    CHECK(listed.message.find("status 302, expected 200-299,304") == 0);
+    // A loop ends at max_redirects.
+    const CheckResult loop =
+        http_check(
+            {{"url", url(app.port(), "/loop")}, {"follow_redirects", true}, {"max_redirects", 3}})
+            ->run(Deadline::in(2s));
+    CHECK(loop.status == Status::fail);
+    CHECK(loop.message.find("more than 3 redirects") == 0);
+    CHECK_THROWS_WITH(http_check({{"url", url(app.port())}, {"expect_status", "200-1000"}}),
+                      Catch::Contains("not a status code"));
+    CHECK_THROWS_WITH(http_check({{"url", url(app.port())}, {"expect_status", "399-200"}}),
+                      Catch::Contains("empty range"));
+}
+
+TEST_CASE("http: a resolver that never answers cannot hold the check past its deadline",
+          "[http_check][dns]") {
+    // A DNS server that reads queries and never answers, and, in a mount namespace of this
+    // thread only (the check runs on it, and libcurl's resolver thread starts from it), an
+    // /etc/resolv.conf that names it and would wait 30 s per try. Root, as CI runs.
+    REQUIRE(::geteuid() == 0);
+    Socket dns(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_port = htons(53);
+    ::inet_pton(AF_INET, "127.0.0.77", &at.sin_addr);
+    REQUIRE(::bind(dns.fd(), reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+    const std::string dir = make_temp_dir("dns");
+    shell("printf 'nameserver 127.0.0.77\\noptions timeout:30 attempts:3\\n' > '" + dir +
+          "/resolv.conf'");
+    REQUIRE(::unshare(CLONE_NEWNS) == 0);
+    REQUIRE(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
+    REQUIRE(::mount((dir + "/resolv.conf").c_str(), "/etc/resolv.conf", nullptr, MS_BIND,
+                    nullptr) == 0);
+    const auto check = http_check({{"url", "http://app.vitals-hung-resolver.example:8000/"}});
+    // Several runs in a row: an abandoned resolver thread never holds up the next run.
+    for (int run = 0; run < 3; ++run) {
+        const auto started = std::chrono::steady_clock::now();
+        const CheckResult r = check->run(Deadline::in(400ms));
+        const auto took = std::chrono::steady_clock::now() - started;
+        INFO("run " << run << ": " << r.message << " after "
+                    << std::chrono::duration<double>(took).count() << " s");
+        CHECK(r.status == Status::fail);
+        CHECK(r.message.find("before the deadline") != std::string::npos);
+        CHECK(took < 1500ms);
+    }
+    // The queries did reach the server that never answers.
+    char buffer[512];
+    CHECK(::recv(dns.fd(), buffer, sizeof buffer, 0) > 0);
+    ::umount2("/etc/resolv.conf", MNT_DETACH);
+    shell("rm -rf '" + dir + "'");
+}
+
+TEST_CASE("http: the app in the pod is reached directly whatever proxy the environment names",
+          "[http_check]") {
+    ScriptedHttpServer app([](const std::string&) { return http_response(200, "ok"); });
+    Blackhole proxy;  // a proxy that would hold every request
+    const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+    ::setenv("http_proxy", proxy_url.c_str(), 1);
+    ::setenv("HTTPS_PROXY", proxy_url.c_str(), 1);
+    const CheckResult r = http_check({{"url", url(app.port())}})->run(Deadline::in(1s));
+    ::unsetenv("http_proxy");
+    ::unsetenv("HTTPS_PROXY");
+    CHECK(r.status == Status::ok);
+    CHECK(app.requests() == 1);
 }

@@ -82,7 +82,7 @@ TEST_CASE("a valid file configures checks with defaults filled in", "[config]") 
     CHECK(web->policy.timeout == Millis(2000));
     CHECK(web->policy.groups == (kGroupLive | kGroupReady));
     CHECK(web->policy.critical);
-    CHECK(web->described["expect_status"] == 200);
+    CHECK(web->described["expect_status"] == "200");
     const auto db = std::find_if(c.checks.begin(), c.checks.end(),
                                  [](const CheckConfig& x) { return x.name == "db_port"; });
     CHECK(db->policy.groups == kGroupReady);  // the kind's default
@@ -101,7 +101,7 @@ TEST_CASE("every problem in a file is reported at once, each with its JSON point
         "mystery": {"kind": "ftp"},
         "nokind": {"host": "h"},
         "slow": {"kind": "tcp", "host": "h", "port": 1, "interval": "1s", "timeout": "2s"},
-        "notls": {"kind": "http", "url": "https://example.com/"}
+        "notweb": {"kind": "http", "url": "ftp://example.com/"}
       }})");
     REQUIRE_FALSE(load.config);
     const ConfigErrors& e = load.errors;
@@ -113,13 +113,13 @@ TEST_CASE("every problem in a file is reported at once, each with its JSON point
     CHECK(has_error(e, "/checks/web/interval", "not a duration"));
     CHECK(has_error(e, "/checks/web/timeout", "duration string"));
     CHECK(has_error(e, "/checks/web/groups/0", "one of"));
-    CHECK(has_error(e, "/checks/web/expect_status", "between 100 and 599"));
+    CHECK(has_error(e, "/checks/web/expect_status", "999 is not a status code (100-599)"));
     CHECK(has_error(e, "/checks/web/typo_key", "unknown setting"));
     CHECK(has_error(e, "/checks/port/port", "between 1 and 65535"));
     CHECK(has_error(e, "/checks/mystery/kind", "unknown check kind \"ftp\""));
     CHECK(has_error(e, "/checks/nokind/kind", "is required"));
     CHECK(has_error(e, "/checks/slow/timeout", "not be longer than interval"));
-    CHECK(has_error(e, "/checks/notls/url", "only http://"));
+    CHECK(has_error(e, "/checks/notweb/url", "http:// or https://"));
     CHECK(e.size() == 14);
 }
 
