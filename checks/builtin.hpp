@@ -13,6 +13,7 @@
     X(memcached)              \
     X(gunicorn)               \
     X(static)                 \
+    X(storage)                \
     X(celery_broker)          \
     X(celery_workers)         \
     X(tls)                    \

@@ -49,6 +49,8 @@ std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& boun
            every + R"(},
         "assets": {"kind": "static", "url": ")" +
            app.url("/static/admin/css/base.css") + R"(", )" + every + R"(},
+        "media": {"kind": "storage", "path": "/tmp", "expect_mount": false, )" +
+           every + R"(},
         "cert": {"kind": "tls", "host": "127.0.0.1", "port": )" +
            std::to_string(pg.port()) + R"(, "protocol": "postgres", )" + every + R"(},
         "nightly": {"kind": "heartbeat", "period": "1h", )" +

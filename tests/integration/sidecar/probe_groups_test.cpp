@@ -27,6 +27,7 @@ TEST_CASE("groups: every kind's default groups follow the rule", "[groups]") {
         {"memcached", {false, true}},  // the cache, as Redis is
         {"gunicorn", {true, true}},
         {"static", {false, false}},
+        {"storage", {false, false}},  // uploads fail, pages still render: alert, keep serving
         {"celery_broker", {false, false}},
         {"celery_workers", {false, false}},
         {"tls", {false, false}},

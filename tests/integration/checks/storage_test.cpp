@@ -1,0 +1,121 @@
+// The storage kind's filesystem backend against real filesystems: a directory, a full tmpfs
+// and a read-only mount (root, as CI runs), and paths that are not there.
+#include <catch2/catch.hpp>
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "support/make_check.hpp"
+#include "support/servers.hpp"
+
+using namespace vitals;
+using namespace vitals::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::unique_ptr<Check> storage_check(const nlohmann::json& settings) {
+    return make_check("storage", settings);
+}
+
+// A tmpfs of `size` mounted on a fresh directory, in a mount namespace of this thread only
+// (the check runs on it, and the shell commands it starts inherit it), so nothing is left
+// mounted on the machine whatever happens; unmounted and removed at the end.
+struct Tmpfs {
+    std::string dir = make_temp_dir("media");
+    explicit Tmpfs(const std::string& size, const std::string& extra = "") {
+        if (::unshare(CLONE_NEWNS) != 0 ||
+            ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+            throw std::runtime_error("cannot make a mount namespace (root needed)");
+        if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, ("size=" + size + extra).c_str()) != 0)
+            throw std::runtime_error("cannot mount a tmpfs (root needed)");
+    }
+    ~Tmpfs() {
+        ::umount2(dir.c_str(), MNT_DETACH);
+        ::rmdir(dir.c_str());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("storage: a mounted volume with room is writable, and the probe leaves nothing",
+          "[storage]") {
+    REQUIRE(::geteuid() == 0);
+    Tmpfs media("8m");
+    const CheckResult r = storage_check({{"path", media.dir}})->run(Deadline::in(2s));
+    INFO(r.message);
+    CHECK(r.status == Status::ok);
+    CHECK(r.message.find(media.dir + " is writable") == 0);
+    CHECK(observed(r, "size_bytes") == 8 * 1024 * 1024);
+    CHECK(observed(r, "free_ratio") > 0.99);
+    CHECK(observed(r, "inodes_free_ratio") > 0.9);
+    CHECK(observed(r, "probe_seconds") < 1);
+    CHECK(capture("ls -A '" + media.dir + "'").empty());  // the probe file is gone
+}
+
+TEST_CASE("storage: filling the volume warns, then fails, and a read-only mount fails",
+          "[storage]") {
+    REQUIRE(::geteuid() == 0);
+    Tmpfs media("10m");
+    const auto check = storage_check({{"path", media.dir}});
+    REQUIRE(shell("head -c 9600000 /dev/zero > '" + media.dir + "/upload.bin'") == 0);
+    CheckResult r = check->run(Deadline::in(2s));
+    CHECK(r.status == Status::warn);
+    CHECK(r.message.find("% of its space free (under 10 %)") != std::string::npos);
+    REQUIRE(shell("head -c 500000 /dev/zero >> '" + media.dir + "/upload.bin'") == 0);
+    r = check->run(Deadline::in(2s));
+    CHECK(r.status == Status::fail);
+    CHECK(r.message.find("(under 5 %)") != std::string::npos);
+    // Completely full: the probe itself cannot write, and says why.
+    shell("cat /dev/zero >> '" + media.dir + "/upload.bin' 2>/dev/null");
+    r = check->run(Deadline::in(2s));
+    CHECK(r.status == Status::fail);
+    CHECK(r.details.dump().find("No space left on device") != std::string::npos);
+    REQUIRE(shell("rm '" + media.dir + "/upload.bin'") == 0);
+    CHECK(check->run(Deadline::in(2s)).status == Status::ok);
+    // Remounted read-only, as a volume whose disk went bad is.
+    REQUIRE(::mount("tmpfs", media.dir.c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+    r = check->run(Deadline::in(2s));
+    CHECK(r.status == Status::fail);
+    CHECK(r.details.dump().find("mounted read-only") != std::string::npos);
+}
+
+TEST_CASE("storage: out of inodes fails even with space free", "[storage]") {
+    REQUIRE(::geteuid() == 0);
+    Tmpfs media("8m", ",nr_inodes=40");
+    const auto check = storage_check({{"path", media.dir}});
+    shell("cd '" + media.dir + "' && for i in $(seq 1 60); do touch f$i 2>/dev/null; done");
+    const CheckResult r = check->run(Deadline::in(2s));
+    INFO(r.message << " " << r.details.dump());
+    CHECK(r.status == Status::fail);
+    CHECK(r.details.dump().find("inodes free") != std::string::npos);
+    CHECK(observed(r, "free_ratio") > 0.9);
+}
+
+TEST_CASE("storage: a path on the root filesystem warns, a missing one fails, settings checked",
+          "[storage]") {
+    const std::string dir = make_temp_dir("not-a-volume");  // under /tmp: the root filesystem?
+    const bool on_root = capture("stat -c %d / '" + dir + "' | uniq | wc -l") == "1";
+    const CheckResult r = storage_check({{"path", dir}})->run(Deadline::in(2s));
+    if (on_root) {
+        CHECK(r.status == Status::warn);
+        CHECK(r.message.find("not a volume") != std::string::npos);
+        CHECK(
+            storage_check({{"path", dir}, {"expect_mount", false}})->run(Deadline::in(2s)).status ==
+            Status::ok);
+    } else {
+        CHECK(r.status == Status::ok);
+    }
+    const CheckResult missing = storage_check({{"path", dir + "/media"}})->run(Deadline::in(2s));
+    CHECK(missing.status == Status::fail);
+    CHECK(missing.message.find("No such file or directory (is the volume mounted?)") !=
+          std::string::npos);
+    shell("touch '" + dir + "/file'");
+    CHECK(storage_check({{"path", dir + "/file"}})->run(Deadline::in(2s)).message ==
+          dir + "/file is not a directory");
+    CHECK_THROWS_WITH(storage_check({{"path", "media"}}), Catch::Contains("absolute path"));
+    CHECK_THROWS_WITH(storage_check({{"path", dir}, {"free_warn", 0.01}}),
+                      Catch::Contains("must not be above free_warn"));
+    shell("rm -rf '" + dir + "'");
+}
