@@ -1,5 +1,11 @@
 // static: a static asset of the deploy is served with the right content type. After a
 // deploy where collectstatic did not run, the app still answers 200 while CSS and JS 404.
+// With Django's manifest (staticfiles.json of ManifestStaticFilesStorage) it also fetches a
+// few of the hashed names it lists each run, in turn: files missing under the names the
+// deploy's templates ask for show a half-uploaded or stale collectstatic.
+#include <fstream>
+#include <sstream>
+
 #include "checks/builtin.hpp"
 #include "checks/http_target.hpp"
 
@@ -21,12 +27,134 @@ std::string expected_type(const std::string& path) {
     return "";
 }
 
+// The manifest is read up to this size (a big project's lists a few thousand names).
+constexpr std::size_t kManifestLimit = 8 << 20;
+
+struct Manifest {
+    std::string where;                  // its path or URL
+    std::optional<HttpTarget> fetched;  // from a URL, else a file
+    int sample = 3;
+};
+
 class StaticCheck final : public Check {
   public:
-    StaticCheck(HttpTarget target, std::string content_type)
-        : target_(std::move(target)), content_type_(std::move(content_type)) {}
+    StaticCheck(HttpTarget target, std::string content_type, std::optional<Manifest> manifest)
+        : target_(std::move(target)),
+          content_type_(std::move(content_type)),
+          manifest_(std::move(manifest)) {}
 
     CheckResult run(const Deadline& deadline) override {
+        CheckResult result = run_asset(deadline);
+        if (manifest_) check_manifest(result, deadline);
+        return result;
+    }
+
+  private:
+    // The manifest's names (unhashed -> hashed), or why they could not be read.
+    std::string read_manifest(const Deadline& deadline, nlohmann::json& paths) const {
+        std::string text;
+        if (manifest_->fetched) {
+            const HttpReply reply = http_get(*manifest_->fetched, deadline, kManifestLimit);
+            if (!reply.ok) return "not fetched: " + reply.error;
+            if (reply.status != 200) return "answered " + std::to_string(reply.status);
+            if (reply.body_truncated) return "is over 8 MiB";
+            text = reply.body;
+        } else {
+            std::ifstream in(manifest_->where, std::ios::binary);
+            if (!in) return "cannot be read";
+            std::ostringstream all;
+            all << in.rdbuf();
+            text = all.str();
+            if (text.size() > kManifestLimit) return "is over 8 MiB";
+        }
+        const auto j = nlohmann::json::parse(text, nullptr, false);
+        if (!j.is_object() || !j.contains("paths") || !j["paths"].is_object())
+            return "is not Django's staticfiles.json (no \"paths\" object)";
+        paths = j["paths"];
+        return "";
+    }
+
+    void check_manifest(CheckResult& result, const Deadline& deadline) {
+        Findings findings;
+        nlohmann::json paths;
+        const std::string problem = read_manifest(deadline, paths);
+        const std::string asset = target_.url.path;
+        if (!problem.empty()) {
+            findings.add(Status::fail, "the manifest " + manifest_->where + " " + problem);
+            return merge(result, findings);
+        }
+        result.observe("manifest_entries", static_cast<double>(paths.size()));
+        // The static URL prefix: the asset's path less the manifest name it ends with.
+        std::string key, prefix;
+        for (const auto& item : paths.items()) {
+            const std::string& name = item.key();
+            if (asset.size() > name.size() &&
+                asset.compare(asset.size() - name.size(), name.size(), name) == 0 &&
+                asset[asset.size() - name.size() - 1] == '/') {
+                key = name;
+                prefix = asset.substr(0, asset.size() - name.size());
+                break;
+            }
+        }
+        if (key.empty()) {
+            findings.add(Status::fail, asset + " is not in the manifest " + manifest_->where +
+                                           " (a manifest from another deploy?)");
+            return merge(result, findings);
+        }
+        // The asset's own hashed name, then the next entries in turn, so every name is
+        // fetched over enough runs.
+        std::vector<std::string> names;
+        names.push_back(key);
+        std::vector<std::string> all;
+        for (const auto& item : paths.items())
+            all.push_back(item.key());
+        for (int i = 0; i + 1 < manifest_->sample && !all.empty(); ++i)
+            names.push_back(all[next_++ % all.size()]);
+        int missing = 0, checked = 0;
+        for (const std::string& name : names) {
+            if (!paths[name].is_string()) continue;
+            HttpTarget hashed = target_;
+            hashed.url.path = prefix + paths[name].get<std::string>();
+            hashed.url.query.clear();
+            const HttpReply reply = http_get(hashed, deadline, 1);
+            ++checked;
+            const std::string expected = expected_type(hashed.url.path);
+            const auto type_it = reply.headers.find("content-type");
+            const std::string type = type_it == reply.headers.end() ? "" : type_it->second;
+            if (!reply.ok) {
+                findings.add(Status::fail, hashed.url.path + " not fetched: " + reply.error);
+                ++missing;
+            } else if (reply.status != 200) {
+                findings.add(Status::fail,
+                             hashed.url.path + " (in the manifest for " + name + ") answered " +
+                                 std::to_string(reply.status) +
+                                 ": the files and the manifest are from different deploys (a "
+                                 "half-uploaded collectstatic?)");
+                ++missing;
+            } else if (!expected.empty() && type.find(expected) == std::string::npos) {
+                findings.add(Status::fail, hashed.url.path + " is served as \"" + type +
+                                               "\", expected " + expected);
+            }
+        }
+        result.observe("manifest_checked", checked).observe("manifest_missing", missing);
+        merge(result, findings);
+    }
+
+    // The manifest's findings joined to the asset's result: listed in details, and the
+    // message when they are worse.
+    static void merge(CheckResult& result, const Findings& findings) {
+        CheckResult more;
+        findings.conclude(more, "");
+        if (more.status == Status::ok) return;
+        result.details["manifest_findings"] = more.details["findings"];
+        if (result.status == Status::ok ||
+            (result.status == Status::warn && more.status == Status::fail)) {
+            result.status = more.status;
+            result.message = more.message;
+        }
+    }
+
+    CheckResult run_asset(const Deadline& deadline) {
         const HttpReply reply = http_get(target_, deadline, 64 * 1024);
         if (!reply.ok) return CheckResult::fail("static asset not fetched: " + reply.error);
         const std::string path = target_.url.path.empty() ? "/" : target_.url.path;
@@ -56,9 +184,10 @@ class StaticCheck final : public Check {
         return result;
     }
 
-  private:
     HttpTarget target_;
     std::string content_type_;
+    std::optional<Manifest> manifest_;
+    std::size_t next_ = 0;  // where the next run's sample starts
 };
 
 }  // namespace
@@ -74,7 +203,17 @@ struct StaticSettings {
     Setting content_type =
         Setting::of("content_type", SettingType::string,
                     "expected Content-Type (part of it); default from the extension");
-    SettingsTable table() const { return http_target_settings().with({url, host, content_type}); }
+    Setting manifest = Setting::of("manifest", SettingType::string,
+                                   "Django's staticfiles.json (ManifestStaticFilesStorage): an "
+                                   "absolute path or an http(s) URL");
+    Setting manifest_sample =
+        Setting::of("manifest_sample", SettingType::integer,
+                    "hashed names from the manifest fetched each run (the asset's first)")
+            .defaults(3)
+            .range(1, 50);
+    SettingsTable table() const {
+        return http_target_settings().with({url, host, content_type, manifest, manifest_sample});
+    }
 };
 
 CheckKind static_kind() {
@@ -92,6 +231,10 @@ CheckKind static_kind() {
         O::gauge("status_code", U::none, "HTTP status code of the last answer."),
         O::gauge("body_bytes", U::bytes, "Size of the last answer's body, read up to the cap.")
             .headline(),
+        O::gauge("manifest_entries", U::none, "Names the manifest (staticfiles.json) lists."),
+        O::gauge("manifest_checked", U::none, "Hashed names from the manifest fetched this run."),
+        O::gauge("manifest_missing", U::none,
+                 "Hashed names from the manifest that did not answer 200 this run."),
     };
     add_timing_observations(kind.observations);
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
@@ -100,7 +243,24 @@ CheckKind static_kind() {
                                           ctx.params.has(s.host) ? ctx.params.str(s.host) : "");
         const std::string type = ctx.params.has(s.content_type) ? ctx.params.str(s.content_type)
                                                                 : expected_type(target.url.path);
-        return std::make_unique<StaticCheck>(std::move(target), type);
+        std::optional<Manifest> manifest;
+        if (ctx.params.has(s.manifest)) {
+            manifest = Manifest{ctx.params.str(s.manifest), std::nullopt,
+                                static_cast<int>(ctx.params.integer(s.manifest_sample))};
+            const std::string& where = manifest->where;
+            if (where.rfind("http://", 0) == 0 || where.rfind("https://", 0) == 0) {
+                const UrlParse parsed = parse_url(where);
+                if (!parsed.url) throw SettingError(s.manifest.key, parsed.error);
+                // Where the app's asset is, so its settings; the Host only on the same host.
+                manifest->fetched = target;
+                manifest->fetched->url = *parsed.url;
+                if (parsed.url->host != target.url.host) manifest->fetched->host_header.clear();
+                manifest->where = parsed.url->redacted();
+            } else if (where.empty() || where[0] != '/') {
+                throw SettingError(s.manifest.key, "must be an absolute path or an http(s) URL");
+            }
+        }
+        return std::make_unique<StaticCheck>(std::move(target), type, std::move(manifest));
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto app = env.find("VITALS_APP_URL");

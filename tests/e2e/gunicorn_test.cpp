@@ -238,3 +238,42 @@ TEST_CASE("e2e: Gunicorn bound to a Unix socket is checked through it", "[e2e]")
           std::string::npos);
     shell("rm -rf '" + dir + "'");
 }
+
+TEST_CASE("e2e: the hashed names Django's manifest lists are served, and a stale one fails",
+          "[e2e]") {
+    GunicornServer app(1, 0, true, /*manifest=*/true);
+    const std::string manifest = app.static_root() + "/staticfiles.json";
+    RunningSidecar sidecar(R"({"trusted": ["127.0.0.1/32"], "checks": {
+        "assets": {"kind": "static", "url": ")" +
+                           app.url("/static/admin/css/base.css") + R"(", "manifest": ")" +
+                           manifest + R"(", "interval": "200ms"}}})");
+    REQUIRE(sidecar.wait_for_status("assets", Status::ok, 20s));
+    json assets = check_of(sidecar, "assets");
+    CHECK(assets["observations"]["manifest_entries"].get<double>() > 50);  // Django's admin
+    CHECK(assets["observations"]["manifest_checked"] == 3);
+    CHECK(assets["observations"]["manifest_missing"] == 0);
+
+    // A half-uploaded collectstatic: the unhashed files are there, the hashed ones the
+    // templates ask for are not.
+    shell("find '" + app.static_root() +
+          "' -regextype posix-extended -regex '.*\\.[0-9a-f]{12}\\.[a-z0-9]+' -delete");
+    REQUIRE(sidecar.wait_for_status("assets", Status::fail, 10s));
+    assets = check_of(sidecar, "assets");
+    const std::string message = assets["message"];
+    CHECK(message.find("(in the manifest for admin/css/base.css) answered 404") !=
+          std::string::npos);
+    CHECK(message.find("half-uploaded collectstatic") != std::string::npos);
+    CHECK(assets["observations"]["manifest_missing"].get<double>() >= 1);
+
+    // A manifest from another deploy: the asset is not in it.
+    shell(
+        "echo '{\"paths\": {\"app/site.css\": \"app/site.0123456789ab.css\"}, \"version\": "
+        "\"1.1\"}' > '" +
+        manifest + "'");
+    REQUIRE(sidecar.wait_until(
+        [](const Snapshot& s) {
+            return s.checks[0].has_run() &&
+                   s.checks[0].last->message.find("is not in the manifest") != std::string::npos;
+        },
+        10s));
+}

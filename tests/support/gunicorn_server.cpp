@@ -12,13 +12,16 @@
 
 namespace vitals::testing {
 
-GunicornServer::GunicornServer(int workers, std::uint16_t statsd_port, bool start_now)
+GunicornServer::GunicornServer(int workers, std::uint16_t statsd_port, bool start_now,
+                               bool manifest)
     : port_(closed_port()),
       static_root_(temp_dir("static")),
       workers_(workers),
-      statsd_port_(statsd_port) {
-    if (shell("cd '" VITALS_TESTS_DIR "/e2e/django_app' && STATIC_ROOT='" + static_root_ +
-              "' /usr/bin/python3 manage.py collectstatic --noinput -v0") != 0) {
+      statsd_port_(statsd_port),
+      manifest_(manifest) {
+    if (shell("cd '" VITALS_TESTS_DIR "/e2e/django_app' && STATIC_ROOT='" + static_root_ + "'" +
+              (manifest_ ? " STATIC_MANIFEST=1" : "") +
+              " /usr/bin/python3 manage.py collectstatic --noinput -v0") != 0) {
         throw std::runtime_error("collectstatic failed");
     }
     if (start_now) start();
@@ -59,6 +62,7 @@ void GunicornServer::start() {
     if (pid_ == 0) {
         ::setpgid(0, 0);  // one group: kill() takes master and workers at once
         ::putenv(const_cast<char*>(env_static.c_str()));
+        if (manifest_) ::putenv(const_cast<char*>("STATIC_MANIFEST=1"));
         std::vector<char*> argv;
         for (auto& a : args)
             argv.push_back(a.data());

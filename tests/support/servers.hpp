@@ -131,7 +131,9 @@ class PgBouncerServer {
 class GunicornServer {
   public:
     // `start_now` false: the port is chosen, the server starts at start().
-    GunicornServer(int workers, std::uint16_t statsd_port = 0, bool start_now = true);
+    // `manifest`: ManifestStaticFilesStorage (hashed names and staticfiles.json).
+    GunicornServer(int workers, std::uint16_t statsd_port = 0, bool start_now = true,
+                   bool manifest = false);
     ~GunicornServer();
     GunicornServer(const GunicornServer&) = delete;
     GunicornServer& operator=(const GunicornServer&) = delete;
@@ -145,12 +147,14 @@ class GunicornServer {
     void kill();
     // Removes the collected static files, as a deploy without collectstatic leaves them.
     void remove_static();
+    const std::string& static_root() const { return static_root_; }
 
   private:
     std::uint16_t port_;
     std::string static_root_;
     int workers_;
     std::uint16_t statsd_port_;
+    bool manifest_;
     std::string unix_socket_;
     pid_t pid_ = -1;
 };

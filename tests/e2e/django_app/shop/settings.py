@@ -82,4 +82,7 @@ ROOT_URLCONF = "shop.urls"
 WSGI_APPLICATION = "shop.wsgi.application"
 STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("STATIC_ROOT", os.path.join(BASE_DIR, "staticfiles"))
+# Hashed names and staticfiles.json, as most production deploys have them.
+if os.environ.get("STATIC_MANIFEST"):
+    STATICFILES_STORAGE = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 USE_TZ = True
