@@ -2,7 +2,8 @@
 // filesystem backend writes a probe file under the path (the MEDIA_ROOT volume), reads it
 // back and deletes it, and judges the free space and inodes statvfs reports; a path that is
 // on the container's own root filesystem (the volume is not mounted) warns, because what is
-// written there is lost with the pod.
+// written there is lost with the pod. The s3 backend puts, gets and deletes a small probe
+// object in the bucket (django-storages' S3 storage), signed with AWS Signature V4.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -14,6 +15,8 @@
 #include <random>
 
 #include "checks/builtin.hpp"
+#include "checks/http_target.hpp"
+#include "sidecar/text.hpp"
 
 namespace vitals::checks {
 
@@ -147,14 +150,126 @@ class FilesystemCheck final : public Check {
     std::mt19937_64 random_{std::random_device{}()};
 };
 
+// S3's error code in an error reply (<Code>NoSuchBucket</Code>), or "".
+std::string s3_code(const std::string& body) {
+    const auto start = body.find("<Code>");
+    const auto end = body.find("</Code>");
+    if (start == std::string::npos || end == std::string::npos || end < start) return "";
+    return clip_utf8(valid_utf8(body.substr(start + 6, end - start - 6)), 64);
+}
+
+struct S3Target {
+    Url endpoint;  // https://s3.<region>.amazonaws.com, or an S3-compatible server
+    std::string bucket;
+    std::string region;
+    std::string prefix;
+    std::string key_id, secret, session_token;
+    std::string ca_file;
+};
+
+class S3Check final : public Check {
+  public:
+    S3Check(S3Target s3, std::string object) : s3_(std::move(s3)), object_(std::move(object)) {}
+
+    CheckResult run(const Deadline& deadline) override {
+        const std::string content =
+            "vitals storage probe " + std::to_string(++runs_) + " " + std::to_string(random_());
+        const auto started = std::chrono::steady_clock::now();
+        CheckResult result;
+        std::string problem = step("PUT", content, deadline, {200});
+        if (problem.empty()) {
+            const HttpReply got = request("GET", "", deadline);
+            if (!got.ok)
+                problem = "GET failed: " + got.error;
+            else if (got.status != 200)
+                problem = explain("GET", got);
+            else if (got.body != content)
+                problem = "the object read back differs from what was written";
+            // Deleted whatever the read said: nothing is left behind.
+            const std::string deleted = step("DELETE", "", deadline, {200, 204});
+            if (problem.empty()) problem = deleted;
+        }
+        result.observe(
+            "probe_seconds",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        const std::string where = "s3://" + s3_.bucket + "/" + s3_.prefix;
+        if (!problem.empty()) {
+            result.status = Status::fail;
+            result.message = where + ": " + problem;
+            return result;
+        }
+        result.status = Status::ok;
+        result.message = where + " takes a put, get and delete";
+        return result;
+    }
+
+  private:
+    HttpReply request(const std::string& method, const std::string& body,
+                      const Deadline& deadline) const {
+        HttpTarget t;
+        t.url = s3_.endpoint;
+        std::string base = t.url.path;
+        while (!base.empty() && base.back() == '/')
+            base.pop_back();
+        t.url.path = base + "/" + s3_.bucket + "/" + s3_.prefix + object_;
+        t.url.query.clear();
+        t.method = method;
+        t.body = body;
+        t.aws_sigv4 = "aws:amz:" + s3_.region + ":s3";
+        t.aws_key_id = s3_.key_id;
+        t.aws_secret = s3_.secret;
+        t.ca_file = s3_.ca_file;
+        if (!s3_.session_token.empty())
+            t.headers.emplace_back("x-amz-security-token", s3_.session_token);
+        return http_get(t, deadline, 64 * 1024);
+    }
+
+    // "" when `method` answered one of `ok`, else what went wrong.
+    std::string step(const std::string& method, const std::string& body, const Deadline& deadline,
+                     std::initializer_list<int> ok) const {
+        const HttpReply reply = request(method, body, deadline);
+        if (!reply.ok) return method + " failed: " + reply.error;
+        for (const int status : ok)
+            if (reply.status == status) return "";
+        return explain(method, reply);
+    }
+
+    std::string explain(const std::string& method, const HttpReply& reply) const {
+        const std::string code = s3_code(reply.body);
+        std::string text =
+            method + " answered " + std::to_string(reply.status) + (code.empty() ? "" : " " + code);
+        if (code == "NoSuchBucket") text += ": the bucket " + s3_.bucket + " does not exist";
+        if (reply.status == 403)
+            text +=
+                ": check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket policy "
+                "(s3:PutObject, s3:GetObject, s3:DeleteObject on the prefix)";
+        return text;
+    }
+
+    S3Target s3_;
+    std::string object_;
+    std::uint64_t runs_ = 0;
+    std::mt19937_64 random_{std::random_device{}()};
+};
+
 }  // namespace
 
 // The storage kind's settings, each declared once: the table lists these members and the
 // factory reads its values through them.
 struct StorageSettings {
     Setting path = Setting::of("path", SettingType::string,
-                               "the directory media files go to (MEDIA_ROOT, a mounted volume)")
-                       .required();
+                               "filesystem: the directory media files go to (MEDIA_ROOT)");
+    Setting bucket =
+        Setting::of("bucket", SettingType::string, "s3: the bucket (AWS_STORAGE_BUCKET_NAME)");
+    Setting endpoint = Setting::of("endpoint", SettingType::url,
+                                   "s3: an S3-compatible server (AWS_S3_ENDPOINT_URL); default "
+                                   "AWS's regional endpoint");
+    Setting region = Setting::of("region", SettingType::string,
+                                 "s3: the bucket's region; default AWS_S3_REGION_NAME, "
+                                 "AWS_REGION, AWS_DEFAULT_REGION, else us-east-1");
+    Setting prefix =
+        Setting::of("prefix", SettingType::string, "s3: where the probe object goes in the bucket")
+            .defaults("vitals-probe/");
     Setting probe = Setting::of("probe", SettingType::boolean,
                                 "write, read back and delete a small file every run")
                         .defaults(true);
@@ -178,7 +293,9 @@ struct StorageSettings {
                                        "warn when the path is on the container's root filesystem")
                                .defaults(true);
     SettingsTable table() const {
-        return {path, probe, free_warn, free_fail, inodes_warn, inodes_fail, expect_mount};
+        return {path,        probe,       free_warn,    free_fail,
+                inodes_warn, inodes_fail, expect_mount, bucket,
+                endpoint,    region,      prefix,       http_target_settings().ca_file};
     }
 };
 
@@ -201,6 +318,46 @@ CheckKind storage_kind() {
             .headline(),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
+        const auto env = [&](const char* name) {
+            const auto it = ctx.env.find(name);
+            return it == ctx.env.end() ? std::string() : it->second;
+        };
+        const auto host = ctx.env.find("HOSTNAME");
+        const std::string pod =
+            host != ctx.env.end() && !host->second.empty() ? host->second : "vitals";
+        const std::string object = pod + "-" + std::to_string(::getpid());
+        if (ctx.params.has(s.path) == ctx.params.has(s.bucket))
+            throw SettingError(s.path.key, "give exactly one of path (filesystem) and bucket (s3)");
+        if (ctx.params.has(s.bucket)) {
+            S3Target s3;
+            s3.bucket = ctx.params.str(s.bucket);
+            if (s3.bucket.empty() || s3.bucket.find('/') != std::string::npos)
+                throw SettingError(s.bucket.key, "must be a bucket name");
+            for (const std::string& r : {ctx.params.has(s.region) ? ctx.params.str(s.region) : "",
+                                         env("AWS_S3_REGION_NAME"), env("AWS_REGION"),
+                                         env("AWS_DEFAULT_REGION"), std::string("us-east-1")})
+                if (s3.region.empty()) s3.region = r;
+            s3.endpoint = ctx.params.has(s.endpoint)
+                              ? ctx.params.url(s.endpoint)
+                              : *parse_url("https://s3." + s3.region + ".amazonaws.com/").url;
+            if (s3.endpoint.scheme != "http" && s3.endpoint.scheme != "https")
+                throw SettingError(s.endpoint.key, "must be an http:// or https:// URL");
+            s3.prefix = ctx.params.str(s.prefix);
+            s3.key_id = env("AWS_ACCESS_KEY_ID");
+            s3.secret = env("AWS_SECRET_ACCESS_KEY");
+            s3.session_token = env("AWS_SESSION_TOKEN");
+            if (s3.key_id.empty() || s3.secret.empty())
+                throw SettingError(s.bucket.key,
+                                   "needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
+                                   "environment");
+            const Setting& ca = http_target_settings().ca_file;
+            if (ctx.params.has(ca)) {
+                s3.ca_file = ctx.params.str(ca);
+                if (::access(s3.ca_file.c_str(), R_OK) != 0)
+                    throw SettingError(ca.key, "cannot read " + s3.ca_file);
+            }
+            return std::make_unique<S3Check>(std::move(s3), object);
+        }
         StorageLimits limits;
         limits.probe = ctx.params.boolean(s.probe);
         limits.free_warn = ctx.params.number(s.free_warn);
@@ -217,17 +374,26 @@ CheckKind storage_kind() {
             throw SettingError(s.path.key, "must be an absolute path");
         while (path.size() > 1 && path.back() == '/')
             path.pop_back();
-        const auto host = ctx.env.find("HOSTNAME");
-        const std::string pod =
-            host != ctx.env.end() && !host->second.empty() ? host->second : "vitals";
-        return std::make_unique<FilesystemCheck>(
-            path, ".vitals-probe-" + pod + "-" + std::to_string(::getpid()), limits);
+        return std::make_unique<FilesystemCheck>(path, ".vitals-probe-" + object, limits);
     };
+    // Only where it is unambiguous: VITALS_MEDIA_ROOT says so; a bucket or a MEDIA_ROOT
+    // alone; never a guess between the two.
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
-        for (const char* name : {"VITALS_MEDIA_ROOT", "MEDIA_ROOT"}) {
+        const auto value = [&](const char* name) {
             const auto it = env.find(name);
-            if (it != env.end() && !it->second.empty()) return nlohmann::json{{"path", it->second}};
+            return it == env.end() ? std::string() : it->second;
+        };
+        if (!value("VITALS_MEDIA_ROOT").empty())
+            return nlohmann::json{{"path", value("VITALS_MEDIA_ROOT")}};
+        const std::string bucket = value("AWS_STORAGE_BUCKET_NAME");
+        const std::string media = value("MEDIA_ROOT");
+        if (!bucket.empty() && media.empty()) {
+            nlohmann::json spec = {{"bucket", bucket}};
+            if (!value("AWS_S3_ENDPOINT_URL").empty())
+                spec["endpoint"] = value("AWS_S3_ENDPOINT_URL");
+            return spec;
         }
+        if (!media.empty() && bucket.empty()) return nlohmann::json{{"path", media}};
         return std::nullopt;
     };
     return kind;

@@ -1,6 +1,7 @@
 #include "sidecar/clients/http_client.hpp"
 
 #include <curl/curl.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cctype>
@@ -87,6 +88,18 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
         return 0;
     }
     return n;
+}
+
+std::string sha256_hex(const std::string& data) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+    static const char* const hex = "0123456789abcdef";
+    std::string out;
+    for (const unsigned char b : digest) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
 }
 
 double seconds(CURL* curl, CURLINFO what) {
@@ -189,6 +202,21 @@ HttpReply http_get(const HttpTarget& target, const Deadline& deadline, std::size
             headers.reset(next);
         }
     };
+    if (target.method != "GET")
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, target.method.c_str());
+    if (target.method == "PUT") {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, target.body.data());
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(target.body.size()));
+        add_header("Content-Type: application/octet-stream");
+    }
+    if (!target.aws_sigv4.empty()) {
+        curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, target.aws_sigv4.c_str());
+        curl_easy_setopt(curl, CURLOPT_USERNAME, target.aws_key_id.c_str());
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, target.aws_secret.c_str());
+        add_header("x-amz-content-sha256: " +
+                   sha256_hex(target.method == "PUT" ? target.body : std::string()));
+    }
     if (!target.host_header.empty()) add_header("Host: " + target.host_header);
     for (const auto& [name, value] : target.headers)
         add_header(name + ": " + value);

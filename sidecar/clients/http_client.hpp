@@ -51,6 +51,14 @@ struct HttpTarget {
     std::string unix_socket;  // connect here instead of the URL's host (its Host stays)
     std::string ca_file;      // verify TLS against this CA bundle instead of the system's
     bool insecure = false;    // do not verify TLS at all
+    // Another method than GET ("PUT", "DELETE"), with `body` sent for PUT.
+    std::string method = "GET";
+    std::string body;
+    // AWS Signature V4 ("aws:amz:<region>:s3") with this key id and secret; the payload's
+    // SHA-256 goes in x-amz-content-sha256, as S3 requires.
+    std::string aws_sigv4;
+    std::string aws_key_id;
+    std::string aws_secret;
 };
 
 HttpReply http_get(const HttpTarget& target, const Deadline& deadline,

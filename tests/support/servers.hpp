@@ -275,6 +275,23 @@ class TlsServer {
     pid_t pid_ = -1;
 };
 
+// s3rver on 127.0.0.1:<free port> with one bucket; access key S3RVER, secret S3RVER (it
+// checks the key id, not the signature).
+class S3Server {
+  public:
+    explicit S3Server(const std::string& bucket);
+    ~S3Server();
+    S3Server(const S3Server&) = delete;
+    S3Server& operator=(const S3Server&) = delete;
+    std::string url() const;  // the endpoint, http://127.0.0.1:<port>/
+    std::string directory() const { return dir_ + "/data"; }
+
+  private:
+    std::uint16_t port_;
+    std::string dir_;
+    pid_t pid_ = -1;
+};
+
 std::string make_temp_dir(const char* name);
 
 // A UDP port nothing listens on (bound, then closed).

@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "checks/builtin.hpp"
 #include "support/make_check.hpp"
 #include "support/servers.hpp"
 
@@ -118,4 +119,60 @@ TEST_CASE("storage: a path on the root filesystem warns, a missing one fails, se
     CHECK_THROWS_WITH(storage_check({{"path", dir}, {"free_warn", 0.01}}),
                       Catch::Contains("must not be above free_warn"));
     shell("rm -rf '" + dir + "'");
+}
+
+TEST_CASE("storage: an S3 bucket takes a signed put, get and delete, and a wrong key fails",
+          "[storage][s3]") {
+    S3Server s3("media");
+    const Environment env = {{"AWS_ACCESS_KEY_ID", "S3RVER"},
+                             {"AWS_SECRET_ACCESS_KEY", "S3RVER"},
+                             {"HOSTNAME", "web-7d9f"}};
+    const auto check = make_check("storage", {{"bucket", "media"}, {"endpoint", s3.url()}}, env);
+    const CheckResult r = check->run(Deadline::in(5s));
+    INFO(r.message);
+    CHECK(r.status == Status::ok);
+    CHECK(r.message == "s3://media/vitals-probe/ takes a put, get and delete");
+    CHECK(observed(r, "probe_seconds") < 5);
+    // Nothing left behind in the bucket: s3rver keeps objects as files.
+    CHECK(capture("find '" + s3.directory() + "/media' -type f -name '*web-7d9f*' | wc -l") == "0");
+    CHECK(r.message.find("S3RVER") == std::string::npos);
+
+    // A bucket that is not there.
+    const CheckResult missing =
+        make_check("storage", {{"bucket", "uploads"}, {"endpoint", s3.url()}}, env)
+            ->run(Deadline::in(5s));
+    CHECK(missing.status == Status::fail);
+    CHECK(missing.message.find("PUT answered 404 NoSuchBucket: the bucket uploads does not "
+                               "exist") != std::string::npos);
+    // A key the server does not know: 403, and what to check; the secret printed nowhere.
+    Environment wrong = env;
+    wrong["AWS_ACCESS_KEY_ID"] = "AKIAWRONG";
+    wrong["AWS_SECRET_ACCESS_KEY"] = "wrong-secret-value";
+    const CheckResult denied =
+        make_check("storage", {{"bucket", "media"}, {"endpoint", s3.url()}}, wrong)
+            ->run(Deadline::in(5s));
+    CHECK(denied.status == Status::fail);
+    CHECK(denied.message.find("PUT answered 403 InvalidAccessKeyId") != std::string::npos);
+    CHECK(denied.message.find("wrong-secret-value") == std::string::npos);
+    CHECK(denied.details.dump().find("wrong-secret-value") == std::string::npos);
+    // No credentials, or both backends at once: the configuration says so.
+    CHECK_THROWS_WITH(make_check("storage", {{"bucket", "media"}}),
+                      Catch::Contains("AWS_ACCESS_KEY_ID"));
+    CHECK_THROWS_WITH(make_check("storage", {{"bucket", "media"}, {"path", "/tmp"}}, env),
+                      Catch::Contains("exactly one of path"));
+}
+
+TEST_CASE("storage: the environment enables it only where the backend is unambiguous",
+          "[storage]") {
+    const Registry registry = builtin_registry();
+    const auto& from_env = registry.find("storage")->from_env;
+    CHECK(!from_env({}));
+    CHECK(*from_env({{"MEDIA_ROOT", "/app/media"}}) == nlohmann::json{{"path", "/app/media"}});
+    CHECK(*from_env({{"AWS_STORAGE_BUCKET_NAME", "shop-media"},
+                     {"AWS_S3_ENDPOINT_URL", "https://minio:9000"}}) ==
+          nlohmann::json{{"bucket", "shop-media"}, {"endpoint", "https://minio:9000"}});
+    // Both: which one Django uses is in settings.py, not the environment.
+    CHECK(!from_env({{"MEDIA_ROOT", "/app/media"}, {"AWS_STORAGE_BUCKET_NAME", "shop-media"}}));
+    CHECK(*from_env({{"VITALS_MEDIA_ROOT", "/data"}, {"AWS_STORAGE_BUCKET_NAME", "b"}}) ==
+          nlohmann::json{{"path", "/data"}});
 }
