@@ -266,9 +266,7 @@ CheckKind memcached_kind() {
         limits.hit_ratio_warn = ctx.params.number(s.hit_ratio_warn);
         limits.key_ttl_seconds =
             static_cast<int>(std::max<long long>(ctx.params.duration(s.key_ttl).count() / 1000, 1));
-        const auto host = ctx.env.find("HOSTNAME");
-        const std::string pod =
-            host != ctx.env.end() && !host->second.empty() ? host->second : "vitals";
+        const std::string pod = ctx.pod_name();
         std::string key = ctx.params.str(s.key_prefix) + pod;
         // The text protocol's keys: up to 250 bytes, no spaces or control characters.
         for (char& c : key)

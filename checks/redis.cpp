@@ -295,9 +295,7 @@ CheckKind redis_kind() {
         limits.key_ttl = ctx.params.duration(s.key_ttl);
         if (limits.memory_warn > limits.memory_fail)
             throw SettingError(s.memory_warn_ratio.key, "must not be above memory_fail_ratio");
-        const auto host = ctx.env.find("HOSTNAME");
-        const std::string pod =
-            host != ctx.env.end() && !host->second.empty() ? host->second : "vitals";
+        const std::string pod = ctx.pod_name();
         return std::make_unique<RedisCheck>(std::move(url), ctx.params.str(s.key_prefix) + pod,
                                             limits);
     };

@@ -322,9 +322,7 @@ CheckKind storage_kind() {
             const auto it = ctx.env.find(name);
             return it == ctx.env.end() ? std::string() : it->second;
         };
-        const auto host = ctx.env.find("HOSTNAME");
-        const std::string pod =
-            host != ctx.env.end() && !host->second.empty() ? host->second : "vitals";
+        const std::string pod = ctx.pod_name();
         const std::string object = pod + "-" + std::to_string(::getpid());
         if (ctx.params.has(s.path) == ctx.params.has(s.bucket))
             throw SettingError(s.path.key, "give exactly one of path (filesystem) and bucket (s3)");

@@ -7,6 +7,11 @@ const Clock& Services::clock_or_system() const {
     return clock != nullptr ? *clock : system;
 }
 
+std::string CheckContext::pod_name() const {
+    const auto host = env.find("HOSTNAME");
+    return host != env.end() && !host->second.empty() ? host->second : "vitals";
+}
+
 void Registry::add(CheckKind kind) {
     const std::string name = kind.name;
     if (const auto problems = naming_problems(name, kind.observations); !problems.empty()) {

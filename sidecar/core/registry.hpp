@@ -35,6 +35,9 @@ struct CheckContext {
     const Params& params;     // validated against the kind's settings table
     const Environment& env;
     const Services& services;
+    // The pod's name (HOSTNAME), or "vitals": what probe keys and files are named after, so
+    // replicas sharing a cache or a volume never step on each other's.
+    std::string pod_name() const;
 };
 
 // Thrown by a factory for a value that is well-typed but unusable ("https is not supported").

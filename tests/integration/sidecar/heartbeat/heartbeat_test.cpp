@@ -117,22 +117,33 @@ bool becomes(std::uint16_t port, const std::string& check, const std::string& wa
     return false;
 }
 
+// Two vitals processes sharing a real Redis, as two replicas of a web pod, with `config`.
+struct Replicas {
+    RedisServer redis;
+    TempFile config;
+    std::map<std::string, std::string> env;
+    ChildProcess a, b;
+    std::uint16_t port_a, port_b;
+    explicit Replicas(const std::string& config_json)
+        : config(config_json),
+          env{{"VITALS_LISTEN", "127.0.0.1:0"},
+              {"VITALS_HEARTBEAT_REDIS_URL", redis.url()},
+              {"VITALS_HEARTBEAT_PREFIX", "test:hb:"}},
+          a({"--config", config.path()}, env),
+          b({"--config", config.path()}, env),
+          port_a(port_of(a)),
+          port_b(port_of(b)) {}
+};
+
 }  // namespace
 
 TEST_CASE(
     "heartbeat: two vitals sharing Redis agree whichever one a ping reached, and a "
     "restart with Redis alone keeps the state",
     "[heartbeat][redis]") {
-    RedisServer redis;
-    TempFile config(
+    Replicas replicas(
         R"({"checks": {"nightly": {"kind": "heartbeat", "period": "1h", "interval": "100ms"}}})");
-    const std::map<std::string, std::string> env = {{"VITALS_LISTEN", "127.0.0.1:0"},
-                                                    {"VITALS_HEARTBEAT_REDIS_URL", redis.url()},
-                                                    {"VITALS_HEARTBEAT_PREFIX", "test:hb:"}};
-    ChildProcess a({"--config", config.path()}, env);
-    ChildProcess b({"--config", config.path()}, env);
-    const auto port_a = port_of(a);
-    const auto port_b = port_of(b);
+    auto& [redis, config, env, a, b, port_a, port_b] = replicas;
     REQUIRE(becomes(port_b, "nightly", "ok"));
 
     REQUIRE(send_raw(port_a,
@@ -174,16 +185,11 @@ TEST_CASE(
     "heartbeat: what the ping API adds (output, exit status, log, history) is shared by two "
     "replicas over Redis",
     "[heartbeat][redis][ping]") {
-    RedisServer redis;
-    TempFile config(
+    Replicas replicas(
         R"({"checks": {"backup": {"kind": "heartbeat", "period": "1h", "interval": "100ms"}}})");
-    const std::map<std::string, std::string> env = {{"VITALS_LISTEN", "127.0.0.1:0"},
-                                                    {"VITALS_HEARTBEAT_REDIS_URL", redis.url()},
-                                                    {"VITALS_HEARTBEAT_PREFIX", "test:hb:"}};
-    ChildProcess a({"--config", config.path()}, env);
-    ChildProcess b({"--config", config.path()}, env);
-    const auto port_a = port_of(a);
-    const auto port_b = port_of(b);
+    const auto port_a = replicas.port_a;
+    const auto port_b = replicas.port_b;
+    RedisServer& redis = replicas.redis;
     REQUIRE(becomes(port_a, "backup", "ok"));
     REQUIRE(becomes(port_b, "backup", "ok"));
 
@@ -365,16 +371,11 @@ TEST_CASE("heartbeat: a broken state file is set aside, and what cannot be belie
 
 TEST_CASE("heartbeat: run ids started on one replica and finished on another are matched",
           "[heartbeat][redis][ping]") {
-    RedisServer redis;
-    TempFile config(R"({"checks": {"export": {"kind": "heartbeat", "period": "1h",
+    Replicas replicas(R"({"checks": {"export": {"kind": "heartbeat", "period": "1h",
         "expected_duration": "2s", "grace": "1s", "overrun": "warn", "interval": "100ms"}}})");
-    const std::map<std::string, std::string> env = {{"VITALS_LISTEN", "127.0.0.1:0"},
-                                                    {"VITALS_HEARTBEAT_REDIS_URL", redis.url()},
-                                                    {"VITALS_HEARTBEAT_PREFIX", "test:hb:"}};
-    ChildProcess a({"--config", config.path()}, env);
-    ChildProcess b({"--config", config.path()}, env);
-    const auto port_a = port_of(a);
-    const auto port_b = port_of(b);
+    const auto port_a = replicas.port_a;
+    const auto port_b = replicas.port_b;
+    RedisServer& redis = replicas.redis;
     const auto detail = [](std::uint16_t port) {
         return json::parse(get(port, "/health/export").body);
     };
