@@ -305,6 +305,9 @@ CheckKind storage_kind() {
     kind.name = "storage";
     kind.summary = "media storage: a file is written, read back and deleted; free space and inodes";
     kind.default_groups = {};
+    // A write, a read and a delete each run (three billed requests on S3): once a minute
+    // catches a full or lost volume soon enough.
+    kind.default_interval = "1m";
     kind.settings = s.table();
     using O = ObservationSpec;
     using U = Unit;

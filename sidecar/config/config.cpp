@@ -154,6 +154,8 @@ SettingsTable check_table(const CheckKind& kind) {
     SettingsTable table = common_check_settings();
     for (Setting& s : table) {
         if (s.key == "groups") s.default_value = kind.default_groups;
+        if (s.key == "interval" && !kind.default_interval.empty())
+            s.default_value = kind.default_interval;
     }
     table.insert(table.end(), kind.settings.begin(), kind.settings.end());
     return table;

@@ -58,6 +58,8 @@ struct CheckKind {
     // What its checks observe: the only names /metrics exports for it.
     ObservationTable observations;
     std::vector<std::string> default_groups;  // of "live", "ready"
+    // Its checks' interval when they set none ("1m"); empty: every check's default (10s).
+    std::string default_interval;
     std::function<std::unique_ptr<Check>(const CheckContext&)> make;
     // A check this kind adds when the environment has what it needs (DATABASE_URL, ...):
     // the check's JSON settings, named after the kind. Empty function or nullopt: none.

@@ -248,3 +248,17 @@ TEST_CASE("a JSON syntax error names the place but does not quote the file", "[c
     CHECK(broken.errors[0].message.find("line 1, column") != std::string::npos);
     CHECK(broken.errors[0].message.find("hunter22") == std::string::npos);
 }
+
+TEST_CASE("a kind may set its own default interval, and a check's own still wins", "[config]") {
+    const ConfigLoad load = load_text(R"({"checks": {
+        "media": {"kind": "storage", "path": "/tmp"},
+        "quick": {"kind": "storage", "path": "/tmp", "interval": "5s"},
+        "port": {"kind": "tcp", "host": "127.0.0.1", "port": 1}}})");
+    REQUIRE(load.errors.empty());
+    for (const CheckConfig& c : load.config->checks) {
+        INFO(c.name);
+        if (c.name == "media") CHECK(c.policy.interval == Millis(60'000));
+        if (c.name == "quick") CHECK(c.policy.interval == Millis(5'000));
+        if (c.name == "port") CHECK(c.policy.interval == Millis(10'000));
+    }
+}
