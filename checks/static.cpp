@@ -132,8 +132,10 @@ class StaticCheck final : public Check {
                                  "half-uploaded collectstatic?)");
                 ++missing;
             } else if (!expected.empty() && type.find(expected) == std::string::npos) {
-                findings.add(Status::fail, hashed.url.path + " is served as \"" + type +
-                                               "\", expected " + expected);
+                std::string text = hashed.url.path;
+                text += " is served as \"" + type + "\", expected ";
+                text += expected;
+                findings.add(Status::fail, std::move(text));
             }
         }
         result.observe("manifest_checked", checked).observe("manifest_missing", missing);
@@ -155,7 +157,7 @@ class StaticCheck final : public Check {
     }
 
     CheckResult run_asset(const Deadline& deadline) {
-        const HttpReply reply = http_get(target_, deadline, 64 * 1024);
+        const HttpReply reply = http_get(target_, deadline, std::size_t{64} * 1024);
         if (!reply.ok) return CheckResult::fail("static asset not fetched: " + reply.error);
         const std::string path = target_.url.path.empty() ? "/" : target_.url.path;
         CheckResult result;

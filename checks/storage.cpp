@@ -221,7 +221,7 @@ class S3Check final : public Check {
         t.ca_file = s3_.ca_file;
         if (!s3_.session_token.empty())
             t.headers.emplace_back("x-amz-security-token", s3_.session_token);
-        return http_get(t, deadline, 64 * 1024);
+        return http_get(t, deadline, std::size_t{64} * 1024);
     }
 
     // "" when `method` answered one of `ok`, else what went wrong.

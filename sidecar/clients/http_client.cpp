@@ -14,7 +14,7 @@ namespace vitals {
 namespace {
 
 // Headers of one response may take this much, whatever the body's cap.
-constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+constexpr std::size_t kMaxHeaderBytes = std::size_t{64} * 1024;
 
 std::string lower(std::string s) {
     for (char& c : s)
@@ -218,8 +218,12 @@ HttpReply http_get(const HttpTarget& target, const Deadline& deadline, std::size
                    sha256_hex(target.method == "PUT" ? target.body : std::string()));
     }
     if (!target.host_header.empty()) add_header("Host: " + target.host_header);
-    for (const auto& [name, value] : target.headers)
-        add_header(name + ": " + value);
+    for (const auto& [name, value] : target.headers) {
+        std::string line = name;
+        line += ": ";
+        line += value;
+        add_header(line);
+    }
     if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
 
     const CURLcode code = curl_easy_perform(curl);
