@@ -310,16 +310,22 @@ class PostgresCheck final : public Check {
             " coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()),"
             " 0)::float8,"
             " (SELECT count(*) FROM pg_stat_wal_receiver),"
-            " (SELECT status FROM pg_stat_wal_receiver LIMIT 1)");
+            " (SELECT status FROM pg_stat_wal_receiver LIMIT 1),"
+            " pg_last_wal_receive_lsn() IS NULL");
         const bool caught_up = row[0].as<bool>();
         const bool paused = row[2].as<bool>();
         result.observe("replay_lag_bytes", row[3].as<double>());
         const bool receiving = row[4].as<int>() > 0;
+        // Nothing ever received by streaming: a standby that replays from a WAL archive (or
+        // whose streaming has not started), not one whose stream broke.
+        const bool never_streamed = row[6].as<bool>();
         result.observe("wal_receiver_streaming", receiving ? 1 : 0);
-        result.details["wal_receiver"] = !receiving ? "none: not streaming from a primary"
-                                         : row[5].is_null()
-                                             ? "running (its status needs pg_read_all_stats)"
-                                             : row[5].as<std::string>();
+        result.details["wal_receiver"] =
+            receiving        ? (row[5].is_null() ? "running (its status needs pg_read_all_stats)"
+                                                 : row[5].as<std::string>())
+            : never_streamed ? "none: replaying WAL from an archive (no streaming configured, "
+                               "or not started yet)"
+                             : "none: not streaming from a primary";
         std::optional<double> lag;
         if (caught_up) {
             lag = 0;
@@ -328,7 +334,7 @@ class PostgresCheck final : public Check {
         }
         if (lag) result.observe("replay_lag_seconds", *lag);
         if (paused) findings.add(Status::warn, "WAL replay is paused (pg_wal_replay_resume())");
-        if (!receiving)
+        if (!receiving && !never_streamed)
             findings.add(Status::warn,
                          "no WAL receiver: the replica is not streaming from a "
                          "primary and falls behind");

@@ -64,6 +64,8 @@ PostgresServer::PostgresServer(ReplicaOf replica)
         shell("rm -rf '" + dir_ + "'");
         throw std::runtime_error("pg_basebackup failed");
     }
+    if (!replica.streaming)
+        shell(as_owner("sed -i '/primary_conninfo/d' '" + dir_ + "/data/postgresql.auto.conf'"));
     try {
         start();
     } catch (...) {

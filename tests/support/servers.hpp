@@ -79,6 +79,9 @@ class PostgresServer {
     // own: the same roles and databases, read-only until promoted.
     struct ReplicaOf {
         const PostgresServer& primary;
+        // false: no primary_conninfo, a standby that only replays WAL it is given (as one
+        // restoring from an archive does).
+        bool streaming = true;
     };
     explicit PostgresServer(ReplicaOf replica);
     ~PostgresServer();

@@ -125,6 +125,21 @@ TEST_CASE("postgres: a replica's lag shows when replay is paused, its role is ju
           }).status == Status::ok);
 }
 
+TEST_CASE("postgres: a standby replaying from an archive is not warned about a WAL receiver",
+          "[postgres][replica]") {
+    PostgresServer primary;
+    PostgresServer standby(PostgresServer::ReplicaOf{primary, /*streaming=*/false});
+    auto check = make_check("postgres", {{"url", replica_url(standby)}, {"role", "replica"}});
+    const CheckResult r = run_until(
+        *check, [](const CheckResult& c) { return has_observation(c, "wal_receiver_streaming"); });
+    INFO(r.message << " " << r.details.dump());
+    CHECK(r.status == Status::ok);
+    CHECK(observed(r, "wal_receiver_streaming") == 0);
+    CHECK(r.details["wal_receiver"].get<std::string>().find("from an archive") !=
+          std::string::npos);
+    CHECK_FALSE(said(r, "no WAL receiver"));
+}
+
 TEST_CASE("postgres: an inactive slot retaining WAL warns, wraparound thresholds warn and fail",
           "[postgres][replica]") {
     PostgresServer pg;
