@@ -3,11 +3,13 @@
 // With Django's manifest (staticfiles.json of ManifestStaticFilesStorage) it also fetches a
 // few of the hashed names it lists each run, in turn: files missing under the names the
 // deploy's templates ask for show a half-uploaded or stale collectstatic.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "checks/builtin.hpp"
 #include "checks/http_target.hpp"
+#include "sidecar/text.hpp"
 
 namespace vitals::checks {
 
@@ -112,7 +114,21 @@ class StaticCheck final : public Check {
             names.push_back(all[next_++ % all.size()]);
         int missing = 0, checked = 0;
         for (const std::string& name : names) {
+            // A name from the manifest becomes part of a URL: only a relative path of
+            // printable characters, no query, fragment or way up.
             if (!paths[name].is_string()) continue;
+            const std::string& file = paths[name].get_ref<const std::string&>();
+            if (file.empty() || file.size() > 1024 || file[0] == '/' ||
+                file.find("..") != std::string::npos ||
+                std::any_of(file.begin(), file.end(), [](char c) {
+                    return static_cast<unsigned char>(c) <= ' ' || c == '?' || c == '#' ||
+                           c == 0x7f;
+                })) {
+                findings.add(Status::warn, "the manifest lists \"" +
+                                               clip_utf8(valid_utf8(name), 120) +
+                                               "\" under a name that is not a plain path");
+                continue;
+            }
             HttpTarget hashed = target_;
             hashed.url.path = prefix + paths[name].get<std::string>();
             hashed.url.query.clear();

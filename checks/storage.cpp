@@ -38,6 +38,10 @@ std::string errno_text(int error) {
 // Writes `content` to `file` (created, never followed through a link), reads it back and
 // deletes it; "" when all of that worked, else what failed.
 std::string write_read_delete(const std::string& file, const std::string& content) {
+    // A probe file an earlier run could not delete is ours (the name holds pod and pid):
+    // removed first, or one failed unlink would fail every later run with EEXIST. unlink
+    // removes a symlink itself, never what it points to.
+    ::unlink(file.c_str());
     const int out =
         ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0) return "cannot create a file there: " + errno_text(errno);

@@ -63,6 +63,24 @@ TEST_CASE("static: a manifest fetched over HTTP, every hashed name fetched over 
     INFO(wrong.message);
     CHECK(wrong.status == Status::fail);
     CHECK(wrong.message.find("is not Django's staticfiles.json") != std::string::npos);
+    // Names that are not plain relative paths are never put into a URL.
+    ScriptedHttpServer odd([&](const std::string& path) {
+        if (path == "/static/staticfiles.json")
+            return http_response(200,
+                                 R"({"paths": {"css/site.css": "css/site.aaaaaaaaaaaa.css",
+                                    "a.css": "../../admin/secret", "b.css": "x.css?y=1"}})",
+                                 "application/json");
+        return http_response(200, "body{}", "text/css");
+    });
+    const std::string odd_base = "http://127.0.0.1:" + std::to_string(odd.port()) + "/static/";
+    const CheckResult skipped = make_check("static", {{"url", odd_base + "css/site.css"},
+                                                      {"manifest", odd_base + "staticfiles.json"},
+                                                      {"manifest_sample", 3}})
+                                    ->run(Deadline::in(2s));
+    INFO(skipped.message << " " << skipped.details.dump());
+    CHECK(skipped.status == Status::warn);
+    CHECK(skipped.message.find("not a plain path") != std::string::npos);
+    CHECK(odd.requests() == 3);  // the asset, the manifest, the asset's hashed name
     CHECK_THROWS_WITH(make_check("static", {{"url", base + "x.css"}, {"manifest", "m.json"}}),
                       Catch::Contains("absolute path"));
 }

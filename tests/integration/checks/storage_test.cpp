@@ -16,8 +16,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::unique_ptr<Check> storage_check(const nlohmann::json& settings) {
-    return make_check("storage", settings);
+std::unique_ptr<Check> storage_check(const nlohmann::json& settings, const Environment& env = {}) {
+    return make_check("storage", settings, env);
 }
 
 // A tmpfs of `size` mounted on a fresh directory, in a mount namespace of this thread only
@@ -53,6 +53,12 @@ TEST_CASE("storage: a mounted volume with room is writable, and the probe leaves
     CHECK(observed(r, "inodes_free_ratio") > 0.9);
     CHECK(observed(r, "probe_seconds") < 1);
     CHECK(capture("ls -A '" + media.dir + "'").empty());  // the probe file is gone
+    // A probe file an earlier run left behind (its delete failed) does not fail later runs.
+    const auto again = storage_check({{"path", media.dir}}, {{"HOSTNAME", "web-1"}});
+    REQUIRE(shell("touch '" + media.dir + "/.vitals-probe-web-1-" + std::to_string(::getpid()) +
+                  "'") == 0);
+    CHECK(again->run(Deadline::in(2s)).status == Status::ok);
+    CHECK(capture("ls -A '" + media.dir + "'").empty());
 }
 
 TEST_CASE("storage: filling the volume warns, then fails, and a read-only mount fails",
