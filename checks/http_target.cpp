@@ -66,7 +66,10 @@ void observe_timings(CheckResult& result, const HttpReply& reply) {
     if (reply.tls_seconds > 0) result.observe("tls_seconds", reply.tls_seconds);
     if (reply.first_byte_seconds > 0)
         result.observe("first_byte_seconds", reply.first_byte_seconds);
-    if (reply.redirects > 0) result.observe("redirects", reply.redirects);
+    if (reply.redirects > 0) {
+        result.observe("redirects", reply.redirects);
+        result.details["final_url"] = reply.final_url;
+    }
 }
 
 void add_timing_observations(ObservationTable& table) {

@@ -5,7 +5,6 @@
 // deploy's templates ask for show a half-uploaded or stale collectstatic.
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "checks/builtin.hpp"
 #include "checks/http_target.hpp"
@@ -64,9 +63,10 @@ class StaticCheck final : public Check {
         } else {
             std::ifstream in(manifest_->where, std::ios::binary);
             if (!in) return "cannot be read";
-            std::ostringstream all;
-            all << in.rdbuf();
-            text = all.str();
+            // Read up to the limit and one byte more, never the whole of a huge file.
+            text.resize(kManifestLimit + 1);
+            in.read(text.data(), static_cast<std::streamsize>(text.size()));
+            text.resize(static_cast<std::size_t>(in.gcount()));
             if (text.size() > kManifestLimit) return "is over 8 MiB";
         }
         const auto j = nlohmann::json::parse(text, nullptr, false);

@@ -178,6 +178,7 @@ TEST_CASE("http: redirects are followed when asked, up to a limit, and status ra
             ->run(Deadline::in(2s));
     CHECK(followed.status == Status::ok);
     CHECK(observed(followed, "redirects") == 1);
+    CHECK(followed.details["final_url"] == url(app.port(), "/final"));
     CHECK(observed(followed, "status_code") == 200);
     // Not followed, a redirect may itself be the healthy answer.
     CHECK(http_check({{"url", url(app.port(), "/start")}, {"expect_status", "200-399"}})

@@ -6,6 +6,7 @@
 
 #include "support/make_check.hpp"
 #include "support/net_fixtures.hpp"
+#include "support/servers.hpp"
 
 using namespace vitals;
 using namespace vitals::testing;
@@ -63,6 +64,15 @@ TEST_CASE("static: a manifest fetched over HTTP, every hashed name fetched over 
     INFO(wrong.message);
     CHECK(wrong.status == Status::fail);
     CHECK(wrong.message.find("is not Django's staticfiles.json") != std::string::npos);
+    // A manifest file over the limit is refused without being read whole.
+    const std::string big = make_temp_dir("manifest") + "/staticfiles.json";
+    REQUIRE(shell("head -c 9000000 /dev/zero > '" + big + "'") == 0);
+    const CheckResult huge =
+        make_check("static", {{"url", base + "css/site.css"}, {"manifest", big}})
+            ->run(Deadline::in(2s));
+    CHECK(huge.status == Status::fail);
+    CHECK(huge.message.find("is over 8 MiB") != std::string::npos);
+    shell("rm -rf \"$(dirname '" + big + "')\"");
     // Names that are not plain relative paths are never put into a URL.
     ScriptedHttpServer odd([&](const std::string& path) {
         if (path == "/static/staticfiles.json")
