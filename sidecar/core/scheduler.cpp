@@ -47,9 +47,11 @@ Scheduler::Scheduler(std::vector<ScheduledCheck> checks, const Clock& clock, Ran
         state.policy = c.policy;
         state.observations = std::move(c.observations);
         Runtime rt;
-        // Spread first runs over the jitter window so checks do not start in lockstep.
-        const auto spread =
-            std::chrono::duration_cast<Millis>(state.policy.interval * state.policy.jitter);
+        // Spread first runs over the jitter window so checks do not start in lockstep, but
+        // over a second at most: an hourly check's first answer is not six minutes away.
+        const auto spread = std::min(
+            std::chrono::duration_cast<Millis>(state.policy.interval * state.policy.jitter),
+            kMaxFirstSpread);
         rt.next_due = now + std::chrono::duration_cast<Millis>(spread * random_.uniform());
         states_.push_back(std::move(state));
         runtime_.push_back(rt);

@@ -39,6 +39,8 @@ Millis overrun_grace(Millis timeout);
 // A check that asks to run again by a time (CheckResult::run_again_by) runs no sooner than
 // this after its last run ends.
 inline constexpr Millis kSoonestRerun{200};
+// First runs are spread over interval × jitter, and never over more than this.
+inline constexpr Millis kMaxFirstSpread{1000};
 
 class Scheduler {
   public:

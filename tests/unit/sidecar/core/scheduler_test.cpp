@@ -94,6 +94,15 @@ TEST_CASE("a check starts within its first jitter window, then every interval", 
     CHECK(h.executor.starts.size() == 2);
 }
 
+TEST_CASE("an hourly check's first run is spread over a second, not over six minutes",
+          "[scheduler]") {
+    Harness h({policy(1h)}, 0.999);
+    h.at(998ms);
+    CHECK(h.executor.starts.empty());
+    h.at(1ms);
+    CHECK(h.executor.starts.size() == 1);
+}
+
 TEST_CASE("jitter keeps every interval within its bounds", "[scheduler]") {
     for (const double r : {0.0, 0.25, 0.999}) {
         Harness h({policy(10s)}, r);
