@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     const vitals::Params params =
         vitals::read_settings(settings, kind->settings, "bench", "", errors);
     vitals::HeartbeatBoard board;
-    const vitals::Services services{&board, nullptr};
+    const vitals::Services services{&board, nullptr, ""};
     auto check = kind->make(vitals::CheckContext{"bench", params, {}, services});
 
     int ok = 0;

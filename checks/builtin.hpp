@@ -17,6 +17,7 @@
     X(celery_broker)          \
     X(celery_workers)         \
     X(tls)                    \
+    X(domain)                 \
     X(heartbeat)              \
     X(beat)
 

@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     const Registry registry = builtin_registry();
     const SystemClock clock;
     HeartbeatBoard heartbeats;
-    const Services services{&heartbeats, &clock};
+    const Services services{&heartbeats, &clock, ""};
     ConfigLoad load = load_config(env, config_file, registry, services);
     if (!load.config) {
         std::cerr << "vitals: the configuration has " << load.errors.size()

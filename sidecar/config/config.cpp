@@ -366,7 +366,10 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
         }
     }
 
-    // Checks from the file, then those the environment enables and the file does not name.
+    // Checks from the file, then those the environment enables and the file does not name;
+    // each may keep state in the state dir just read.
+    Services with_state = services;
+    with_state.state_dir = config.state_dir;
     json checks = file.contains("checks") ? file["checks"] : json::object();
     if (!checks.is_object()) {
         errors.push_back({where, "/checks", "must be a JSON object of name: settings"});
@@ -374,7 +377,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     }
     for (const auto& item : checks.items()) {
         auto check = read_check(item.key(), item.value(), where, "/checks/" + item.key(), env,
-                                registry, services, errors);
+                                registry, with_state, errors);
         if (check) config.checks.push_back(std::move(*check));
     }
     // The environment never stops vitals: a check derived from it that cannot run (a scheme
@@ -394,7 +397,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
             spec["kind"] = kind_name;
             ConfigErrors problems;
             auto check = read_check(name, spec, "environment", "/checks/" + name, env, registry,
-                                    services, problems);
+                                    with_state, problems);
             if (check && problems.empty()) {
                 config.checks.push_back(std::move(*check));
             } else {

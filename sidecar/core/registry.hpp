@@ -26,6 +26,7 @@ class HeartbeatBoard;
 struct Services {
     HeartbeatBoard* heartbeats = nullptr;  // where /heartbeat/<name> pings land
     const Clock* clock = nullptr;          // the process's clock; none: the system's
+    std::string state_dir;  // where a check keeps what survives a restart; empty: memory only
     // The clock a check reads time from: the injected one, else the system's.
     const Clock& clock_or_system() const;
 };

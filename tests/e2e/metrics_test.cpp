@@ -25,7 +25,8 @@ struct Ports {
 
 std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& bouncer,
                            const RedisServer& redis, const MemcachedServer& memcached,
-                           const GunicornServer& app, std::uint16_t statsd) {
+                           const GunicornServer& app, std::uint16_t statsd,
+                           const std::string& rdap_url, const std::string& rdap_ca) {
     const std::string every = R"("interval": "1s", "timeout": "1s")";
     return R"({"checks": {
         "port": {"kind": "tcp", "host": "127.0.0.1", "port": )" +
@@ -51,6 +52,8 @@ std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& boun
            app.url("/static/admin/css/base.css") + R"(", )" + every + R"(},
         "media": {"kind": "storage", "path": "/tmp", "expect_mount": false, )" +
            every + R"(},
+        "site": {"kind": "domain", "domain": "shop.test", "rdap_url": ")" +
+           rdap_url + R"(", "ca_file": ")" + rdap_ca + R"(", )" + every + R"(},
         "cert": {"kind": "tls", "host": "127.0.0.1", "port": )" +
            std::to_string(pg.port()) + R"(, "protocol": "postgres", )" + every + R"(},
         "nightly": {"kind": "heartbeat", "period": "1h", )" +
@@ -59,10 +62,29 @@ std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& boun
            pg.url() + R"(", )" + every + R"(}}})";
 }
 
+// A registry's RDAP answer for shop.test, a year from expiry, in <dir>/www/domain/, with the
+// certificate the server presents in <dir>/rdap.crt; returns <dir>.
+std::string rdap_registry() {
+    const std::string dir = make_temp_dir("rdap");
+    make_certificate(dir, "rdap", "127.0.0.1", 30);
+    const auto expires = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
+                                                              std::chrono::hours(24 * 365));
+    std::tm tm{};
+    ::gmtime_r(&expires, &tm);
+    char date[32];
+    std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    shell("mkdir -p '" + dir + "/www/domain'");
+    std::ofstream(dir + "/www/domain/shop.test")
+        << nlohmann::json{{"objectClassName", "domain"},
+                          {"ldhName", "shop.test"},
+                          {"events", {{{"eventAction", "expiration"}, {"eventDate", date}}}}};
+    return dir;
+}
+
 // Every kind watching its real server: PostgreSQL with TLS and django-celery-beat's tables,
 // pgBouncer, a Redis cache with maxmemory and LRU eviction (also the Celery broker, db 1)
-// with a Celery worker, a memcached, Gunicorn sending statsd to vitals, and a heartbeat pinged
-// once.
+// with a Celery worker, a memcached, Gunicorn sending statsd to vitals, an RDAP registry over
+// HTTPS, and a heartbeat pinged once.
 struct Stack {
     Ports ports;
     PostgresServer pg{20, 30};
@@ -78,7 +100,10 @@ struct Stack {
     MemcachedServer memcached;
     CeleryWorker worker{redis.url("", 1), "metrics"};
     GunicornServer app{2, ports.statsd, false};  // started once vitals listens for its statsd
-    RunningSidecar sidecar{sidecar_config(pg, bouncer, redis, memcached, app, ports.statsd)};
+    std::string rdap_dir = rdap_registry();
+    HttpsFileServer rdap{rdap_dir + "/www", rdap_dir + "/rdap.crt", rdap_dir + "/rdap.key"};
+    RunningSidecar sidecar{sidecar_config(pg, bouncer, redis, memcached, app, ports.statsd,
+                                          rdap.url(), rdap_dir + "/rdap.crt")};
 
     Stack() {
         if (!migrated) throw std::runtime_error("django migrate failed");

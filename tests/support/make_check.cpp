@@ -35,7 +35,8 @@ class DeclaredOnly : public Check {
 }  // namespace
 
 std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::json& settings,
-                                  const Environment& env, const Clock* clock) {
+                                  const Environment& env, const Clock* clock,
+                                  const std::string& state_dir) {
     static const Registry registry = builtin_registry();
     const CheckKind* kind = registry.find(kind_name);
     if (kind == nullptr) throw std::runtime_error("no kind " + kind_name);
@@ -49,7 +50,7 @@ std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::
     }
     const std::string name = kind_name;
     static HeartbeatBoard board;
-    const Services services{&board, clock};
+    const Services services{&board, clock, state_dir};
     auto check = std::make_unique<DeclaredOnly>(
         kind->make(CheckContext{name, params, env, services}), *kind);
     check->start();  // as the App does before the first run

@@ -7,7 +7,7 @@ namespace vitals::testing {
 RunningSidecar::RunningSidecar(const std::string& config_json, Registry registry, Environment env)
     : log_(std::make_unique<Log>(log_text_, clock_)) {
     TempFile file(config_json);
-    const Services services{&heartbeats_};
+    const Services services{&heartbeats_, nullptr, ""};
     ConfigLoad load = load_config(env, file.path(), registry, services);
     if (!load.config) {
         std::string text;

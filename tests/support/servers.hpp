@@ -278,6 +278,25 @@ class TlsServer {
     pid_t pid_ = -1;
 };
 
+// An HTTPS server on 127.0.0.1:<free port> serving the files under `root` (written and
+// rewritten by the test) with the given certificate; <path>.status beside a file sets its
+// status. Every request is recorded.
+class HttpsFileServer {
+  public:
+    HttpsFileServer(const std::string& root, const std::string& cert, const std::string& key);
+    ~HttpsFileServer();
+    HttpsFileServer(const HttpsFileServer&) = delete;
+    HttpsFileServer& operator=(const HttpsFileServer&) = delete;
+    std::string url() const;  // https://127.0.0.1:<port>/
+    // "<path> <Accept header>" for each request so far, oldest first.
+    std::vector<std::string> requests() const;
+
+  private:
+    std::uint16_t port_;
+    std::string root_;
+    pid_t pid_ = -1;
+};
+
 // s3rver on 127.0.0.1:<free port> with one bucket; access key S3RVER, secret S3RVER (it
 // checks the key id, not the signature).
 class S3Server {

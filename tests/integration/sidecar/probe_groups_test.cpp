@@ -31,6 +31,7 @@ TEST_CASE("groups: every kind's default groups follow the rule", "[groups]") {
         {"celery_broker", {false, false}},
         {"celery_workers", {false, false}},
         {"tls", {false, false}},
+        {"domain", {false, false}},  // days or weeks of warning: alert, never restart
         {"heartbeat", {false, false}},
         {"beat", {false, false}},
     };
