@@ -16,6 +16,7 @@
     X(storage)                \
     X(celery_broker)          \
     X(celery_workers)         \
+    X(celery_tasks)           \
     X(tls)                    \
     X(domain)                 \
     X(heartbeat)              \

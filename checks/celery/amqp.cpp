@@ -265,6 +265,44 @@ class AmqpBroker final : public CeleryBroker {
         return replies.take();
     }
 
+    void subscribe_events() override {
+        // Declared as Celery declares it (kombu's defaults: durable, not auto-delete), or the
+        // server answers 406.
+        amqp_exchange_declare(conn(), channel_, amqp_cstring_bytes("celeryev"),
+                              amqp_cstring_bytes("topic"), 0, 1, 0, 0, amqp_empty_table);
+        expect_ok("declare celeryev");
+        // A server-named queue that goes with this connection. Events older than a minute
+        // are dropped by RabbitMQ, not kept for a listener that fell behind.
+        amqp_table_entry_t ttl;
+        ttl.key = amqp_cstring_bytes("x-message-ttl");
+        ttl.value.kind = AMQP_FIELD_KIND_I32;
+        ttl.value.value.i32 = 60'000;
+        const amqp_table_t arguments{1, &ttl};
+        const amqp_queue_declare_ok_t* q =
+            amqp_queue_declare(conn(), channel_, amqp_empty_bytes, 0, 0, 1, 1, arguments);
+        expect_ok("declare the event queue");
+        const std::string queue = bytes(q->queue);
+        amqp_queue_bind(conn(), channel_, amqp_cstring_bytes(queue.c_str()),
+                        amqp_cstring_bytes("celeryev"), amqp_cstring_bytes("#"), amqp_empty_table);
+        expect_ok("bind the event queue");
+        amqp_basic_consume(conn(), channel_, amqp_cstring_bytes(queue.c_str()), amqp_empty_bytes, 0,
+                           1, 1, amqp_empty_table);
+        expect_ok("consume the event queue");
+    }
+
+    void next_events(Millis wait, std::size_t max, std::vector<std::string>& bodies) override {
+        const auto until = SteadyClock::now() + wait;
+        for (std::size_t taken = 0; taken < max; ++taken) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now());
+            if (left.count() <= 0) return;
+            std::string ticket;
+            std::optional<std::string> body;
+            if (!read_delivery(to_timeval(left), ticket, body)) return;
+            if (body) bodies.push_back(std::move(*body));
+        }
+    }
+
     // One delivered message, read frame by frame: amqp_consume_message allocates whatever
     // body size the header frame declares, so a broken or hostile peer declaring 4 GB got
     // 4 GB. The declared size is checked first; a body over kMaxReplyBytes is read past
@@ -277,17 +315,17 @@ class AmqpBroker final : public CeleryBroker {
             const int rc = amqp_simple_wait_frame_noblock(conn(), &frame, &tv);
             if (rc == AMQP_STATUS_TIMEOUT) return false;
             if (rc != AMQP_STATUS_OK)
-                throw BrokerError(std::string("waiting for control replies failed (") + what +
+                throw BrokerError(std::string("waiting for messages failed (") + what +
                                   "): " + amqp_error_string2(rc));
             return true;
         };
         if (!next("method")) return false;
         if (frame.frame_type != AMQP_FRAME_METHOD ||
             frame.payload.method.id != AMQP_BASIC_DELIVER_METHOD)
-            throw BrokerError("waiting for control replies failed: the broker sent another frame");
-        if (!next("header")) throw BrokerError("a control reply stopped after its method frame");
+            throw BrokerError("waiting for messages failed: the broker sent another frame");
+        if (!next("header")) throw BrokerError("a message stopped after its method frame");
         if (frame.frame_type != AMQP_FRAME_HEADER)
-            throw BrokerError("a control reply has no header frame");
+            throw BrokerError("a message has no header frame");
         const std::uint64_t size = frame.payload.properties.body_size;
         const bool keep = size <= kMaxReplyBytes;
         ticket =
@@ -296,12 +334,11 @@ class AmqpBroker final : public CeleryBroker {
         std::string kept;
         if (keep) kept.reserve(static_cast<std::size_t>(size));
         for (std::uint64_t read = 0; read < size;) {
-            if (!next("body"))
-                throw BrokerError("a control reply stopped in the middle of its body");
+            if (!next("body")) throw BrokerError("a message stopped in the middle of its body");
             if (frame.frame_type != AMQP_FRAME_BODY)
-                throw BrokerError("a control reply's body was interrupted by another frame");
+                throw BrokerError("a message's body was interrupted by another frame");
             read += frame.payload.body_fragment.len;
-            if (read > size) throw BrokerError("a control reply is longer than it declared");
+            if (read > size) throw BrokerError("a message is longer than it declared");
             if (keep) kept += bytes(frame.payload.body_fragment);
         }
         body = keep ? std::optional<std::string>(std::move(kept)) : std::nullopt;

@@ -140,6 +140,17 @@ std::vector<std::string> ping_reply_nodes(const std::string& body) {
     return nodes;
 }
 
+std::optional<std::string> kombu_body(const nlohmann::json& envelope) {
+    if (!envelope.is_object()) return std::nullopt;
+    const auto body = envelope.find("body");
+    if (body == envelope.end() || !body->is_string()) return std::nullopt;
+    const auto properties = envelope.find("properties");
+    const bool base64 = properties != envelope.end() && properties->is_object() &&
+                        properties->value("body_encoding", "") == "base64";
+    if (!base64) return body->get<std::string>();
+    return base64_decode(body->get<std::string>());
+}
+
 std::optional<std::pair<std::string, std::string>> redis_reply(std::string_view message) {
     const auto envelope = nlohmann::json::parse(message, nullptr, false);
     if (!envelope.is_object()) return std::nullopt;
@@ -152,6 +163,30 @@ std::optional<std::pair<std::string, std::string>> redis_reply(std::string_view 
     auto decoded = base64_decode(body->get<std::string>());
     if (!decoded) return std::nullopt;
     return std::make_pair(sent->get<std::string>(), std::move(*decoded));
+}
+
+double count_listening_clients(const std::string& client_list, int db) {
+    double count = 0;
+    std::size_t start = 0;
+    while (start < client_list.size()) {
+        std::size_t end = client_list.find('\n', start);
+        if (end == std::string::npos) end = client_list.size();
+        const std::string line = " " + client_list.substr(start, end - start) + " ";
+        start = end + 1;
+        const auto field = [&](const char* name) {
+            const std::string key = std::string(" ") + name + "=";
+            const auto at = line.find(key);
+            if (at == std::string::npos) return std::string();
+            const auto from = at + key.size();
+            return line.substr(from, line.find(' ', from) - from);
+        };
+        const std::string psub = field("psub");
+        if (psub.empty() || psub == "0") continue;
+        if (field("db") != std::to_string(db)) continue;
+        if (field("name").rfind(kEventListenerName, 0) == 0) continue;
+        ++count;
+    }
+    return count;
 }
 
 std::vector<std::string> redis_reply_nodes(std::string_view message, const std::string& ticket) {

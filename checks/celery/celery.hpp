@@ -80,6 +80,14 @@ class CeleryBroker {
     virtual ControlReplies control(const std::vector<std::string>& methods,
                                    const std::vector<std::string>& destination, Millis window,
                                    const std::set<std::string>& stop_when) = 0;
+    // Turns this connection into a listener for Celery's events (the `celeryev` exchange:
+    // AMQP, a private auto-delete queue bound with '#'; Redis, PSUBSCRIBE on kombu's fanout
+    // channels). Afterwards only next_events() may be called.
+    virtual void subscribe_events() = 0;
+    // Appends the bodies of the event messages that arrive within `wait` (each a JSON event,
+    // or a list of them: Celery batches task events as task.multi), up to `max` of them.
+    // Throws BrokerError when the connection breaks.
+    virtual void next_events(Millis wait, std::size_t max, std::vector<std::string>& bodies) = 0;
     // A reply may not be larger than this: a ping reply is a few dozen bytes, but `active`
     // and `reserved` carry every task's arguments.
     static constexpr std::uint64_t kMaxReplyBytes = std::uint64_t{1024} * 1024;
@@ -110,6 +118,14 @@ std::vector<std::string> ping_reply_nodes(const std::string& body);
 // One message of kombu's Redis transport, a JSON envelope with `headers.ticket` and a base64
 // `body`: the ticket and the decoded body. Never throws; nullopt for any other shape.
 std::optional<std::pair<std::string, std::string>> redis_reply(std::string_view message);
+// The decoded body of any kombu Redis envelope (base64 when its properties say so). Never
+// throws; nullopt for any other shape.
+std::optional<std::string> kombu_body(const nlohmann::json& envelope);
+// The clients in CLIENT LIST's text that hold pattern subscriptions (kombu workers listening
+// on the pidbox fanout) on database `db`, vitals' own event listeners excepted.
+double count_listening_clients(const std::string& client_list, int db);
+// The connection name vitals' event listener gives itself (CLIENT SETNAME).
+inline constexpr const char* kEventListenerName = "vitals-events";
 // Node names from such a message whose ticket is `ticket`. Never throws.
 std::vector<std::string> redis_reply_nodes(std::string_view message, const std::string& ticket);
 

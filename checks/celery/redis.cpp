@@ -92,20 +92,49 @@ class RedisBroker final : public CeleryBroker {
     }
 
     // kombu subscribes workers to the pidbox fanout with PSUBSCRIBE, which PUBSUB NUMSUB does
-    // not count: count the clients holding pattern subscriptions instead (Flower and event
-    // monitors count too). Unknown where CLIENT LIST is not allowed.
+    // not count: count the clients holding pattern subscriptions instead, on this broker's
+    // database only (another app's workers on db 2 consume nothing of db 1), and not vitals'
+    // own event listeners. Flower and other event monitors still count. Unknown where CLIENT
+    // LIST is not allowed.
     std::optional<double> listening_workers() override {
         try {
             const auto reply = client_->command({"CLIENT", "LIST"}, "CLIENT LIST");
-            const std::string list = RedisClient::text(*reply);
-            double count = 0;
-            for (auto at = list.find(" psub="); at != std::string::npos;
-                 at = list.find(" psub=", at + 1)) {
-                if (list.compare(at + 6, 2, "0 ") != 0) ++count;
-            }
-            return count;
+            return count_listening_clients(RedisClient::text(*reply), db_);
         } catch (const RedisError&) {
             return std::nullopt;
+        }
+    }
+
+    void subscribe_events() override {
+        try {
+            client_->set_timeout(std::chrono::seconds(5));
+            client_->command({"CLIENT", "SETNAME", kEventListenerName}, "CLIENT SETNAME");
+            // kombu's fanout channel for celeryev with its default fanout_prefix and
+            // fanout_patterns: /<db>.celeryev/<routing key>.
+            client_->command({"PSUBSCRIBE", "/" + std::to_string(db_) + ".celeryev/*"},
+                             "PSUBSCRIBE");
+        } catch (const RedisError& e) {
+            throw BrokerError(std::string("subscribing to events failed: ") + e.what());
+        }
+    }
+
+    void next_events(Millis wait, std::size_t max, std::vector<std::string>& bodies) override {
+        const Deadline until = Deadline::in(wait);
+        try {
+            for (std::size_t taken = 0; taken < max; ++taken) {
+                const auto reply = client_->read(until, "reading events");
+                if (!reply) return;
+                // ["pmessage", pattern, channel, kombu's envelope]
+                if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) continue;
+                if (RedisClient::text(*reply->element[0]) != "pmessage") continue;
+                const redisReply& payload = *reply->element[3];
+                if (payload.type != REDIS_REPLY_STRING) continue;
+                const auto envelope =
+                    nlohmann::json::parse(payload.str, payload.str + payload.len, nullptr, false);
+                if (auto body = kombu_body(envelope)) bodies.push_back(std::move(*body));
+            }
+        } catch (const RedisError& e) {
+            throw BrokerError(std::string("the event stream broke: ") + e.what());
         }
     }
 

@@ -188,7 +188,7 @@ stack_start() {  # everything, in dependency order
     stack_rabbitmq
     stack_django
     (cd "$STACK_APP" && VITALS_HEARTBEAT_URL="$STACK_HEARTBEAT_URL" stack_spawn celery-worker \
-        /usr/bin/python3 -m celery -A shop worker -n "shop@%h" -c 2 -l warning)
+        /usr/bin/python3 -m celery -A shop worker -E -n "shop@%h" -c 2 -l warning)
     (cd "$STACK_APP" && CELERY_BEAT_SYNC_EVERY=1 stack_spawn celery-beat /usr/bin/python3 -m celery \
         -A shop beat -l warning -S django_celery_beat.schedulers:DatabaseScheduler --pidfile=)
 }

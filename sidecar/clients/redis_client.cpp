@@ -107,6 +107,13 @@ void RedisClient::failed(const char* what, IoStatus status) const {
 }
 
 RedisClient::Reply RedisClient::command(const std::vector<std::string>& args, const char* what) {
+    send(args, what);
+    Reply reply = read(deadline_, what);
+    if (!reply) failed(what, IoStatus::timed_out);
+    return reply;
+}
+
+void RedisClient::send(const std::vector<std::string>& args, const char* what) {
     std::vector<const char*> argv;
     std::vector<size_t> lengths;
     for (const auto& a : args) {
@@ -122,30 +129,35 @@ RedisClient::Reply RedisClient::command(const std::vector<std::string>& args, co
             std::string_view(formatted, static_cast<std::size_t>(length)), deadline_);
         st != IoStatus::ok)
         failed(what, st);
+    received_ = 0;
+}
+
+RedisClient::Reply RedisClient::read(const Deadline& until, const char* what) {
     // Read until a reply is complete, the deadline passes, or the reply grows past the cap:
     // a broken or hostile server streaming 40 MB is cut off, not buffered whole. Counted as
     // received, not as buffered: the reader turns what it buffered into reply objects as it
     // goes, and "*100000000" followed by a stream of ":1" would grow those without ever
-    // holding much in the buffer. (hiredis 0.14 has no limit of its own.)
-    std::size_t received = 0;
+    // holding much in the buffer. (hiredis 0.14 has no limit of its own.) A reply begun
+    // before a timeout stays in the reader, and the next read goes on with it.
     std::string chunk;
     void* raw = nullptr;
     while (true) {
         if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
             throw RedisError(std::string(what) + ": malformed reply: " + reader_->errstr);
         if (raw != nullptr) break;
-        if (received > kMaxReplyBytes)
+        if (received_ > kMaxReplyBytes)
             throw RedisReplyTooLarge(std::string(what) + ": reply larger than " +
                                      std::to_string(kMaxReplyBytes / 1024) +
                                      " KiB, closing the connection");
         chunk.clear();
-        if (const IoStatus st = stream_.receive_some(chunk, std::size_t{64} * 1024, deadline_);
-            st != IoStatus::ok)
-            failed(what, st);
-        received += chunk.size();
+        const IoStatus st = stream_.receive_some(chunk, std::size_t{64} * 1024, until);
+        if (st == IoStatus::timed_out) return nullptr;
+        if (st != IoStatus::ok) failed(what, st);
+        received_ += chunk.size();
         if (redisReaderFeed(reader_, chunk.data(), chunk.size()) != REDIS_OK)
             throw RedisError(std::string(what) + ": malformed reply: " + reader_->errstr);
     }
+    received_ = 0;
     Reply reply(static_cast<redisReply*>(raw));
     if (reply->type == REDIS_REPLY_ERROR) throw RedisError(std::string(what) + ": " + text(*reply));
     return reply;

@@ -62,6 +62,11 @@ class RedisClient {
 
     // Runs one command; `what` names it in errors. Error replies throw too.
     Reply command(const std::vector<std::string>& args, const char* what);
+    // Sends a command without waiting for its reply (PSUBSCRIBE), for read() to collect.
+    void send(const std::vector<std::string>& args, const char* what);
+    // The next reply (or pushed message), or none when `until` passes first; a reply begun
+    // stays buffered for the next read. Error replies throw.
+    Reply read(const Deadline& until, const char* what);
     // The socket timeout for the commands that follow (longer than any BRPOP wait).
     void set_timeout(std::chrono::milliseconds timeout);
     double connect_seconds() const { return connect_seconds_; }
@@ -78,7 +83,8 @@ class RedisClient {
 
     Stream stream_;
     redisReader* reader_ = nullptr;
-    Deadline deadline_;  // no command reads past it
+    Deadline deadline_;         // no command reads past it
+    std::size_t received_ = 0;  // of the reply being read
     std::string where_;
     double connect_seconds_ = 0;
 };

@@ -45,6 +45,8 @@ std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& boun
            redis.url("", 1) + R"(", )" + every + R"(},
         "workers": {"kind": "celery_workers", "url": ")" +
            redis.url("", 1) + R"(", "window": "1s", )" + every + R"(},
+        "tasks": {"kind": "celery_tasks", "url": ")" +
+           redis.url("", 1) + R"(", )" + every + R"(},
         "web": {"kind": "gunicorn", "url": ")" +
            app.url() + R"(", "statsd_listen": "127.0.0.1:)" + std::to_string(statsd) + R"(", )" +
            every + R"(},

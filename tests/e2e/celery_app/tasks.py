@@ -2,7 +2,7 @@
 
 With VITALS_PING_URL set (http://127.0.0.1:<port>/ping), every task's success and failure
 pings vitals through its healthchecks.io-compatible API, with the signal handler the README
-shows. With CELERY_BROKER_CA set, the broker is reached over TLS and verified against that CA, as a
+shows. With CELERY_TASK_EVENTS=1 the worker sends task events (as with -E). With CELERY_BROKER_CA set, the broker is reached over TLS and verified against that CA, as a
 Django settings module configures broker_use_ssl for rediss:// or amqps://.
 """
 import os
@@ -16,6 +16,8 @@ app.conf.update(
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
     task_default_queue=os.environ.get("CELERY_QUEUE", "celery"),
+    # CELERY_TASK_EVENTS=1: as `celery worker -E`.
+    worker_send_task_events=os.environ.get("CELERY_TASK_EVENTS") == "1",
 )
 if os.environ.get("CELERY_BROKER_CA"):
     if app.conf.broker_url.startswith("rediss://"):

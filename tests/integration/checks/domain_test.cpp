@@ -95,7 +95,7 @@ double wall_now() {
 
 }  // namespace
 
-TEST_CASE("domain: the registry named by the bootstrap file answers; expiry warns, then fails",
+TEST_CASE("domain: the registry named by the bootstrap file answers, and expiry warns, then fails",
           "[domain]") {
     RdapRegistry registry;
     registry.publish_bootstrap();

@@ -30,6 +30,7 @@ TEST_CASE("groups: every kind's default groups follow the rule", "[groups]") {
         {"storage", {false, false}},  // uploads fail, pages still render: alert, keep serving
         {"celery_broker", {false, false}},
         {"celery_workers", {false, false}},
+        {"celery_tasks", {false, false}},  // failing tasks are the app's, not the pod's
         {"tls", {false, false}},
         {"domain", {false, false}},  // days or weeks of warning: alert, never restart
         {"heartbeat", {false, false}},
