@@ -22,13 +22,13 @@ struct BrokerPolicy {
 
 class CeleryBrokerCheck final : public Check {
   public:
-    CeleryBrokerCheck(Url url, BrokerPolicy policy, const Clock& clock)
-        : url_(std::move(url)), p_(std::move(policy)), clock_(clock) {}
+    CeleryBrokerCheck(Url url, KombuOptions kombu, BrokerPolicy policy, const Clock& clock)
+        : url_(std::move(url)), kombu_(std::move(kombu)), p_(std::move(policy)), clock_(clock) {}
 
     CheckResult run(const Deadline& deadline) override {
         std::unique_ptr<CeleryBroker> broker;
         try {
-            broker = connect_celery_broker(url_, deadline);
+            broker = connect_celery_broker(url_, deadline, kombu_);
         } catch (const BrokerError& e) {
             return CheckResult::fail(e.what());
         }
@@ -157,6 +157,7 @@ class CeleryBrokerCheck final : public Check {
     }
 
     Url url_;
+    KombuOptions kombu_;
     BrokerPolicy p_;
     const Clock& clock_;
     std::vector<std::string> discovered_;
@@ -214,7 +215,16 @@ struct CeleryBrokerSettings {
             .defaults("10m")
             .range(1'000, 86'400'000);
     SettingsTable table() const {
-        return {url, queues, depth_warn, depth_fail, latency_warn, latency_fail};
+        const KombuSettings& k = kombu_settings();
+        return {url,
+                queues,
+                depth_warn,
+                depth_fail,
+                latency_warn,
+                latency_fail,
+                k.global_keyprefix,
+                k.sep,
+                k.priority_steps};
     }
 };
 
@@ -258,7 +268,8 @@ CheckKind celery_broker_kind() {
         p.latency_fail = ctx.params.duration(s.latency_fail);
         if (p.latency_warn > p.latency_fail)
             throw SettingError(s.latency_warn.key, "must not be above latency_fail");
-        return std::make_unique<CeleryBrokerCheck>(std::move(url), std::move(p),
+        return std::make_unique<CeleryBrokerCheck>(std::move(url),
+                                                   kombu_settings().read(ctx.params), std::move(p),
                                                    ctx.services.clock_or_system());
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {

@@ -1,7 +1,10 @@
 #include "checks/celery/celery.hpp"
 #include "sidecar/clients/redis_client.hpp"
 
+#include <algorithm>
 #include <random>
+
+#include "sidecar/core/registry.hpp"
 
 namespace vitals {
 
@@ -12,7 +15,45 @@ const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 }  // namespace
 
 std::unique_ptr<CeleryBroker> connect_amqp_broker(const Url& url, const Deadline& deadline);
-std::unique_ptr<CeleryBroker> connect_redis_broker(const Url& url, const Deadline& deadline);
+std::unique_ptr<CeleryBroker> connect_redis_broker(const Url& url, const Deadline& deadline,
+                                                   const KombuOptions& kombu);
+
+std::vector<std::string> KombuOptions::queue_keys(const std::string& queue) const {
+    std::vector<std::string> keys;
+    for (const std::int64_t step : priority_steps)
+        keys.push_back(key(step == 0 ? queue : queue + sep + std::to_string(step)));
+    return keys;
+}
+
+const KombuSettings& kombu_settings() {
+    static const KombuSettings settings{
+        Setting::of("global_keyprefix", SettingType::string,
+                    "Redis: the global_keyprefix of Celery's broker_transport_options")
+            .defaults(""),
+        Setting::of("sep", SettingType::string,
+                    "Redis: kombu's separator between a queue and its priority (transport "
+                    "option sep)")
+            .defaults("\x06\x16"),
+        Setting::of("priority_steps", SettingType::integer_list,
+                    "Redis: kombu's priority_steps (transport option), one list per step")
+            .defaults(nlohmann::json::array({0, 3, 6, 9}))
+            .range(0, 255)};
+    return settings;
+}
+
+KombuOptions KombuSettings::read(const Params& params) const {
+    KombuOptions kombu;
+    kombu.global_keyprefix = params.str(global_keyprefix);
+    kombu.sep = params.str(sep);
+    if (kombu.sep.empty()) throw SettingError(sep.key, "must not be empty");
+    kombu.priority_steps = params.integers(priority_steps);
+    if (kombu.priority_steps.empty() ||
+        !std::is_sorted(kombu.priority_steps.begin(), kombu.priority_steps.end()) ||
+        std::adjacent_find(kombu.priority_steps.begin(), kombu.priority_steps.end()) !=
+            kombu.priority_steps.end())
+        throw SettingError(priority_steps.key, "must be ascending, without repeats ([0, 3, 6, 9])");
+    return kombu;
+}
 
 bool is_redis_broker(const Url& url) {
     return redis_transport(url.scheme).has_value();
@@ -23,8 +64,9 @@ bool is_celery_broker_url(const Url& url) {
            url.scheme == "librabbitmq" || is_redis_broker(url);
 }
 
-std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline) {
-    if (is_redis_broker(url)) return connect_redis_broker(url, deadline);
+std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline,
+                                                    const KombuOptions& kombu) {
+    if (is_redis_broker(url)) return connect_redis_broker(url, deadline, kombu);
     return connect_amqp_broker(url, deadline);
 }
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sidecar/core/check.hpp"
+#include "sidecar/core/settings.hpp"
 #include "sidecar/duration.hpp"
 #include "sidecar/url.hpp"
 
@@ -97,10 +98,33 @@ class CeleryBroker {
     int oversized_replies = 0;
 };
 
+// kombu's Redis transport options (Celery's broker_transport_options) that change the names
+// of keys and channels: vitals must spell them as the workers do.
+struct KombuOptions {
+    std::string global_keyprefix;  // before every key and channel (kombu >= 5.2)
+    std::string sep = "\x06\x16";  // between a queue's name and its priority
+    std::vector<std::int64_t> priority_steps = {0, 3, 6, 9};
+    std::string key(const std::string& name) const { return global_keyprefix + name; }
+    // The prefixed keys of `queue`'s lists, one per priority step (the bare name for 0).
+    std::vector<std::string> queue_keys(const std::string& queue) const;
+};
+
+// The settings that fill KombuOptions, shared by the Celery kinds (declared once).
+struct KombuSettings {
+    Setting global_keyprefix;
+    Setting sep;
+    Setting priority_steps;
+    // Throws SettingError for steps that are not ascending from 0 to 255, or an empty sep.
+    KombuOptions read(const Params& params) const;
+};
+const KombuSettings& kombu_settings();
+
 bool is_celery_broker_url(const Url& url);  // amqp(s)://, pyamqp://, redis(s)://, ...
 bool is_redis_broker(const Url& url);       // any of the Redis spellings
 // Throws BrokerError when the broker cannot be reached or logged into by the deadline.
-std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline);
+// `kombu` applies to the Redis transport only.
+std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline,
+                                                    const KombuOptions& kombu = KombuOptions{});
 
 // Wire helpers, exposed for tests.
 std::string base64_encode(const std::string& data);

@@ -16,29 +16,13 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-const std::string kSep = "\x06\x16";
-
 // A control reply cut off by the Redis client is reported with CeleryBroker's limit.
 static_assert(RedisClient::kMaxReplyBytes == CeleryBroker::kMaxReplyBytes,
               "the cap the check reports must be the cap the client applies");
-const char* const kPrioritySuffixes[] = {"",
-                                         "\x06\x16"
-                                         "3",
-                                         "\x06\x16"
-                                         "6",
-                                         "\x06\x16"
-                                         "9"};
-
-std::vector<std::string> priority_keys(const std::string& queue) {
-    std::vector<std::string> keys;
-    for (const char* suffix : kPrioritySuffixes)
-        keys.push_back(queue + suffix);
-    return keys;
-}
-
 class RedisBroker final : public CeleryBroker {
   public:
-    RedisBroker(const Url& url, const Deadline& deadline) : url_(url), deadline_(deadline) {
+    RedisBroker(const Url& url, const Deadline& deadline, KombuOptions kombu)
+        : url_(url), deadline_(deadline), kombu_(std::move(kombu)) {
         try {
             client_ = std::make_unique<RedisClient>(url, deadline);
             client_->command({"PING"}, "PING");
@@ -54,7 +38,7 @@ class RedisBroker final : public CeleryBroker {
         for (const std::string& name : queues) {
             QueueDepth d;
             d.queue = name;
-            for (const std::string& key : priority_keys(name)) {
+            for (const std::string& key : kombu_.queue_keys(name)) {
                 d.messages += static_cast<double>(
                     RedisClient::integer(*client_->command({"LLEN", key}, "LLEN")));
             }
@@ -66,7 +50,7 @@ class RedisBroker final : public CeleryBroker {
     // kombu LPUSHes and BRPOPs: each list's oldest message is at index -1.
     std::vector<std::string> oldest_messages(const std::string& queue) override {
         std::vector<std::string> out;
-        for (const std::string& key : priority_keys(queue)) {
+        for (const std::string& key : kombu_.queue_keys(queue)) {
             const auto reply = client_->command({"LINDEX", key, "-1"}, "LINDEX");
             if (reply->type != REDIS_REPLY_STRING) continue;  // an empty list
             const std::string message(reply->str, reply->len);
@@ -87,8 +71,8 @@ class RedisBroker final : public CeleryBroker {
     }
 
     std::optional<double> unacked() override {
-        return static_cast<double>(
-            RedisClient::integer(*client_->command({"HLEN", "unacked"}, "HLEN unacked")));
+        return static_cast<double>(RedisClient::integer(
+            *client_->command({"HLEN", kombu_.key("unacked")}, "HLEN unacked")));
     }
 
     // kombu subscribes workers to the pidbox fanout with PSUBSCRIBE, which PUBSUB NUMSUB does
@@ -111,7 +95,7 @@ class RedisBroker final : public CeleryBroker {
             client_->command({"CLIENT", "SETNAME", kEventListenerName}, "CLIENT SETNAME");
             // kombu's fanout channel for celeryev with its default fanout_prefix and
             // fanout_patterns: /<db>.celeryev/<routing key>.
-            client_->command({"PSUBSCRIBE", "/" + std::to_string(db_) + ".celeryev/*"},
+            client_->command({"PSUBSCRIBE", kombu_.key("/" + std::to_string(db_) + ".celeryev/*")},
                              "PSUBSCRIBE");
         } catch (const RedisError& e) {
             throw BrokerError(std::string("subscribing to events failed: ") + e.what());
@@ -143,7 +127,8 @@ class RedisBroker final : public CeleryBroker {
                            const std::set<std::string>& stop_when) override {
         const std::string key = uuid4();
         const std::string queue = key + ".reply.celery.pidbox";
-        const std::string binding = key + kSep + kSep + queue;
+        // routing key, pattern, queue; the queue as the worker will LPUSH to it.
+        const std::string binding = key + kombu_.sep + kombu_.sep + queue;
         struct Cleanup {
             RedisBroker& broker;
             const std::string& binding;
@@ -151,7 +136,8 @@ class RedisBroker final : public CeleryBroker {
             ~Cleanup() { broker.remove_reply_queue(binding, queue); }
         } cleanup{*this, binding, queue};
 
-        client_->command({"SADD", "_kombu.binding.reply.celery.pidbox", binding}, "SADD binding");
+        client_->command({"SADD", kombu_.key("_kombu.binding.reply.celery.pidbox"), binding},
+                         "SADD binding");
         const double expires =
             std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
                 .count() +
@@ -178,7 +164,7 @@ class RedisBroker final : public CeleryBroker {
         ReplyCollector replies(methods, stop_when);
         const auto until = std::min(sent + window, deadline_.at());
         std::vector<std::string> brpop = {"BRPOP"};
-        for (const std::string& k : priority_keys(queue))
+        for (const std::string& k : kombu_.queue_keys(queue))
             brpop.push_back(k);
         brpop.emplace_back();
         while (!replies.complete()) {
@@ -212,12 +198,14 @@ class RedisBroker final : public CeleryBroker {
     }
 
   private:
-    std::string fanout_channel() const { return "/" + std::to_string(db_) + ".celery.pidbox"; }
+    std::string fanout_channel() const {
+        return kombu_.key("/" + std::to_string(db_) + ".celery.pidbox");
+    }
 
     // Leaves nothing behind, even after a failure: on a connection that broke, a fresh one.
     void remove_reply_queue(const std::string& binding, const std::string& queue) noexcept {
         std::vector<std::string> del = {"DEL"};
-        for (const std::string& k : priority_keys(queue))
+        for (const std::string& k : kombu_.queue_keys(queue))
             del.push_back(k);
         for (int attempt = 0; attempt < 2; ++attempt) {
             try {
@@ -225,8 +213,9 @@ class RedisBroker final : public CeleryBroker {
                     client_ = std::make_unique<RedisClient>(
                         url_, Deadline::in(std::chrono::milliseconds(500)));
                 client_->set_timeout(std::chrono::milliseconds(500));
-                client_->command({"SREM", "_kombu.binding.reply.celery.pidbox", binding},
-                                 "SREM binding");
+                client_->command(
+                    {"SREM", kombu_.key("_kombu.binding.reply.celery.pidbox"), binding},
+                    "SREM binding");
                 client_->command(del, "DEL reply queue");
                 return;
             } catch (const std::exception&) {
@@ -236,14 +225,16 @@ class RedisBroker final : public CeleryBroker {
 
     Url url_;
     Deadline deadline_;
+    KombuOptions kombu_;
     std::unique_ptr<RedisClient> client_;
     int db_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<CeleryBroker> connect_redis_broker(const Url& url, const Deadline& deadline) {
-    return std::make_unique<RedisBroker>(url, deadline);
+std::unique_ptr<CeleryBroker> connect_redis_broker(const Url& url, const Deadline& deadline,
+                                                   const KombuOptions& kombu) {
+    return std::make_unique<RedisBroker>(url, deadline, kombu);
 }
 
 }  // namespace vitals

@@ -28,9 +28,10 @@ double unix_seconds(WallTime t) {
 
 class CeleryTasksCheck final : public Check {
   public:
-    CeleryTasksCheck(Url url, TaskTallyOptions options, TaskLimits limits, bool enable_events,
-                     const Clock& clock)
+    CeleryTasksCheck(Url url, KombuOptions kombu, TaskTallyOptions options, TaskLimits limits,
+                     bool enable_events, const Clock& clock)
         : url_(std::move(url)),
+          kombu_(std::move(kombu)),
           tally_(std::move(options)),
           limits_(std::move(limits)),
           enable_events_(enable_events),
@@ -84,7 +85,7 @@ class CeleryTasksCheck final : public Check {
         }
         asked_ = now;
         try {
-            auto broker = connect_celery_broker(url_, deadline);
+            auto broker = connect_celery_broker(url_, deadline, kombu_);
             const auto replies = broker->control({"enable_events"}, {}, Millis(500), {});
             const auto it = replies.find("enable_events");
             const std::size_t answered = it == replies.end() ? 0 : it->second.size();
@@ -103,7 +104,7 @@ class CeleryTasksCheck final : public Check {
         std::vector<nlohmann::json> events;
         while (!stopping()) {
             try {
-                auto broker = connect_celery_broker(url_, Deadline::in(Millis(2000)));
+                auto broker = connect_celery_broker(url_, Deadline::in(Millis(2000)), kombu_);
                 broker->subscribe_events();
                 {
                     std::lock_guard<std::mutex> lock(mutex_);
@@ -147,6 +148,7 @@ class CeleryTasksCheck final : public Check {
     }
 
     Url url_;
+    KombuOptions kombu_;
     std::mutex mutex_;  // guards everything below it, shared with the listener
     std::condition_variable wake_;
     EventTally tally_;
@@ -197,8 +199,10 @@ struct CeleryTasksSettings {
                                         "enable_events command (as Flower does)")
                                 .defaults(false);
     SettingsTable table() const {
-        return {url,          tasks,     top,         window,       failure_warn,
-                failure_fail, min_count, runtime_p95, enable_events};
+        const KombuSettings& k = kombu_settings();
+        return {url,          tasks,           top,         window,        failure_warn,
+                failure_fail, min_count,       runtime_p95, enable_events, k.global_keyprefix,
+                k.sep,        k.priority_steps};
     }
 };
 
@@ -250,8 +254,9 @@ CheckKind celery_tasks_kind() {
             }
         }
         return std::make_unique<CeleryTasksCheck>(
-            celery_broker_url(ctx.params, s.url), std::move(options), std::move(limits),
-            ctx.params.boolean(s.enable_events), ctx.services.clock_or_system());
+            celery_broker_url(ctx.params, s.url), kombu_settings().read(ctx.params),
+            std::move(options), std::move(limits), ctx.params.boolean(s.enable_events),
+            ctx.services.clock_or_system());
     };
     // Opt-in: a long-lived connection and every event, per pod.
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {

@@ -80,13 +80,16 @@ WorkerLoad load_of(const ControlReplies& replies, const std::string& node) {
 
 class CeleryWorkersCheck final : public Check {
   public:
-    CeleryWorkersCheck(Url url, PingPolicy policy, const Clock& clock)
-        : url_(std::move(url)), policy_(std::move(policy)), clock_(clock) {}
+    CeleryWorkersCheck(Url url, KombuOptions kombu, PingPolicy policy, const Clock& clock)
+        : url_(std::move(url)),
+          kombu_(std::move(kombu)),
+          policy_(std::move(policy)),
+          clock_(clock) {}
 
     CheckResult run(const Deadline& deadline) override {
         std::unique_ptr<CeleryBroker> broker;
         try {
-            broker = connect_celery_broker(url_, deadline);
+            broker = connect_celery_broker(url_, deadline, kombu_);
         } catch (const BrokerError& e) {
             // Celery reconnects by itself; restarting every worker cannot bring a broker back.
             return CheckResult::fail(e.what(), Cause::elsewhere);
@@ -228,6 +231,7 @@ class CeleryWorkersCheck final : public Check {
     }
 
     Url url_;
+    KombuOptions kombu_;
     PingPolicy policy_;
     const Clock& clock_;
     std::optional<SteadyTime> saturated_since_;
@@ -280,7 +284,10 @@ struct CeleryWorkersSettings {
     Setting queues = Setting::of("queues", SettingType::string_list,
                                  "queues some answering worker must consume, e.g. reports");
     SettingsTable table() const {
-        return {url, min_workers, expected, destination, window, inspect, saturation_warn, queues};
+        const KombuSettings& k = kombu_settings();
+        return {
+            url,    min_workers,        expected, destination,     window, inspect, saturation_warn,
+            queues, k.global_keyprefix, k.sep,    k.priority_steps};
     }
 };
 
@@ -319,7 +326,8 @@ CheckKind celery_workers_kind() {
         if (!p.queues.empty() && !p.inspect)
             throw SettingError(s.queues.key, "needs inspect: the queues come from active_queues");
         return std::make_unique<CeleryWorkersCheck>(celery_broker_url(ctx.params, s.url),
-                                                    std::move(p), ctx.services.clock_or_system());
+                                                    kombu_settings().read(ctx.params), std::move(p),
+                                                    ctx.services.clock_or_system());
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto it = env.find("CELERY_BROKER_URL");

@@ -158,6 +158,15 @@ json validate_value(const Setting& s, const json& v, const std::string& where,
             }
             return ok ? out : json();
         }
+        case SettingType::integer_list: {
+            if (!v.is_array()) return bad("must be a list of integers");
+            for (const json& item : v) {
+                if (!item.is_number_integer()) return bad("must be a list of integers");
+                if (!in_bounds(s, item.get<double>()))
+                    return bad("must hold integers " + bounds_text(s));
+            }
+            return v;
+        }
     }
     return bad("unsupported setting type");
 }
@@ -184,6 +193,8 @@ std::string_view setting_type_name(SettingType type) {
             return "duration";
         case SettingType::string_list:
             return "list of strings";
+        case SettingType::integer_list:
+            return "list of integers";
         case SettingType::status_codes:
             return "status codes";
         case SettingType::string_map:
@@ -248,6 +259,17 @@ json setting_from_env(const Setting& setting, const std::string& text) {
             json parsed = json::parse(text, nullptr, false);
             return parsed.is_number() ? parsed : json();
         }
+        case SettingType::integer_list: {
+            json out = json::array();
+            std::string item;
+            std::istringstream in(text);
+            while (std::getline(in, item, ',')) {
+                json parsed = json::parse(item, nullptr, false);
+                if (!parsed.is_number_integer()) return json();
+                out.push_back(parsed);
+            }
+            return out;
+        }
         case SettingType::string_list: {
             json out = json::array();
             std::string item;
@@ -311,6 +333,9 @@ bool Params::boolean(const Setting& s) const {
 }
 Millis Params::duration(const Setting& s) const {
     return Millis(typed(values_, s, SettingType::duration).get<std::int64_t>());
+}
+std::vector<std::int64_t> Params::integers(const Setting& s) const {
+    return typed(values_, s, SettingType::integer_list).get<std::vector<std::int64_t>>();
 }
 std::vector<std::string> Params::strings(const Setting& s) const {
     return typed(values_, s, SettingType::string_list).get<std::vector<std::string>>();

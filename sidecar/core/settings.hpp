@@ -25,6 +25,7 @@ enum class SettingType {
     boolean,
     duration,
     string_list,
+    integer_list,
     url,
     status_codes,
     string_map
@@ -110,6 +111,7 @@ class Params {
     bool boolean(const Setting& s) const;
     Millis duration(const Setting& s) const;
     std::vector<std::string> strings(const Setting& s) const;
+    std::vector<std::int64_t> integers(const Setting& s) const;
     StatusCodes status_codes(const Setting& s) const;
     std::map<std::string, std::string> string_map(const Setting& s) const;
     Url url(const Setting& s) const;

@@ -5,6 +5,7 @@ pings vitals through its healthchecks.io-compatible API, with the signal handler
 shows. With CELERY_TASK_EVENTS=1 the worker sends task events (as with -E). With CELERY_BROKER_CA set, the broker is reached over TLS and verified against that CA, as a
 Django settings module configures broker_use_ssl for rediss:// or amqps://.
 """
+import json
 import os
 import ssl
 import time
@@ -18,6 +19,8 @@ app.conf.update(
     task_default_queue=os.environ.get("CELERY_QUEUE", "celery"),
     # CELERY_TASK_EVENTS=1: as `celery worker -E`.
     worker_send_task_events=os.environ.get("CELERY_TASK_EVENTS") == "1",
+    # CELERY_TRANSPORT_OPTIONS='{"global_keyprefix": "shop:"}': kombu's, as a project sets them.
+    broker_transport_options=json.loads(os.environ.get("CELERY_TRANSPORT_OPTIONS", "{}")),
 )
 if os.environ.get("CELERY_BROKER_CA"):
     if app.conf.broker_url.startswith("rediss://"):

@@ -493,3 +493,70 @@ TEST_CASE("celery: with no queues configured, the broker check watches what the 
         CHECK(r.details["queues"].size() == 2);
     }
 }
+
+TEST_CASE(
+    "celery: kombu's global_keyprefix, sep and priority_steps are spelled as the workers "
+    "spell them",
+    "[celery][kombu]") {
+    RedisServer redis;
+    const std::string url = redis.url("", 1);
+    const std::string options =
+        R"({"global_keyprefix": "shop:", "sep": ":", "priority_steps": [0, 5, 9]})";
+    const json settings = {
+        {"global_keyprefix", "shop:"}, {"sep", ":"}, {"priority_steps", {0, 5, 9}}};
+    // Three tasks at priority 9 and two at 0 wait, under the prefix, before any worker runs.
+    publish(url, "tasks.app.conf.broker_transport_options = " + options +
+                     "; [tasks.add.apply_async((1, 2), priority=9) for i in range(3)]; "
+                     "[tasks.add.apply_async((1, 2), priority=0) for i in range(2)]");
+    RedisClient raw(*parse_url(url).url, Deadline::in(3s));
+    REQUIRE(RedisClient::integer(*raw.command({"LLEN", "shop:celery:9"}, "LLEN")) == 3);
+    json broker_settings = settings;
+    broker_settings["url"] = url;
+    CHECK(observed(run(*make_check("celery_broker", broker_settings)), "queue_messages.celery") ==
+          5);
+    // Spelled kombu's default way, the same queue looks empty.
+    CHECK(observed(run(*make_check("celery_broker", {{"url", url}})), "queue_messages.celery") ==
+          0);
+
+    CeleryWorker worker(url, "prefixed", "", "",
+                        {"CELERY_TRANSPORT_OPTIONS=" + options, "CELERY_TASK_EVENTS=1"});
+    json workers_settings = settings;
+    workers_settings["url"] = url;
+    const CheckResult answered_prefixed = run(*make_check("celery_workers", workers_settings));
+    INFO(answered_prefixed.message);
+    CHECK(answered_prefixed.status == Status::ok);
+    CHECK(observed(answered_prefixed, "answering") == 1);
+    // The default spelling reaches no worker: the pidbox channel is prefixed too.
+    CHECK(run(*make_check("celery_workers", {{"url", url}})).status == Status::fail);
+
+    // Its events come on the prefixed channels.
+    json tasks_settings = settings;
+    tasks_settings["url"] = url;
+    auto events = make_check("celery_tasks", tasks_settings);
+    publish(url,
+            "tasks.app.conf.broker_transport_options = " + options + "; tasks.add.delay(2, 2)");
+    CheckResult seen;
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    do {
+        std::this_thread::sleep_for(100ms);
+        seen = run(*events);
+    } while (!(has_observation(seen, "succeeded.tasks.add") &&
+               observed(seen, "succeeded.tasks.add") >= 1) &&
+             std::chrono::steady_clock::now() < until);
+    CHECK(observed(seen, "succeeded.tasks.add") >= 1);
+    // The queue drained under the prefix.
+    CHECK(observed(run(*make_check("celery_broker", broker_settings)), "queue_messages.celery") ==
+          0);
+}
+
+TEST_CASE("celery: on Redis, only workers of the broker's own database count as listening",
+          "[celery][kombu]") {
+    RedisServer redis;
+    CeleryWorker elsewhere(redis.url("", 2), "other-app");  // db 2: another app's workers
+    publish_tasks(redis.url("", 1), 4);
+    const CheckResult r = run(*make_check("celery_broker", {{"url", redis.url("", 1)}}));
+    CHECK(observed(r, "subscribed_clients") == 0);
+    CHECK(r.message.find("no worker is consuming queue celery") == 0);
+    CHECK(observed(run(*make_check("celery_broker", {{"url", redis.url("", 2)}})),
+                   "subscribed_clients") >= 1);
+}
