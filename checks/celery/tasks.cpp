@@ -19,7 +19,9 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr std::size_t kBatch = 1000;  // bodies read before the tally is updated
+// Bodies read before the tally is updated: few, so that at most that many parsed batches
+// (24 events each, as workers flush them) are held at once.
+constexpr std::size_t kBatch = 16;
 constexpr Millis kEnableEvery{60'000};
 
 double unix_seconds(WallTime t) {
@@ -101,7 +103,6 @@ class CeleryTasksCheck final : public Check {
     void listen() {
         Millis pause{1000};
         std::vector<std::string> bodies;
-        std::vector<nlohmann::json> events;
         while (!stopping()) {
             try {
                 auto broker = connect_celery_broker(url_, Deadline::in(Millis(2000)), kombu_);
@@ -116,13 +117,12 @@ class CeleryTasksCheck final : public Check {
                     bodies.clear();
                     broker->next_events(Millis(200), kBatch, bodies);
                     if (bodies.empty()) continue;
-                    // Parsed outside the lock: run() never waits on JSON.
-                    events.clear();
-                    for (const std::string& body : bodies)
-                        events.push_back(nlohmann::json::parse(body, nullptr, false));
+                    // Each body parsed outside the lock (run() never waits on JSON), then
+                    // tallied and freed before the next.
                     const double now = unix_seconds(clock_.wall());
-                    std::lock_guard<std::mutex> lock(mutex_);
-                    for (const nlohmann::json& e : events) {
+                    for (const std::string& body : bodies) {
+                        const nlohmann::json e = nlohmann::json::parse(body, nullptr, false);
+                        std::lock_guard<std::mutex> lock(mutex_);
                         if (e.is_array()) {
                             for (const nlohmann::json& one : e)
                                 tally_.add(one, now);
