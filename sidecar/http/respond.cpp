@@ -1,6 +1,9 @@
 #include "sidecar/http/respond.hpp"
 
+#include <sys/socket.h>
+
 #include <pistache/http_headers.h>
+#include <pistache/peer.h>
 
 namespace vitals {
 
@@ -35,7 +38,8 @@ const MediaTypes& media() {
 // HTTP/1.1 connections persist unless the client says otherwise; this Pistache writes
 // "Connection: Close" whenever the request has no Connection header, which makes every
 // client reconnect per request. Every response goes through here, so the fix is in one place.
-void set_connection(const Http::Request& request, Http::ResponseWriter& writer, bool close) {
+// Whether the connection stays open.
+bool set_connection(const Http::Request& request, Http::ResponseWriter& writer, bool close) {
     bool keep_alive = !close && request.version() == Http::Version::Http11;
     if (const auto connection = request.headers().tryGet<Http::Header::Connection>()) {
         keep_alive = keep_alive && connection->control() != Http::ConnectionControl::Close;
@@ -43,21 +47,33 @@ void set_connection(const Http::Request& request, Http::ResponseWriter& writer, 
     writer.headers().remove<Http::Header::Connection>();
     writer.headers().add<Http::Header::Connection>(keep_alive ? Http::ConnectionControl::KeepAlive
                                                               : Http::ConnectionControl::Close);
+    return keep_alive;
 }
 
-Async::Promise<ssize_t> send(const Http::Request& request, Http::ResponseWriter& writer,
-                             const Response& response, const Http::Mime::MediaType& type,
-                             bool close) {
-    set_connection(request, writer, close);
+void send(const Http::Request& request, Http::ResponseWriter& writer, const Response& response,
+          const Http::Mime::MediaType& type, bool close) {
+    const bool keep_alive = set_connection(request, writer, close);
     writer.headers().add<Http::Header::CacheControl>(Http::CacheDirective::NoStore);
     // Every answer: no type sniffing, and a page that can load nothing from anywhere (it
     // needs only its inline style and SVG), nor be framed.
     writer.headers().add<NoSniff>();
     writer.headers().add<ContentSecurityPolicy>();
     const bool head = request.method() == Http::Method::Head;
-    return writer.send(static_cast<Http::Code>(response.code),
-                       head ? std::string_view().data() : response.body.data(),
-                       head ? 0 : response.body.size(), type);
+    auto sent = writer.send(static_cast<Http::Code>(response.code),
+                            head ? std::string_view().data() : response.body.data(),
+                            head ? 0 : response.body.size(), type);
+    if (keep_alive) return;
+    // "Connection: close" alone does not make this Pistache close: the connection stayed
+    // open until the keep-alive timeout, and a client reading to the end of the stream (an
+    // HTTP/1.0 monitor, nc) waited that long. Once the answer is written, the socket is shut
+    // down and the reactor lets the peer go.
+    const auto peer = writer.getPeer();
+    const int fd = peer ? peer->fd() : -1;
+    sent.then(
+        [fd](ssize_t) {
+            if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+        },
+        Async::IgnoreException);
 }
 
 // "127.0.0.1:8686", "[::1]:8686", "localhost", "10.0.0.7": names no DNS answer can move.

