@@ -2,11 +2,13 @@
 // crash without any HTTP error; the tasks they leave behind show here.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "checks/builtin.hpp"
 #include "checks/celery/celery.hpp"
+#include "sidecar/clients/http_client.hpp"
 #include "sidecar/clients/redis_client.hpp"
 
 namespace vitals::checks {
@@ -18,7 +20,76 @@ struct BrokerPolicy {
     double depth_warn = 100, depth_fail = 1000;
     Millis latency_warn{120'000}, latency_fail{600'000};
     Millis discovery_window{1000};  // how long workers may take to say what they consume
+    std::optional<Url> management;  // RabbitMQ's management API, for rates and the head's age
 };
+
+// What RabbitMQ's management API says of a queue.
+struct ManagedQueue {
+    std::optional<double> deliver_rate;  // messages a second handed to consumers
+    std::optional<double> publish_rate;
+    std::optional<double> head_timestamp;  // Unix seconds: the head message's timestamp
+};
+
+// GET <management>/api/queues/<vhost>/<queue>; nullopt with `error` set when it fails.
+std::optional<ManagedQueue> managed_queue(const Url& management, const Url& broker,
+                                          const std::string& queue, const Deadline& deadline,
+                                          std::string& error) {
+    const auto escape = [](const std::string& text) {
+        std::string out;
+        for (const unsigned char c : text) {
+            if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+                out += static_cast<char>(c);
+            } else {
+                char hex[4];
+                std::snprintf(hex, sizeof hex, "%%%02X", c);
+                out += hex;
+            }
+        }
+        return out;
+    };
+    std::string vhost = broker.path.size() > 1 ? broker.path.substr(1) : "/";
+    for (auto at = vhost.find("%2F"); at != std::string::npos; at = vhost.find("%2F"))
+        vhost.replace(at, 3, "/");
+    HttpTarget target;
+    target.url = management;
+    std::string base = management.path;
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    target.url.path = base + "/api/queues/" + escape(vhost) + "/" + escape(queue);
+    target.url.query.clear();
+    const HttpReply reply = http_get(target, deadline, std::size_t{256} * 1024);
+    if (!reply.ok) {
+        error = "the management API: " + reply.error;
+        return std::nullopt;
+    }
+    if (reply.status != 200) {
+        error = "the management API answered " + std::to_string(reply.status) + " for queue " +
+                queue + (reply.status == 401 ? " (check the user and password in the URL)" : "");
+        return std::nullopt;
+    }
+    const auto j = nlohmann::json::parse(reply.body, nullptr, false);
+    if (!j.is_object()) {
+        error = "the management API's answer is not JSON";
+        return std::nullopt;
+    }
+    ManagedQueue q;
+    const auto rate = [&](const char* key) -> std::optional<double> {
+        const auto stats = j.find("message_stats");
+        if (stats == j.end() || !stats->is_object()) return std::nullopt;
+        const auto details = stats->find(key);
+        if (details == stats->end() || !details->is_object()) return std::nullopt;
+        const auto r = details->find("rate");
+        return r != details->end() && r->is_number() ? std::optional<double>(r->get<double>())
+                                                     : std::nullopt;
+    };
+    q.deliver_rate = rate("deliver_get_details");
+    q.publish_rate = rate("publish_details");
+    // Messages stats appear only once a message went through; none yet: nothing delivered.
+    if (!q.deliver_rate && j.contains("messages")) q.deliver_rate = 0;
+    if (const auto head = j.find("head_message_timestamp"); head != j.end() && head->is_number())
+        q.head_timestamp = head->get<double>();
+    return q;
+}
 
 class CeleryBrokerCheck final : public Check {
   public:
@@ -62,6 +133,31 @@ class CeleryBrokerCheck final : public Check {
         }
         before = std::move(kept);  // at most one entry per priority list
         return longest;
+    }
+
+    // AMQP has no way to read the head without taking it: how long the queue has held
+    // messages without once shrinking between two runs. A queue that only grows while its
+    // consumers are there is not drained (stuck or too slow workers).
+    double not_shrinking(const std::string& queue, double depth) {
+        const SteadyTime now = clock_.now();
+        auto& [last_depth, since] = growing_[queue];
+        if (depth == 0 || depth < last_depth || since == SteadyTime{}) since = now;
+        last_depth = depth;
+        return depth == 0 ? 0 : std::chrono::duration<double>(now - since).count();
+    }
+
+    void judge_stall(const std::string& queue, double seconds, double depth, CheckResult& result,
+                     Findings& findings) const {
+        result.observe("not_shrinking_seconds", "queue", queue, seconds);
+        const auto over = [&](Millis limit) {
+            return seconds >= std::chrono::duration<double>(limit).count();
+        };
+        if (!over(p_.latency_warn)) return;
+        const std::string text = "queue " + queue + " has not shrunk for " +
+                                 format_age(Millis(static_cast<std::int64_t>(seconds * 1000))) +
+                                 " (" + std::to_string(static_cast<long long>(depth)) +
+                                 " messages): its consumers do not keep up, or are stuck";
+        findings.add(over(p_.latency_fail) ? Status::fail : Status::warn, text, Cause::elsewhere);
     }
 
     void judge_latency(const std::string& queue, double waited, CheckResult& result,
@@ -131,11 +227,47 @@ class CeleryBrokerCheck final : public Check {
             if (q.consumers) result.observe("queue_consumers", "queue", q.queue, *q.consumers);
             queues[q.queue] = {{"messages", q.messages}};
             if (q.consumers) queues[q.queue]["consumers"] = *q.consumers;
-            if (const auto waited = oldest_wait(broker, q.queue)) {
+            std::optional<double> waited = oldest_wait(broker, q.queue);
+            if (p_.management && !is_redis_broker(url_)) {
+                std::string error;
+                if (const auto m = managed_queue(*p_.management, url_, q.queue, deadline, error)) {
+                    if (m->head_timestamp && q.messages > 0) {
+                        const double now =
+                            std::chrono::duration<double>(clock_.wall().time_since_epoch()).count();
+                        waited = std::max(0.0, now - *m->head_timestamp);
+                    }
+                    if (m->deliver_rate) {
+                        // Little's law: the backlog over the rate it is handed out at is the
+                        // wait a task queued now faces.
+                        const double drain = q.messages == 0 ? 0
+                                             : *m->deliver_rate > 0
+                                                 ? q.messages / *m->deliver_rate
+                                                 : std::numeric_limits<double>::infinity();
+                        if (std::isfinite(drain)) {
+                            result.observe("drain_seconds", "queue", q.queue, drain);
+                            queues[q.queue]["drain_seconds"] = std::round(drain * 1000) / 1000;
+                        }
+                        queues[q.queue]["deliver_rate"] = *m->deliver_rate;
+                        if (m->publish_rate) queues[q.queue]["publish_rate"] = *m->publish_rate;
+                        if (!waited)
+                            waited = std::isfinite(drain) ? drain : std::optional<double>();
+                    }
+                } else {
+                    queues[q.queue]["management_error"] = error;
+                }
+            }
+            if (waited) {
                 judge_latency(q.queue, *waited, result, findings);
                 queues[q.queue]["oldest_wait_seconds"] = std::round(*waited * 1000) / 1000;
             } else if (q.messages == 0) {
                 judge_latency(q.queue, 0, result, findings);  // nothing waits
+            }
+            if (!is_redis_broker(url_)) {
+                const double stalled = not_shrinking(q.queue, q.messages);
+                if (q.messages > 0 && q.consumers.value_or(1) > 0)
+                    judge_stall(q.queue, stalled, q.messages, result, findings);
+                else
+                    result.observe("not_shrinking_seconds", "queue", q.queue, stalled);
             }
             const std::string waiting =
                 std::to_string(static_cast<long long>(q.messages)) + " messages waiting";
@@ -164,6 +296,8 @@ class CeleryBrokerCheck final : public Check {
     std::optional<SteadyTime> discovered_at_;
     // Per queue: each priority list's oldest message and when it was first seen there.
     std::map<std::string, std::map<std::string, SteadyTime>> seen_;
+    // Per queue (AMQP): its depth at the last run, and since when it has not shrunk.
+    std::map<std::string, std::pair<double, SteadyTime>> growing_;
 };
 
 }  // namespace
@@ -206,25 +340,21 @@ struct CeleryBrokerSettings {
             .range(1, 1e9);
     Setting latency_warn =
         Setting::of("latency_warn", SettingType::duration,
-                    "the oldest waiting task has waited this long: warn (Redis transport)")
+                    "the oldest waiting task has waited this long (Redis; AMQP: the queue has not "
+                    "shrunk, or the management API's drain time): warn")
             .defaults("2m")
             .range(1'000, 86'400'000);
-    Setting latency_fail =
-        Setting::of("latency_fail", SettingType::duration,
-                    "the oldest waiting task has waited this long: fail (Redis transport)")
-            .defaults("10m")
-            .range(1'000, 86'400'000);
+    Setting latency_fail = Setting::of("latency_fail", SettingType::duration, "the same: fail")
+                               .defaults("10m")
+                               .range(1'000, 86'400'000);
+    Setting management_url =
+        Setting::of("management_url", SettingType::url,
+                    "AMQP: RabbitMQ's management API (http://user:pass@rabbitmq:15672/), for "
+                    "delivery rates and the head message's age");
     SettingsTable table() const {
         const KombuSettings& k = kombu_settings();
-        return {url,
-                queues,
-                depth_warn,
-                depth_fail,
-                latency_warn,
-                latency_fail,
-                k.global_keyprefix,
-                k.sep,
-                k.priority_steps};
+        return {url,          management_url,     queues, depth_warn,      depth_fail, latency_warn,
+                latency_fail, k.global_keyprefix, k.sep,  k.priority_steps};
     }
 };
 
@@ -248,7 +378,14 @@ CheckKind celery_broker_kind() {
             .headline(),
         O::gauge("queue_consumers", U::none, "Consumers of the queue (AMQP).").by("queue"),
         O::gauge("oldest_wait_seconds", U::seconds,
-                 "How long the queue's oldest task has waited, at least (Redis transport).")
+                 "How long the queue's oldest task has waited, at least (Redis transport; AMQP "
+                 "with management_url).")
+            .by("queue"),
+        O::gauge("not_shrinking_seconds", U::seconds,
+                 "How long the queue has held messages without shrinking between runs (AMQP).")
+            .by("queue"),
+        O::gauge("drain_seconds", U::seconds,
+                 "The queue's depth over its delivery rate (AMQP with management_url).")
             .by("queue"),
     };
     kind.make = [](const CheckContext& ctx) -> std::unique_ptr<Check> {
@@ -266,6 +403,13 @@ CheckKind celery_broker_kind() {
             throw SettingError(s.depth_warn.key, "must not be above depth_fail");
         p.latency_warn = ctx.params.duration(s.latency_warn);
         p.latency_fail = ctx.params.duration(s.latency_fail);
+        if (ctx.params.has(s.management_url)) {
+            if (is_redis_broker(url))
+                throw SettingError(s.management_url.key, "is RabbitMQ's: the broker is Redis");
+            p.management = ctx.params.url(s.management_url);
+            if (p.management->scheme != "http" && p.management->scheme != "https")
+                throw SettingError(s.management_url.key, "must be an http:// or https:// URL");
+        }
         if (p.latency_warn > p.latency_fail)
             throw SettingError(s.latency_warn.key, "must not be above latency_fail");
         return std::make_unique<CeleryBrokerCheck>(std::move(url),

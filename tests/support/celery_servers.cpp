@@ -13,24 +13,37 @@
 
 namespace vitals::testing {
 
-RabbitMqServer::RabbitMqServer(const std::string& tls_dir)
+RabbitMqServer::RabbitMqServer(const std::string& tls_dir, bool management)
     : port_(closed_port()),
       dist_port_(closed_port()),
       node_("vitals" + std::to_string(port_) + "@localhost"),
       dir_(temp_dir("rabbitmq")) {
-    if (!tls_dir.empty()) {
-        tls_port_ = closed_port();
-        shell("cp '" + tls_dir + "/server.crt' '" + tls_dir + "/server.key' '" + dir_ + "/'");
+    {
         std::ofstream conf(dir_ + "/rabbitmq.conf");
-        conf << "listeners.ssl.1 = 127.0.0.1:" << tls_port_ << "\n"
-             << "ssl_options.cacertfile = " << dir_ << "/server.crt\n"
-             << "ssl_options.certfile = " << dir_ << "/server.crt\n"
-             << "ssl_options.keyfile = " << dir_ << "/server.key\n"
-             << "ssl_options.verify = verify_none\n"
-             << "ssl_options.fail_if_no_peer_cert = false\n";
-    }
+        if (management) {
+            management_port_ = closed_port();
+            std::ofstream(dir_ + "/plugins") << "[rabbitmq_management].\n";
+            conf << "management.tcp.port = " << management_port_ << "\n"
+                 << "management.tcp.ip = 127.0.0.1\n"
+                 << "collect_statistics_interval = 500\n";
+        }
+        if (!tls_dir.empty()) {
+            tls_port_ = closed_port();
+            shell("cp '" + tls_dir + "/server.crt' '" + tls_dir + "/server.key' '" + dir_ + "/'");
+            conf << "listeners.ssl.1 = 127.0.0.1:" << tls_port_ << "\n"
+                 << "ssl_options.cacertfile = " << dir_ << "/server.crt\n"
+                 << "ssl_options.certfile = " << dir_ << "/server.crt\n"
+                 << "ssl_options.keyfile = " << dir_ << "/server.key\n"
+                 << "ssl_options.verify = verify_none\n"
+                 << "ssl_options.fail_if_no_peer_cert = false\n";
+        }
+    }  // written before the server reads it
     if (::geteuid() == 0) shell("chown -R rabbitmq: '" + dir_ + "'");
     start();
+}
+
+std::string RabbitMqServer::management_url() const {
+    return "http://guest:guest@127.0.0.1:" + std::to_string(management_port_) + "/";
 }
 
 std::string RabbitMqServer::tls_url() const {
@@ -114,6 +127,10 @@ CeleryWorker::~CeleryWorker() {
 
 void CeleryWorker::kill() {
     kill_group(pid_, SIGKILL);
+}
+
+void CeleryWorker::pause(bool paused) {
+    if (pid_ > 0) ::kill(-pid_, paused ? SIGSTOP : SIGCONT);
 }
 
 int django_manage(const std::string& args, const std::string& database_url) {

@@ -166,7 +166,9 @@ class GunicornServer {
 class RabbitMqServer {
   public:
     // With `tls_dir`, also a TLS listener presenting <tls_dir>/server.crt and server.key.
-    explicit RabbitMqServer(const std::string& tls_dir = "");
+    // With `management`, the management plugin on a port of its own, its statistics
+    // collected every 500 ms.
+    explicit RabbitMqServer(const std::string& tls_dir = "", bool management = false);
     ~RabbitMqServer();
     RabbitMqServer(const RabbitMqServer&) = delete;
     RabbitMqServer& operator=(const RabbitMqServer&) = delete;
@@ -174,6 +176,7 @@ class RabbitMqServer {
     std::uint16_t port() const { return port_; }
     std::string url() const;      // amqp://guest:guest@127.0.0.1:port//
     std::string tls_url() const;  // amqps://guest:guest@127.0.0.1:tls port//
+    std::string management_url() const;  // http://guest:guest@127.0.0.1:port/
     void start();                 // again after stop(), same port and data
     void stop();
     // rabbitmqctl's output for e.g. "list_queues -q name".
@@ -184,6 +187,7 @@ class RabbitMqServer {
     std::uint16_t port_;
     std::uint16_t dist_port_;
     std::uint16_t tls_port_ = 0;
+    std::uint16_t management_port_ = 0;
     std::string node_;
     std::string dir_;
     pid_t pid_ = -1;
@@ -204,6 +208,8 @@ class CeleryWorker {
 
     const std::string& node() const { return node_; }  // name@host, as it answers pings
     void kill();
+    // SIGSTOP (true) or SIGCONT (false) to every process of the worker: stuck, not gone.
+    void pause(bool paused);
 
   private:
     std::string log_;

@@ -560,3 +560,81 @@ TEST_CASE("celery: on Redis, only workers of the broker's own database count as 
     CHECK(observed(run(*make_check("celery_broker", {{"url", redis.url("", 2)}})),
                    "subscribed_clients") >= 1);
 }
+
+TEST_CASE(
+    "celery: over AMQP a queue that never shrinks while consumed warns, then fails, and "
+    "clears once it drains",
+    "[celery][amqp_latency]") {
+    RabbitMqServer rabbit;
+    FakeClock clock;
+    auto check = make_check("celery_broker",
+                            {{"url", rabbit.url()},
+                             {"queues", {"celery"}},
+                             {"latency_warn", "1m"},
+                             {"latency_fail", "5m"}},
+                            {}, &clock);
+    CeleryWorker worker(rabbit.url(), "stuck");
+    worker.pause(true);  // connected, consuming, and doing nothing
+    publish(rabbit.url(), "[tasks.add.delay(1, 1) for i in range(20)]");
+    const CheckResult first = run(*check);
+    INFO(first.message);
+    REQUIRE(observed(first, "queue_consumers.celery") == 1);
+    REQUIRE(observed(first, "queue_messages.celery") > 0);  // the rest sit in its prefetch
+    CHECK(observed(first, "not_shrinking_seconds.celery") == 0);
+    clock.advance(61s);
+    const CheckResult warn = run(*check);
+    INFO(warn.message);
+    CHECK(warn.status == Status::warn);
+    CHECK(warn.message.find("queue celery has not shrunk for 61s (") == 0);
+    clock.advance(5min);
+    const CheckResult fail = run(*check);
+    CHECK(fail.status == Status::fail);
+    CHECK(fail.cause == Cause::elsewhere);
+
+    worker.pause(false);
+    CheckResult drained;
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    do {
+        std::this_thread::sleep_for(100ms);
+        clock.advance(1s);
+        drained = run(*check);
+    } while (drained.status != Status::ok && std::chrono::steady_clock::now() < until);
+    CHECK(drained.status == Status::ok);
+    CHECK(observed(drained, "not_shrinking_seconds.celery") == 0);
+}
+
+TEST_CASE("celery: RabbitMQ's management API gives the drain time and rates",
+          "[celery][amqp_latency]") {
+    RabbitMqServer rabbit("", true);
+    CeleryWorker worker(rabbit.url(), "draining");
+    publish(rabbit.url(), "[tasks.sleep.delay(0.05) for i in range(200)]");
+    auto check = make_check("celery_broker", {{"url", rabbit.url()},
+                                              {"queues", {"celery"}},
+                                              {"management_url", rabbit.management_url()}});
+    CheckResult measured;
+    const auto until = std::chrono::steady_clock::now() + 40s;
+    do {
+        std::this_thread::sleep_for(200ms);
+        measured = run(*check);
+    } while (!has_observation(measured, "drain_seconds.celery") &&
+             std::chrono::steady_clock::now() < until);
+    INFO(measured.details.dump());
+    REQUIRE(has_observation(measured, "drain_seconds.celery"));
+    CHECK(measured.details["queues"]["celery"]["deliver_rate"].get<double>() > 0);
+    CHECK(observed(measured, "drain_seconds.celery") > 0);
+    CHECK(has_observation(measured, "oldest_wait_seconds.celery"));
+
+    // A wrong password is said in details; the depth is still read.
+    std::string wrong = rabbit.management_url();
+    wrong.replace(wrong.find("guest@"), 6, "nope@");
+    const CheckResult refused = run(
+        *make_check("celery_broker",
+                    {{"url", rabbit.url()}, {"queues", {"celery"}}, {"management_url", wrong}}));
+    CHECK(refused.details["queues"]["celery"]["management_error"].get<std::string>().find(
+              "answered 401") != std::string::npos);
+    CHECK(refused.details.dump().find("nope") == std::string::npos);
+    CHECK(has_observation(refused, "queue_messages.celery"));
+    CHECK_THROWS_WITH(make_check("celery_broker", {{"url", "redis://127.0.0.1:1/0"},
+                                                   {"management_url", rabbit.management_url()}}),
+                      Catch::Contains("the broker is Redis"));
+}
