@@ -155,20 +155,6 @@ std::string percentiles(std::vector<double> ms) {
     return out;
 }
 
-std::string envelope(const json& events) {
-    return json{{"body", vitals::base64_encode(events.dump())},
-                {"content-encoding", "utf-8"},
-                {"content-type", "application/json"},
-                {"headers", json::object()},
-                {"properties",
-                 {{"delivery_mode", 1},
-                  {"delivery_info", {{"exchange", "celeryev"}, {"routing_key", "task.multi"}}},
-                  {"priority", 0},
-                  {"body_encoding", "base64"},
-                  {"delivery_tag", vitals::uuid4()}}}}
-        .dump();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -255,7 +241,10 @@ int main(int argc, char** argv) {
                          {"hostname", "celery@bench"},
                          {"timestamp", t + 0.06}});
         if (batch.size() >= 24 || i == tasks - 1) {
-            publisher.command({"PUBLISH", "/1.celeryev/task.multi", envelope(batch)}, "PUBLISH");
+            publisher.command(
+                {"PUBLISH", "/1.celeryev/task.multi",
+                 vitals::kombu_envelope(batch.dump(), "celeryev", "task.multi", json::object(), 1)},
+                "PUBLISH");
             batch = json::array();
         }
     }

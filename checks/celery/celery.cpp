@@ -182,6 +182,23 @@ std::vector<std::string> ping_reply_nodes(const std::string& body) {
     return nodes;
 }
 
+std::string kombu_envelope(const std::string& body, const std::string& exchange,
+                           const std::string& routing_key, const nlohmann::json& headers,
+                           int delivery_mode) {
+    return nlohmann::json{
+        {"body", base64_encode(body)},
+        {"content-encoding", "utf-8"},
+        {"content-type", "application/json"},
+        {"headers", headers},
+        {"properties",
+         {{"delivery_mode", delivery_mode},
+          {"delivery_info", {{"exchange", exchange}, {"routing_key", routing_key}}},
+          {"priority", 0},
+          {"body_encoding", "base64"},
+          {"delivery_tag", uuid4()}}}}
+        .dump();
+}
+
 std::optional<std::string> kombu_body(const nlohmann::json& envelope) {
     if (!envelope.is_object()) return std::nullopt;
     const auto body = envelope.find("body");

@@ -142,6 +142,12 @@ std::vector<std::string> ping_reply_nodes(const std::string& body);
 // One message of kombu's Redis transport, a JSON envelope with `headers.ticket` and a base64
 // `body`: the ticket and the decoded body. Never throws; nullopt for any other shape.
 std::optional<std::pair<std::string, std::string>> redis_reply(std::string_view message);
+// The JSON envelope kombu's Redis transport carries a message in: `body` base64-encoded,
+// JSON content, the exchange and routing key it was published to, a fresh delivery tag.
+std::string kombu_envelope(const std::string& body, const std::string& exchange,
+                           const std::string& routing_key,
+                           const nlohmann::json& headers = nlohmann::json::object(),
+                           int delivery_mode = 2);
 // The decoded body of any kombu Redis envelope (base64 when its properties say so). Never
 // throws; nullopt for any other shape.
 std::optional<std::string> kombu_body(const nlohmann::json& envelope);

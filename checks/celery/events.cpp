@@ -61,6 +61,21 @@ std::string clean_name(const std::string& name) {
 
 }  // namespace
 
+void EventTally::add_into(Bucket& into, const Bucket& from) {
+    TaskFigures& c = into.counts;
+    c.received += from.counts.received;
+    c.started += from.counts.started;
+    c.succeeded += from.counts.succeeded;
+    c.failed += from.counts.failed;
+    c.retried += from.counts.retried;
+    c.rejected += from.counts.rejected;
+    c.revoked += from.counts.revoked;
+    for (int i = 0; i < kHistogram; ++i) {
+        into.runtimes[i] += from.runtimes[i];
+        into.waits[i] += from.waits[i];
+    }
+}
+
 EventTally::EventTally(TaskTallyOptions options) : options_(std::move(options)) {
     if (options_.window <= 0) options_.window = 600;
 }
@@ -110,17 +125,7 @@ void EventTally::evict_quietest() {
             into = from;
             continue;
         }
-        into.counts.received += from.counts.received;
-        into.counts.started += from.counts.started;
-        into.counts.succeeded += from.counts.succeeded;
-        into.counts.failed += from.counts.failed;
-        into.counts.retried += from.counts.retried;
-        into.counts.rejected += from.counts.rejected;
-        into.counts.revoked += from.counts.revoked;
-        for (int h = 0; h < kHistogram; ++h) {
-            into.runtimes[h] += from.runtimes[h];
-            into.waits[h] += from.waits[h];
-        }
+        add_into(into, from);
     }
     other.total += quietest->second.total;
     series_.erase(quietest);
@@ -221,70 +226,39 @@ EventsView EventTally::view(double now) {
         if (task) ++out.task_events;
     }
     // Each name's window, summed; names with nothing in it are dropped.
-    struct Summed {
-        TaskFigures figures;
-        double runtimes[20] = {};
-        double waits[20] = {};
-        double volume = 0;
-    };
-    std::map<std::string, Summed> summed;
+    std::map<std::string, Bucket> summed;
+    std::vector<std::pair<double, std::string>> by_volume;  // -volume: the busiest first
     for (auto it = series_.begin(); it != series_.end();) {
-        Summed s;
-        for (const Bucket& b : it->second.buckets) {
-            if (b.slot < 0 || b.slot <= current - kBuckets || b.slot > current) continue;
-            s.figures.received += b.counts.received;
-            s.figures.started += b.counts.started;
-            s.figures.succeeded += b.counts.succeeded;
-            s.figures.failed += b.counts.failed;
-            s.figures.retried += b.counts.retried;
-            s.figures.rejected += b.counts.rejected;
-            s.figures.revoked += b.counts.revoked;
-            for (int i = 0; i < kHistogram; ++i) {
-                s.runtimes[i] += b.runtimes[i];
-                s.waits[i] += b.waits[i];
-            }
-        }
-        s.volume = s.figures.received + s.figures.finished() + s.figures.retried +
-                   s.figures.rejected + s.figures.revoked + s.figures.started;
-        if (s.volume == 0) {
+        Bucket sum;
+        for (const Bucket& b : it->second.buckets)
+            if (b.slot >= 0 && b.slot > current - kBuckets && b.slot <= current) add_into(sum, b);
+        const TaskFigures& f = sum.counts;
+        const double volume =
+            f.received + f.started + f.finished() + f.retried + f.rejected + f.revoked;
+        if (volume == 0) {
             it = series_.erase(it);
             continue;
         }
-        summed[it->first] = s;
+        if (it->first != "other") by_volume.emplace_back(-volume, it->first);
+        summed[it->first] = sum;
         ++it;
     }
     // The labels: the configured names, else the busiest `top`; the rest as "other".
-    std::vector<std::string> labelled;
-    if (options_.tasks.empty()) {
-        std::vector<std::pair<double, std::string>> by_volume;
-        for (const auto& [name, s] : summed)
-            if (name != "other") by_volume.emplace_back(-s.volume, name);
+    std::vector<std::string> labelled = options_.tasks;
+    if (labelled.empty()) {
         std::sort(by_volume.begin(), by_volume.end());
         for (std::size_t i = 0; i < by_volume.size() && i < options_.top; ++i)
             labelled.push_back(by_volume[i].second);
-    } else {
-        labelled = options_.tasks;
     }
-    std::map<std::string, Summed> merged;
-    for (auto& [name, s] : summed) {
+    std::map<std::string, Bucket> merged;
+    for (const auto& [name, sum] : summed) {
         const bool own = std::find(labelled.begin(), labelled.end(), name) != labelled.end();
-        Summed& into = merged[own ? name : "other"];
-        into.figures.received += s.figures.received;
-        into.figures.started += s.figures.started;
-        into.figures.succeeded += s.figures.succeeded;
-        into.figures.failed += s.figures.failed;
-        into.figures.retried += s.figures.retried;
-        into.figures.rejected += s.figures.rejected;
-        into.figures.revoked += s.figures.revoked;
-        for (int i = 0; i < kHistogram; ++i) {
-            into.runtimes[i] += s.runtimes[i];
-            into.waits[i] += s.waits[i];
-        }
+        add_into(merged[own ? name : "other"], sum);
     }
-    for (auto& [label, s] : merged) {
-        s.figures.runtime_p95 = p95(s.runtimes);
-        s.figures.wait_p95 = p95(s.waits);
-        out.tasks[label] = s.figures;
+    for (auto& [label, sum] : merged) {
+        sum.counts.runtime_p95 = p95(sum.runtimes);
+        sum.counts.wait_p95 = p95(sum.waits);
+        out.tasks[label] = sum.counts;
     }
     // Workers: lost after two missed heartbeats, forgotten `forget_lost` later.
     for (auto it = workers_.begin(); it != workers_.end();) {

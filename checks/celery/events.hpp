@@ -96,6 +96,8 @@ class EventTally {
     void evict_quietest();
     Bucket& bucket(Series& series, double now);
     void forget_pending(const std::string& uuid);
+    // Adds `from`'s counts and histograms to `into`'s (its slot unchanged).
+    static void add_into(Bucket& into, const Bucket& from);
 
     TaskTallyOptions options_;
     std::map<std::string, Series> series_;              // by task name (or "other")

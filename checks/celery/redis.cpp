@@ -147,18 +147,10 @@ class RedisBroker final : public CeleryBroker {
         for (const std::string& method : methods) {
             const std::string ticket = uuid4();
             tickets[ticket] = method;
-            const nlohmann::json envelope = {
-                {"body", base64_encode(control_request(method, ticket, key, destination))},
-                {"content-encoding", "utf-8"},
-                {"content-type", "application/json"},
-                {"headers", {{"clock", 1}, {"expires", expires}}},
-                {"properties",
-                 {{"delivery_mode", 2},
-                  {"delivery_info", {{"exchange", "celery.pidbox"}, {"routing_key", ""}}},
-                  {"priority", 0},
-                  {"body_encoding", "base64"},
-                  {"delivery_tag", uuid4()}}}};
-            client_->command({"PUBLISH", fanout_channel(), envelope.dump()}, "PUBLISH request");
+            const std::string envelope =
+                kombu_envelope(control_request(method, ticket, key, destination), "celery.pidbox",
+                               "", {{"clock", 1}, {"expires", expires}});
+            client_->command({"PUBLISH", fanout_channel(), envelope}, "PUBLISH request");
         }
 
         ReplyCollector replies(methods, stop_when);

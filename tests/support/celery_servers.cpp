@@ -125,6 +125,21 @@ CeleryWorker::~CeleryWorker() {
     shell("rm -rf \"$(dirname '" + log_ + "')\"");
 }
 
+CeleryBrokerServer::CeleryBrokerServer(const std::string& kind) {
+    if (kind == "amqp") {
+        rabbit = std::make_unique<RabbitMqServer>();
+        url = rabbit->url();
+    } else {
+        redis = std::make_unique<RedisServer>();
+        url = redis->url("", 1);
+    }
+}
+
+void CeleryBrokerServer::stop() {
+    if (rabbit) rabbit->stop();
+    if (redis) redis->stop();
+}
+
 void CeleryWorker::kill() {
     kill_group(pid_, SIGKILL);
 }

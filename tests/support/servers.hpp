@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -174,10 +175,10 @@ class RabbitMqServer {
     RabbitMqServer& operator=(const RabbitMqServer&) = delete;
 
     std::uint16_t port() const { return port_; }
-    std::string url() const;      // amqp://guest:guest@127.0.0.1:port//
-    std::string tls_url() const;  // amqps://guest:guest@127.0.0.1:tls port//
+    std::string url() const;             // amqp://guest:guest@127.0.0.1:port//
+    std::string tls_url() const;         // amqps://guest:guest@127.0.0.1:tls port//
     std::string management_url() const;  // http://guest:guest@127.0.0.1:port/
-    void start();                 // again after stop(), same port and data
+    void start();                        // again after stop(), same port and data
     void stop();
     // rabbitmqctl's output for e.g. "list_queues -q name".
     std::string ctl(const std::string& args) const;
@@ -234,6 +235,15 @@ class CeleryBeat {
   private:
     std::string log_;
     pid_t pid_ = -1;
+};
+
+// A Celery broker of either kind, started for a test: "amqp" (RabbitMQ) or "redis" (its db 1).
+struct CeleryBrokerServer {
+    std::unique_ptr<RabbitMqServer> rabbit;
+    std::unique_ptr<RedisServer> redis;
+    std::string url;
+    explicit CeleryBrokerServer(const std::string& kind);
+    void stop();
 };
 
 // Publishes `count` add() tasks to the default queue through Celery itself.

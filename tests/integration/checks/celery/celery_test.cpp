@@ -22,27 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-// One broker of either kind, started for the test.
-struct Broker {
-    std::unique_ptr<RabbitMqServer> rabbit;
-    std::unique_ptr<RedisServer> redis;
-    std::string url;
-
-    explicit Broker(const std::string& kind) {
-        if (kind == "amqp") {
-            rabbit = std::make_unique<RabbitMqServer>();
-            url = rabbit->url();
-        } else {
-            redis = std::make_unique<RedisServer>();
-            url = redis->url("", 1);
-        }
-    }
-    void stop() {
-        if (rabbit) rabbit->stop();
-        if (redis) redis->stop();
-    }
-};
-
 std::vector<std::string> answered(const CheckResult& r) {
     std::vector<std::string> names;
     if (!r.details.contains("workers")) return names;
@@ -61,7 +40,7 @@ CheckResult run(Check& check) {
 TEST_CASE("celery: workers answer the ping by name, one killed drops the count", "[celery]") {
     for (const std::string kind : {"amqp", "redis"}) {
         INFO("broker " << kind);
-        Broker broker(kind);
+        CeleryBrokerServer broker(kind);
         CeleryWorker a(broker.url, "alpha"), b(broker.url, "beta");
         auto check = make_check("celery_workers", {{"url", broker.url}, {"min_workers", 2}});
         const CheckResult both = run(*check);
@@ -88,7 +67,7 @@ TEST_CASE("celery: worker-pod mode pings only its own worker, and returns at its
           "[celery]") {
     for (const std::string kind : {"amqp", "redis"}) {
         INFO("broker " << kind);
-        Broker broker(kind);
+        CeleryBrokerServer broker(kind);
         CeleryWorker a(broker.url, "alpha"), b(broker.url, "beta");
         auto own =
             make_check("celery_workers",
@@ -108,7 +87,7 @@ TEST_CASE("celery: tasks pile up without workers, 'no worker is consuming' fails
           "[celery]") {
     for (const std::string kind : {"amqp", "redis"}) {
         INFO("broker " << kind);
-        Broker broker(kind);
+        CeleryBrokerServer broker(kind);
         auto check = make_check("celery_broker",
                                 {{"url", broker.url}, {"depth_warn", 10}, {"depth_fail", 1000}});
         {
@@ -139,7 +118,7 @@ TEST_CASE("celery: tasks pile up without workers, 'no worker is consuming' fails
 TEST_CASE(
     "celery: a deep queue with a consumer warns, a missing queue is reported, not a broker failure",
     "[celery]") {
-    Broker broker("amqp");
+    CeleryBrokerServer broker("amqp");
     publish_tasks(broker.url, 12);  // kombu declares the queue when publishing
     auto check =
         make_check("celery_broker",
@@ -157,7 +136,7 @@ TEST_CASE(
 }
 
 TEST_CASE("celery: priority sub-queues count toward the depth on Redis", "[celery]") {
-    Broker broker("redis");
+    CeleryBrokerServer broker("redis");
     RedisClient client(*parse_url(broker.url).url, Deadline::in(2s));
     client.command({"LPUSH", "celery", "a"}, "LPUSH");
     client.command({"LPUSH", std::string("celery\x06\x16") + "3", "b", "c"}, "LPUSH");
@@ -171,7 +150,7 @@ TEST_CASE("celery: priority sub-queues count toward the depth on Redis", "[celer
 TEST_CASE("celery: a stopped broker is 'broker unreachable', not zero workers", "[celery]") {
     for (const std::string kind : {"amqp", "redis"}) {
         INFO("broker " << kind);
-        Broker broker(kind);
+        CeleryBrokerServer broker(kind);
         broker.stop();
         for (const char* check_kind : {"celery_workers", "celery_broker"}) {
             const CheckResult r = run(*make_check(check_kind, {{"url", broker.url}}));
@@ -183,7 +162,7 @@ TEST_CASE("celery: a stopped broker is 'broker unreachable', not zero workers", 
 
 TEST_CASE("celery: 100 pings leave no queue, binding, key or exchange behind", "[celery]") {
     {
-        Broker broker("amqp");
+        CeleryBrokerServer broker("amqp");
         CeleryWorker w(broker.url, "alpha");
         auto ping = make_check("celery_workers", {{"url", broker.url}, {"window", "100ms"}});
         REQUIRE(run(*ping).status == Status::ok);  // the first run declares the pidbox exchanges
@@ -196,7 +175,7 @@ TEST_CASE("celery: 100 pings leave no queue, binding, key or exchange behind", "
         CHECK(broker.rabbit->ctl("list_exchanges -q name") == exchanges);
     }
     {
-        Broker broker("redis");
+        CeleryBrokerServer broker("redis");
         CeleryWorker w(broker.url, "alpha");
         auto ping = make_check("celery_workers", {{"url", broker.url}, {"window", "100ms"}});
         REQUIRE(run(*ping).status == Status::ok);
@@ -439,7 +418,7 @@ TEST_CASE(
     };
     for (const std::string kind : {"amqp", "redis"}) {
         INFO("broker " << kind);
-        Broker broker(kind);
+        CeleryBrokerServer broker(kind);
         CeleryWorker worker(broker.url, "busy");  // one process: one slot
         FakeClock clock;
         auto check = make_check("celery_workers",
@@ -481,7 +460,7 @@ TEST_CASE("celery: with no queues configured, the broker check watches what the 
           "[celery][discovery]") {
     for (const std::string kind : {"amqp", "redis"}) {
         INFO("broker " << kind);
-        Broker broker(kind);
+        CeleryBrokerServer broker(kind);
         CeleryWorker mail(broker.url, "mail", "", "mail");  // consumes "mail" only
         auto check = make_check("celery_broker", {{"url", broker.url}});
         const CheckResult r = check->run(Deadline::in(5s));

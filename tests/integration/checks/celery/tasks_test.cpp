@@ -23,22 +23,6 @@ using nlohmann::json;
 
 namespace {
 
-struct Broker {
-    std::unique_ptr<RabbitMqServer> rabbit;
-    std::unique_ptr<RedisServer> redis;
-    std::string url;
-
-    explicit Broker(const std::string& kind) {
-        if (kind == "amqp") {
-            rabbit = std::make_unique<RabbitMqServer>();
-            url = rabbit->url();
-        } else {
-            redis = std::make_unique<RedisServer>();
-            url = redis->url("", 1);
-        }
-    }
-};
-
 CheckResult run(Check& check) {
     return check.run(Deadline::in(3s));
 }
@@ -59,21 +43,6 @@ CheckResult run_until(Check& check, Ready ready, std::chrono::seconds limit = 30
     return last;
 }
 
-// A kombu Redis envelope around `body`, as a worker PUBLISHes an event.
-std::string envelope(const json& body) {
-    return json{{"body", base64_encode(body.dump())},
-                {"content-encoding", "utf-8"},
-                {"content-type", "application/json"},
-                {"headers", json::object()},
-                {"properties",
-                 {{"delivery_mode", 1},
-                  {"delivery_info", {{"exchange", "celeryev"}, {"routing_key", "task.multi"}}},
-                  {"priority", 0},
-                  {"body_encoding", "base64"},
-                  {"delivery_tag", uuid4()}}}}
-        .dump();
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -82,7 +51,7 @@ TEST_CASE(
     "[celery][celery_tasks]") {
     for (const std::string kind : {"redis", "amqp"}) {
         INFO(kind);
-        Broker broker(kind);
+        CeleryBrokerServer broker(kind);
         FakeClock clock;  // receipt times: the window passes at once
         auto check = make_check("celery_tasks",
                                 {{"url", broker.url},
@@ -144,7 +113,7 @@ TEST_CASE(
     "celery_tasks: a worker without -E is found out, and enable_events turns its "
     "events on",
     "[celery][celery_tasks]") {
-    Broker broker("redis");
+    CeleryBrokerServer broker("redis");
     auto check = make_check("celery_tasks", {{"url", broker.url}, {"min_count", 1}});
     CeleryWorker worker(broker.url, "quiet");  // no -E: heartbeats only
     publish(broker.url, "[tasks.add.delay(1, 1) for i in range(3)]");
@@ -223,7 +192,10 @@ TEST_CASE("celery_tasks: a thousand task names keep /metrics to the busiest ten 
             events += 2;
         }
         if (batch.size() > 500 || i == 999) {
-            publisher.command({"PUBLISH", "/1.celeryev/task.multi", envelope(batch)}, "PUBLISH");
+            publisher.command(
+                {"PUBLISH", "/1.celeryev/task.multi",
+                 kombu_envelope(batch.dump(), "celeryev", "task.multi", json::object(), 1)},
+                "PUBLISH");
             batch = json::array();
         }
     }
