@@ -151,7 +151,13 @@ void EventTally::add(const json& event, double now) {
     const std::string type = text_field(event, "type");
     if (type.empty()) return;
     const bool task_event = type.rfind("task-", 0) == 0;
-    recent_.emplace_back(now, task_event);
+    {
+        const auto slot = static_cast<long long>(std::floor(now / (options_.window / kBuckets)));
+        Tally& t = recent_[((slot % kBuckets) + kBuckets) % kBuckets];
+        if (t.slot != slot) t = Tally{slot, 0, 0};
+        ++t.events;
+        if (task_event) ++t.task_events;
+    }
     if (type.rfind("worker-", 0) == 0) {
         const std::string host = clean_name(text_field(event, "hostname"));
         if (host.empty()) return;
@@ -219,11 +225,10 @@ EventsView EventTally::view(double now) {
     EventsView out;
     const double width = options_.window / kBuckets;
     const auto current = static_cast<long long>(std::floor(now / width));
-    while (!recent_.empty() && recent_.front().first <= now - options_.window)
-        recent_.pop_front();
-    for (const auto& [when, task] : recent_) {
-        ++out.events;
-        if (task) ++out.task_events;
+    for (const Tally& t : recent_) {
+        if (t.slot < 0 || t.slot <= current - kBuckets || t.slot > current) continue;
+        out.events += t.events;
+        out.task_events += t.task_events;
     }
     // Each name's window, summed; names with nothing in it are dropped.
     std::map<std::string, Bucket> summed;

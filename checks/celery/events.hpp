@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <list>
 #include <map>
 #include <optional>
@@ -105,7 +104,13 @@ class EventTally {
     std::list<std::string> pending_order_;              // oldest first
     std::map<std::string, WorkerSeen> workers_;
     std::map<std::string, double> processed_first_;  // each worker's count when first heard
-    std::deque<std::pair<double, bool>> recent_;     // (time, task event) in the window
+    // Events counted per tenth of the window (by slot, as the series' buckets): a count
+    // whatever the rate.
+    struct Tally {
+        long long slot = -1;
+        double events = 0, task_events = 0;
+    };
+    Tally recent_[kBuckets];
     double task_events_ever_ = 0;
 };
 
