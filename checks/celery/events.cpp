@@ -162,7 +162,9 @@ void EventTally::add(const json& event, double now) {
         const std::string host = clean_name(text_field(event, "hostname"));
         if (host.empty()) return;
         if (type == "worker-offline") {
+            // Forgotten whole: a worker that comes back under the name counts from zero.
             workers_.erase(host);
+            processed_first_.erase(host);
             return;
         }
         if (workers_.count(host) == 0 && workers_.size() >= kMaxWorkers) return;

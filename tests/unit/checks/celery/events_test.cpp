@@ -196,6 +196,16 @@ TEST_CASE("events: heartbeats that count processed tasks with no task event mean
     CHECK_FALSE(tally.view(kNow + 3).processed_unseen);
 }
 
+TEST_CASE("events: a worker that went offline and came back counts its tasks from zero",
+          "[celery_events]") {
+    EventTally tally({{}, 10, 600, 300});
+    tally.add(heartbeat("celery@a", 10), kNow);
+    tally.add({{"type", "worker-offline"}, {"hostname", "celery@a"}}, kNow + 1);
+    tally.add(heartbeat("celery@a", 0), kNow + 2);  // restarted: its count starts again
+    tally.add(heartbeat("celery@a", 3), kNow + 4);
+    CHECK(tally.view(kNow + 4).processed_unseen);
+}
+
 TEST_CASE("events: CLIENT LIST counts kombu's listeners on one database, not vitals'",
           "[celery_events]") {
     const std::string list =
