@@ -8,6 +8,7 @@
 
 #include "checks/builtin.hpp"
 #include "checks/http_target.hpp"
+#include "sidecar/json.hpp"
 #include "sidecar/text.hpp"
 
 namespace vitals::checks {
@@ -69,7 +70,7 @@ class StaticCheck final : public Check {
             text.resize(static_cast<std::size_t>(in.gcount()));
             if (text.size() > kManifestLimit) return "is over 8 MiB";
         }
-        const auto j = nlohmann::json::parse(text, nullptr, false);
+        const auto j = vitals::parse_json(text);
         if (!j.is_object() || !j.contains("paths") || !j["paths"].is_object())
             return "is not Django's staticfiles.json (no \"paths\" object)";
         paths = j["paths"];

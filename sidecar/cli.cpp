@@ -9,6 +9,7 @@
 
 #include "sidecar/clients/http_client.hpp"
 #include "sidecar/duration.hpp"
+#include "sidecar/json.hpp"
 #include "sidecar/text.hpp"
 
 namespace vitals {
@@ -39,7 +40,7 @@ Fetched fetch(const std::string& base, const std::string& path, std::string& err
         error = "cannot reach vitals at " + parsed.url->redacted() + ": " + f.reply.error;
         return f;
     }
-    f.body = json::parse(f.reply.body, nullptr, false);
+    f.body = vitals::parse_json(f.reply.body);
     if (f.body.is_discarded()) f.body = json();
     return f;
 }

@@ -10,6 +10,7 @@
 #include "checks/celery/celery.hpp"
 #include "sidecar/clients/http_client.hpp"
 #include "sidecar/clients/redis_client.hpp"
+#include "sidecar/json.hpp"
 
 namespace vitals::checks {
 
@@ -67,7 +68,7 @@ std::optional<ManagedQueue> managed_queue(const Url& management, const Url& brok
                 queue + (reply.status == 401 ? " (check the user and password in the URL)" : "");
         return std::nullopt;
     }
-    const auto j = nlohmann::json::parse(reply.body, nullptr, false);
+    const auto j = vitals::parse_json(reply.body);
     if (!j.is_object()) {
         error = "the management API's answer is not JSON";
         return std::nullopt;

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "sidecar/core/registry.hpp"
+#include "sidecar/json.hpp"
 
 namespace vitals {
 
@@ -150,7 +151,7 @@ std::string control_request(const std::string& method, const std::string& ticket
 
 std::vector<std::pair<std::string, nlohmann::json>> control_reply(const std::string& body) {
     std::vector<std::pair<std::string, nlohmann::json>> out;
-    auto j = nlohmann::json::parse(body, nullptr, false);
+    auto j = vitals::parse_json(body);
     if (!j.is_object()) return out;
     for (auto& item : j.items())
         out.emplace_back(item.key(), std::move(item.value()));
@@ -211,7 +212,7 @@ std::optional<std::string> kombu_body(const nlohmann::json& envelope) {
 }
 
 std::optional<std::pair<std::string, std::string>> redis_reply(std::string_view message) {
-    const auto envelope = nlohmann::json::parse(message, nullptr, false);
+    const auto envelope = vitals::parse_json(message);
     if (!envelope.is_object()) return std::nullopt;
     const auto headers = envelope.find("headers");
     if (headers == envelope.end() || !headers->is_object()) return std::nullopt;

@@ -9,6 +9,7 @@
 
 #include "checks/celery/celery.hpp"
 #include "sidecar/clients/redis_client.hpp"
+#include "sidecar/json.hpp"
 
 namespace vitals {
 
@@ -54,7 +55,7 @@ class RedisBroker final : public CeleryBroker {
             const auto reply = client_->command({"LINDEX", key, "-1"}, "LINDEX");
             if (reply->type != REDIS_REPLY_STRING) continue;  // an empty list
             const std::string message(reply->str, reply->len);
-            const auto envelope = nlohmann::json::parse(message, nullptr, false);
+            const auto envelope = vitals::parse_json(message);
             const nlohmann::json* tag = nullptr;
             if (envelope.is_object() && envelope.contains("properties") &&
                 envelope["properties"].is_object() &&
@@ -114,7 +115,7 @@ class RedisBroker final : public CeleryBroker {
                 const redisReply& payload = *reply->element[3];
                 if (payload.type != REDIS_REPLY_STRING) continue;
                 const auto envelope =
-                    nlohmann::json::parse(payload.str, payload.str + payload.len, nullptr, false);
+                    vitals::parse_json(std::string_view(payload.str, payload.len));
                 if (auto body = kombu_body(envelope)) bodies.push_back(std::move(*body));
             }
         } catch (const RedisError& e) {

@@ -9,6 +9,7 @@
 #include "checks/builtin.hpp"
 #include "checks/celery/celery.hpp"
 #include "checks/celery/events.hpp"
+#include "sidecar/json.hpp"
 #include "sidecar/url.hpp"
 
 namespace vitals::checks {
@@ -121,7 +122,7 @@ class CeleryTasksCheck final : public Check {
                     // tallied and freed before the next.
                     const double now = unix_seconds(clock_.wall());
                     for (const std::string& body : bodies) {
-                        const nlohmann::json e = nlohmann::json::parse(body, nullptr, false);
+                        const nlohmann::json e = vitals::parse_json(body);
                         std::lock_guard<std::mutex> lock(mutex_);
                         if (e.is_array()) {
                             for (const nlohmann::json& one : e)

@@ -13,6 +13,7 @@
 #include "checks/domain/rdap.hpp"
 #include "checks/http_target.hpp"
 #include "sidecar/clients/http_client.hpp"
+#include "sidecar/json.hpp"
 #include "sidecar/text.hpp"
 
 namespace vitals::checks {
@@ -143,7 +144,7 @@ class DomainCheck final : public Check {
             return "the registry's RDAP server (" + where + ") answered " +
                    std::to_string(reply.status);
         if (reply.body_truncated) return where + " answered more than 4 MiB";
-        const json answer = json::parse(reply.body, nullptr, false);
+        const json answer = vitals::parse_json(reply.body);
         std::string error;
         std::optional<DomainRecord> record = parse_domain_record(answer, error);
         if (!record) return where + ": " + error;
@@ -168,7 +169,7 @@ class DomainCheck final : public Check {
         if (!reply.ok) return "cannot read RDAP's bootstrap file: " + reply.error;
         if (reply.status != 200)
             return "RDAP's bootstrap file " + where + " answered " + std::to_string(reply.status);
-        const json bootstrap = json::parse(reply.body, nullptr, false);
+        const json bootstrap = vitals::parse_json(reply.body);
         if (!bootstrap.is_object() || !bootstrap.contains("services"))
             return "RDAP's bootstrap file " + where + " is not a bootstrap file (RFC 9224)";
         const std::vector<std::string> bases = rdap_bases(bootstrap, p_.domain);
@@ -190,7 +191,7 @@ class DomainCheck final : public Check {
         std::stringstream text;
         text << in.rdbuf();
         // A state file that is not this domain's (or not JSON) is replaced at the next save.
-        state_ = domain_state_from_json(json::parse(text.str(), nullptr, false), p_.domain);
+        state_ = domain_state_from_json(vitals::parse_json(text.str()), p_.domain);
     }
 
     void save() {

@@ -96,11 +96,15 @@ std::string registrar_of(const json& answer) {
         std::string name = vcard_name(entity);
         if (const auto ids = entity.find("publicIds"); ids != entity.end() && ids->is_array()) {
             for (const json& id : *ids) {
-                if (id.is_object() && id.value("type", "") == "IANA Registrar ID" &&
-                    id.contains("identifier")) {
-                    const json& value = id["identifier"];
+                const auto type = id.is_object() ? id.find("type") : id.end();
+                if (type == id.end() || *type != "IANA Registrar ID" || !id.contains("identifier"))
+                    continue;
+                // An identifier is a string or a number (RFC 9083 section 4.8); anything
+                // else is not shown.
+                const json& value = id["identifier"];
+                if (value.is_string() || value.is_number_integer()) {
                     const std::string text =
-                        value.is_string() ? value.get<std::string>() : value.dump();
+                        value.is_string() ? clip_utf8(value.get<std::string>(), 64) : value.dump();
                     name += (name.empty() ? "IANA " : " (IANA ") + text + (name.empty() ? "" : ")");
                     break;
                 }

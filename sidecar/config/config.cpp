@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "sidecar/clients/redis_client.hpp"
+#include "sidecar/json.hpp"
 
 namespace vitals {
 
@@ -237,9 +238,15 @@ std::optional<json> read_file(const std::string& path, ConfigErrors& errors) {
     }
     std::stringstream text;
     text << in.rdbuf();
+    if (json_depth(text.str()) > kMaxJsonDepth) {
+        errors.push_back({path, "",
+                          "nests deeper than " + std::to_string(kMaxJsonDepth) +
+                              " levels of arrays and objects"});
+        return std::nullopt;
+    }
     try {
         return json::parse(text.str());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e400
         // nlohmann's message quotes what it last read, which may be a URL's password: keep
         // the position and the reason, drop the quote.
         std::string what = e.what();

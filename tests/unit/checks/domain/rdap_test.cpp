@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "checks/domain/rdap.hpp"
+#include "sidecar/json.hpp"
 #include "support/make_check.hpp"
 
 using namespace vitals;
@@ -242,4 +243,22 @@ TEST_CASE("rdap: the state survives a round trip and belongs to one domain", "[d
         "changes": [1, {"what": 2}]})"),
                                        "example.com")
                     .record);
+}
+
+TEST_CASE("rdap: a hostile answer is refused or read without recursing", "[domain]") {
+    // 400,000 levels deep in the registrar's identifier: not parsed at all.
+    const std::string deep = R"({"objectClassName": "domain", "entities": [{"roles":
+        ["registrar"], "publicIds": [{"type": "IANA Registrar ID", "identifier": )" +
+                             std::string(400'000, '[') + std::string(400'000, ']') + "}]}]}";
+    CHECK(vitals::parse_json(deep).is_discarded());
+    // Within the depth limit, an identifier that is neither a string nor a number is not
+    // shown, and a type of the wrong kind is passed over.
+    const DomainRecord r = record_of(json::parse(R"({"objectClassName": "domain", "entities":
+        [{"roles": ["registrar"], "handle": "R-2", "publicIds": [{"type": 5, "identifier": 1},
+        {"type": "IANA Registrar ID", "identifier": [[[["x"]]]]}]}]})"));
+    CHECK(r.registrar == "R-2");
+    const DomainRecord n = record_of(json::parse(R"({"objectClassName": "domain", "entities":
+        [{"roles": ["registrar"], "publicIds": [{"type": "IANA Registrar ID", "identifier":
+        292}]}]})"));
+    CHECK(n.registrar == "IANA 292");
 }
