@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "sidecar/json.hpp"
+
 namespace vitals {
 
 namespace {
@@ -227,6 +229,12 @@ Params read_settings(const json& object, const SettingsTable& table, const std::
             continue;
         }
         json v = validate_value(s, *it, where, key_pointer, errors);
+        if (v.is_null() && !s.default_value.is_null()) {
+            // The error is recorded and the configuration will be refused; the default
+            // stands in so that whatever reads the rest can still read this one.
+            ConfigErrors ignored;
+            v = validate_value(s, s.default_value, where, key_pointer, ignored);
+        }
         if (!v.is_null()) values[s.key] = std::move(v);
     }
     for (const auto& item : object.items()) {
@@ -256,7 +264,7 @@ json setting_from_env(const Setting& setting, const std::string& text) {
             return json();
         case SettingType::integer:
         case SettingType::number: {
-            json parsed = json::parse(text, nullptr, false);
+            json parsed = vitals::parse_json(text);
             return parsed.is_number() ? parsed : json();
         }
         case SettingType::integer_list: {
@@ -264,7 +272,7 @@ json setting_from_env(const Setting& setting, const std::string& text) {
             std::string item;
             std::istringstream in(text);
             while (std::getline(in, item, ',')) {
-                json parsed = json::parse(item, nullptr, false);
+                json parsed = vitals::parse_json(item);
                 if (!parsed.is_number_integer()) return json();
                 out.push_back(parsed);
             }

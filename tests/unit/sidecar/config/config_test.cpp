@@ -262,3 +262,28 @@ TEST_CASE("a kind may set its own default interval, and a check's own still wins
         if (c.name == "port") CHECK(c.policy.interval == Millis(10'000));
     }
 }
+
+TEST_CASE("values out of range, too large to be numbers, or absurdly nested are errors",
+          "[config]") {
+    {
+        const ConfigLoad load = load_text(R"({"keepalive_timeout": "0s", "max_connections": 1})");
+        INFO(all_text(load.errors));
+        CHECK_FALSE(load.config);
+        CHECK(has_error(load.errors, "/keepalive_timeout", ""));
+        CHECK(has_error(load.errors, "/max_connections", ""));
+    }
+    {
+        const ConfigLoad load = load_text(
+            R"({"checks": {"x": {"kind": "tcp", "host": "127.0.0.1", "port": 1, "jitter": 1e400}}})");
+        INFO(all_text(load.errors));
+        CHECK_FALSE(load.config);
+        REQUIRE(load.errors.size() == 1);
+        CHECK(load.errors[0].message.find("not valid JSON") != std::string::npos);
+    }
+    {
+        const ConfigLoad load = load_text(std::string(100'000, '[') + std::string(100'000, ']'));
+        CHECK_FALSE(load.config);
+        REQUIRE(load.errors.size() == 1);
+        CHECK(load.errors[0].message.find("nests deeper than 64") != std::string::npos);
+    }
+}
