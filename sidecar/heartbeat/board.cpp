@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sidecar/clients/redis_client.hpp"
+#include "sidecar/json.hpp"
 #include "sidecar/text.hpp"
 
 namespace vitals {
@@ -24,16 +25,23 @@ std::string lower(std::string text) {
     return text;
 }
 
-std::map<std::string, std::int64_t>::iterator oldest_run(
-    std::map<std::string, std::int64_t>& runs) {
-    return std::min_element(runs.begin(), runs.end(),
-                            [](const auto& a, const auto& b) { return a.second < b.second; });
+// Keeps the newest `limit` of (run id, time) pairs, in one pass and one partial sort: what
+// another replica (or anyone with access to Redis) wrote may hold any number of them.
+std::map<std::string, std::int64_t> newest_runs(
+    std::vector<std::pair<std::string, std::int64_t>> runs,
+    std::size_t limit = kHeartbeatOpenRuns) {
+    if (runs.size() > limit) {
+        std::nth_element(runs.begin(), runs.begin() + static_cast<std::ptrdiff_t>(limit),
+                         runs.end(),
+                         [](const auto& a, const auto& b) { return a.second > b.second; });
+        runs.resize(limit);
+    }
+    return {std::make_move_iterator(runs.begin()), std::make_move_iterator(runs.end())};
 }
 
 // Keeps the newest kHeartbeatOpenRuns entries of a run-id map.
 void bound_runs(std::map<std::string, std::int64_t>& runs) {
-    while (runs.size() > kHeartbeatOpenRuns)
-        runs.erase(oldest_run(runs));
+    if (runs.size() > kHeartbeatOpenRuns) runs = newest_runs({runs.begin(), runs.end()});
 }
 
 // The later time of each run id of `other` into `into`.
@@ -55,12 +63,14 @@ void close_finished(HeartbeatState& s) {
     bound_runs(s.ended);
 }
 
+// Run ids of at most 64 bytes with an integer time, the newest kHeartbeatOpenRuns.
 std::map<std::string, std::int64_t> runs_from_json(const nlohmann::json& j) {
-    std::map<std::string, std::int64_t> out;
-    if (!j.is_object()) return out;
+    std::vector<std::pair<std::string, std::int64_t>> runs;
+    if (!j.is_object()) return {};
     for (const auto& run : j.items())
-        if (run.value().is_number_integer()) out[run.key()] = run.value().get<std::int64_t>();
-    return out;
+        if (run.value().is_number_integer() && !run.key().empty() && run.key().size() <= 64)
+            runs.emplace_back(run.key(), run.value().get<std::int64_t>());
+    return newest_runs(std::move(runs));
 }
 
 std::string ago(std::int64_t ms) {
@@ -90,13 +100,20 @@ std::vector<PingRecord> history_from_json(const nlohmann::json& list) {
         p.kind = kind->get<std::string>();
         if (const auto x = e.find("exit_status"); x != e.end() && x->is_number_integer())
             p.exit_status = x->get<int>();
-        if (const auto x = e.find("rid"); x != e.end() && x->is_string())
+        if (const auto x = e.find("rid"); x != e.end() && x->is_string() && x->size() <= 64)
             p.run_id = x->get<std::string>();
         if (const auto x = e.find("duration_seconds"); x != e.end() && x->is_number())
             p.duration_seconds = x->get<double>();
         if (const auto x = e.find("line"); x != e.end() && x->is_string())
-            p.first_line = x->get<std::string>();
+            p.first_line = clip_utf8(x->get_ref<const std::string&>(), kHeartbeatHistoryLine);
         out.push_back(std::move(p));
+    }
+    // The newest kHeartbeatHistory, so that no merge after this sees more.
+    if (out.size() > kHeartbeatHistory) {
+        std::partial_sort(
+            out.begin(), out.begin() + kHeartbeatHistory, out.end(),
+            [](const PingRecord& a, const PingRecord& b) { return a.at_ms > b.at_ms; });
+        out.resize(kHeartbeatHistory);
     }
     return out;
 }
@@ -186,7 +203,7 @@ if later('start', ARGV[3]) then redis.call('HSET', key, 'start', ARGV[3]) end
 if later('fail', ARGV[4]) then redis.call('HSET', key, 'fail', ARGV[4], 'message', ARGV[5]) end
 if later('body_at', ARGV[6]) then redis.call('HSET', key, 'body_at', ARGV[6], 'body', ARGV[7], 'exit', ARGV[8]) end
 if later('log', ARGV[9]) then redis.call('HSET', key, 'log', ARGV[9]) end
--- The ping history: every replica's entries, once each, newest first, the last ten.
+-- The ping history: every replica's entries, once each, newest first, the last ARGV[13].
 if ARGV[10] ~= '' then
   local all, seen = {}, {}
   local function add(text)
@@ -203,11 +220,11 @@ if ARGV[10] ~= '' then
   local old = redis.call('HGET', key, 'history')
   if old then add(old) end
   table.sort(all, function(a, b) return a['at'] > b['at'] end)
-  while #all > 10 do table.remove(all) end
+  while #all > tonumber(ARGV[13]) do table.remove(all) end
   redis.call('HSET', key, 'history', cjson.encode(all))
 end
 -- Open and finished run ids: the later time of each, a run closed by a finish at or after
--- its start, the newest twenty of each kept.
+-- its start, the newest ARGV[14] of each kept.
 if ARGV[11] ~= '' then
   local function decode(text)
     if not text or text == '' then return {} end
@@ -228,7 +245,7 @@ if ARGV[11] ~= '' then
     end
     table.sort(list, function(a, b) return a[2] > b[2] end)
     local out = {}
-    for i = 1, math.min(#list, 20) do out[list[i][1]] = list[i][2] end
+    for i = 1, math.min(#list, tonumber(ARGV[14])) do out[list[i][1]] = list[i][2] end
     return out
   end
   local runs, ended = {}, {}
@@ -462,6 +479,25 @@ CheckResult judge_heartbeat(const HeartbeatState& s, const HeartbeatRule& rule, 
     return r;
 }
 
+HeartbeatState shared_state_from_fields(std::map<std::string, std::string> fields) {
+    HeartbeatState remote;
+    remote.last_success_ms = number_of(fields["success"]);
+    remote.last_start_ms = number_of(fields["start"]);
+    remote.last_fail_ms = number_of(fields["fail"]);
+    remote.fail_message = fields["message"];
+    remote.last_duration_seconds = real_of(fields["duration"]);
+    remote.last_body_ms = number_of(fields["body_at"]);
+    remote.last_body = fields["body"];
+    if (const auto exit = number_of(fields["exit"]))
+        remote.last_exit_status = static_cast<int>(*exit);
+    remote.last_log_ms = number_of(fields["log"]);
+    remote.runs = runs_from_json(vitals::parse_json(fields["runs"]));
+    remote.ended = runs_from_json(vitals::parse_json(fields["ended"]));
+    if (!fields["history"].empty())
+        remote.history = history_from_json(vitals::parse_json(fields["history"]));
+    return remote;
+}
+
 HeartbeatBoard::~HeartbeatBoard() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -479,7 +515,7 @@ void HeartbeatBoard::open(const std::string& state_file) {
     if (!in) return;  // first start
     std::stringstream text;
     text << in.rdbuf();
-    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    const auto j = vitals::parse_json(text.str());
     if (!j.is_object()) {
         // Set aside, never a crash loop: the next write replaces the file, and the bad one is
         // kept for a person to look at.
@@ -521,22 +557,7 @@ std::string HeartbeatBoard::refresh(const std::string& name, const Deadline& dea
     try {
         RedisClient client(*redis, deadline);
         const auto reply = client.command({"HGETALL", key}, "HGETALL");
-        std::map<std::string, std::string> fields = RedisClient::pairs(*reply);
-        remote.last_success_ms = number_of(fields["success"]);
-        remote.last_start_ms = number_of(fields["start"]);
-        remote.last_fail_ms = number_of(fields["fail"]);
-        remote.fail_message = fields["message"];
-        remote.last_duration_seconds = real_of(fields["duration"]);
-        remote.last_body_ms = number_of(fields["body_at"]);
-        remote.last_body = fields["body"];
-        if (const auto exit = number_of(fields["exit"]))
-            remote.last_exit_status = static_cast<int>(*exit);
-        remote.last_log_ms = number_of(fields["log"]);
-        remote.runs = runs_from_json(nlohmann::json::parse(fields["runs"], nullptr, false));
-        remote.ended = runs_from_json(nlohmann::json::parse(fields["ended"], nullptr, false));
-        if (!fields["history"].empty())
-            remote.history =
-                history_from_json(nlohmann::json::parse(fields["history"], nullptr, false));
+        remote = shared_state_from_fields(RedisClient::pairs(*reply));
         // What another replica (or anyone with access to Redis) wrote is checked here.
         remote = sanitized(std::move(remote), wall_now_ms());
     } catch (const std::exception& e) {
@@ -750,7 +771,8 @@ std::string HeartbeatBoard::write_shared(const std::map<std::string, HeartbeatSt
                  s.last_exit_status ? std::to_string(*s.last_exit_status) : "",
                  text_of(s.last_log_ms), s.history.empty() ? "" : history_json(s.history).dump(),
                  s.runs.empty() && s.ended.empty() ? "" : nlohmann::json(s.runs).dump(),
-                 s.runs.empty() && s.ended.empty() ? "" : nlohmann::json(s.ended).dump()},
+                 s.runs.empty() && s.ended.empty() ? "" : nlohmann::json(s.ended).dump(),
+                 std::to_string(kHeartbeatHistory), std::to_string(kHeartbeatOpenRuns)},
                 "EVAL");
         }
     } catch (const std::exception& e) {

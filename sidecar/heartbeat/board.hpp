@@ -96,6 +96,10 @@ inline constexpr std::chrono::minutes kHeartbeatClockSkew{5};
 // the state file, the shared hash.
 HeartbeatState sanitized(HeartbeatState s, std::int64_t now_ms);
 
+// A heartbeat's shared hash (HGETALL's field -> value) read back, run ids and pings cut to
+// their limits in one pass; still to be sanitized. Whatever the hash holds, nothing throws.
+HeartbeatState shared_state_from_fields(std::map<std::string, std::string> fields);
+
 // Keeps the later of each event (success, start, fail) of two views of one heartbeat.
 void merge_heartbeat(HeartbeatState& into, const HeartbeatState& other);
 
