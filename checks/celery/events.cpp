@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sidecar/json.hpp"
 #include "sidecar/text.hpp"
 
 namespace vitals {
@@ -81,7 +82,7 @@ EventTally::EventTally(TaskTallyOptions options) : options_(std::move(options)) 
 }
 
 void EventTally::add_body(std::string_view body, double now) {
-    const json parsed = json::parse(body, nullptr, false);
+    const json parsed = vitals::parse_json(body);
     if (parsed.is_array()) {
         for (const json& event : parsed)
             add(event, now);
@@ -180,7 +181,9 @@ void EventTally::add(const json& event, double now) {
     }
     if (!task_event) return;
     ++task_events_ever_;
-    const std::string uuid = text_field(event, "uuid");
+    // Celery's task ids are UUIDs (36 bytes); anything longer is not one, and is not kept.
+    std::string uuid = text_field(event, "uuid");
+    if (uuid.size() > kMaxTaskIdBytes) uuid.clear();
     const double timestamp = number_field(event, "timestamp").value_or(now);
     std::string name = clean_name(text_field(event, "name"));
     const auto known = pending_.find(uuid);

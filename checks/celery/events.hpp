@@ -69,6 +69,7 @@ class EventTally {
     // that one's counts go to "other".
     static constexpr std::size_t kMaxNames = 500;
     static constexpr std::size_t kMaxPending = 50'000;  // tasks received and not finished
+    static constexpr std::size_t kMaxTaskIdBytes = 64;  // a longer task id is not kept
     static constexpr std::size_t kMaxWorkers = 1'000;
 
   private:

@@ -219,3 +219,17 @@ TEST_CASE("events: CLIENT LIST counts kombu's listeners on one database, not vit
     CHECK(count_listening_clients(list, 0) == 0);
     CHECK(count_listening_clients("", 0) == 0);
 }
+
+TEST_CASE("events: a task id past 64 bytes is not kept (it is no Celery uuid)", "[celery_events]") {
+    EventTally tally({{}, 10, 600, 300});
+    const std::string huge(20'000, 'u');
+    for (int i = 0; i < 2000; ++i)
+        tally.add(received(huge + std::to_string(i), "shop.x", kNow), kNow);
+    tally.add(event("task-succeeded", huge + "0", kNow, 0.1), kNow);
+    tally.add(received("0d6a4c8e-64ad-4b26-8d3b-0e7a9b1f2c3d", "shop.x", kNow), kNow);
+    tally.add(event("task-succeeded", "0d6a4c8e-64ad-4b26-8d3b-0e7a9b1f2c3d", kNow, 0.1), kNow);
+    const EventsView view = tally.view(kNow);
+    CHECK(view.tasks.at("shop.x").received == 2001);
+    CHECK(view.tasks.at("shop.x").succeeded == 1);  // the uuid's; the long id was not matched
+    CHECK(view.tasks.at("other").succeeded == 1);
+}
