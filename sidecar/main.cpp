@@ -3,12 +3,14 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <thread>
 
 #include "checks/builtin.hpp"
 #include "sidecar/app.hpp"
@@ -95,6 +97,29 @@ std::string local_url(const vitals::Environment& env) {
     return "http://127.0.0.1:" + port;
 }
 
+// Rollouts wait for the old pod to go: whatever its clients or checks do, vitals is gone
+// this long after SIGTERM, well inside Kubernetes' default 30 s grace period.
+constexpr std::chrono::seconds kStopLimit{4};
+
+// Ends the process `limit` from now if it has not ended by itself.
+void exit_within(std::chrono::seconds limit, vitals::Log& log) {
+    std::thread([limit, &log] {
+        std::this_thread::sleep_for(limit);
+        log.event("error", "stop_overdue", {{"after_seconds", limit.count()}});
+        std::cout.flush();
+        std::_Exit(1);
+    }).detach();
+}
+
+// Every held connection and dependency takes a descriptor; the usual soft limit of 1,024
+// is below what max_connections allows. Raised to the hard limit, as Go programs do.
+void raise_file_limit() {
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur >= files.rlim_max) return;
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 1 << 16);
+    ::setrlimit(RLIMIT_NOFILE, &files);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,6 +152,7 @@ int main(int argc, char** argv) {
         return 0;
     }
 
+    raise_file_limit();
     // Block the stop signals before any thread exists, so every thread inherits the mask
     // and only sigwait below receives them.
     sigset_t stop_signals;
@@ -186,6 +212,9 @@ int main(int argc, char** argv) {
         int signal_number = 0;
         sigwait(&stop_signals, &signal_number);
         log.info("shutdown", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        // The heartbeats' state first: whatever follows, a restart loses no ping.
+        heartbeats.flush(std::chrono::milliseconds(1000));
+        exit_within(kStopLimit, log);
     } catch (const std::exception& e) {
         log.event("error", "listen_failed",
                   {{"listen", config.listen.text(config.listen.port)}, {"error", e.what()}});
