@@ -13,6 +13,8 @@ int hex_value(char c) {
     return -1;
 }
 
+}  // namespace
+
 std::optional<std::string> percent_decode(std::string_view in) {
     std::string out;
     out.reserve(in.size());
@@ -34,6 +36,8 @@ std::optional<std::string> percent_decode(std::string_view in) {
     }
     return out;
 }
+
+namespace {
 
 bool valid_scheme(std::string_view s) {
     if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;

@@ -46,6 +46,9 @@ struct UrlParse {
 
 UrlParse parse_url(std::string_view text);
 
+// %XX sequences decoded ('+' stays '+'); nullopt for a '%' not followed by two hex digits.
+std::optional<std::string> percent_decode(std::string_view in);
+
 // Best effort for arbitrary text that may hold a URL (an exception message, say): masks
 // whatever stands between "://user:" and "@", and the value of every key=value whose key
 // names a secret.

@@ -5,6 +5,8 @@
 #include <pistache/http_headers.h>
 #include <pistache/peer.h>
 
+#include "sidecar/url.hpp"
+
 namespace vitals {
 
 using namespace Pistache;
@@ -19,16 +21,39 @@ class NoSniff final : public Http::Header::Header {
     void write(std::ostream& os) const override { os << "nosniff"; }
 };
 
+constexpr std::string_view kPolicy =
+    "default-src 'none'; script-src 'self'; connect-src 'self'; "
+    "style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
+
 class ContentSecurityPolicy final : public Http::Header::Header {
   public:
     NAME("Content-Security-Policy")
-    void write(std::ostream& os) const override {
-        os << "default-src 'none'; script-src 'self'; connect-src 'self'; "
-              "style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
-    }
+    void write(std::ostream& os) const override { os << kPolicy; }
 };
 
+// The answer's size on the wire, near enough to bound what a connection leaves unread.
+constexpr std::size_t kHeaderBytes = 400;
+
 }  // namespace
+
+const char* const kConnectionData = "vitals.connection";
+
+std::shared_ptr<Connection> connection_of(const std::shared_ptr<Tcp::Peer>& peer) {
+    if (!peer) return nullptr;
+    return std::static_pointer_cast<Connection>(peer->getData(kConnectionData));
+}
+
+std::string raw_answer(int code, std::string_view reason, std::string_view body) {
+    std::string out =
+        "HTTP/1.1 " + std::to_string(code) + " " + std::string(reason) +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\nCache-Control: no-store\r\n"
+        "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: ";
+    out += kPolicy;
+    out += "\r\n\r\n";
+    out += body;
+    return out;
+}
 
 const MediaTypes& media() {
     static const MediaTypes types;
@@ -51,7 +76,7 @@ bool set_connection(const Http::Request& request, Http::ResponseWriter& writer, 
 }
 
 void send(const Http::Request& request, Http::ResponseWriter& writer, const Response& response,
-          const Http::Mime::MediaType& type, bool close) {
+          const Http::Mime::MediaType& type, const ConnectionLimits& limits, bool close) {
     const bool keep_alive = set_connection(request, writer, close);
     writer.headers().add<Http::Header::CacheControl>(Http::CacheDirective::NoStore);
     // Every answer: no type sniffing, and a page that can load nothing from anywhere (it
@@ -59,21 +84,35 @@ void send(const Http::Request& request, Http::ResponseWriter& writer, const Resp
     writer.headers().add<NoSniff>();
     writer.headers().add<ContentSecurityPolicy>();
     const bool head = request.method() == Http::Method::Head;
+    const std::size_t body = head ? 0 : response.body.size();
+    // A peer that does not read its answers is let go rather than queued for: this Pistache
+    // keeps every unsent answer, and busy-loops on a socket that is full.
+    const auto connection = connection_of(writer.getPeer());
+    const std::size_t bytes = body + kHeaderBytes;
+    if (connection) {
+        if (!connection->may_send(bytes, limits)) {
+            connection->close();
+            return;
+        }
+        connection->queued(bytes);
+    }
     auto sent = writer.send(static_cast<Http::Code>(response.code),
-                            head ? std::string_view().data() : response.body.data(),
-                            head ? 0 : response.body.size(), type);
-    if (keep_alive) return;
+                            head ? std::string_view().data() : response.body.data(), body, type);
     // "Connection: close" alone does not make this Pistache close: the connection stayed
     // open until the keep-alive timeout, and a client reading to the end of the stream (an
     // HTTP/1.0 monitor, nc) waited that long. Once the answer is written, the socket is shut
     // down and the reactor lets the peer go.
-    const auto peer = writer.getPeer();
-    const int fd = peer ? peer->fd() : -1;
+    const std::weak_ptr<Connection> weak = connection;
     sent.then(
-        [fd](ssize_t) {
-            if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+        [weak, bytes, keep_alive](ssize_t) {
+            if (const auto c = weak.lock()) {
+                c->written(bytes);
+                if (!keep_alive) c->close();
+            }
         },
-        Async::IgnoreException);
+        [weak, bytes](std::exception_ptr&) {
+            if (const auto c = weak.lock()) c->written(bytes);
+        });
 }
 
 // "127.0.0.1:8686", "[::1]:8686", "localhost", "10.0.0.7": names no DNS answer can move.
@@ -86,6 +125,14 @@ bool host_is_literal(std::string_view host) {
         if (!(c == '.' || (c >= '0' && c <= '9'))) return false;
     }
     return true;
+}
+
+std::string request_token(const Http::Request& request) {
+    std::string token = bearer_token(request);
+    if (!token.empty()) return token;
+    // curl --data-urlencode and most clients percent-encode the query.
+    const auto query = request.query().get("token");
+    return query ? percent_decode(*query).value_or("") : "";
 }
 
 std::string bearer_token(const Http::Request& request) {

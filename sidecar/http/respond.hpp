@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "sidecar/http/connections.hpp"
 #include "sidecar/http/render.hpp"
 
 namespace vitals {
@@ -29,13 +30,24 @@ const MediaTypes& media();
 
 // Sends `response` (no body for HEAD) with Cache-Control: no-store, nosniff, the CSP and the
 // right Connection header; `close` forces Connection: close. A connection answered with
-// Connection: close (asked for, HTTP/1.0, or forced) is closed once the answer is written.
+// Connection: close (asked for, HTTP/1.0, or forced) is closed once the answer is written;
+// one whose peer left more than `limits` allows unread is closed instead of answered.
 void send(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter& writer,
           const Response& response, const Pistache::Http::Mime::MediaType& type,
-          bool close = false);
+          const ConnectionLimits& limits, bool close = false);
+
+// Where a connection's state hangs on Pistache's peer, and how to find it (null: none).
+extern const char* const kConnectionData;
+std::shared_ptr<Connection> connection_of(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
+
+// A whole answer as bytes, with the headers every answer carries and Connection: close: for
+// answers written past Pistache (to a request it could not parse, or over the caps).
+std::string raw_answer(int code, std::string_view reason, std::string_view body);
 
 // "127.0.0.1:8686", "[::1]:8686", "localhost", "10.0.0.7": names no DNS answer can move.
 bool host_is_literal(std::string_view host);
+// The token a request presents: "Authorization: Bearer <token>", else ?token= decoded.
+std::string request_token(const Pistache::Http::Request& request);
 // The token of an "Authorization: Bearer <token>" header, or "".
 std::string bearer_token(const Pistache::Http::Request& request);
 // Compares in time that does not depend on where the strings differ.

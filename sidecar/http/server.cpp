@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "sidecar/heartbeat/board.hpp"
+#include "sidecar/http/connections.hpp"
+#include "sidecar/http/framing.hpp"
 #include "sidecar/http/render.hpp"
 #include "sidecar/http/respond.hpp"
 
@@ -81,6 +83,7 @@ struct Route {
     std::string_view shown;  // in the 404 body
     unsigned methods;
     bool needs_scheduler;  // goes wrong when the scheduler stalls: 503 then
+    bool reserved;         // a probe path: answered over the connection caps too
     Answerer answer;
 };
 
@@ -134,8 +137,42 @@ class ProbeHandler final : public Http::Handler {
     HTTP_PROTOTYPE(ProbeHandler)
 
     ProbeHandler(const Latest<Rendered>* pages, const Store* store, const Clock* clock,
-                 const HttpOptions* options)
-        : pages_(pages), store_(store), clock_(clock), options_(options) {}
+                 const HttpOptions* options, std::shared_ptr<Connections> connections)
+        : pages_(pages),
+          store_(store),
+          clock_(clock),
+          options_(options),
+          connections_(std::move(connections)) {}
+
+    // Every connection gets its parser (as Pistache's own handler does) and its place under
+    // the caps.
+    void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+        peer->putData(ParserData, std::make_shared<Http::RequestParser>(getMaxRequestSize()));
+        peer->putData(kConnectionData, connections_->open(peer->fd(), peer->address().host()));
+    }
+
+    // Pistache's own reading parses one request per read and drops what follows it, answers
+    // its parse errors with exception text, and keeps the connection open after a 413 (so
+    // the rest of a refused body ran as a request). Here each request is framed first, then
+    // parsed alone; an error answer is vitals' and closes the connection.
+    void onInput(const char* buffer, size_t length,
+                 const std::shared_ptr<Tcp::Peer>& peer) override {
+        const auto connection = connection_of(peer);
+        if (!connection || connection->closing()) return;
+        Connection& c = *connection;
+        c.inbox.append(buffer, length);
+        while (!c.closing() && !c.inbox.empty()) {
+            const Frame frame = frame_request(c.inbox, kMaxRequestBytes);
+            if (frame.kind == Frame::incomplete) break;
+            if (frame.kind != Frame::complete) {
+                c.close_with(frame.kind == Frame::too_large ? too_large() : bad_request());
+                break;
+            }
+            serve(peer, c, frame.length);
+            c.inbox.erase(0, frame.length);
+        }
+        if (c.closing()) std::string().swap(c.inbox);
+    }
 
     void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
         // Pistache answers an escaped exception with its text as the body; nothing here
@@ -144,18 +181,12 @@ class ProbeHandler final : public Http::Handler {
             answer(request, writer);
         } catch (const std::exception&) {
             static const Response internal{500, "{\n  \"error\": \"internal error\"\n}\n"};
-            send(request, writer, internal, media().json);
+            reply(request, writer, internal, media().json, true);
         }
     }
 
     void answer(const Http::Request& request, Http::ResponseWriter& writer) {
         static const Response not_found = not_found_response();
-        static const Response too_many{503,
-                                       "{\n  \"error\": \"too many connections, try again\"\n}\n"};
-        if (const auto peer = writer.getPeer(); !admit(peer)) {
-            send(request, writer, too_many, media().json, true);  // and closed
-            return;
-        }
         const std::string& path = request.resource();
         const Route* route = nullptr;
         for (std::size_t i = 0; i < kRouteCount && route == nullptr; ++i) {
@@ -165,24 +196,35 @@ class ProbeHandler final : public Http::Handler {
                     : path == r.path)
                 route = &r;
         }
+        // Over the caps, a probe path is answered and the connection closed; anything else
+        // is refused.
+        const auto connection = connection_of(writer.getPeer());
+        const bool over = connection && !connection->admitted();
+        if (over && (route == nullptr || !route->reserved)) {
+            static const std::string too_many =
+                raw_answer(503, "Service Unavailable",
+                           "{\n  \"error\": \"too many connections, try again\"\n}\n");
+            connection->close_with(too_many);
+            return;
+        }
         if (route == nullptr) {
-            send(request, writer, not_found, media().json);
+            reply(request, writer, not_found, media().json);
             return;
         }
         if ((method_bit(request.method()) & route->methods) == 0) {
             writer.headers().add<Http::Header::Allow>(allowed_methods(route->methods));
-            send(request, writer, not_allowed_response(route->methods), media().json);
+            reply(request, writer, not_allowed_response(route->methods), media().json);
             return;
         }
         if (route->needs_scheduler && clock_->now() - store_->last_beat() > options_->stall_after) {
-            send(request, writer, kStalled, media().json);
+            reply(request, writer, kStalled, media().json, over);
             return;
         }
         const RequestView view{
             request, pages(), is_trusted(request),
             std::string_view(path).substr(route->prefix ? route->path.size() : 0)};
         const Answer answer = route->answer(*this, view);
-        send(request, writer, *answer.response, *answer.type);
+        reply(request, writer, *answer.response, *answer.type, over);
     }
 
     void onTimeout(const Http::Request& /*request*/, Http::ResponseWriter writer) override {
@@ -207,9 +249,7 @@ class ProbeHandler final : public Http::Handler {
         }
         HeartbeatBoard& board = *options_->heartbeats;
         if (!board.known(name)) return kNoSuchHeartbeat;
-        std::string token = bearer_token(request);
-        if (token.empty()) token = request.query().get("token").value_or("");
-        if (!board.authorized(name, token)) return kBadToken;
+        if (!board.authorized(name, request_token(request))) return kBadToken;
         if (ping == Ping::fail && request.body().size() > 1024) return kTooLarge;
         const auto now =
             std::chrono::duration_cast<std::chrono::milliseconds>(clock_->wall().time_since_epoch())
@@ -247,9 +287,7 @@ class ProbeHandler final : public Http::Handler {
         }
         const auto name = board.resolve(std::string(target));
         if (!name) return kHcNotFound;
-        std::string token = bearer_token(request);
-        if (token.empty()) token = request.query().get("token").value_or("");
-        if (!board.authorized(*name, token)) return kHcBadToken;
+        if (!board.authorized(*name, request_token(request))) return kHcBadToken;
         if (const auto rid = request.query().get("rid")) {
             const bool valid = !rid->empty() && rid->size() <= 64 &&
                                std::all_of(rid->begin(), rid->end(), [](char c) {
@@ -275,30 +313,44 @@ class ProbeHandler final : public Http::Handler {
     }
 
   private:
-    // The connection cap. This Pistache offers no hook where a connection is accepted, so
-    // connections are counted where they are first seen: at their first request (one that
-    // never completes a request is closed by the header timeout). Each HTTP thread serves
-    // its own connections, so each keeps its own table, capped at its share, and no lock is
-    // taken. A connection over the cap gets 503 and is closed.
-    bool admit(const std::shared_ptr<Tcp::Peer>& peer) const {
-        if (!peer) return true;
-        thread_local const HttpOptions* owner = nullptr;
-        thread_local std::unordered_map<const Tcp::Peer*, std::weak_ptr<Tcp::Peer>> seen;
-        if (owner != options_) {  // a new server in this process (tests run several)
-            owner = options_;
-            seen.clear();
+    void reply(const Http::Request& request, Http::ResponseWriter& writer, const Response& response,
+               const Http::Mime::MediaType& type, bool close = false) const {
+        send(request, writer, response, type, connections_->limits(), close);
+    }
+
+    static const std::string& bad_request() {
+        static const std::string raw =
+            raw_answer(400, "Bad Request", "{\n  \"error\": \"malformed request\"\n}\n");
+        return raw;
+    }
+    static const std::string& too_large() {
+        static const std::string raw = raw_answer(
+            413, "Payload Too Large",
+            "{\n  \"error\": \"a request may hold at most 12 KiB, headers and body\"\n}\n");
+        return raw;
+    }
+
+    // Parses and answers the first `length` bytes of the connection's inbox: one request.
+    void serve(const std::shared_ptr<Tcp::Peer>& peer, Connection& c, std::size_t length) {
+        const auto parser = getParser(peer);
+        try {
+            if (!parser->feed(c.inbox.data(), length) ||
+                parser->parse() != Http::Private::State::Done) {
+                parser->reset();
+                c.close_with(bad_request());
+                return;
+            }
+            Http::Request& request = parser->request;
+            request.copyAddress(peer->address());
+            Http::ResponseWriter writer(request.version(), transport(), this, peer);
+            peer->setIdle(false);
+            onRequest(request, std::move(writer));
+        } catch (const std::exception&) {
+            // Pistache's parse errors (a bad Date, Host: x:99999999, ...) carry library text;
+            // the answer carries none of it.
+            c.close_with(bad_request());
         }
-        const auto it = seen.find(peer.get());
-        if (it != seen.end() && !it->second.expired()) return true;
-        const auto threads = static_cast<std::size_t>(std::max(options_->threads, 1));
-        const std::size_t share = (options_->max_connections + threads - 1) / threads;
-        if (it == seen.end() && seen.size() >= share) {
-            for (auto i = seen.begin(); i != seen.end();)
-                i = i->second.expired() ? seen.erase(i) : std::next(i);
-            if (seen.size() >= share) return false;
-        }
-        seen[peer.get()] = peer;
-        return true;
+        parser->reset();
     }
 
     // The current bodies. Each HTTP thread keeps its own reference and the version it saw,
@@ -333,53 +385,54 @@ class ProbeHandler final : public Http::Handler {
     const Store* store_;
     const Clock* clock_;
     const HttpOptions* options_;
+    std::shared_ptr<Connections> connections_;
 };
 
 const Route kRoutes[] = {
-    {"/livez", false, "/livez", kGet | kHead, true,
+    {"/livez", false, "/livez", kGet | kHead, true, true,
      [](const ProbeHandler&, const RequestView& v) { return json_answer(v.pages.livez); }},
-    {"/vitalz", false, "/vitalz", kGet | kHead, true,  // vitals itself, for its own probes
+    {"/vitalz", false, "/vitalz", kGet | kHead, true, true,  // vitals itself, for its own probes
      [](const ProbeHandler&, const RequestView&) { return json_answer(kPingOk); }},
-    {"/readyz", false, "/readyz", kGet | kHead, true,
+    {"/readyz", false, "/readyz", kGet | kHead, true, true,
      [](const ProbeHandler&, const RequestView& v) { return json_answer(v.pages.readyz); }},
-    {"/startupz", false, "/startupz", kGet | kHead, false,
+    {"/startupz", false, "/startupz", kGet | kHead, false, true,
      [](const ProbeHandler&, const RequestView& v) { return json_answer(v.pages.startupz); }},
-    {"/health", false, "/health", kGet | kHead, true,
+    {"/health", false, "/health", kGet | kHead, true, false,
      [](const ProbeHandler&, const RequestView& v) {
          return json_answer(v.trusted ? v.pages.health_trusted : v.pages.health_public);
      }},
-    {"/health/history", false, "/health/history", kGet | kHead, false,
+    {"/health/history", false, "/health/history", kGet | kHead, false, false,
      [](const ProbeHandler&, const RequestView& v) {
          return json_answer(v.trusted ? v.pages.history_trusted : v.pages.history_public);
      }},
-    {"/health/", true, "/health/<check>", kGet | kHead, false,
+    {"/health/", true, "/health/<check>", kGet | kHead, false, false,
      [](const ProbeHandler&, const RequestView& v) {
          const auto it = v.pages.check_detail.find(v.rest);
          if (it == v.pages.check_detail.end()) return json_answer(kNoSuchCheck);
          return json_answer(v.trusted ? it->second.second : it->second.first);
      }},
-    {"/metrics", false, "/metrics", kGet | kHead, false,
+    {"/metrics", false, "/metrics", kGet | kHead, false, false,
      [](const ProbeHandler&, const RequestView& v) {
          return Answer{&v.pages.metrics, &media().metrics};
      }},
-    {"/", false, "/", kGet | kHead, false,
+    {"/", false, "/", kGet | kHead, false, false,
      [](const ProbeHandler&, const RequestView& v) {
          return Answer{v.trusted ? &v.pages.page_trusted : &v.pages.page_public, &media().html};
      }},
-    {"/page.json", false, "/page.json", kGet | kHead, false,
+    {"/page.json", false, "/page.json", kGet | kHead, false, false,
      [](const ProbeHandler&, const RequestView& v) {
          return json_answer(v.trusted ? v.pages.page_json_trusted : v.pages.page_json_public);
      }},
-    {"/page.js", false, "/page.js", kGet | kHead, false,
+    {"/page.js", false, "/page.js", kGet | kHead, false, false,
      [](const ProbeHandler&, const RequestView&) {
          static const Response script{200, page_script()};
          return Answer{&script, &media().javascript};
      }},
-    {"/heartbeat/", true, "/heartbeat/<name>", kGet | kPost, false,
+    {"/heartbeat/", true, "/heartbeat/<name>", kGet | kPost, false, false,
      [](const ProbeHandler& h, const RequestView& v) {
          return json_answer(h.heartbeat(v.request, std::string(v.rest)));
      }},
-    {"/ping/", true, "/ping/<name>", kGet | kHead | kPost, false,
+    {"/ping/", true, "/ping/<name>", kGet | kHead | kPost, false, false,
      [](const ProbeHandler& h, const RequestView& v) {
          return Answer{&h.hc_ping(v.request, v.rest), &media().text};
      }},
@@ -392,6 +445,7 @@ HttpServer::HttpServer(const Store& store, const Clock& clock, HttpOptions optio
     : store_(store),
       clock_(clock),
       options_(std::move(options)),
+      connections_(std::make_shared<Connections>(ConnectionLimits{options_.max_connections})),
       pages_(std::make_shared<const Rendered>(render(*store.load()))) {}
 
 void HttpServer::publish(const Snapshot& snapshot) {
@@ -428,7 +482,8 @@ void HttpServer::start() {
         static_cast<int>(std::clamp<std::size_t>(options_.max_connections, 128, 65535));
     endpoint_->initArgs(static_cast<std::size_t>(options_.threads),
                         Flags<Tcp::Options>(Tcp::Options::ReuseAddr), std::string(), backlog);
-    endpoint_->setHandler(Http::make_handler<ProbeHandler>(&pages_, &store_, &clock_, &options_));
+    endpoint_->setHandler(
+        Http::make_handler<ProbeHandler>(&pages_, &store_, &clock_, &options_, connections_));
     endpoint_->serveThreaded();
 }
 
@@ -438,6 +493,9 @@ std::uint16_t HttpServer::port() const {
 
 void HttpServer::stop() {
     if (endpoint_) {
+        // A write stuck on a peer that stopped reading would keep its thread (and so this
+        // shutdown) waiting: every connection is shut first.
+        connections_->shut_all();
         endpoint_->shutdown();
         endpoint_.reset();
     }

@@ -1,6 +1,7 @@
 // The HTTP face of vitals, and the only user of Pistache. Every answer is a body rendered
 // once per publication (on the scheduler's thread, in publish()); a request picks one from
-// a table of routes. No dependency is touched, no lock is taken, nothing waits.
+// a table of routes. No dependency is touched, nothing waits, and a request takes no lock (a new
+// connection takes one, briefly, to find its place under the caps).
 #pragma once
 
 #include <chrono>
@@ -19,11 +20,13 @@ class Endpoint;
 namespace vitals {
 
 class HeartbeatBoard;
+class Connections;
 
 struct HttpOptions {
     ListenAddress listen;
     int threads = 1;
-    // Connections served at once; one more gets 503 and is closed.
+    // Connections served at once (loopback sources and the rest each), a quarter of it from
+    // one address; one more gets 503 and is closed, except on the probe paths.
     std::size_t max_connections = 1024;
     TrustedNetworks trusted;
     // When set, details go to requests bearing it (Authorization: Bearer), and to no other.
@@ -61,6 +64,7 @@ class HttpServer {
     const Store& store_;
     const Clock& clock_;
     HttpOptions options_;
+    std::shared_ptr<Connections> connections_;
     Latest<Rendered> pages_;
     std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
 };
