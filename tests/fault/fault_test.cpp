@@ -208,6 +208,90 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
         CHECK(passed);
     }
     {
+        // One source holding 1,100 keep-alive connections (each asked once): it gets its
+        // quarter of max_connections; the probes from that same address are still answered.
+        std::vector<int> held;
+        for (int i = 0; i < 1100; ++i) {
+            const int fd = raw_connect(port);
+            if (fd < 0) break;
+            const std::string request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+            (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+            held.push_back(fd);
+        }
+        std::this_thread::sleep_for(3s);
+        for (const int fd : held)
+            ::close(fd);
+        const auto w = load.take();
+        const bool passed = held.size() == 1100 && probes_ok(w) && vitals.alive();
+        table.add({"1,100 connections held by one source, 3 s", "probes answered from it too", w,
+                   passed});
+        CHECK(passed);
+    }
+    {
+        // Pipelined requests for the largest answers, a 4 KiB receive buffer, then no reading
+        // (this Pistache busy-looped its thread there) and fast senders of requests whose
+        // answers are never read (4 KiB and 35-byte ones), and two junk streams: each
+        // connection is let go; CPU and memory stay where they were.
+        const int rss_before = vitals.rss_kib();
+        int rss_peak = rss_before;
+        const double cpu_before = vitals.cpu_seconds();
+        const auto started = Clock::now();
+        std::string pipeline;
+        for (int i = 0; i < 2300; ++i)
+            pipeline += i % 2 ? "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+                              : "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        const std::string big =
+            "GET /livez HTTP/1.1\r\nX-Pad: " + std::string(4000, 'a') + "\r\n\r\n";
+        const std::string small = "GET /livez HTTP/1.1\r\nHost: abc\r\n\r\n";
+        std::string junk(64 * 1024, '\0');
+        for (std::size_t i = 0; i < junk.size(); ++i)
+            junk[i] = static_cast<char>(i * 2654435761u >> 13);
+        int let_go = 0;
+        const std::vector<const std::string*> streams = {&pipeline, &big, &small, &junk, &junk};
+        for (const std::string* stream : streams) {
+            const int fd = raw_connect(port, stream == &pipeline ? 4096 : 0);
+            std::string burst;
+            while (burst.size() < 64 * 1024)
+                burst += *stream;
+            const auto until = Clock::now() + 3s;
+            bool closed = false;
+            while (Clock::now() < until && !closed) {
+                const ssize_t n =
+                    ::send(fd, burst.data(), burst.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+                closed = n < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
+                if (n < 0 && !closed) std::this_thread::sleep_for(5ms);
+                rss_peak = std::max(rss_peak, vitals.rss_kib());
+            }
+            let_go += closed;
+            ::close(fd);
+        }
+        const double cpu_share = (vitals.cpu_seconds() - cpu_before) / seconds_since(started);
+        const auto w = load.take();
+        std::ostringstream outcome;
+        outcome << let_go << " of 5 let go; CPU " << std::fixed << std::setprecision(0)
+                << cpu_share * 100 << "%; RSS " << rss_before / 1024 << " -> " << rss_peak / 1024
+                << " MiB";
+        const bool passed = let_go == 5 && rss_peak - rss_before < kHeldGrowthLimitMiB * 1024 &&
+                            probes_ok(w) && vitals.alive();
+        table.add({"pipelining non-readers, fast senders, junk", outcome.str(), w, passed});
+        CHECK(passed);
+    }
+    {
+        // A body past the 12 KiB cap with a request hidden after it: 413, the connection
+        // closed, and the hidden request never runs.
+        RawClient client(port);
+        client.send(
+            "POST /heartbeat/nope/fail HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n" +
+            std::string(16 * 1024, 'a') + "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n");
+        const HttpReply r = client.read_response(2s);
+        const bool closed = client.closed_by_peer(2s);
+        const auto w = load.take();
+        const bool passed = r.ok && r.status == 413 && closed && probes_ok(w);
+        table.add({"a body past the cap, a request behind it",
+                   "413 " + std::string(closed ? "and closed" : "left open"), w, passed});
+        CHECK(passed);
+    }
+    {
         int opened = 0;
         for (int i = 0; i < 10000; ++i) {
             const int fd = raw_connect(port);
@@ -290,7 +374,8 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
         const int held_target = files.rlim_cur >= 7000 ? 3000 : 400;
         const int rss_before = vitals.rss_kib();
         std::vector<int> held;
-        const std::string first = "GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        // Not a probe path: over the caps, a probe is answered (then closed), this is refused.
+        const std::string first = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         const std::string half =
             "GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + std::string(11'800, 'a');
         for (int i = 0; i < held_target; ++i) {
@@ -300,10 +385,12 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
             held.push_back(fd);
         }
         char buffer[4096];
-        int refused = 0;  // over max_connections (1,024): 503 and closed at once
+        int refused = 0;  // over the source's share (256): 503 and closed at once
         for (const int fd : held) {
             const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);  // the first answer
-            if (n > 12 && std::string_view(buffer, 12) == "HTTP/1.1 503") ++refused;
+            if (n > 0 && std::string_view(buffer, static_cast<std::size_t>(n))
+                                 .find("too many connections") != std::string_view::npos)
+                ++refused;
             (void)::send(fd, half.data(), half.size(), MSG_NOSIGNAL);
         }
         std::this_thread::sleep_for(1s);
@@ -324,9 +411,9 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
         outcome << held.size() << " tried, " << refused << " over the cap; RSS "
                 << rss_before / 1024 << " -> " << rss_held / 1024 << " MiB; all closed in "
                 << std::fixed << std::setprecision(1) << took << " s";
-        // The cap refused what was over it. Not exactly held_target - 1,024: on a slow run
+        // The cap refused what was over it. Not exactly held_target - 256: on a slow run
         // (ASan) early connections reach their keep-alive end and free their places.
-        const bool capped = held_target < 1024 || refused > 0;
+        const bool capped = held_target < 256 || refused > 0;
         const bool passed = static_cast<int>(held.size()) == held_target && capped &&
                             closed == held.size() && took < 15 && probes_ok(w) && vitals.alive() &&
                             // What the held connections cost, well within the manifests' 64 MiB
