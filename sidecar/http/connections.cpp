@@ -26,7 +26,7 @@ std::size_t unsent_bytes(int fd) {
 
 // Answers this small fit any socket's initial send buffer (16 KiB, of which Linux counts
 // half as payload): no need to ask for its size.
-constexpr std::size_t kFitsAnySocket = 4 * 1024;
+constexpr std::size_t kFitsAnySocket = std::size_t{4} * 1024;
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -20,7 +21,7 @@ struct ConnectionLimits {
     std::size_t per_source() const { return max_connections / 4 > 0 ? max_connections / 4 : 1; }
     // Answers a connection may leave unread (in its socket and queued behind it) before it
     // is shut down. A first answer on an empty socket always goes out, whatever its size.
-    std::size_t max_unsent_bytes = 256 * 1024;
+    std::size_t max_unsent_bytes = std::size_t{256} * 1024;
 };
 
 class Connections;

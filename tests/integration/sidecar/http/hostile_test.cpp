@@ -209,7 +209,7 @@ TEST_CASE("one source holding 1,100 connections takes no probe down", "[http][ho
     CHECK(vitals.alive());
 }
 
-TEST_CASE("a peer that pipelines and stops reading is let go; the thread does not spin",
+TEST_CASE("a peer that pipelines and stops reading is let go, and the thread does not spin",
           "[http][hostile]") {
     Vitals vitals(hostile_config());
     REQUIRE(probe_answered(vitals.port()));
@@ -280,7 +280,7 @@ TEST_CASE("a fast pipelining sender that never reads costs bounded memory", "[ht
     CHECK(vitals.alive());
 }
 
-TEST_CASE("two connections streaming junk are closed; probes go on", "[http][hostile]") {
+TEST_CASE("two connections streaming junk are closed, and probes go on", "[http][hostile]") {
     Vitals vitals(hostile_config());
     std::atomic<bool> stop{false};
     std::atomic<int> closed{0};

@@ -30,7 +30,7 @@ struct SocketPair {
 
 }  // namespace
 
-TEST_CASE("one source holds at most a quarter of the connections; loopback is counted apart",
+TEST_CASE("one source holds at most a quarter of the connections, loopback counted apart",
           "[http][connections]") {
     const auto connections = std::make_shared<Connections>(ConnectionLimits{16});
     std::vector<std::unique_ptr<SocketPair>> sockets;
