@@ -253,7 +253,7 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
             std::string burst;
             while (burst.size() < 64 * 1024)
                 burst += *stream;
-            const auto until = Clock::now() + 3s;
+            const auto until = Clock::now() + 2s;
             bool closed = false;
             while (Clock::now() < until && !closed) {
                 const ssize_t n =
@@ -262,6 +262,15 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
                 if (n < 0 && !closed) std::this_thread::sleep_for(5ms);
                 rss_peak = std::max(rss_peak, vitals.rss_kib());
             }
+            // Let go: what vitals sent ends in end-of-stream (or a reset) within 5 s. (A peer
+            // still sending may see no error: vitals' side has stopped reading.)
+            timeval wait{5, 0};
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+            char sink[65536];
+            ssize_t got = 1;
+            while (!closed && got > 0)
+                got = ::recv(fd, sink, sizeof sink, 0);
+            closed = closed || got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
             let_go += closed;
             ::close(fd);
         }
@@ -350,7 +359,9 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
             }
         }
         const auto w = load.take();
-        bool passed = probes_ok(w) && vitals.alive();
+        // 100 connections opened at once per kind: a burst, which a probe may wait behind
+        // (bounded as the 10,000-connection burst above is).
+        bool passed = w.unanswered == 0 && w.max_ms < 500 && vitals.alive();
         std::string outcome;
         for (const auto& [name, counts] : answers) {
             for (const auto& [key, n] : counts) {
@@ -401,7 +412,11 @@ TEST_CASE("fault: vitals keeps answering through every fault, flips and recovers
         for (const int fd : held) {
             timeval wait{20, 0};
             ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-            if (::recv(fd, buffer, sizeof buffer, 0) <= 0) ++closed;
+            // The rest of the first answer (a /health body may pass 4 KiB), then the close.
+            ssize_t n = 1;
+            while (n > 0)
+                n = ::recv(fd, buffer, sizeof buffer, 0);
+            if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) ++closed;
         }
         const double took = seconds_since(started);
         for (const int fd : held)
