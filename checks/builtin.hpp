@@ -1,5 +1,5 @@
-// Every built-in check kind, one entry each. checks/<kind>.cpp (or checks/<kind>/) defines
-// `CheckKind vitals::checks::<kind>_kind()`; adding a kind is that file plus its entry here.
+// Every built-in check kind, one entry each. checks/<kind>/ defines
+// `CheckKind vitals::checks::<kind>_kind()`; adding a kind is that folder plus its entry here.
 #pragma once
 
 #include "sidecar/core/registry.hpp"

@@ -1,6 +1,6 @@
 // Check kinds by name. A kind is its settings table, its default probe groups, a factory and,
 // optionally, the environment variable that enables it with no configuration at all.
-// Adding a kind: one file (or folder) in checks/ and one line in checks/builtin.hpp.
+// Adding a kind: one folder in checks/ and one line in checks/builtin.hpp.
 #pragma once
 
 #include <functional>
