@@ -35,6 +35,7 @@ const char kUsage[] =
     "  --check-config   validate the configuration, print it with secrets redacted, exit\n"
     "  --version        print the version\n"
     "  --list-metrics   print every metric the check kinds declare (a Markdown table), exit\n"
+    "  --list-settings  print every setting: vitals', every check's, each kind's (Markdown), exit\n"
     "  status           print every check as a table; exit 1 when /health fails\n"
     "  wait             poll until the probe passes; exit 1 listing the failing checks\n"
     "                   (URL default: http://127.0.0.1:<port of $VITALS_LISTEN or 8686>)\n"
@@ -48,6 +49,7 @@ struct Arguments {
     bool check_config = false;
     bool version = false;
     bool list_metrics = false;
+    bool list_settings = false;
     bool help = false;
     std::string error;
 };
@@ -68,6 +70,8 @@ Arguments parse_arguments(int argc, char** argv) {
             args.version = true;
         } else if (arg == "--list-metrics") {
             args.list_metrics = true;
+        } else if (arg == "--list-settings") {
+            args.list_settings = true;
         } else if (arg == "--help" || arg == "-h") {
             args.help = true;
         } else {
@@ -149,6 +153,10 @@ int main(int argc, char** argv) {
     }
     if (args.list_metrics) {
         std::cout << describe_metrics(builtin_registry());
+        return 0;
+    }
+    if (args.list_settings) {
+        std::cout << settings_reference(builtin_registry());
         return 0;
     }
 

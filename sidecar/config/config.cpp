@@ -39,7 +39,8 @@ struct ServerSettings {
             .env("VITALS_STATE_DIR");
     Setting max_connections =
         Setting::of("max_connections", SettingType::integer,
-                    "connections served at once; one more gets 503 and is closed")
+                    "connections served at once, loopback and the rest each, a quarter from one "
+                    "address; one more gets 503 and is closed, except on the probe paths")
             .defaults(1024)
             .range(16, 65536)
             .env("VITALS_MAX_CONNECTIONS");
@@ -265,6 +266,18 @@ std::optional<json> read_file(const std::string& path, ConfigErrors& errors) {
 const SettingsTable& server_settings() {
     static const SettingsTable table = own_settings().table();
     return table;
+}
+
+std::string settings_reference(const Registry& registry) {
+    std::string out =
+        "## vitals\n\nThe configuration file's top level; each also from its "
+        "environment variable.\n\n" +
+        settings_markdown(server_settings()) +
+        "\n## Every check\n\nUnder `checks.<name>`, whatever its kind.\n\n" +
+        settings_markdown(common_check_settings());
+    for (const auto& [name, kind] : registry.kinds())
+        out += "\n## " + name + "\n\n" + kind.summary + "\n\n" + settings_markdown(kind.settings);
+    return out;
 }
 
 const SettingsTable& common_check_settings() {

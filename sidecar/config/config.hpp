@@ -64,6 +64,9 @@ struct ConfigLoad {
 // vitals' own settings (listen, trusted, http_threads) and the settings every check has.
 const SettingsTable& server_settings();
 const SettingsTable& common_check_settings();
+// Every setting there is, as Markdown: vitals' own, every check's, then each kind's
+// (`vitals --list-settings`).
+std::string settings_reference(const Registry& registry);
 
 // `config_file` empty: no file. Never throws on bad input; look at `errors`.
 ConfigLoad load_config(const Environment& env, const std::string& config_file,

@@ -1,5 +1,6 @@
 #include "sidecar/core/settings.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -179,6 +180,64 @@ std::string ConfigError::text() const {
     std::string out = where;
     if (!pointer.empty()) out += ": " + pointer;
     return out + ": " + message;
+}
+
+namespace {
+
+std::string bound_text(const Setting& s, double v) {
+    if (s.type == SettingType::duration)
+        return format_duration(Millis(static_cast<std::int64_t>(v)));
+    const json n = v == static_cast<double>(static_cast<std::int64_t>(v))
+                       ? json(static_cast<std::int64_t>(v))
+                       : json(v);
+    return n.dump();
+}
+
+std::string type_text(const Setting& s) {
+    std::string out(setting_type_name(s.type));
+    const bool low = std::isfinite(s.min), high = std::isfinite(s.max);
+    if (low && high)
+        out += " " + bound_text(s, s.min) + "–" + bound_text(s, s.max);
+    else if (low)
+        out += " ≥ " + bound_text(s, s.min);
+    else if (high)
+        out += " ≤ " + bound_text(s, s.max);
+    if (!s.one_of.empty()) {
+        out += ": ";
+        for (std::size_t i = 0; i < s.one_of.size(); ++i)
+            out += (i ? ", " : "") + s.one_of[i];
+    }
+    return out;
+}
+
+std::string default_text(const Setting& s) {
+    if (s.is_required) return "required";
+    if (s.default_value.is_null()) return "—";
+    if (s.default_value.is_string()) {
+        const auto& text = s.default_value.get_ref<const std::string&>();
+        return text.empty() ? "`\"\"`" : "`" + text + "`";
+    }
+    return "`" + s.default_value.dump() + "`";
+}
+
+}  // namespace
+
+std::string settings_markdown(const SettingsTable& table) {
+    const bool any_env = std::any_of(table.begin(), table.end(),
+                                     [](const Setting& s) { return !s.env_name.empty(); });
+    std::string out = any_env
+                          ? "| setting | environment | type | default | meaning |\n"
+                            "| --- | --- | --- | --- | --- |\n"
+                          : "| setting | type | default | meaning |\n| --- | --- | --- | --- |\n";
+    for (const Setting& s : table) {
+        out += "| `" + s.key + "` | ";
+        if (any_env) out += (s.env_name.empty() ? "—" : "`" + s.env_name + "`") + " | ";
+        std::string help;
+        for (const char c : s.help)
+            help += c == '|' ? std::string("\\|") : std::string(1, c);
+        out += type_text(s) + " | " + default_text(s) + " | " + help + " |\n";
+    }
+    return out;
 }
 
 std::string_view setting_type_name(SettingType type) {

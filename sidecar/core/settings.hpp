@@ -138,4 +138,9 @@ nlohmann::json describe_settings(const Params& params, const SettingsTable& tabl
 
 std::string_view setting_type_name(SettingType type);
 
+// The table as Markdown, one row per setting: | `key` | type and bounds | default | meaning |
+// (with a column for the environment variable when any setting has one). What
+// `vitals --list-settings` prints, and what the docs' settings tables are.
+std::string settings_markdown(const SettingsTable& table);
+
 }  // namespace vitals

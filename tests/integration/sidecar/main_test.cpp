@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "checks/builtin.hpp"
 #include "support/net_fixtures.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
@@ -33,6 +34,29 @@ TEST_CASE("vitals --list-metrics prints every declared family, and the README ho
         families += row.rfind("| `vitals_", 0) == 0;
     }
     CHECK(families > 50);
+}
+
+TEST_CASE("vitals --list-settings prints every declared setting, with its type and default",
+          "[main]") {
+    const Finished f = run_binary({"--list-settings"}, {});
+    REQUIRE(f.exit_code == 0);
+    const vitals::Registry registry = vitals::builtin_registry();
+    for (const auto& [name, kind] : registry.kinds()) {
+        INFO(name);
+        const auto section = f.out.find("\n## " + name + "\n");
+        REQUIRE(section != std::string::npos);
+        const auto next = f.out.find("\n## ", section + 1);
+        const std::string rows = f.out.substr(section, next - section);
+        for (const vitals::Setting& s : kind.settings) {
+            INFO(s.key);
+            CHECK(rows.find("| `" + s.key + "` | ") != std::string::npos);
+        }
+    }
+    // vitals' own settings carry their environment variable, bounds and default.
+    CHECK(f.out.find("| `max_connections` | `VITALS_MAX_CONNECTIONS` | integer 16–65536 | "
+                     "`1024` |") != std::string::npos);
+    CHECK(f.out.find("| `timeout` | duration 10ms–10m | `3s` |") != std::string::npos);
+    CHECK(f.out.find("| `kind` | string | required |") != std::string::npos);
 }
 
 TEST_CASE("vitals --check-config prints the effective configuration with secrets redacted",
