@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
     }
     const Registry registry = builtin_registry();
     const SystemClock clock;
-    HeartbeatBoard heartbeats;
+    HeartbeatBoard heartbeats(clock);
     const Services services{&heartbeats, &clock, ""};
     ConfigLoad load = load_config(env, config_file, registry, services);
     if (!load.config) {
@@ -200,13 +200,9 @@ int main(int argc, char** argv) {
     nlohmann::json check_names = nlohmann::json::array();
     for (const CheckConfig& c : config.checks)
         check_names.push_back(c.name);
-    const bool any_heartbeat =
-        std::any_of(config.checks.begin(), config.checks.end(),
-                    [](const CheckConfig& c) { return c.kind == "heartbeat"; });
-    if (any_heartbeat && !config.state_dir.empty())
-        heartbeats.open(config.state_dir + "/heartbeats.json");
-    if (any_heartbeat && config.heartbeat_redis)
-        heartbeats.share(*config.heartbeat_redis, config.heartbeat_prefix);
+    // The board does nothing with either until a heartbeat check asks or a ping arrives.
+    if (!config.state_dir.empty()) heartbeats.open(config.state_dir + "/heartbeats.json");
+    if (config.heartbeat_redis) heartbeats.share(*config.heartbeat_redis, config.heartbeat_prefix);
     for (const SkippedCheck& skip : config.skipped)
         log.warn("check_skipped", {{"check", skip.name}, {"reason", skip.reason}});
     App app(config, clock, random, log, &heartbeats);

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "checks/builtin.hpp"
+#include "checks/heartbeat/judge.hpp"
 #include "sidecar/heartbeat/board.hpp"
 
 namespace vitals::checks {
@@ -22,12 +23,11 @@ class HeartbeatCheck final : public Check {
           watching_since_ms_(now_ms()) {}
 
     CheckResult run(const Deadline& deadline) override {
-        const std::string shared = board_.refresh(name_, deadline);
+        const auto unshared = board_.refresh(name_, deadline);
         CheckResult r = judge_heartbeat(board_.state(name_), rule_, now_ms(), watching_since_ms_);
-        const std::string persist = board_.persist_error();
-        if (!persist.empty()) r.details["state"] = persist;
-        if (!shared.empty()) r.details["shared_state"] = shared;
-        if (board_.shared()) r.observe("shared_state_readable", shared.empty() ? 1 : 0);
+        if (const auto persist = board_.persist_error()) r.details["state"] = *persist;
+        if (unshared) r.details["shared_state"] = *unshared;
+        if (board_.shared()) r.observe("shared_state_readable", unshared ? 0 : 1);
         return r;
     }
 

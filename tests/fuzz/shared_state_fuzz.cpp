@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "sidecar/heartbeat/board.hpp"
+#include "sidecar/heartbeat/shared.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);

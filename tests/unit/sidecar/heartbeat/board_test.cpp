@@ -1,10 +1,12 @@
-// Heartbeat judgement with explicit times: no clock is read here.
+// The heartbeat board: pings recorded, tokens, the state file, run ids, the history, and
+// poisoned state, judged with explicit times.
 #include <catch2/catch.hpp>
 
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "checks/heartbeat/judge.hpp"
 #include "sidecar/heartbeat/board.hpp"
 #include "support/temp_file.hpp"
 
@@ -25,55 +27,6 @@ HeartbeatRule hourly(std::optional<Millis> expected = std::nullopt) {
 }
 
 }  // namespace
-
-TEST_CASE("heartbeat: ok until period + grace passes without a success", "[heartbeat]") {
-    HeartbeatState s;
-    s.last_success_ms = kT0;
-    CHECK(judge_heartbeat(s, hourly(), kT0 + 69 * kMinute, kT0).status == Status::ok);
-    const CheckResult late = judge_heartbeat(s, hourly(), kT0 + 71 * kMinute, kT0);
-    CHECK(late.status == Status::fail);
-    CHECK(late.message == "last success 71m ago, overdue by 60s");
-    double overdue = 0;
-    for (const auto& o : late.observations) {
-        if (o.name == "overdue_seconds") overdue = o.value;
-    }
-    CHECK(overdue == 60);
-}
-
-TEST_CASE("heartbeat: a task that never pinged is overdue period + grace after watching began",
-          "[heartbeat]") {
-    const HeartbeatState never;
-    const CheckResult early = judge_heartbeat(never, hourly(), kT0 + 30 * kMinute, kT0);
-    CHECK(early.status == Status::ok);
-    CHECK(early.message.rfind("waiting for the first ping, next due within 40m (20", 0) == 0);
-    CHECK(judge_heartbeat(never, hourly(), kT0 + 80 * kMinute, kT0).status == Status::fail);
-}
-
-TEST_CASE("heartbeat: an explicit failure fails until the next success", "[heartbeat]") {
-    HeartbeatState s;
-    s.last_success_ms = kT0;
-    s.last_fail_ms = kT0 + 5 * kMinute;
-    s.fail_message = "reconciliation: 3 accounts off";
-    const CheckResult failed = judge_heartbeat(s, hourly(), kT0 + 6 * kMinute, kT0);
-    CHECK(failed.status == Status::fail);
-    CHECK(failed.message == "the task reported a failure 60s ago: reconciliation: 3 accounts off");
-    s.last_success_ms = kT0 + 7 * kMinute;
-    CHECK(judge_heartbeat(s, hourly(), kT0 + 8 * kMinute, kT0).status == Status::ok);
-}
-
-TEST_CASE("heartbeat: a started run past its expected duration warns", "[heartbeat]") {
-    HeartbeatState s;
-    s.last_success_ms = kT0;
-    s.last_start_ms = kT0 + 60 * kMinute;
-    const auto rule = hourly(Millis(15 * kMinute));
-    CHECK(judge_heartbeat(s, rule, kT0 + 70 * kMinute, kT0).status == Status::ok);
-    const CheckResult slow = judge_heartbeat(s, rule, kT0 + 76 * kMinute, kT0 - 100 * kMinute);
-    CHECK(slow.status == Status::fail);  // overdue wins over slow: 76m > 70m since the last success
-    s.last_success_ms = kT0 + 50 * kMinute;
-    const CheckResult running = judge_heartbeat(s, rule, kT0 + 76 * kMinute, kT0);
-    CHECK(running.status == Status::warn);
-    CHECK(running.message == "running for 16m, longer than the expected 15m");
-}
 
 TEST_CASE("heartbeat board: start then success records the duration, unknown names are refused",
           "[heartbeat]") {
@@ -108,7 +61,7 @@ TEST_CASE("heartbeat board: state written to a file is there after a restart", "
         board.record("nightly", Ping::success, kT0);
         board.record("nightly", Ping::fail, kT0 + 1000, "disk full");
         REQUIRE(board.flush(2s));
-        CHECK(board.persist_error().empty());
+        CHECK_FALSE(board.persist_error());
     }
     HeartbeatBoard again;
     again.declare("nightly", "");
@@ -120,78 +73,7 @@ TEST_CASE("heartbeat board: state written to a file is there after a restart", "
     std::ofstream(file.path()) << "{broken";
     HeartbeatBoard broken;
     broken.open(file.path());
-    CHECK(broken.persist_error().find("not valid JSON") != std::string::npos);
-}
-
-TEST_CASE("heartbeat: a cron schedule is due at its next run after the last success, plus grace",
-          "[heartbeat]") {
-    std::string error;
-    HeartbeatRule rule;
-    rule.cron = parse_cron("0 3 * * *", error);
-    rule.zone = *TimeZone::load("Europe/Berlin", error);
-    rule.grace = 30min;
-    const auto at = [](int day, int hour, int minute) {  // UTC, November 2026 (CET = UTC+1)
-        return (days_from_civil(2026, 11, static_cast<unsigned>(day)) * 86'400 + hour * 3600 +
-                minute * 60) *
-               1000;
-    };
-    HeartbeatState s;
-    s.last_success_ms = at(24, 2, 5);  // the 03:00 Berlin run of the 24th
-    // The next run is 03:00 Berlin on the 25th = 02:00 UTC; due by 02:30 UTC.
-    CHECK(rule.due_ms(*s.last_success_ms) == at(25, 2, 30));
-    CHECK(judge_heartbeat(s, rule, at(25, 2, 29), at(1, 0, 0)).status == Status::ok);
-    const CheckResult late = judge_heartbeat(s, rule, at(25, 2, 31), at(1, 0, 0));
-    CHECK(late.status == Status::fail);
-    CHECK(late.message.find("overdue by 60s") != std::string::npos);
-    CHECK(late.details["schedule"] == "0 3 * * * (Europe/Berlin)");
-    s.last_success_ms = at(25, 2, 10);
-    CHECK(judge_heartbeat(s, rule, at(25, 2, 31), at(1, 0, 0)).status == Status::ok);
-}
-
-TEST_CASE("heartbeat: merging two replicas' views keeps the later of each event", "[heartbeat]") {
-    HeartbeatState mine, theirs;
-    mine.last_success_ms = kT0;
-    mine.last_duration_seconds = 5;
-    mine.last_fail_ms = kT0 + 10;
-    mine.fail_message = "mine";
-    theirs.last_success_ms = kT0 + 20;
-    theirs.last_duration_seconds = 7;
-    theirs.last_fail_ms = kT0 + 5;
-    theirs.fail_message = "theirs";
-    theirs.last_start_ms = kT0 + 15;
-    merge_heartbeat(mine, theirs);
-    CHECK(mine.last_success_ms == kT0 + 20);
-    CHECK(mine.last_duration_seconds == 7);
-    CHECK(mine.last_fail_ms == kT0 + 10);
-    CHECK(mine.fail_message == "mine");
-    CHECK(mine.last_start_ms == kT0 + 15);
-}
-
-TEST_CASE("heartbeat: the check asks to run again at the due time and a run's expected end",
-          "[heartbeat]") {
-    using ms = std::chrono::milliseconds;
-    const auto at = [](std::int64_t t) { return std::chrono::system_clock::time_point(ms(t)); };
-    HeartbeatState s;
-    s.last_success_ms = kT0;
-    // Due 70 minutes after the success: asked to run again the moment after.
-    CheckResult r = judge_heartbeat(s, hourly(), kT0 + kMinute, kT0);
-    REQUIRE(r.run_again_by);
-    CHECK(*r.run_again_by == at(kT0 + 70 * kMinute + 1));
-    // A run started since, expected to take 5 minutes: its end comes first.
-    s.last_start_ms = kT0 + 2 * kMinute;
-    r = judge_heartbeat(s, hourly(5min), kT0 + 3 * kMinute, kT0);
-    REQUIRE(r.run_again_by);
-    CHECK(*r.run_again_by == at(kT0 + 7 * kMinute + 1));
-    // Run exactly at the due time (a wake on the millisecond): still ok, and it must ask
-    // again, or it would stay ok until the next interval.
-    s.last_start_ms.reset();
-    r = judge_heartbeat(s, hourly(), kT0 + 70 * kMinute, kT0);
-    CHECK(r.status == Status::ok);
-    REQUIRE(r.run_again_by);
-    CHECK(*r.run_again_by == at(kT0 + 70 * kMinute + 1));
-    CHECK(judge_heartbeat(s, hourly(), kT0 + 70 * kMinute + 1, kT0).status == Status::fail);
-    // Already overdue: nothing to wake for (the interval keeps the verdict fresh).
-    CHECK_FALSE(judge_heartbeat(s, hourly(), kT0 + 71 * kMinute, kT0).run_again_by);
+    CHECK(broken.persist_error().value_or("").find("not valid JSON") != std::string::npos);
 }
 
 TEST_CASE("heartbeat board: healthchecks.io pings keep the output, exit status and log time",
@@ -328,35 +210,6 @@ TEST_CASE("heartbeat board: the last pings are kept newest first, with what each
     const CheckResult r = judge_heartbeat(board.state("sync"), hourly(), kT0 + 200'000, kT0);
     CHECK(r.details["pings"].size() == kHeartbeatHistory);
     CHECK(r.details["pings"][0]["kind"] == "success");
-}
-
-TEST_CASE("heartbeat: merging replicas' runs keeps finished runs closed and open ones open",
-          "[heartbeat]") {
-    HeartbeatState mine, theirs;
-    mine.runs = {{"a", kT0}, {"b", kT0 + 5}};
-    theirs.runs = {{"a", kT0}, {"c", kT0 + 7}};
-    theirs.ended = {{"b", kT0 + 9}};  // b started here, finished there
-    merge_heartbeat(mine, theirs);
-    CHECK(mine.runs == std::map<std::string, std::int64_t>{{"a", kT0}, {"c", kT0 + 7}});
-    // Merged back the other way, b is not reopened by the view that still had it open.
-    HeartbeatState stale;
-    stale.runs = {{"b", kT0 + 5}};
-    merge_heartbeat(mine, stale);
-    CHECK(mine.runs.count("b") == 0);
-    // A run id started again after it finished is open again.
-    stale.runs = {{"b", kT0 + 20}};
-    merge_heartbeat(mine, stale);
-    CHECK(mine.runs.at("b") == kT0 + 20);
-    // Both maps stay bounded whatever a replica sends.
-    HeartbeatState flood;
-    for (int i = 0; i < 100; ++i) {
-        flood.runs["r" + std::to_string(i)] = kT0 + 100 + i;
-        flood.ended["e" + std::to_string(i)] = kT0 + 100 + i;
-    }
-    merge_heartbeat(mine, flood);
-    CHECK(mine.runs.size() == kHeartbeatOpenRuns);
-    CHECK(mine.ended.size() == kHeartbeatOpenRuns);
-    CHECK(mine.runs.count("r99") == 1);  // the newest kept
 }
 
 TEST_CASE("heartbeat board: poisoned state of 40,000 run ids and 30,000 pings is cut in one pass",
