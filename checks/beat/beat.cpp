@@ -97,15 +97,16 @@ class BeatCheck final : public Check {
                 tasks.push_back(std::move(t));
             }
         } catch (const pqxx::undefined_table&) {
-            return CheckResult::fail(
+            return verdict(
+                Status::fail,
                 "django_celery_beat's tables are not in this database (is django_celery_beat in "
                 "INSTALLED_APPS and migrated?)");
         } catch (const std::exception& e) {
-            return CheckResult::fail("cannot read django_celery_beat's tasks: " +
-                                     first_line(e.what()));
+            return verdict(Status::fail,
+                           "cannot read django_celery_beat's tasks: " + first_line(e.what()));
         }
         if (tasks.empty()) {
-            CheckResult r = CheckResult::ok("no enabled periodic tasks");
+            CheckResult r = verdict(Status::ok, "no enabled periodic tasks");
             r.observe("tasks_enabled", 0).observe("tasks_overdue", 0);
             return r;
         }

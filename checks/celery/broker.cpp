@@ -102,12 +102,12 @@ class CeleryBrokerCheck final : public Check {
         try {
             broker = connect_celery_broker(url_, deadline, kombu_);
         } catch (const BrokerError& e) {
-            return CheckResult::fail(e.what());
+            return verdict(Status::fail, e.what());
         }
         try {
             return judge(*broker, deadline);
         } catch (const std::exception& e) {
-            return CheckResult::fail(std::string("broker error: ") + e.what());
+            return verdict(Status::fail, std::string("broker error: ") + e.what());
         }
     }
 

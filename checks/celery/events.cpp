@@ -292,6 +292,10 @@ EventsView EventTally::view(double now) {
 CheckResult judge_tasks(const EventsView& view, const TaskLimits& limits) {
     CheckResult result;
     Findings findings;
+    result.observe("listening", view.not_listening ? 0 : 1);
+    if (view.not_listening)
+        findings.add(Status::fail, "cannot listen to Celery's events: " + *view.not_listening,
+                     Cause::elsewhere);
     json tasks = json::object();
     double finished = 0;
     for (const auto& [label, f] : view.tasks) {

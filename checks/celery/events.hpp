@@ -53,6 +53,8 @@ struct EventsView {
     // processed tasks meanwhile: tasks ran, and no task event came (workers without -E).
     double task_events_ever = 0;
     bool processed_unseen = false;
+    // Why vitals does not hear the events now (the broker gone); nullopt while it listens.
+    std::optional<std::string> not_listening;
 };
 
 class EventTally {
@@ -123,8 +125,9 @@ struct TaskLimits {
     std::map<std::string, double> runtime_p95;
 };
 
-// The verdict: a failure ratio over a limit (per label, with enough tasks), a p95 runtime
-// over its limit, a worker whose heartbeats stopped without saying offline. Observations per
+// The verdict: not listening (the tally so far stays in details), a failure ratio over a
+// limit (per label, with enough tasks), a p95 runtime over its limit, a worker whose
+// heartbeats stopped without saying offline. Observations per
 // label ("task") and for the workers.
 CheckResult judge_tasks(const EventsView& view, const TaskLimits& limits);
 

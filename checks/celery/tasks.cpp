@@ -63,16 +63,9 @@ class CeleryTasksCheck final : public Check {
             listening = listening_;
             error = error_;
         }
+        if (!listening) view.not_listening = error.empty() ? std::string("connecting") : error;
         CheckResult result = judge_tasks(view, limits_);
-        result.observe("listening", listening ? 1 : 0);
-        if (!listening) {
-            // The tally so far stays in details; the verdict is that vitals cannot see.
-            result.status = Status::fail;
-            result.cause = Cause::elsewhere;
-            result.message = "cannot listen to Celery's events: " +
-                             (error.empty() ? std::string("connecting") : error);
-            return result;
-        }
+        if (!listening) return result;
         const bool silent_workers = !view.workers.empty() && view.task_events_ever == 0;
         if (enable_events_ && silent_workers) ask_for_events(deadline, result);
         return result;

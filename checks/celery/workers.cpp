@@ -92,7 +92,7 @@ class CeleryWorkersCheck final : public Check {
             broker = connect_celery_broker(url_, deadline, kombu_);
         } catch (const BrokerError& e) {
             // Celery reconnects by itself; restarting every worker cannot bring a broker back.
-            return CheckResult::fail(e.what(), Cause::elsewhere);
+            return verdict(Status::fail, e.what(), Cause::elsewhere);
         }
         ControlReplies replies;
         try {
@@ -103,7 +103,7 @@ class CeleryWorkersCheck final : public Check {
                 methods.insert(methods.end(), {"stats", "active", "reserved", "active_queues"});
             replies = broker->control(methods, policy_.destination, policy_.window, stop_when);
         } catch (const std::exception& e) {
-            return CheckResult::fail(std::string("ping failed: ") + e.what(), Cause::elsewhere);
+            return verdict(Status::fail, std::string("ping failed: ") + e.what(), Cause::elsewhere);
         }
         std::vector<std::string> names;
         nlohmann::json workers = nlohmann::json::array();

@@ -33,21 +33,21 @@ class HttpCheck final : public Check {
 
   private:
     CheckResult judge(const HttpReply& reply) const {
-        if (!reply.ok) return CheckResult::fail(reply.error);
+        if (!reply.ok) return verdict(Status::fail, reply.error);
         if (const std::string why = expect_.answer.unmet(reply); !why.empty())
-            return CheckResult::fail(why);
+            return verdict(Status::fail, why);
         const auto took = std::chrono::duration<double>(reply.total_seconds);
         const auto over = [&](Millis limit) { return took > limit; };
         const std::string took_text = format_millis(reply.total_seconds);
         if (expect_.fail_latency && over(*expect_.fail_latency)) {
-            return CheckResult::fail("answered in " + took_text + ", over fail_latency " +
-                                     format_duration(*expect_.fail_latency));
+            return verdict(Status::fail, "answered in " + took_text + ", over fail_latency " +
+                                             format_duration(*expect_.fail_latency));
         }
         if (expect_.warn_latency && over(*expect_.warn_latency)) {
-            return CheckResult::warn("answered in " + took_text + ", over warn_latency " +
-                                     format_duration(*expect_.warn_latency));
+            return verdict(Status::warn, "answered in " + took_text + ", over warn_latency " +
+                                             format_duration(*expect_.warn_latency));
         }
-        return CheckResult::ok("status " + std::to_string(reply.status) + " in " + took_text);
+        return verdict(Status::ok, "status " + std::to_string(reply.status) + " in " + took_text);
     }
 
     HttpTarget target_;

@@ -115,8 +115,9 @@ class PgBouncerCheck final : public Check {
         try {
             conn = connect_console(postgres_conninfo(url_, deadline).text, deadline);
         } catch (const ConsoleError& e) {
-            return CheckResult::fail("admin console at " + url_.authority(6432) + ": " + e.what() +
-                                     " (the URL's user must be in admin_users or stats_users)");
+            return verdict(Status::fail,
+                           "admin console at " + url_.authority(6432) + ": " + e.what() +
+                               " (the URL's user must be in admin_users or stats_users)");
         }
         using Rows = std::vector<std::map<std::string, std::string>>;
         Rows config, lists, databases, pools, stats;
@@ -127,7 +128,8 @@ class PgBouncerCheck final : public Check {
             pools = show(conn.get(), "SHOW POOLS", deadline);
             stats = show(conn.get(), "SHOW STATS", deadline);
         } catch (const ConsoleError& e) {
-            return CheckResult::fail("admin console at " + url_.authority(6432) + ": " + e.what());
+            return verdict(Status::fail,
+                           "admin console at " + url_.authority(6432) + ": " + e.what());
         }
 
         CheckResult result;

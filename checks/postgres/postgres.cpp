@@ -68,9 +68,8 @@ class PostgresCheck final : public Check {
             pqxx::nontransaction tx(conn);
             tx.exec("SELECT 1");
             const double query_seconds = seconds_since(query_started);
-            r.message =
-                "new connection and SELECT 1 in " + format_millis(connect_seconds + query_seconds);
-            r.status = Status::ok;
+            r = verdict(Status::ok, "new connection and SELECT 1 in " +
+                                        format_millis(connect_seconds + query_seconds));
             r.observe("connect_seconds", connect_seconds).observe("query_seconds", query_seconds);
             // On the same new connection: what a new connection of the app gets.
             try {
@@ -83,15 +82,11 @@ class PostgresCheck final : public Check {
             }
             return r;
         } catch (const pqxx::sql_error& e) {
-            Findings failed;
-            failed.add(Status::fail, e.sqlstate() == "57014"
-                                         ? "SELECT 1 exceeded the deadline"
-                                         : "SELECT 1 failed: " + first_line(e.what()));
-            failed.conclude(r, "");
+            r = verdict(Status::fail, e.sqlstate() == "57014"
+                                          ? "SELECT 1 exceeded the deadline"
+                                          : "SELECT 1 failed: " + first_line(e.what()));
         } catch (const std::exception& e) {
-            Findings refused;
-            refused.add(Status::fail, refused_connection_message(first_line(e.what())));
-            refused.conclude(r, "");
+            r = verdict(Status::fail, refused_connection_message(first_line(e.what())));
         }
         return r.observe("connect_seconds", seconds_since(started));
     }

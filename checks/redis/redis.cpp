@@ -65,7 +65,7 @@ class RedisCheck final : public Check {
         try {
             client = std::make_unique<RedisClient>(url_, deadline);
         } catch (const RedisError& e) {
-            return CheckResult::fail(e.what());
+            return verdict(Status::fail, e.what());
         }
         RedisClient& c = *client;
         const double connect_seconds = c.connect_seconds();
@@ -83,19 +83,20 @@ class RedisCheck final : public Check {
             const double roundtrip_seconds =
                 std::chrono::duration<double>(SteadyClock::now() - rt_started).count();
             if (RedisClient::text(*got) != token) {
-                return CheckResult::fail("GET did not return the value just SET (" + key_ + ")")
+                return verdict(Status::fail, "GET did not return the value just SET (" + key_ + ")")
                     .observe("ping_seconds", ping_seconds);
             }
             const RedisClient::Reply info = c.command({"INFO"}, "INFO");
-            CheckResult result = CheckResult::ok("PING and SET/GET in " +
-                                                 format_millis(ping_seconds + roundtrip_seconds));
+            CheckResult result =
+                verdict(Status::ok,
+                        "PING and SET/GET in " + format_millis(ping_seconds + roundtrip_seconds));
             result.observe("connect_seconds", connect_seconds)
                 .observe("ping_seconds", ping_seconds)
                 .observe("roundtrip_seconds", roundtrip_seconds);
             judge(parse_info(RedisClient::text(*info)), result);
             return result;
         } catch (const std::exception& e) {
-            return CheckResult::fail(std::string(e.what()) + " (" + c.where() + ")")
+            return verdict(Status::fail, std::string(e.what()) + " (" + c.where() + ")")
                 .observe("connect_seconds", connect_seconds);
         }
     }

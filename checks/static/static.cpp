@@ -45,9 +45,14 @@ class StaticCheck final : public Check {
           content_type_(std::move(content_type)),
           manifest_(std::move(manifest)) {}
 
+    // The asset's findings and the manifest's in one verdict: the asset's message unless the
+    // manifest's is worse.
     CheckResult run(const Deadline& deadline) override {
-        CheckResult result = run_asset(deadline);
-        if (manifest_) check_manifest(result, deadline);
+        CheckResult result;
+        Findings findings;
+        const std::string ok_message = check_asset(deadline, result, findings);
+        if (manifest_) check_manifest(result, findings, deadline);
+        findings.conclude(result, ok_message);
         return result;
     }
 
@@ -77,14 +82,13 @@ class StaticCheck final : public Check {
         return "";
     }
 
-    void check_manifest(CheckResult& result, const Deadline& deadline) {
-        Findings findings;
+    void check_manifest(CheckResult& result, Findings& findings, const Deadline& deadline) {
         nlohmann::json paths;
         const std::string problem = read_manifest(deadline, paths);
         const std::string asset = target_.url.path;
         if (!problem.empty()) {
             findings.add(Status::fail, "the manifest " + manifest_->where + " " + problem);
-            return merge(result, findings);
+            return;
         }
         result.observe("manifest_entries", static_cast<double>(paths.size()));
         // The static URL prefix: the asset's path less the manifest name it ends with.
@@ -102,7 +106,7 @@ class StaticCheck final : public Check {
         if (key.empty()) {
             findings.add(Status::fail, asset + " is not in the manifest " + manifest_->where +
                                            " (a manifest from another deploy?)");
-            return merge(result, findings);
+            return;
         }
         // The asset's own hashed name, then the next entries in turn, so every name is
         // fetched over enough runs.
@@ -156,34 +160,21 @@ class StaticCheck final : public Check {
             }
         }
         result.observe("manifest_checked", checked).observe("manifest_missing", missing);
-        merge(result, findings);
     }
 
-    // The manifest's findings joined to the asset's result: listed in details, and the
-    // message when they are worse.
-    static void merge(CheckResult& result, const Findings& findings) {
-        CheckResult more;
-        findings.conclude(more, "");
-        if (more.status == Status::ok) return;
-        result.details["manifest_findings"] = more.details["findings"];
-        if (result.status == Status::ok ||
-            (result.status == Status::warn && more.status == Status::fail)) {
-            result.status = more.status;
-            result.message = more.message;
-        }
-    }
-
-    CheckResult run_asset(const Deadline& deadline) {
+    // The asset fetched and judged; returns the message for when all is well.
+    std::string check_asset(const Deadline& deadline, CheckResult& result, Findings& findings) {
         const HttpReply reply = http_get(target_, deadline, std::size_t{64} * 1024);
-        if (!reply.ok) return CheckResult::fail("static asset not fetched: " + reply.error);
+        if (!reply.ok) {
+            findings.add(Status::fail, "static asset not fetched: " + reply.error);
+            return "";
+        }
         const std::string path = target_.url.path.empty() ? "/" : target_.url.path;
-        CheckResult result;
         result.observe("response_seconds", reply.total_seconds)
             .observe("status_code", reply.status);
         observe_timings(result, reply);
         const auto type_it = reply.headers.find("content-type");
         const std::string type = type_it == reply.headers.end() ? "" : type_it->second;
-        Findings findings;
         if (reply.status == 404) {
             findings.add(Status::fail, path +
                                            " is missing (404): collectstatic probably did not run "
@@ -198,9 +189,7 @@ class StaticCheck final : public Check {
         } else {
             result.observe("body_bytes", static_cast<double>(reply.body.size()));
         }
-        findings.conclude(
-            result, path + " served as " + type + " in " + format_millis(reply.total_seconds));
-        return result;
+        return path + " served as " + type + " in " + format_millis(reply.total_seconds);
     }
 
     HttpTarget target_;

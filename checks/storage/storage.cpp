@@ -82,10 +82,10 @@ class FilesystemCheck final : public Check {
     CheckResult run(const Deadline&) override {
         struct stat st {};
         if (::stat(path_.c_str(), &st) != 0) {
-            return CheckResult::fail(path_ + ": " + errno_text(errno) +
-                                     (errno == ENOENT ? " (is the volume mounted?)" : ""));
+            return verdict(Status::fail, path_ + ": " + errno_text(errno) +
+                                             (errno == ENOENT ? " (is the volume mounted?)" : ""));
         }
-        if (!S_ISDIR(st.st_mode)) return CheckResult::fail(path_ + " is not a directory");
+        if (!S_ISDIR(st.st_mode)) return verdict(Status::fail, path_ + " is not a directory");
         CheckResult result;
         Findings findings;
         struct statvfs vfs {};
@@ -197,13 +197,9 @@ class S3Check final : public Check {
             "probe_seconds",
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         const std::string where = "s3://" + s3_.bucket + "/" + s3_.prefix;
-        if (!problem.empty()) {
-            result.status = Status::fail;
-            result.message = where + ": " + problem;
-            return result;
-        }
-        result.status = Status::ok;
-        result.message = where + " takes a put, get and delete";
+        Findings findings;
+        if (!problem.empty()) findings.add(Status::fail, where + ": " + problem);
+        findings.conclude(result, where + " takes a put, get and delete");
         return result;
     }
 

@@ -15,8 +15,8 @@ class TcpCheck final : public Check {
         const Connection conn = connect_tcp(host_, port_, deadline);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        CheckResult result =
-            conn.socket.valid() ? CheckResult::ok("connected") : CheckResult::fail(conn.error);
+        CheckResult result = conn.socket.valid() ? verdict(Status::ok, "connected")
+                                                 : verdict(Status::fail, conn.error);
         result.observe("connect_seconds", seconds);
         return result;
     }

@@ -75,10 +75,10 @@ class TlsCheck final : public Check {
     CheckResult run(const Deadline& deadline) override {
         const std::string where = p_.host + ":" + std::to_string(p_.port);
         Connection conn = connect_tcp(p_.host, p_.port, deadline);
-        if (!conn.socket.valid()) return CheckResult::fail(conn.error);
+        if (!conn.socket.valid()) return verdict(Status::fail, conn.error);
         if (p_.postgres) {
             const std::string error = postgres_ssl_request(conn.socket, deadline);
-            if (!error.empty()) return CheckResult::fail(error + " (" + where + ")");
+            if (!error.empty()) return verdict(Status::fail, error + " (" + where + ")");
         }
         std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx_.get()), &SSL_free);
         SSL_set_fd(ssl.get(), conn.socket.fd());
@@ -89,20 +89,20 @@ class TlsCheck final : public Check {
             if (rc == 1) break;
             const int err = SSL_get_error(ssl.get(), rc);
             if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-                return CheckResult::fail("TLS handshake with " + where +
-                                         " failed: " + openssl_error());
+                return verdict(Status::fail,
+                               "TLS handshake with " + where + " failed: " + openssl_error());
             }
             const auto left = deadline.remaining();
             pollfd pfd{conn.socket.fd(),
                        static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
             if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) {
-                return CheckResult::fail("TLS handshake with " + where +
-                                         " did not finish before the deadline");
+                return verdict(Status::fail, "TLS handshake with " + where +
+                                                 " did not finish before the deadline");
             }
         }
         std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl.get()),
                                                          &X509_free);
-        if (!cert) return CheckResult::fail(where + " presented no certificate");
+        if (!cert) return verdict(Status::fail, where + " presented no certificate");
         return judge(*cert, SSL_get_verify_result(ssl.get()));
     }
 

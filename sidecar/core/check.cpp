@@ -60,4 +60,16 @@ void Findings::conclude(CheckResult& result, std::string ok_message) const {
     result.details["findings"] = all;
 }
 
+CheckResult verdict(Status status, std::string text, Cause cause) {
+    CheckResult result;
+    Findings findings;
+    if (status == Status::ok) {
+        findings.conclude(result, std::move(text));
+    } else {
+        findings.add(status, std::move(text), cause);
+        findings.conclude(result, "");
+    }
+    return result;
+}
+
 }  // namespace vitals

@@ -85,6 +85,12 @@ class Findings {
     std::vector<Item> items_;
 };
 
+// What a run returns when it ends on one finding before any other (the dependency could not
+// be asked, the reply says all): the result Findings would conclude from that finding alone,
+// and for Status::ok a result with `text` as its message. Checks make every verdict through
+// Findings or this, so every result that is not ok lists its findings in details.
+CheckResult verdict(Status status, std::string text, Cause cause = Cause::here);
+
 class Check {
   public:
     virtual ~Check() = default;
