@@ -41,7 +41,7 @@ const char kUsage[] =
     "                   (URL default: http://127.0.0.1:<port of $VITALS_LISTEN or 8686>)\n"
     "\n"
     "Health sidecar for Django pods: /livez /readyz /startupz /health /metrics on $VITALS_LISTEN\n"
-    "(default 0.0.0.0:8686). See README.md.\n";
+    "(default 0.0.0.0:8686). See README.md and docs/.\n";
 
 struct Arguments {
     std::string config_file;

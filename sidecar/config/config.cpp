@@ -63,8 +63,9 @@ struct ServerSettings {
             .range(2'000, 600'000)
             .env("VITALS_STALL_AFTER");
     Setting http_threads =
-        Setting::of("http_threads", SettingType::integer,
-                    "HTTP worker threads (one serves at the library's ceiling; see README)")
+        Setting::of(
+            "http_threads", SettingType::integer,
+            "HTTP worker threads (one serves at the library's ceiling; see bench/README.md)")
             .defaults(1)
             .range(1, 16)
             .env("VITALS_HTTP_THREADS");

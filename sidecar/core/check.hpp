@@ -28,7 +28,7 @@ int severity(Status s);
 // restart of this container can fix only what lies `here` (the app no longer answers, a
 // worker no longer answers while its broker does). A dependency down, a broker gone, an
 // error rate or a slow page lie `elsewhere`: restarting every pod for them makes the outage
-// worse. See "Probe groups" in the README.
+// worse. See "Probe groups" in docs/endpoints.md.
 enum class Cause : std::uint8_t { here, elsewhere };
 
 struct CheckResult {

@@ -1,5 +1,5 @@
 // One declarative table of settings (name, type, unit, default, bounds, help) drives
-// validation, defaults, the --check-config output and the README reference alike.
+// validation, defaults, the --check-config output and the docs' generated tables alike.
 #pragma once
 
 #include <cstdint>

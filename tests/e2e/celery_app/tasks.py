@@ -1,7 +1,7 @@
 """A tiny Celery app for vitals' tests: the broker comes from CELERY_BROKER_URL.
 
 With VITALS_PING_URL set (http://127.0.0.1:<port>/ping), every task's success and failure
-pings vitals through its healthchecks.io-compatible API, with the signal handler the README
+pings vitals through its healthchecks.io-compatible API, with the signal handler docs/checks/heartbeat.md
 shows. With CELERY_TASK_EVENTS=1 the worker sends task events (as with -E). With CELERY_BROKER_CA set, the broker is reached over TLS and verified against that CA, as a
 Django settings module configures broker_use_ssl for rediss:// or amqps://.
 """
@@ -51,7 +51,7 @@ def fail(message):
 
 
 if os.environ.get("VITALS_PING_URL"):
-    # The README's handler, unchanged but for where the base URL comes from.
+    # docs/checks/heartbeat.md's handler, unchanged but for where the base URL comes from.
     import requests
     from celery.signals import task_failure, task_success
 

@@ -18,22 +18,16 @@
 using namespace vitals::testing;
 using namespace std::chrono_literals;
 
-TEST_CASE("vitals --list-metrics prints every declared family, and the README holds each row",
-          "[main]") {
+TEST_CASE("vitals --list-metrics prints every declared family", "[main]") {
     const Finished f = run_binary({"--list-metrics"}, {});
     CHECK(f.exit_code == 0);
-    std::ifstream file(std::string(VITALS_TESTS_DIR) + "/../README.md");
-    const std::string readme((std::istreambuf_iterator<char>(file)),
-                             std::istreambuf_iterator<char>());
-    REQUIRE_FALSE(readme.empty());
-    std::istringstream rows(f.out);
-    int families = 0;
-    for (std::string row; std::getline(rows, row);) {
-        INFO(row);
-        CHECK(readme.find(row + "\n") != std::string::npos);
-        families += row.rfind("| `vitals_", 0) == 0;
+    const vitals::Registry registry = vitals::builtin_registry();
+    for (const auto& [name, kind] : registry.kinds()) {
+        for (const vitals::ObservationSpec& o : kind.observations) {
+            INFO(name << " " << o.name);
+            CHECK(f.out.find("| `vitals_" + name + "_" + o.name + "` |") != std::string::npos);
+        }
     }
-    CHECK(families > 50);
 }
 
 TEST_CASE("vitals --list-settings prints every declared setting, with its type and default",
@@ -146,7 +140,7 @@ TEST_CASE("an address already in use is reported and exits non-zero", "[main]") 
     CHECK(f.out.find("listen_failed") != std::string::npos);
 }
 
-TEST_CASE("vitals listens on an IPv6 address written as the README documents it", "[main]") {
+TEST_CASE("vitals listens on an IPv6 address written as the docs document it", "[main]") {
     ChildProcess vitals({}, {{"VITALS_LISTEN", "[::1]:0"}});
     const auto line = vitals.wait_for_line("\"event\":\"start\"", 5s);
     REQUIRE(line);

@@ -1,4 +1,4 @@
-// The README's Celery signal handler, in a real worker, pinging vitals' healthchecks.io-
+// The Celery signal handler of docs/checks/heartbeat.md, in a real worker, pinging vitals' healthchecks.io-
 // compatible API: a client that already exists works by swapping the base URL.
 #include <catch2/catch.hpp>
 
