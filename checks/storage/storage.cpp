@@ -4,255 +4,13 @@
 // on the container's own root filesystem (the volume is not mounted) warns, because what is
 // written there is lost with the pod. The s3 backend puts, gets and deletes a small probe
 // object in the bucket (django-storages' S3 storage), signed with AWS Signature V4.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <random>
 
 #include "checks/builtin.hpp"
 #include "checks/http_target.hpp"
-#include "sidecar/text.hpp"
+#include "checks/storage/backends.hpp"
 
 namespace vitals::checks {
-
-namespace {
-
-struct StorageLimits {
-    double free_warn = 0.10;
-    double free_fail = 0.05;
-    double inodes_warn = 0.10;
-    double inodes_fail = 0.05;
-    bool probe = true;
-    bool expect_mount = true;
-};
-
-std::string errno_text(int error) {
-    return std::strerror(error);
-}
-
-// Writes `content` to `file` (created, never followed through a link), reads it back and
-// deletes it; "" when all of that worked, else what failed.
-std::string write_read_delete(const std::string& file, const std::string& content) {
-    // A probe file an earlier run could not delete is ours (the name holds pod and pid):
-    // removed first, or one failed unlink would fail every later run with EEXIST. unlink
-    // removes a symlink itself, never what it points to.
-    ::unlink(file.c_str());
-    const int out =
-        ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (out < 0) return "cannot create a file there: " + errno_text(errno);
-    const ssize_t wrote = ::write(out, content.data(), content.size());
-    const int write_error = errno;
-    const bool synced = ::fsync(out) == 0;
-    const int sync_error = errno;
-    ::close(out);
-    std::string problem;
-    if (wrote != static_cast<ssize_t>(content.size()))
-        problem = "cannot write a file there: " +
-                  (wrote < 0 ? errno_text(write_error) : std::string("short write"));
-    else if (!synced)
-        problem = "cannot flush a file there: " + errno_text(sync_error);
-    if (problem.empty()) {
-        const int in = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (in < 0) {
-            problem = "cannot read back the file written: " + errno_text(errno);
-        } else {
-            std::string back(content.size() + 1, '\0');
-            const ssize_t got = ::read(in, back.data(), back.size());
-            ::close(in);
-            if (got != static_cast<ssize_t>(content.size()) ||
-                back.compare(0, content.size(), content) != 0)
-                problem = "the file read back differs from what was written";
-        }
-    }
-    if (::unlink(file.c_str()) != 0 && problem.empty())
-        problem = "cannot delete the file written: " + errno_text(errno);
-    return problem;
-}
-
-class FilesystemCheck final : public Check {
-  public:
-    FilesystemCheck(std::string path, std::string probe_name, StorageLimits limits)
-        : path_(std::move(path)), probe_name_(std::move(probe_name)), limits_(limits) {}
-
-    CheckResult run(const Deadline&) override {
-        struct stat st {};
-        if (::stat(path_.c_str(), &st) != 0) {
-            return verdict(Status::fail, path_ + ": " + errno_text(errno) +
-                                             (errno == ENOENT ? " (is the volume mounted?)" : ""));
-        }
-        if (!S_ISDIR(st.st_mode)) return verdict(Status::fail, path_ + " is not a directory");
-        CheckResult result;
-        Findings findings;
-        struct statvfs vfs {};
-        if (::statvfs(path_.c_str(), &vfs) == 0 && vfs.f_blocks > 0) {
-            const double block = static_cast<double>(vfs.f_frsize);
-            const double size = static_cast<double>(vfs.f_blocks) * block;
-            const double free = static_cast<double>(vfs.f_bavail) * block;
-            result.observe("size_bytes", size)
-                .observe("free_bytes", free)
-                .observe("free_ratio", free / size);
-            judge_ratio(findings, free / size, limits_.free_warn, limits_.free_fail, "space");
-            if (vfs.f_files > 0) {
-                const double inodes =
-                    static_cast<double>(vfs.f_favail) / static_cast<double>(vfs.f_files);
-                result.observe("inodes_free_ratio", inodes);
-                judge_ratio(findings, inodes, limits_.inodes_warn, limits_.inodes_fail, "inodes");
-            }
-            if (vfs.f_flag & ST_RDONLY) findings.add(Status::fail, path_ + " is mounted read-only");
-        }
-        if (limits_.expect_mount) {
-            struct stat root {};
-            if (::stat("/", &root) == 0 && root.st_dev == st.st_dev)
-                findings.add(Status::warn,
-                             path_ +
-                                 " is on the container's root filesystem, not a volume: files "
-                                 "written there are lost when the pod is replaced");
-        }
-        if (limits_.probe) {
-            const auto started = std::chrono::steady_clock::now();
-            const std::string problem =
-                write_read_delete(path_ + "/" + probe_name_, probe_content());
-            result.observe(
-                "probe_seconds",
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-            if (!problem.empty()) findings.add(Status::fail, path_ + ": " + problem);
-        }
-        std::string ok = path_ + (limits_.probe ? " is writable" : " is there");
-        for (const Observation& o : result.observations)
-            if (o.name == "free_ratio")
-                ok += ", " + std::to_string(static_cast<int>(o.value * 100)) + " % free";
-        findings.conclude(result, ok);
-        return result;
-    }
-
-  private:
-    void judge_ratio(Findings& findings, double ratio, double warn, double fail,
-                     const char* what) const {
-        const std::string text = path_ + " has " + std::to_string(static_cast<int>(ratio * 100)) +
-                                 " % of its " + what + " free";
-        if (ratio < fail)
-            findings.add(Status::fail,
-                         text + " (under " + std::to_string(static_cast<int>(fail * 100)) + " %)");
-        else if (ratio < warn)
-            findings.add(Status::warn,
-                         text + " (under " + std::to_string(static_cast<int>(warn * 100)) + " %)");
-    }
-
-    std::string probe_content() {
-        return "vitals storage probe " + std::to_string(++runs_) + " " + std::to_string(random_());
-    }
-
-    std::string path_;
-    std::string probe_name_;
-    StorageLimits limits_;
-    std::uint64_t runs_ = 0;
-    std::mt19937_64 random_{std::random_device{}()};
-};
-
-// S3's error code in an error reply (<Code>NoSuchBucket</Code>), or "".
-std::string s3_code(const std::string& body) {
-    const auto start = body.find("<Code>");
-    const auto end = body.find("</Code>");
-    if (start == std::string::npos || end == std::string::npos || end < start) return "";
-    return clip_utf8(valid_utf8(body.substr(start + 6, end - start - 6)), 64);
-}
-
-struct S3Target {
-    Url endpoint;  // https://s3.<region>.amazonaws.com, or an S3-compatible server
-    std::string bucket;
-    std::string region;
-    std::string prefix;
-    std::string key_id, secret, session_token;
-    std::string ca_file;
-};
-
-class S3Check final : public Check {
-  public:
-    S3Check(S3Target s3, std::string object) : s3_(std::move(s3)), object_(std::move(object)) {}
-
-    CheckResult run(const Deadline& deadline) override {
-        const std::string content =
-            "vitals storage probe " + std::to_string(++runs_) + " " + std::to_string(random_());
-        const auto started = std::chrono::steady_clock::now();
-        CheckResult result;
-        std::string problem = step("PUT", content, deadline, {200});
-        if (problem.empty()) {
-            const HttpReply got = request("GET", "", deadline);
-            if (!got.ok)
-                problem = "GET failed: " + got.error;
-            else if (got.status != 200)
-                problem = explain("GET", got);
-            else if (got.body != content)
-                problem = "the object read back differs from what was written";
-            // Deleted whatever the read said: nothing is left behind.
-            const std::string deleted = step("DELETE", "", deadline, {200, 204});
-            if (problem.empty()) problem = deleted;
-        }
-        result.observe(
-            "probe_seconds",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        const std::string where = "s3://" + s3_.bucket + "/" + s3_.prefix;
-        Findings findings;
-        if (!problem.empty()) findings.add(Status::fail, where + ": " + problem);
-        findings.conclude(result, where + " takes a put, get and delete");
-        return result;
-    }
-
-  private:
-    HttpReply request(const std::string& method, const std::string& body,
-                      const Deadline& deadline) const {
-        HttpTarget t;
-        t.url = s3_.endpoint;
-        std::string base = t.url.path;
-        while (!base.empty() && base.back() == '/')
-            base.pop_back();
-        t.url.path = base + "/" + s3_.bucket + "/" + s3_.prefix + object_;
-        t.url.query.clear();
-        t.method = method;
-        t.body = body;
-        t.aws_sigv4 = "aws:amz:" + s3_.region + ":s3";
-        t.aws_key_id = s3_.key_id;
-        t.aws_secret = s3_.secret;
-        t.ca_file = s3_.ca_file;
-        if (!s3_.session_token.empty())
-            t.headers.emplace_back("x-amz-security-token", s3_.session_token);
-        return http_get(t, deadline, std::size_t{64} * 1024);
-    }
-
-    // "" when `method` answered one of `ok`, else what went wrong.
-    std::string step(const std::string& method, const std::string& body, const Deadline& deadline,
-                     std::initializer_list<int> ok) const {
-        const HttpReply reply = request(method, body, deadline);
-        if (!reply.ok) return method + " failed: " + reply.error;
-        for (const int status : ok)
-            if (reply.status == status) return "";
-        return explain(method, reply);
-    }
-
-    std::string explain(const std::string& method, const HttpReply& reply) const {
-        const std::string code = s3_code(reply.body);
-        std::string text =
-            method + " answered " + std::to_string(reply.status) + (code.empty() ? "" : " " + code);
-        if (code == "NoSuchBucket") text += ": the bucket " + s3_.bucket + " does not exist";
-        if (reply.status == 403)
-            text +=
-                ": check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket policy "
-                "(s3:PutObject, s3:GetObject, s3:DeleteObject on the prefix)";
-        return text;
-    }
-
-    S3Target s3_;
-    std::string object_;
-    std::uint64_t runs_ = 0;
-    std::mt19937_64 random_{std::random_device{}()};
-};
-
-}  // namespace
 
 // The storage kind's settings, each declared once: the table lists these members and the
 // factory reads its values through them.
@@ -357,7 +115,7 @@ CheckKind storage_kind() {
                 if (::access(s3.ca_file.c_str(), R_OK) != 0)
                     throw SettingError(ca.key, "cannot read " + s3.ca_file);
             }
-            return std::make_unique<S3Check>(std::move(s3), object);
+            return s3_check(std::move(s3), object);
         }
         StorageLimits limits;
         limits.probe = ctx.params.boolean(s.probe);
@@ -375,7 +133,7 @@ CheckKind storage_kind() {
             throw SettingError(s.path.key, "must be an absolute path");
         while (path.size() > 1 && path.back() == '/')
             path.pop_back();
-        return std::make_unique<FilesystemCheck>(path, ".vitals-probe-" + object, limits);
+        return filesystem_check(path, ".vitals-probe-" + object, limits);
     };
     // Only where it is unambiguous: VITALS_MEDIA_ROOT says so; a bucket or a MEDIA_ROOT
     // alone; never a guess between the two.
