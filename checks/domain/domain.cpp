@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "checks/builtin.hpp"
+#include "checks/domain/judge.hpp"
 #include "checks/domain/rdap.hpp"
 #include "checks/http_target.hpp"
 #include "sidecar/clients/http_client.hpp"
@@ -36,8 +37,8 @@ struct DomainPolicy {
     std::string rdap_base;  // configured: the bootstrap is not read
     std::string ca_file;
     DomainLimits limits;
-    double refresh = 3600;
-    double changes_for = 7 * 86400;
+    double refresh = 0;  // seconds; every field here is read from the settings
+    double changes_for = 0;
     std::string state_file;  // empty: memory only
 };
 
@@ -284,8 +285,8 @@ CheckKind domain_kind() {
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         while (!p.domain.empty() && p.domain.back() == '.')
             p.domain.pop_back();
-        if (const std::string problem = domain_name_problem(p.domain); !problem.empty())
-            throw SettingError(s.domain.key, problem);
+        if (const auto problem = domain_name_problem(p.domain))
+            throw SettingError(s.domain.key, *problem);
         p.limits.warn_days = static_cast<int>(ctx.params.integer(s.warn_days));
         p.limits.fail_days = static_cast<int>(ctx.params.integer(s.fail_days));
         if (p.limits.fail_days > p.limits.warn_days)

@@ -1,8 +1,9 @@
 // A domain's registration as RDAP tells it (RFC 9083, the JSON successor of WHOIS), and what
 // the domain check makes of it: when the registration expires, and whether the registrar, the
 // nameservers or a registry lock changed since the last answer (the article's "WHOIS record
-// changes as a security signal"). Pure reading and judgement here; checks/domain/domain.cpp
-// fetches IANA's bootstrap file and the registry's answer and keeps the state.
+// changes as a security signal"). Pure reading here, the verdict in judge.hpp;
+// checks/domain/domain.cpp fetches IANA's bootstrap file and the registry's answer and keeps
+// the state.
 #pragma once
 
 #include <optional>
@@ -52,9 +53,9 @@ DomainState domain_state_from_json(const nlohmann::json& j, const std::string& d
 // RFC 3339 date-time ("2027-08-13T04:00:00Z", fractions and offsets allowed) as Unix seconds.
 std::optional<double> parse_rfc3339(std::string_view text);
 
-// "" when `domain` is a name RDAP can be asked about (ASCII labels, an A-label for an IDN, at
-// least two labels), else why not.
-std::string domain_name_problem(std::string_view domain);
+// Why `domain` is not a name RDAP can be asked about (ASCII labels, an A-label for an IDN, at
+// least two labels); nullopt when it is.
+std::optional<std::string> domain_name_problem(std::string_view domain);
 
 // The RDAP base URLs IANA's bootstrap file (RFC 9224) lists for the longest suffix of `domain`
 // it covers, https first, each ending in '/'. Empty when no entry covers it.
@@ -63,22 +64,6 @@ std::vector<std::string> rdap_bases(const nlohmann::json& bootstrap, const std::
 // The registration in a registry's RDAP answer for a domain; nullopt with `error` set when the
 // answer is not a domain object.
 std::optional<DomainRecord> parse_domain_record(const nlohmann::json& answer, std::string& error);
-
-// What changed that is worth a warning: the registrar, the nameservers, a lock status removed
-// ("client transfer prohibited" and the like). Other status changes are not.
-std::vector<DomainChange> domain_changes(const DomainRecord& before, const DomainRecord& after,
-                                         double now);
-
-struct DomainLimits {
-    int warn_days = 30;
-    int fail_days = 7;
-};
-
-// The verdict on `state.record` at `now`: days to expiry against the limits, a registry status
-// that takes the domain down (hold, pending delete, redemption), the changes still in
-// `state.changes`; after `findings`, what the caller found first (the fetch's own outcome).
-CheckResult judge_domain(const DomainState& state, double now, const DomainLimits& limits,
-                         Findings findings = {});
 
 // "2027-08-13" for Unix seconds.
 std::string utc_date(double unix_seconds);

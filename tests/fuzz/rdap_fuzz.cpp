@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "checks/domain/rdap.hpp"
+#include "checks/domain/judge.hpp"
 #include "sidecar/json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
