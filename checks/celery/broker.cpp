@@ -8,6 +8,7 @@
 
 #include "checks/builtin.hpp"
 #include "checks/celery/celery.hpp"
+#include "checks/celery/management.hpp"
 #include "sidecar/clients/http_client.hpp"
 #include "sidecar/clients/redis_client.hpp"
 #include "sidecar/json.hpp"
@@ -16,81 +17,14 @@ namespace vitals::checks {
 
 namespace {
 
+// Read from the settings, whose declarations hold the defaults.
 struct BrokerPolicy {
     std::vector<std::string> queues;
-    double depth_warn = 100, depth_fail = 1000;
-    Millis latency_warn{120'000}, latency_fail{600'000};
+    double depth_warn = 0, depth_fail = 0;
+    Millis latency_warn{}, latency_fail{};
     Millis discovery_window{1000};  // how long workers may take to say what they consume
     std::optional<Url> management;  // RabbitMQ's management API, for rates and the head's age
 };
-
-// What RabbitMQ's management API says of a queue.
-struct ManagedQueue {
-    std::optional<double> deliver_rate;  // messages a second handed to consumers
-    std::optional<double> publish_rate;
-    std::optional<double> head_timestamp;  // Unix seconds: the head message's timestamp
-};
-
-// GET <management>/api/queues/<vhost>/<queue>; nullopt with `error` set when it fails.
-std::optional<ManagedQueue> managed_queue(const Url& management, const Url& broker,
-                                          const std::string& queue, const Deadline& deadline,
-                                          std::string& error) {
-    const auto escape = [](const std::string& text) {
-        std::string out;
-        for (const unsigned char c : text) {
-            if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-                out += static_cast<char>(c);
-            } else {
-                char hex[4];
-                std::snprintf(hex, sizeof hex, "%%%02X", c);
-                out += hex;
-            }
-        }
-        return out;
-    };
-    std::string vhost = broker.path.size() > 1 ? broker.path.substr(1) : "/";
-    for (auto at = vhost.find("%2F"); at != std::string::npos; at = vhost.find("%2F"))
-        vhost.replace(at, 3, "/");
-    HttpTarget target;
-    target.url = management;
-    std::string base = management.path;
-    while (!base.empty() && base.back() == '/')
-        base.pop_back();
-    target.url.path = base + "/api/queues/" + escape(vhost) + "/" + escape(queue);
-    target.url.query.clear();
-    const HttpReply reply = http_get(target, deadline, std::size_t{256} * 1024);
-    if (!reply.ok) {
-        error = "the management API: " + reply.error;
-        return std::nullopt;
-    }
-    if (reply.status != 200) {
-        error = "the management API answered " + std::to_string(reply.status) + " for queue " +
-                queue + (reply.status == 401 ? " (check the user and password in the URL)" : "");
-        return std::nullopt;
-    }
-    const auto j = vitals::parse_json(reply.body);
-    if (!j.is_object()) {
-        error = "the management API's answer is not JSON";
-        return std::nullopt;
-    }
-    ManagedQueue q;
-    const auto rate = [&](const char* key) -> std::optional<double> {
-        const auto stats = j.find("message_stats");
-        if (stats == j.end() || !stats->is_object()) return std::nullopt;
-        const auto details = stats->find(key);
-        if (details == stats->end() || !details->is_object()) return std::nullopt;
-        const auto r = details->find("rate");
-        return r != details->end() && r->is_number() ? std::optional<double>(r->get<double>())
-                                                     : std::nullopt;
-    };
-    q.deliver_rate = rate("deliver_get_details");
-    q.publish_rate = rate("publish_details");
-    // Messages stats appear only once a message went through; none yet: nothing delivered.
-    if (!q.deliver_rate && j.contains("messages")) q.deliver_rate = 0;
-    if (const auto head = j.find("head_message_timestamp"); head != j.end() && head->is_number())
-        q.head_timestamp = head->get<double>();
-    return q;
-}
 
 class CeleryBrokerCheck final : public Check {
   public:
@@ -230,31 +164,32 @@ class CeleryBrokerCheck final : public Check {
             if (q.consumers) queues[q.queue]["consumers"] = *q.consumers;
             std::optional<double> waited = oldest_wait(broker, q.queue);
             if (p_.management && !is_redis_broker(url_)) {
-                std::string error;
-                if (const auto m = managed_queue(*p_.management, url_, q.queue, deadline, error)) {
-                    if (m->head_timestamp && q.messages > 0) {
+                try {
+                    const ManagedQueue m = managed_queue(*p_.management, url_, q.queue, deadline);
+                    if (m.head_timestamp && q.messages > 0) {
                         const double now =
                             std::chrono::duration<double>(clock_.wall().time_since_epoch()).count();
-                        waited = std::max(0.0, now - *m->head_timestamp);
+                        waited = std::max(0.0, now - *m.head_timestamp);
                     }
-                    if (m->deliver_rate) {
+                    if (m.deliver_rate) {
                         // Little's law: the backlog over the rate it is handed out at is the
                         // wait a task queued now faces.
                         const double drain = q.messages == 0 ? 0
-                                             : *m->deliver_rate > 0
-                                                 ? q.messages / *m->deliver_rate
+                                             : *m.deliver_rate > 0
+                                                 ? q.messages / *m.deliver_rate
                                                  : std::numeric_limits<double>::infinity();
                         if (std::isfinite(drain)) {
                             result.observe("drain_seconds", "queue", q.queue, drain);
                             queues[q.queue]["drain_seconds"] = std::round(drain * 1000) / 1000;
                         }
-                        queues[q.queue]["deliver_rate"] = *m->deliver_rate;
-                        if (m->publish_rate) queues[q.queue]["publish_rate"] = *m->publish_rate;
+                        queues[q.queue]["deliver_rate"] = *m.deliver_rate;
+                        if (m.publish_rate) queues[q.queue]["publish_rate"] = *m.publish_rate;
                         if (!waited)
                             waited = std::isfinite(drain) ? drain : std::optional<double>();
                     }
-                } else {
-                    queues[q.queue]["management_error"] = error;
+                } catch (const std::exception& e) {
+                    // A detail, never a failure: the broker itself answered.
+                    queues[q.queue]["management_error"] = e.what();
                 }
             }
             if (waited) {
