@@ -273,53 +273,7 @@ std::string incidents_html(const Snapshot& s, bool trusted) {
     return html + "</table>";
 }
 
-const char kStyle[] =
-    "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}"
-    "table{border-collapse:collapse;width:100%}td,th{padding:.45em .6em;border-bottom:1px "
-    "solid #ddd;text-align:left;vertical-align:top}"
-    ".st{color:#fff;border-radius:3px;padding:.1em .5em;font-weight:600}"
-    ".reason{font-size:1.15em;font-weight:600;color:#b71c1c;margin-bottom:.25em}"
-    ".reason:empty,.msg:empty{display:none}.head{font-size:1.05em}"
-    ".msg{color:#555}.since{color:#666}summary{color:#555;cursor:pointer}"
-    ".obs{font:12px ui-monospace,monospace;color:#444;white-space:pre-line}"
-    ".trend polyline{fill:none;stroke:#1565c0;stroke-width:1.5}"
-    ".trend-label{display:block;color:#666;font-size:11px}";
-
 }  // namespace
-
-std::string format_value(double v, Unit unit, double now_unix) {
-    const auto span = [](double seconds) {
-        // Whole units, rounded down: a certificate with 59.9 days left has 59.
-        if (seconds < 120) return printed("%.0f s", std::floor(seconds));
-        if (seconds < 7200) return printed("%.0f min", std::floor(seconds / 60));
-        if (seconds < 172800) return printed("%.0f h", std::floor(seconds / 3600));
-        return printed("%.0f days", std::floor(seconds / 86400));
-    };
-    if (!std::isfinite(v)) return "-";
-    switch (unit) {
-        case Unit::seconds:
-            if (v == 0) return "0 s";
-            if (std::fabs(v) < 1) return printed("%.1f ms", v * 1000);
-            if (std::fabs(v) < 120) return printed("%.1f s", v);
-            return span(std::fabs(v));
-        case Unit::bytes:
-            if (v < 1e3) return printed("%.0f B", v);
-            if (v < 1e6) return printed("%.1f kB", v / 1e3);
-            if (v < 1e9) return printed("%.1f MB", v / 1e6);
-            return printed("%.1f GB", v / 1e9);
-        case Unit::ratio:
-            if (v > 0 && v < 0.01) return printed("%.1f %%", v * 100);
-            return printed("%.0f %%", v * 100);
-        case Unit::timestamp:
-            return v >= now_unix ? "in " + span(v - now_unix) : span(now_unix - v) + " ago";
-        case Unit::boolean:
-            return v != 0 ? "yes" : "no";
-        case Unit::none:
-            break;
-    }
-    if (v == std::floor(v) && std::fabs(v) < 1e15) return printed("%.0f", v);
-    return printed("%.3g", v);
-}
 
 std::string render_page(const Snapshot& s, bool trusted) {
     const Status overall = overall_health(s.checks);
@@ -327,7 +281,7 @@ std::string render_page(const Snapshot& s, bool trusted) {
     std::string html =
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>vitals: ";
     html += status_name(overall);
-    html += "</title><style>" + std::string(kStyle) +
+    html += "</title><style>" + std::string(page_style()) +
             "</style></head><body data-updates=\"0\" data-incidents=\"" +
             std::to_string(s.incidents ? s.incidents->size() : 0) + "\">";
     html += "<h1>vitals <span id=\"overall\" class=\"st\" style=\"background:" +
@@ -410,69 +364,6 @@ std::string render_page_json(const Snapshot& s, bool trusted) {
     }
     out["checks"] = checks;
     return out.dump();
-}
-
-const std::string& page_script() {
-    // Updates the rendered page in place from /page.json: text through textContent and
-    // attributes only, never HTML, so nothing in a check's message can become markup.
-    static const std::string script = R"JS("use strict";
-(function () {
-  const svg = "http://www.w3.org/2000/svg";
-  let updates = 0;
-  const first = Number(document.body.dataset.incidents || -1);
-  function set(row, selector, text) {
-    const el = row.querySelector(selector);
-    if (el) el.textContent = text;
-  }
-  function apply(data) {
-    document.title = "vitals: " + data.status;
-    const overall = document.getElementById("overall");
-    overall.textContent = data.status;
-    overall.style.background = data.color;
-    document.getElementById("probes").textContent = data.probes;
-    document.getElementById("updated").textContent = data.updated;
-    for (const c of data.checks) {
-      const row = document.querySelector('tr.check[data-check="' + CSS.escape(c.name) + '"]');
-      if (!row) { location.reload(); return; }
-      row.dataset.status = c.status;
-      const badge = row.querySelector(".st");
-      badge.textContent = c.badge;
-      badge.style.background = c.color;
-      set(row, ".since", c.since);
-      set(row, ".reason", c.reason);
-      set(row, ".head", c.headline);
-      set(row, ".msg", c.message);
-      set(row, ".more-count", c.more_count);
-      set(row, ".obs", c.more);
-      set(row, ".trend-label", c.trend_label);
-      row.querySelector(".trend polyline").setAttribute("points", c.trend_points);
-      const runs = row.querySelector("svg.runs");
-      while (runs.firstChild) runs.removeChild(runs.firstChild);
-      c.runs.forEach(function (r, i) {
-        const bar = document.createElementNS(svg, "rect");
-        bar.setAttribute("x", String(i * 3));
-        bar.setAttribute("y", String(16 - r[0]));
-        bar.setAttribute("width", "2");
-        bar.setAttribute("height", String(r[0]));
-        bar.setAttribute("fill", r[1]);
-        runs.appendChild(bar);
-      });
-    }
-    document.body.dataset.updates = String(++updates);
-    // A new incident: its snapshot is rendered by the server, so fetch the page once.
-    if (first >= 0 && data.incidents !== first) location.reload();
-  }
-  function refresh() {
-    fetch("/page.json", {cache: "no-store"})
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) apply(data); })
-      .catch(function () { document.body.dataset.stale = "true"; });
-  }
-  refresh();
-  setInterval(refresh, 5000);
-})();
-)JS";
-    return script;
 }
 
 }  // namespace vitals

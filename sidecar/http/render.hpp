@@ -49,8 +49,9 @@ std::string render_metrics(const Snapshot& snapshot);
 std::string describe_metrics(const Registry& registry);
 std::string render_page(const Snapshot& snapshot, bool trusted);
 std::string render_page_json(const Snapshot& snapshot, bool trusted);
-// /page.js: updates the page in place from /page.json.
+// /page.js: updates the page in place from /page.json; and the page's style sheet.
 const std::string& page_script();
+const char* page_style();
 // A value as a person reads it, by its unit: "2.2 ms", "8.7 MB", "62 %", "in 60 days",
 // "3 min ago" (timestamps relative to `now_unix`), "yes".
 std::string format_value(double value, Unit unit, double now_unix);
