@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <array>
+
 #include <pistache/http_headers.h>
 #include <pistache/peer.h>
 
@@ -151,6 +153,44 @@ bool constant_time_equal(const std::string& presented, const std::string& want) 
     for (std::size_t i = 0; i < want.size(); ++i)
         diff |= static_cast<unsigned char>(want[i] ^ (i < presented.size() ? presented[i] : 0));
     return diff == 0;
+}
+
+unsigned method_bit(Pistache::Http::Method m) {
+    switch (m) {
+        case Pistache::Http::Method::Get:
+            return kGet;
+        case Pistache::Http::Method::Head:
+            return kHead;
+        case Pistache::Http::Method::Post:
+            return kPost;
+        default:
+            return 0;
+    }
+}
+
+std::vector<Pistache::Http::Method> allowed_methods(unsigned bits) {
+    std::vector<Pistache::Http::Method> out;
+    if (bits & kGet) out.push_back(Pistache::Http::Method::Get);
+    if (bits & kHead) out.push_back(Pistache::Http::Method::Head);
+    if (bits & kPost) out.push_back(Pistache::Http::Method::Post);
+    return out;
+}
+
+const Response& not_allowed_response(unsigned bits) {
+    // One body per set of the three methods, built once.
+    static const std::array<Response, 8> bodies = [] {
+        std::array<Response, 8> out;
+        for (unsigned m = 0; m < out.size(); ++m) {
+            std::string names;
+            for (const auto& [bit, name] :
+                 {std::pair<unsigned, const char*>{kGet, "GET"}, {kHead, "HEAD"}, {kPost, "POST"}})
+                if (m & bit) names += std::string(names.empty() ? "" : ", ") + "\"" + name + "\"";
+            out[m] = Response{
+                405, "{\n  \"error\": \"method not allowed\",\n  \"allow\": [" + names + "]\n}\n"};
+        }
+        return out;
+    }();
+    return bodies[bits & 7U];
 }
 
 }  // namespace vitals

@@ -7,11 +7,20 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sidecar/http/connections.hpp"
 #include "sidecar/http/render.hpp"
 
 namespace vitals {
+
+// Methods as a bit set, so a route says what it takes in one word.
+enum Method : unsigned { kGet = 1, kHead = 2, kPost = 4 };
+unsigned method_bit(Pistache::Http::Method m);
+// The methods of a bit set, for the Allow header.
+std::vector<Pistache::Http::Method> allowed_methods(unsigned bits);
+// The 405 answer for a route that takes `bits`, its body listing them.
+const Response& not_allowed_response(unsigned bits);
 
 // Content types, built once.
 struct MediaTypes {

@@ -36,22 +36,6 @@ const Response kStalled{503,
 // connection holding a half-sent request holds at most this.
 constexpr std::size_t kMaxRequestBytes = 12 * 1024;
 
-// Methods as a bit set, so a route says what it takes in one word.
-enum Method : unsigned { kGet = 1, kHead = 2, kPost = 4 };
-
-unsigned method_bit(Http::Method m) {
-    switch (m) {
-        case Http::Method::Get:
-            return kGet;
-        case Http::Method::Head:
-            return kHead;
-        case Http::Method::Post:
-            return kPost;
-        default:
-            return 0;
-    }
-}
-
 // What a request is answered with: a body (rendered or constant) and its content type.
 struct Answer {
     const Response* response;
@@ -86,42 +70,11 @@ Answer json_answer(const Response& r) {
 extern const Route kRoutes[];
 extern const std::size_t kRouteCount;
 
-std::vector<Http::Method> allowed_methods(unsigned bits) {
-    std::vector<Http::Method> out;
-    if (bits & kGet) out.push_back(Http::Method::Get);
-    if (bits & kHead) out.push_back(Http::Method::Head);
-    if (bits & kPost) out.push_back(Http::Method::Post);
-    return out;
-}
-
-std::string methods_json(unsigned bits) {
-    std::string out;
-    for (const auto& [bit, name] :
-         {std::pair<unsigned, const char*>{kGet, "GET"}, {kHead, "HEAD"}, {kPost, "POST"}}) {
-        if (bits & bit) out += std::string(out.empty() ? "" : ", ") + "\"" + name + "\"";
-    }
-    return out;
-}
-
 Response not_found_response() {
     std::string list;
     for (std::size_t i = 0; i < kRouteCount; ++i)
         list += std::string(list.empty() ? "" : ", ") + "\"" + std::string(kRoutes[i].shown) + "\"";
     return {404, "{\n  \"error\": \"no such endpoint\",\n  \"endpoints\": [" + list + "]\n}\n"};
-}
-
-const Response& not_allowed_response(unsigned bits) {
-    // One body per method set in the table, built on first use.
-    static const std::map<unsigned, Response> bodies = [] {
-        std::map<unsigned, Response> out;
-        for (std::size_t i = 0; i < kRouteCount; ++i) {
-            const unsigned m = kRoutes[i].methods;
-            out.emplace(m, Response{405, "{\n  \"error\": \"method not allowed\",\n  \"allow\": [" +
-                                             methods_json(m) + "]\n}\n"});
-        }
-        return out;
-    }();
-    return bodies.at(bits);
 }
 
 class ProbeHandler final : public Http::Handler {
