@@ -1,16 +1,14 @@
 // Celery over AMQP (RabbitMQ) with librabbitmq: passive queue.declare for depths, and the
 // pidbox ping with an exclusive, auto-delete reply queue so nothing outlives the run.
 #include <amqp.h>
-#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
-#include <arpa/inet.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 
+#include "checks/celery/amqp_tls.hpp"
 #include "checks/celery/celery.hpp"
 #include "sidecar/clients/tls.hpp"
 
@@ -19,29 +17,6 @@ namespace vitals {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// librabbitmq checks host names itself, by DNS name only (an address never matches), and
-// reports a refused certificate without saying why. So OpenSSL checks the name (DNS or IP)
-// as part of the chain, and this records the first reason on the thread that handshakes.
-thread_local long t_verify_error = X509_V_OK;
-
-int record_verify_error(int ok, X509_STORE_CTX* store) {
-    if (ok == 0 && t_verify_error == X509_V_OK) t_verify_error = X509_STORE_CTX_get_error(store);
-    return ok;
-}
-
-// The system's CA bundle as OpenSSL finds it for rediss:// (SSL_CTX_set_default_verify_paths):
-// $SSL_CERT_FILE when set, else the build's default file. librabbitmq takes one file.
-std::string system_ca_file() {
-    const char* from_env = std::getenv(X509_get_default_cert_file_env());
-    return from_env != nullptr && *from_env != '\0' ? from_env : X509_get_default_cert_file();
-}
-
-bool is_ip_literal(const std::string& host) {
-    unsigned char buf[16];
-    return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-           ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
 
 timeval to_timeval(std::chrono::milliseconds d) {
     const auto ms = std::max<long long>(d.count(), 1);
@@ -82,16 +57,17 @@ class AmqpBroker final : public CeleryBroker {
         const auto started = SteadyClock::now();
         conn_.reset(amqp_new_connection());
         const bool tls = url.scheme == "amqps";
-        amqp_socket_t* socket = tls ? tls_socket(url) : amqp_tcp_socket_new(conn());
+        amqp_socket_t* socket =
+            tls ? amqp_tls_socket(conn(), url, tls_) : amqp_tcp_socket_new(conn());
         const timeval tv = to_timeval(deadline.remaining());
         if (socket == nullptr) throw BrokerError("broker unreachable: cannot create a socket");
-        t_verify_error = X509_V_OK;
+        reset_amqp_verify_error();
         const int opened = amqp_socket_open_noblock(socket, url.host.c_str(),
                                                     url.port.value_or(tls ? 5671 : 5672), &tv);
         if (opened != AMQP_STATUS_OK) {
             const std::string why =
-                opened == AMQP_STATUS_SSL_PEER_VERIFY_FAILED && t_verify_error != X509_V_OK
-                    ? describe_verify_error(t_verify_error, tls_)
+                opened == AMQP_STATUS_SSL_PEER_VERIFY_FAILED && amqp_verify_error() != X509_V_OK
+                    ? describe_verify_error(amqp_verify_error(), tls_)
                     : amqp_error_string2(opened);
             throw BrokerError("broker unreachable: cannot connect to " + where_ + ": " +
                               (tls ? "TLS: " : "") + why);
@@ -113,45 +89,6 @@ class AmqpBroker final : public CeleryBroker {
         }
         open_channel();
         connect_seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
-    }
-
-    // librabbitmq's own TLS socket, set up from the URL's options as redis-py spells them
-    // (ssl_cert_reqs, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_check_hostname). It
-    // verifies against one CA file: by default the system bundle. Never a plaintext fallback.
-    // With verification on, librabbitmq refuses the connection when the result is not
-    // X509_V_OK, which the name check above is part of.
-    amqp_socket_t* tls_socket(const Url& url) {
-        try {
-            tls_ = tls_options_from_url(url);
-        } catch (const std::invalid_argument& e) {
-            throw BrokerError(e.what());
-        }
-        amqp_socket_t* socket = amqp_ssl_socket_new(conn());
-        if (socket == nullptr) return nullptr;
-        amqp_ssl_socket_set_verify_peer(socket, tls_.verify ? 1 : 0);
-        amqp_ssl_socket_set_verify_hostname(socket, 0);  // OpenSSL does it, see above
-        auto* ctx = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
-        if (tls_.verify) {
-            const std::string ca = tls_.ca_file.empty() ? system_ca_file() : tls_.ca_file;
-            if (amqp_ssl_socket_set_cacert(socket, ca.c_str()) != AMQP_STATUS_OK)
-                throw BrokerError("cannot read the CA certificates in " + ca);
-            if (tls_.check_hostname) {
-                X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
-                if (is_ip_literal(url.host)) {
-                    X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
-                } else {
-                    X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), 0);
-                }
-            }
-        }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, &record_verify_error);
-        if (!tls_.cert_file.empty()) {
-            const std::string& key = tls_.key_file.empty() ? tls_.cert_file : tls_.key_file;
-            if (amqp_ssl_socket_set_key(socket, tls_.cert_file.c_str(), key.c_str()) !=
-                AMQP_STATUS_OK)
-                throw BrokerError("cannot use ssl_certfile " + tls_.cert_file + " with " + key);
-        }
-        return socket;
     }
 
     ~AmqpBroker() override {
