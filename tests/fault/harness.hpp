@@ -291,4 +291,12 @@ inline int raw_connect(std::uint16_t port, int rcvbuf = 0) {
     return fd;
 }
 
+// Every probe of the window answered, p99 within the suite's limit.
+inline bool probes_ok(const ProbeLoad::Window& w) {
+    return w.unanswered == 0 && w.p99_ms < kProbeP99Limit;
+}
+
+// The attacks on vitals' port (port_abuse.cpp), each a row of `table`.
+void abuse_port(Vitals& vitals, ProbeLoad& load, Table& table);
+
 }  // namespace vitals::fault

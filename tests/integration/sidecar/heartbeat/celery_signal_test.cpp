@@ -1,5 +1,5 @@
-// The Celery signal handler of docs/checks/heartbeat.md, in a real worker, pinging vitals' healthchecks.io-
-// compatible API: a client that already exists works by swapping the base URL.
+// The Celery signal handler of docs/checks/heartbeat.md, in a real worker, pinging vitals'
+// healthchecks.io- compatible API: a client that already exists works by swapping the base URL.
 #include <catch2/catch.hpp>
 
 #include "support/net_fixtures.hpp"

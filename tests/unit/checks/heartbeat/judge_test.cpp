@@ -4,24 +4,11 @@
 #include <ctime>
 
 #include "checks/heartbeat/judge.hpp"
+#include "support/heartbeat_times.hpp"
 
 using namespace vitals;
+using namespace vitals::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr std::int64_t kMinute = 60'000;
-constexpr std::int64_t kT0 = 1'795'000'000'000;
-
-HeartbeatRule hourly(std::optional<Millis> expected = std::nullopt) {
-    HeartbeatRule r;
-    r.period = 1h;
-    r.grace = 10min;
-    r.expected_duration = expected;
-    return r;
-}
-
-}  // namespace
 
 TEST_CASE("heartbeat: ok until period + grace passes without a success", "[heartbeat]") {
     HeartbeatState s;

@@ -8,25 +8,12 @@
 
 #include "checks/heartbeat/judge.hpp"
 #include "sidecar/heartbeat/board.hpp"
+#include "support/heartbeat_times.hpp"
 #include "support/temp_file.hpp"
 
 using namespace vitals;
+using namespace vitals::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr std::int64_t kMinute = 60'000;
-constexpr std::int64_t kT0 = 1'795'000'000'000;
-
-HeartbeatRule hourly(std::optional<Millis> expected = std::nullopt) {
-    HeartbeatRule r;
-    r.period = 1h;
-    r.grace = 10min;
-    r.expected_duration = expected;
-    return r;
-}
-
-}  // namespace
 
 TEST_CASE("heartbeat board: start then success records the duration, unknown names are refused",
           "[heartbeat]") {

@@ -2,16 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include "sidecar/heartbeat/state.hpp"
+#include "support/heartbeat_times.hpp"
 
 using namespace vitals;
+using namespace vitals::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr std::int64_t kMinute = 60'000;
-constexpr std::int64_t kT0 = 1'795'000'000'000;
-
-}  // namespace
 
 TEST_CASE("heartbeat: merging two replicas' views keeps the later of each event", "[heartbeat]") {
     HeartbeatState mine, theirs;
