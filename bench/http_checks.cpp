@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     const vitals::Params params =
         vitals::read_settings(settings, kind->settings, "bench", "", errors);
     vitals::HeartbeatBoard board;
-    const vitals::Services services{&board, nullptr, ""};
+    vitals::Services services;
+    services.heartbeats = &board;
     auto check = kind->make(vitals::CheckContext{"bench", params, {}, services});
 
     int ok = 0;

@@ -177,7 +177,9 @@ int main(int argc, char** argv) {
     const Registry registry = builtin_registry();
     const SystemClock clock;
     HeartbeatBoard heartbeats(clock);
-    const Services services{&heartbeats, &clock, ""};
+    Services services;
+    services.heartbeats = &heartbeats;
+    services.clock = &clock;
     ConfigLoad load = load_config(env, config_file, registry, services);
     if (!load.config) {
         std::cerr << "vitals: the configuration has " << load.errors.size()

@@ -144,6 +144,7 @@ CheckKind beat_kind() {
     kind.name = "beat";
     kind.summary =
         "Celery Beat via django-celery-beat's tables: fails when a periodic task is overdue";
+    kind.about = About::shared;  // a shared dependency's state
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;

@@ -299,6 +299,7 @@ CheckKind celery_broker_kind() {
     CheckKind kind;
     kind.name = "celery_broker";
     kind.summary = "Celery broker: reachable, per-queue depth and consumers";
+    kind.about = About::shared;  // a shared dependency's state
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;

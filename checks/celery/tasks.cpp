@@ -205,6 +205,7 @@ CheckKind celery_tasks_kind() {
     CheckKind kind;
     kind.name = "celery_tasks";
     kind.summary = "task outcomes, runtimes and queue waits from Celery's events";
+    kind.about = About::shared;  // a shared dependency's state
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;

@@ -296,6 +296,7 @@ CheckKind celery_workers_kind() {
     CheckKind kind;
     kind.name = "celery_workers";
     kind.summary = "Celery workers answering the remote-control ping";
+    kind.about = About::shared;  // a shared dependency's state
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;

@@ -264,6 +264,7 @@ CheckKind domain_kind() {
     kind.summary =
         "domain registration through RDAP: expiry, and registrar, nameserver or lock "
         "changes";
+    kind.about = About::shared;  // a shared dependency's state
     kind.default_groups = {};
     // The answer changes over days, and registries rate-limit: hourly is plenty.
     kind.default_interval = "1h";

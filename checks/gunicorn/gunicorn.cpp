@@ -298,6 +298,7 @@ CheckKind gunicorn_kind() {
     CheckKind kind;
     kind.name = "gunicorn";
     kind.summary = "Gunicorn: the app answers, accept backlog, statsd request metrics";
+    kind.about = About::app;  // this pod's app: a restart may fix it
     kind.default_groups = {"live", "ready"};
     kind.settings = s.table();
     using O = ObservationSpec;

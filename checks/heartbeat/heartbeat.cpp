@@ -89,6 +89,7 @@ CheckKind heartbeat_kind() {
     kind.summary =
         "a periodic task pings /heartbeat/<name> (or /ping/<name>, healthchecks.io's API); fails "
         "when a success is overdue";
+    kind.about = About::shared;  // a shared dependency's state
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;

@@ -85,6 +85,7 @@ CheckKind http_kind() {
     CheckKind kind;
     kind.name = "http";
     kind.summary = "GET a URL: expected status, optional body keyword, latency thresholds";
+    kind.about = About::reach;  // what this pod reaches
     kind.default_groups = {"ready"};
     kind.settings = s.table();
     using O = ObservationSpec;

@@ -232,6 +232,7 @@ CheckKind memcached_kind() {
     CheckKind kind;
     kind.name = "memcached";
     kind.summary = "Memcached cache: set/get round trip on every server, evictions, connections";
+    kind.about = About::reach;  // what this pod reaches
     kind.default_groups = {"ready"};
     kind.settings = s.table();
     using O = ObservationSpec;

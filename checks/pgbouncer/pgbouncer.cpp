@@ -309,6 +309,7 @@ CheckKind pgbouncer_kind() {
     kind.summary =
         "pgBouncer's admin console: clients queued per pool and for how long, paused "
         "or disabled databases, client connections against max_client_conn";
+    kind.about = About::shared;  // a shared dependency's state
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;

@@ -243,6 +243,7 @@ CheckKind postgres_kind() {
         "PostgreSQL: new connection + SELECT 1 in the expected role, connection saturation, "
         "problem "
         "sessions, replication, wraparound, statement statistics";
+    kind.about = About::reach;  // what this pod reaches
     kind.default_groups = {"ready"};
     kind.settings = s.table();
     using O = ObservationSpec;

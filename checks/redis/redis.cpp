@@ -259,6 +259,7 @@ CheckKind redis_kind() {
     CheckKind kind;
     kind.name = "redis";
     kind.summary = "Redis cache: PING, SET/GET round trip, memory, evictions, clients";
+    kind.about = About::reach;  // what this pod reaches
     kind.default_groups = {"ready"};
     kind.settings = s.table();
     using O = ObservationSpec;

@@ -229,6 +229,7 @@ CheckKind static_kind() {
     CheckKind kind;
     kind.name = "static";
     kind.summary = "a static asset is served with the right content type (collectstatic ran)";
+    kind.about = About::reach;  // what this pod reaches
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;

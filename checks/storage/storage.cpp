@@ -62,6 +62,7 @@ CheckKind storage_kind() {
     CheckKind kind;
     kind.name = "storage";
     kind.summary = "media storage: a file is written, read back and deleted; free space and inodes";
+    kind.about = About::reach;  // what this pod reaches
     kind.default_groups = {};
     // A write, a read and a delete each run (three billed requests on S3): once a minute
     // catches a full or lost volume soon enough.

@@ -42,6 +42,7 @@ CheckKind tcp_kind() {
     CheckKind kind;
     kind.name = "tcp";
     kind.summary = "a TCP connection to host:port is accepted before the deadline";
+    kind.about = About::reach;  // what this pod reaches
     kind.default_groups = {"ready"};
     kind.settings = s.table();
     using O = ObservationSpec;

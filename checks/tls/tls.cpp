@@ -189,6 +189,7 @@ CheckKind tls_kind() {
     CheckKind kind;
     kind.name = "tls";
     kind.summary = "certificate expiry, host name and chain of a TLS server (or PostgreSQL)";
+    kind.about = About::shared;  // a shared dependency's state
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;

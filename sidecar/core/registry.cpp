@@ -1,5 +1,7 @@
 #include "sidecar/core/registry.hpp"
 
+#include <algorithm>
+
 namespace vitals {
 
 const Clock& Services::clock_or_system() const {
@@ -12,8 +14,25 @@ std::string CheckContext::pod_name() const {
     return host != env.end() && !host->second.empty() ? host->second : "vitals";
 }
 
+std::optional<std::string> probe_group_problem(About about,
+                                               const std::vector<std::string>& default_groups) {
+    const auto has = [&](const char* group) {
+        return std::find(default_groups.begin(), default_groups.end(), group) !=
+               default_groups.end();
+    };
+    if (has("live") && about != About::app)
+        return "joins live by default, but a restart of the container cannot fix what it "
+               "watches (only a kind about the app itself may)";
+    if (has("ready") && about == About::shared)
+        return "joins ready by default, but watches a shared dependency's state: one fact would "
+               "take every pod out of the Service at once";
+    return std::nullopt;
+}
+
 void Registry::add(CheckKind kind) {
     const std::string name = kind.name;
+    if (const auto problem = probe_group_problem(kind.about, kind.default_groups))
+        throw std::logic_error("check kind " + name + " " + *problem);
     if (const auto problems = naming_problems(name, kind.observations); !problems.empty()) {
         std::string text = "check kind " + name + " declares observations against the rules:";
         for (const auto& p : problems)

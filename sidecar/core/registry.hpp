@@ -3,6 +3,7 @@
 // Adding a kind: one folder in checks/ and one line in checks/builtin.hpp.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,7 +23,8 @@ using Environment = std::map<std::string, std::string>;
 
 class HeartbeatBoard;
 
-// Shared parts of vitals a check kind may need, made once in main.
+// Shared parts of vitals a check kind may need, made once in main. Filled by name
+// (services.clock = &clock), never by position: a new member touches only who sets it.
 struct Services {
     HeartbeatBoard* heartbeats = nullptr;  // where /heartbeat/<name> pings land
     const Clock* clock = nullptr;          // the process's clock; none: the system's
@@ -52,9 +54,25 @@ class SettingError : public std::runtime_error {
     std::string key_;
 };
 
+// What a kind's checks are about: which probe groups it may join by default, and where its
+// work belongs in a fleet.
+enum class About : std::uint8_t {
+    app,     // this pod's own app (Gunicorn answering): a restart of the container may fix it
+    reach,   // whether this pod reaches a dependency, or its own volume: per pod
+    shared,  // a shared dependency's state (queue depth, pools, expiry): one fact per fleet
+};
+
+// The probe-groups rule, for a kind's default groups: `live` only for what a restart fixes
+// (About::app), `ready` never for a shared dependency's state (one fact would take every pod
+// out of the Service at once). Why the defaults break it; nullopt when they keep it.
+std::optional<std::string> probe_group_problem(About about,
+                                               const std::vector<std::string>& default_groups);
+
 struct CheckKind {
     std::string name;
     std::string summary;
+    // Declared by every kind; the default is the safest (joins no probe by default).
+    About about = About::shared;
     SettingsTable settings;
     // What its checks observe: the only names /metrics exports for it.
     ObservationTable observations;
@@ -72,8 +90,9 @@ struct CheckKind {
 
 class Registry {
   public:
-    // Throws std::logic_error for a kind registered twice or whose observations break the
-    // naming rules (see naming_problems): a programming error, caught by every test.
+    // Throws std::logic_error for a kind registered twice, whose observations break the
+    // naming rules (see naming_problems) or whose default groups break the probe-groups rule
+    // (see probe_group_problem): a programming error, caught by every test.
     void add(CheckKind kind);
     const CheckKind* find(const std::string& name) const;
     const std::map<std::string, CheckKind>& kinds() const { return kinds_; }

@@ -50,7 +50,10 @@ std::unique_ptr<Check> make_check(const std::string& kind_name, const nlohmann::
     }
     const std::string name = kind_name;
     static HeartbeatBoard board;
-    const Services services{&board, clock, state_dir};
+    Services services;
+    services.heartbeats = &board;
+    services.clock = clock;
+    services.state_dir = state_dir;
     auto check = std::make_unique<DeclaredOnly>(
         kind->make(CheckContext{name, params, env, services}), *kind);
     check->start();  // as the App does before the first run

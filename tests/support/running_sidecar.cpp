@@ -7,7 +7,8 @@ namespace vitals::testing {
 RunningSidecar::RunningSidecar(const std::string& config_json, Registry registry, Environment env)
     : log_(std::make_unique<Log>(log_text_, clock_)) {
     TempFile file(config_json);
-    const Services services{&heartbeats_, nullptr, ""};
+    Services services;
+    services.heartbeats = &heartbeats_;
     ConfigLoad load = load_config(env, file.path(), registry, services);
     if (!load.config) {
         std::string text;
