@@ -138,12 +138,33 @@ void Scheduler::complete(std::size_t index, std::uint64_t run_id, CheckResult re
     wake_.notify_all();
 }
 
+void Scheduler::drop_undeclared(const CheckState& st, CheckResult& result) {
+    // A kind observing a name it did not declare is a programming error the tests refuse
+    // (make_check); here it is never exported, and said once in the log and always in details,
+    // rather than dropped in silence.
+    std::vector<std::string> undeclared;
+    const auto kept = std::remove_if(
+        result.observations.begin(), result.observations.end(), [&](const Observation& o) {
+            if (find_spec(*st.observations, o) != nullptr) return false;
+            if (std::find(undeclared.begin(), undeclared.end(), o.name) == undeclared.end())
+                undeclared.push_back(o.name);
+            return true;
+        });
+    if (undeclared.empty()) return;
+    result.observations.erase(kept, result.observations.end());
+    result.details["undeclared_observations"] = undeclared;
+    if (!warned_undeclared_.insert(st.name).second) return;
+    log_.event("error", "undeclared_observation",
+               {{"check", st.name}, {"kind", st.kind}, {"names", undeclared}});
+}
+
 void Scheduler::record(std::size_t index, CheckResult result, double duration_seconds,
                        bool timed_out) {
     CheckState& st = states_[index];
     const WallTime wall = clock_.wall();
     const Status status = result.status;
     result.message = redact_secrets(result.message);
+    if (st.observations) drop_undeclared(st, result);
     st.last = std::make_shared<const CheckResult>(std::move(result));
     st.last_timed_out = timed_out;
     st.last_duration_seconds = duration_seconds;

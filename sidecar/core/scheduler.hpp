@@ -8,6 +8,8 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "sidecar/clock.hpp"
@@ -87,6 +89,8 @@ class Scheduler {
 
     Millis jittered_interval(const CheckPolicy& policy);
     void record(std::size_t index, CheckResult result, double duration_seconds, bool timed_out);
+    // Takes out what the check's kind did not declare, into details, and logs it once.
+    void drop_undeclared(const CheckState& st, CheckResult& result);
     void remember_incident(const CheckState& changed, Status from, WallTime at);
     // Adds the charted observation of the check's last result to its trend.
     static void record_trend(CheckState& st, std::int64_t now_ms);
@@ -108,6 +112,7 @@ class Scheduler {
     bool dirty_ = false;  // states changed since the last publication
     bool poked_ = false;  // run_soon() moved a due time: the loop must look again
     std::vector<CheckState> states_;
+    std::set<std::string> warned_undeclared_;                 // checks already logged for it
     std::shared_ptr<const std::vector<Incident>> incidents_;  // replaced whole, newest first
     std::vector<Runtime> runtime_;
 };

@@ -359,3 +359,29 @@ TEST_CASE("run_soon starts a check at once, after a running one ends, and never 
     CHECK(h.executor.starts.size() == 5);
     CHECK(h.executor.starts.back().index == 0);
 }
+
+TEST_CASE("an observation its kind did not declare is taken out, named in details, logged once",
+          "[scheduler]") {
+    auto table = std::make_shared<const ObservationTable>(ObservationTable{
+        ObservationSpec::gauge("queue_messages", Unit::none, "Messages waiting.").by("queue")});
+    Harness h({policy(1s, 500ms, 1, 1)}, 0.5, table);
+    const auto result = [] {
+        CheckResult r = CheckResult::ok("fine");
+        r.observe("queue_messages", "queue", "celery", 3).observe("queue_mesages", 4);
+        return r;
+    };
+    h.at(1s);
+    h.finish(h.executor.starts.size() - 1, result());
+    const CheckState& first = h.state();
+    REQUIRE(first.last);
+    REQUIRE(first.last->observations.size() == 1);
+    CHECK(first.last->observations[0].name == "queue_messages");
+    CHECK(first.last->details["undeclared_observations"] == nlohmann::json{"queue_mesages"});
+    CHECK(first.status == Status::ok);  // a programming error never fails the check
+    h.at(1s);
+    h.finish(h.executor.starts.size() - 1, result());
+    const std::string log = h.log_text.str();
+    const auto once = log.find("undeclared_observation");
+    REQUIRE(once != std::string::npos);
+    CHECK(log.find("undeclared_observation", once + 1) == std::string::npos);
+}
