@@ -337,18 +337,18 @@ CheckKind celery_broker_kind() {
         p.depth_warn = static_cast<double>(ctx.params.integer(s.depth_warn));
         p.depth_fail = static_cast<double>(ctx.params.integer(s.depth_fail));
         if (p.depth_warn > p.depth_fail)
-            throw SettingError(s.depth_warn.key, "must not be above depth_fail");
+            ctx.refuse(s.depth_warn.key, "must not be above depth_fail");
         p.latency_warn = ctx.params.duration(s.latency_warn);
         p.latency_fail = ctx.params.duration(s.latency_fail);
         if (ctx.params.has(s.management_url)) {
             if (is_redis_broker(url))
-                throw SettingError(s.management_url.key, "is RabbitMQ's: the broker is Redis");
+                ctx.refuse(s.management_url.key, "is RabbitMQ's: the broker is Redis");
             p.management = ctx.params.url(s.management_url);
             if (p.management->scheme != "http" && p.management->scheme != "https")
-                throw SettingError(s.management_url.key, "must be an http:// or https:// URL");
+                ctx.refuse(s.management_url.key, "must be an http:// or https:// URL");
         }
         if (p.latency_warn > p.latency_fail)
-            throw SettingError(s.latency_warn.key, "must not be above latency_fail");
+            ctx.refuse(s.latency_warn.key, "must not be above latency_fail");
         return std::make_unique<CeleryBrokerCheck>(std::move(url),
                                                    kombu_settings().read(ctx.params), std::move(p),
                                                    ctx.services.clock_or_system());

@@ -237,7 +237,7 @@ CheckKind celery_tasks_kind() {
         limits.failure_warn = ctx.params.number(s.failure_warn);
         limits.failure_fail = ctx.params.number(s.failure_fail);
         if (limits.failure_warn > limits.failure_fail)
-            throw SettingError(s.failure_warn.key, "must not be above failure_fail");
+            ctx.refuse(s.failure_warn.key, "must not be above failure_fail");
         limits.min_count = static_cast<double>(ctx.params.integer(s.min_count));
         if (ctx.params.has(s.runtime_p95)) {
             for (const auto& [task, text] : ctx.params.string_map(s.runtime_p95)) {

@@ -325,7 +325,7 @@ CheckKind celery_workers_kind() {
         p.saturation_warn = ctx.params.duration(s.saturation_warn);
         if (ctx.params.has(s.queues)) p.queues = ctx.params.strings(s.queues);
         if (!p.queues.empty() && !p.inspect)
-            throw SettingError(s.queues.key, "needs inspect: the queues come from active_queues");
+            ctx.refuse(s.queues.key, "needs inspect: the queues come from active_queues");
         return std::make_unique<CeleryWorkersCheck>(celery_broker_url(ctx.params, s.url),
                                                     kombu_settings().read(ctx.params), std::move(p),
                                                     ctx.services.clock_or_system());

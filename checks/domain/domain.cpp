@@ -286,12 +286,11 @@ CheckKind domain_kind() {
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         while (!p.domain.empty() && p.domain.back() == '.')
             p.domain.pop_back();
-        if (const auto problem = domain_name_problem(p.domain))
-            throw SettingError(s.domain.key, *problem);
+        if (const auto problem = domain_name_problem(p.domain)) ctx.refuse(s.domain.key, *problem);
         p.limits.warn_days = static_cast<int>(ctx.params.integer(s.warn_days));
         p.limits.fail_days = static_cast<int>(ctx.params.integer(s.fail_days));
         if (p.limits.fail_days > p.limits.warn_days)
-            throw SettingError(s.fail_days.key, "must not be above warn_days");
+            ctx.refuse(s.fail_days.key, "must not be above warn_days");
         p.refresh = static_cast<double>(ctx.params.duration(s.refresh).count()) / 1000;
         p.changes_for = static_cast<double>(ctx.params.duration(s.changes_warn_for).count()) / 1000;
         const auto web = [&](const Setting& setting) {
@@ -315,7 +314,7 @@ CheckKind domain_kind() {
         if (ctx.params.has(ca)) {
             p.ca_file = ctx.params.str(ca);
             if (::access(p.ca_file.c_str(), R_OK) != 0)
-                throw SettingError(ca.key, "cannot read " + p.ca_file);
+                ctx.refuse(ca.key, "cannot read " + p.ca_file);
         }
         if (!ctx.services.state_dir.empty())
             p.state_file = ctx.services.state_dir + "/domain-" + ctx.name + ".json";

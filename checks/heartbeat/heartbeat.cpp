@@ -116,8 +116,10 @@ CheckKind heartbeat_kind() {
         if (ctx.params.has(s.cron)) {
             std::string error;
             const auto zone = TimeZone::load(ctx.params.str(s.timezone), error);
-            if (!zone) throw SettingError(s.timezone.key, error);
-            rule.zone = *zone;
+            if (zone)
+                rule.zone = *zone;
+            else
+                ctx.refuse(s.timezone.key, error);
             rule.cron = parse_cron(ctx.params.str(s.cron), error);
             if (!rule.cron) throw SettingError(s.cron.key, error);
             const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
@@ -135,7 +137,7 @@ CheckKind heartbeat_kind() {
             (uuid.size() > 64 || !std::all_of(uuid.begin(), uuid.end(), [](char c) {
                  return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
              })))
-            throw SettingError(s.uuid.key, "must be a UUID (letters, digits and '-', at most 64)");
+            ctx.refuse(s.uuid.key, "must be a UUID (letters, digits and '-', at most 64)");
         ctx.services.heartbeats->declare(
             ctx.name, ctx.params.has(s.token) ? ctx.params.str(s.token) : "", uuid);
         return std::make_unique<HeartbeatCheck>(ctx.name, rule, *ctx.services.heartbeats,

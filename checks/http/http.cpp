@@ -111,7 +111,7 @@ CheckKind http_kind() {
             expect.fail_latency = ctx.params.duration(s.fail_latency);
         if (expect.warn_latency && expect.fail_latency &&
             *expect.warn_latency > *expect.fail_latency) {
-            throw SettingError(s.warn_latency.key, "must not be longer than fail_latency");
+            ctx.refuse(s.warn_latency.key, "must not be longer than fail_latency");
         }
         return std::make_unique<HttpCheck>(std::move(target), std::move(expect));
     };

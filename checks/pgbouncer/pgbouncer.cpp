@@ -344,9 +344,9 @@ CheckKind pgbouncer_kind() {
         limits.clients_warn = ctx.params.number(s.clients_warn_ratio);
         limits.clients_fail = ctx.params.number(s.clients_fail_ratio);
         if (limits.maxwait_warn > limits.maxwait_fail)
-            throw SettingError(s.maxwait_warn.key, "must not be above maxwait_fail");
+            ctx.refuse(s.maxwait_warn.key, "must not be above maxwait_fail");
         if (limits.clients_warn > limits.clients_fail)
-            throw SettingError(s.clients_warn_ratio.key, "must not be above clients_fail_ratio");
+            ctx.refuse(s.clients_warn_ratio.key, "must not be above clients_fail_ratio");
         return std::make_unique<PgBouncerCheck>(std::move(url), limits);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {

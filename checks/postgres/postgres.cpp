@@ -313,17 +313,16 @@ CheckKind postgres_kind() {
         t.replay_lag_warn = ctx.params.duration(s.replay_lag_warn);
         t.replay_lag_fail = ctx.params.duration(s.replay_lag_fail);
         if (t.replay_lag_fail.count() > 0 && t.replay_lag_fail < t.replay_lag_warn)
-            throw SettingError(s.replay_lag_warn.key, "must not be above replay_lag_fail");
+            ctx.refuse(s.replay_lag_warn.key, "must not be above replay_lag_fail");
         t.slot_retained_warn = static_cast<double>(ctx.params.integer(s.slot_retained_warn));
         t.xid_age_warn = static_cast<double>(ctx.params.integer(s.xid_age_warn));
         t.xid_age_fail = static_cast<double>(ctx.params.integer(s.xid_age_fail));
         if (t.xid_age_warn > t.xid_age_fail)
-            throw SettingError(s.xid_age_warn.key, "must not be above xid_age_fail");
+            ctx.refuse(s.xid_age_warn.key, "must not be above xid_age_fail");
         t.connections_warn = ctx.params.number(s.connections_warn_ratio);
         t.connections_fail = ctx.params.number(s.connections_fail_ratio);
         if (t.connections_warn > t.connections_fail) {
-            throw SettingError(s.connections_warn_ratio.key,
-                               "must not be above connections_fail_ratio");
+            ctx.refuse(s.connections_warn_ratio.key, "must not be above connections_fail_ratio");
         }
         t.long_query = ctx.params.duration(s.long_query);
         t.idle_in_transaction = ctx.params.duration(s.idle_in_transaction);

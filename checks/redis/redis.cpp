@@ -296,7 +296,7 @@ CheckKind redis_kind() {
         limits.hit_ratio_warn = ctx.params.number(s.hit_ratio_warn);
         limits.key_ttl = ctx.params.duration(s.key_ttl);
         if (limits.memory_warn > limits.memory_fail)
-            throw SettingError(s.memory_warn_ratio.key, "must not be above memory_fail_ratio");
+            ctx.refuse(s.memory_warn_ratio.key, "must not be above memory_fail_ratio");
         const std::string pod = ctx.pod_name();
         return std::make_unique<RedisCheck>(std::move(url), ctx.params.str(s.key_prefix) + pod,
                                             limits);

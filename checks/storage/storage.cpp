@@ -92,7 +92,7 @@ CheckKind storage_kind() {
             S3Target s3;
             s3.bucket = ctx.params.str(s.bucket);
             if (s3.bucket.empty() || s3.bucket.find('/') != std::string::npos)
-                throw SettingError(s.bucket.key, "must be a bucket name");
+                ctx.refuse(s.bucket.key, "must be a bucket name");
             for (const std::string& r : {ctx.params.has(s.region) ? ctx.params.str(s.region) : "",
                                          env("AWS_S3_REGION_NAME"), env("AWS_REGION"),
                                          env("AWS_DEFAULT_REGION"), std::string("us-east-1")})
@@ -101,20 +101,20 @@ CheckKind storage_kind() {
                               ? ctx.params.url(s.endpoint)
                               : *parse_url("https://s3." + s3.region + ".amazonaws.com/").url;
             if (s3.endpoint.scheme != "http" && s3.endpoint.scheme != "https")
-                throw SettingError(s.endpoint.key, "must be an http:// or https:// URL");
+                ctx.refuse(s.endpoint.key, "must be an http:// or https:// URL");
             s3.prefix = ctx.params.str(s.prefix);
             s3.key_id = env("AWS_ACCESS_KEY_ID");
             s3.secret = env("AWS_SECRET_ACCESS_KEY");
             s3.session_token = env("AWS_SESSION_TOKEN");
             if (s3.key_id.empty() || s3.secret.empty())
-                throw SettingError(s.bucket.key,
-                                   "needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
-                                   "environment");
+                ctx.refuse(s.bucket.key,
+                           "needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
+                           "environment");
             const Setting& ca = http_target_settings().ca_file;
             if (ctx.params.has(ca)) {
                 s3.ca_file = ctx.params.str(ca);
                 if (::access(s3.ca_file.c_str(), R_OK) != 0)
-                    throw SettingError(ca.key, "cannot read " + s3.ca_file);
+                    ctx.refuse(ca.key, "cannot read " + s3.ca_file);
             }
             return s3_check(std::move(s3), object);
         }
@@ -126,9 +126,9 @@ CheckKind storage_kind() {
         limits.inodes_fail = ctx.params.number(s.inodes_fail);
         limits.expect_mount = ctx.params.boolean(s.expect_mount);
         if (limits.free_fail > limits.free_warn)
-            throw SettingError(s.free_fail.key, "must not be above free_warn");
+            ctx.refuse(s.free_fail.key, "must not be above free_warn");
         if (limits.inodes_fail > limits.inodes_warn)
-            throw SettingError(s.inodes_fail.key, "must not be above inodes_warn");
+            ctx.refuse(s.inodes_fail.key, "must not be above inodes_warn");
         std::string path = ctx.params.str(s.path);
         if (path.empty() || path[0] != '/')
             throw SettingError(s.path.key, "must be an absolute path");

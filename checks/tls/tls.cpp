@@ -210,8 +210,7 @@ CheckKind tls_kind() {
         p.warn_days = static_cast<int>(ctx.params.integer(s.warn_days));
         p.fail_days = static_cast<int>(ctx.params.integer(s.fail_days));
         p.verify_chain = ctx.params.boolean(s.verify_chain);
-        if (p.fail_days > p.warn_days)
-            throw SettingError(s.fail_days.key, "must not be above warn_days");
+        if (p.fail_days > p.warn_days) ctx.refuse(s.fail_days.key, "must not be above warn_days");
         return std::make_unique<TlsCheck>(std::move(p));
     };
     return kind;

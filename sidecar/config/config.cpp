@@ -42,6 +42,22 @@ SettingsTable check_table(const CheckKind& kind) {
     return table;
 }
 
+// Makes the check, with every setting its factory refuses reported (not only the first).
+std::unique_ptr<Check> make_reporting_all(const CheckKind& kind, const CheckContext& ctx,
+                                          const std::string& where, const std::string& pointer,
+                                          ConfigErrors& errors) {
+    SettingProblems problems;
+    std::unique_ptr<Check> made;
+    try {
+        made = kind.make(CheckContext{ctx.name, ctx.params, ctx.env, ctx.services, &problems});
+    } catch (const SettingError& e) {
+        problems.add(e.key(), e.what());
+    }
+    for (const auto& [key, message] : problems.items())
+        errors.push_back({where, pointer + "/" + key, message});
+    return problems.items().empty() ? std::move(made) : nullptr;
+}
+
 std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
                                       const std::string& where, const std::string& pointer,
                                       const Environment& env, const Registry& registry,
@@ -101,12 +117,9 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     check.policy.groups = group_bits(params.strings(policy_settings().groups));
     check.policy.critical = params.boolean(policy_settings().critical);
     check.described = describe_settings(params, table);
-    try {
-        check.check = kind->make(CheckContext{name, params, env, services});
-    } catch (const SettingError& e) {
-        errors.push_back({where, pointer + "/" + e.key(), e.what()});
-        return std::nullopt;
-    }
+    check.check = make_reporting_all(*kind, CheckContext{name, params, env, services}, where,
+                                     pointer, errors);
+    if (!check.check) return std::nullopt;
     return check;
 }
 

@@ -9,6 +9,11 @@ const Clock& Services::clock_or_system() const {
     return clock != nullptr ? *clock : system;
 }
 
+void CheckContext::refuse(const std::string& key, const std::string& message) const {
+    if (problems == nullptr) throw SettingError(key, message);
+    problems->add(key, message);
+}
+
 std::string CheckContext::pod_name() const {
     const auto host = env.find("HOSTNAME");
     return host != env.end() && !host->second.empty() ? host->second : "vitals";

@@ -33,11 +33,29 @@ struct Services {
     const Clock& clock_or_system() const;
 };
 
+// The settings a factory refused, collected so that every problem of a check is reported at
+// once rather than the first alone.
+class SettingProblems {
+  public:
+    void add(std::string key, std::string message) {
+        items_.emplace_back(std::move(key), std::move(message));
+    }
+    const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
+
+  private:
+    std::vector<std::pair<std::string, std::string>> items_;  // key, message
+};
+
 struct CheckContext {
     const std::string& name;  // the check's name, e.g. "postgres" or "orders_db"
     const Params& params;     // validated against the kind's settings table
     const Environment& env;
     const Services& services;
+    SettingProblems* problems = nullptr;  // where refuse() collects; none: it throws
+    // Refuses a setting whose value is well-typed but unusable, and lets the factory go on to
+    // the next (the check it returns is then discarded): a factory refuses what it can with
+    // this, and throws SettingError only where nothing after it can be read.
+    void refuse(const std::string& key, const std::string& message) const;
     // The pod's name (HOSTNAME), or "vitals": what probe keys and files are named after, so
     // replicas sharing a cache or a volume never step on each other's.
     std::string pod_name() const;

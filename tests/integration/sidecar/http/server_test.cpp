@@ -51,6 +51,7 @@ Registry with_gate(const std::shared_ptr<Gate>& gate) {
     Registry r = builtin_registry();
     CheckKind k;
     k.name = "gated";
+    k.about = About::reach;
     k.default_groups = {"ready"};
     k.make = [gate](const CheckContext&) { return std::make_unique<GatedCheck>(gate); };
     r.add(std::move(k));

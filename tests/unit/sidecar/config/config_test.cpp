@@ -4,6 +4,7 @@
 
 #include "checks/builtin.hpp"
 #include "sidecar/config/config.hpp"
+#include "sidecar/heartbeat/board.hpp"
 #include "support/temp_file.hpp"
 
 using namespace vitals;
@@ -40,6 +41,7 @@ Registry registry_with_env_kind() {
     Registry r = builtin_registry();
     CheckKind k;
     k.name = "demo";
+    k.about = About::reach;
     k.default_groups = {"ready"};
     k.settings = {Setting::of("url", SettingType::url, "where").required()};
     k.make = [](const CheckContext&) { return std::make_unique<NoopCheck>(); };
@@ -121,6 +123,30 @@ TEST_CASE("every problem in a file is reported at once, each with its JSON point
     CHECK(has_error(e, "/checks/slow/timeout", "not be longer than interval"));
     CHECK(has_error(e, "/checks/notweb/url", "http:// or https://"));
     CHECK(e.size() == 14);
+}
+
+TEST_CASE("a kind's factory reports every setting it refuses, not only the first", "[config]") {
+    HeartbeatBoard board;
+    Services services;
+    services.heartbeats = &board;
+    TempFile file(R"({"checks": {
+        "db": {"kind": "postgres", "url": "postgres://u:p@h/db", "connections_warn_ratio": 0.9,
+               "connections_fail_ratio": 0.5, "xid_age_warn": 2000000000, "xid_age_fail": 1000},
+        "site": {"kind": "domain", "domain": "b\u00fccher.de", "warn_days": 5, "fail_days": 10},
+        "nightly": {"kind": "heartbeat", "cron": "0 3 * * *", "timezone": "Mars/Olympus",
+                    "uuid": "not a uuid!"}
+      }})");
+    const ConfigLoad load = load_config({}, file.path(), builtin_registry(), services);
+    REQUIRE_FALSE(load.config);
+    const ConfigErrors& e = load.errors;
+    INFO(all_text(e));
+    CHECK(has_error(e, "/checks/db/connections_warn_ratio", "connections_fail_ratio"));
+    CHECK(has_error(e, "/checks/db/xid_age_warn", "xid_age_fail"));
+    CHECK(has_error(e, "/checks/site/domain", "ASCII"));
+    CHECK(has_error(e, "/checks/site/fail_days", "warn_days"));
+    CHECK(has_error(e, "/checks/nightly/timezone", "Mars/Olympus"));
+    CHECK(has_error(e, "/checks/nightly/uuid", "UUID"));
+    CHECK(e.size() == 6);
 }
 
 TEST_CASE("a short interval shrinks the default timeout instead of failing", "[config]") {
