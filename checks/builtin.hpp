@@ -6,6 +6,7 @@
 
 #define VITALS_CHECK_KINDS(X) \
     X(tcp)                    \
+    X(dns)                    \
     X(http)                   \
     X(postgres)               \
     X(pgbouncer)              \
