@@ -43,9 +43,21 @@ Blackhole::Blackhole() {
         while (!stop_) {
             if (!readable(fd_, 50)) continue;
             const int c = ::accept(fd_, nullptr, nullptr);
-            if (c >= 0) held_.push_back(c);
+            if (c >= 0) {
+                held_.push_back(c);
+                ++accepted_;
+            }
         }
     });
+}
+
+bool Blackhole::wait_accepted(int n, std::chrono::milliseconds limit) const {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (accepted_.load() < n) {
+        if (std::chrono::steady_clock::now() >= until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
 }
 
 Blackhole::~Blackhole() {

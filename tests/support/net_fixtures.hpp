@@ -22,11 +22,15 @@ class Blackhole {
     Blackhole();
     ~Blackhole();
     std::uint16_t port() const { return port_; }
+    // Waits until `n` connections have been accepted (a check's run has reached it and now
+    // hangs there); false when `limit` passed first.
+    bool wait_accepted(int n, std::chrono::milliseconds limit) const;
 
   private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
+    std::atomic<int> accepted_{0};
     std::vector<int> held_;
     std::thread thread_;
 };

@@ -141,8 +141,17 @@ TEST_CASE("postgres: long-running queries and idle-in-transaction sessions show 
     pqxx::connection idle(pg.url());
     pqxx::work open_tx(idle);
     open_tx.exec("SELECT count(*) FROM pg_class /* forgotten_tx */");
-    std::this_thread::sleep_for(1200ms);
-    const CheckResult r = check->run(Deadline::in(3s));
+    // Both sessions pass their 500 ms once the sleeper's query is under way: waited for,
+    // while the 4 s query still runs.
+    CheckResult r;
+    const auto until = std::chrono::steady_clock::now() + 3500ms;
+    do {
+        r = check->run(Deadline::in(3s));
+        if (observed(r, "long_running_queries") == 1 &&
+            observed(r, "idle_in_transaction_sessions") == 1)
+            break;
+        std::this_thread::sleep_for(100ms);
+    } while (std::chrono::steady_clock::now() < until);
     sleeper.join();
     CHECK(r.status == Status::warn);
     CHECK(observed(r, "long_running_queries") == 1);
@@ -150,7 +159,7 @@ TEST_CASE("postgres: long-running queries and idle-in-transaction sessions show 
     const json d = details_of(r);
     CHECK(mentions(d["long_running_queries"], "report_export"));
     CHECK(mentions(d["idle_in_transaction_sessions"], "forgotten_tx"));
-    CHECK(d["long_running_queries"][0]["duration_seconds"].get<double>() >= 1.0);
+    CHECK(d["long_running_queries"][0]["duration_seconds"].get<double>() >= 0.5);
     CHECK(d["idle_in_transaction_sessions"][0]["state"] == "idle in transaction");
 }
 

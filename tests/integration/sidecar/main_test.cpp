@@ -115,7 +115,7 @@ TEST_CASE("SIGTERM and SIGINT stop vitals cleanly within a second, with log line
         const std::string listen = line["listen"];
         const auto port =
             static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
-        std::this_thread::sleep_for(200ms);  // the check run is under way and hanging
+        REQUIRE(hole.wait_accepted(1, 5s));  // the check's run is under way and hanging
         REQUIRE(get(port, "/livez").status == 200);
 
         const auto signalled = std::chrono::steady_clock::now();

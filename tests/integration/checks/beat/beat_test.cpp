@@ -2,6 +2,8 @@
 // Celery Beat process (the e2e Django project's, DatabaseScheduler).
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include <thread>
 
 #include "support/make_check.hpp"
@@ -19,10 +21,13 @@ CheckResult run_once(Check& check) {
 }
 
 // Runs the check until its status is `want` or `limit` passes; the last result.
-CheckResult until_status(Check& check, Status want, std::chrono::seconds limit) {
+// Runs the check every 250 ms until its status is `want` and `also` holds, or `limit` passes.
+CheckResult until_status(
+    Check& check, Status want, std::chrono::seconds limit,
+    const std::function<bool(const CheckResult&)>& also = [](const CheckResult&) { return true; }) {
     const auto until = std::chrono::steady_clock::now() + limit;
     CheckResult r = run_once(check);
-    while (r.status != want && std::chrono::steady_clock::now() < until) {
+    while (!(r.status == want && also(r)) && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(250ms);
         r = run_once(check);
     }
@@ -61,8 +66,21 @@ TEST_CASE(
     REQUIRE(running.status == Status::ok);
     CHECK(observed(running, "tasks_judged") >= 2);  // tick, minutely (+ Beat's backend_cleanup)
     CHECK(observed(running, "tasks_overdue") == 0);
-    std::this_thread::sleep_for(3s);  // longer than the interval: it must still be sent
-    CHECK(run_once(*check).status == Status::ok);  // still sent every 2 s
+    // Beat sends tick again (its last run moves on by a second or more): it is still sent,
+    // and still judged ok.
+    const auto seen = std::chrono::steady_clock::now();
+    const auto last_run = [&](const CheckResult& r) {  // seconds after `seen`
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - seen).count() -
+               observed(r, "since_run_seconds.tick");
+    };
+    // None yet: Beat has not sent it since the check began; its first send is a move.
+    const double first_run =
+        has_observation(running, "since_run_seconds.tick") ? last_run(running) : -1e9;
+    const CheckResult again = until_status(*check, Status::ok, 10s, [&](const CheckResult& r) {
+        return has_observation(r, "since_run_seconds.tick") && last_run(r) > first_run + 1;
+    });
+    CHECK(again.status == Status::ok);
+    CHECK(last_run(again) > first_run + 1);
 
     beat.kill();
     const auto killed = std::chrono::steady_clock::now();

@@ -154,7 +154,12 @@ TEST_CASE("celery: 100 pings leave no queue, binding, key or exchange behind", "
         const std::string exchanges = broker.rabbit->ctl("list_exchanges -q name");
         for (int i = 0; i < 100; ++i)
             REQUIRE(run(*ping).status == Status::ok);
-        std::this_thread::sleep_for(300ms);
+        // The last reply queue (exclusive, auto-delete) goes with its connection, as RabbitMQ
+        // gets to it: waited for, never assumed.
+        const auto until = std::chrono::steady_clock::now() + 5s;
+        while (broker.rabbit->ctl("list_queues -q name") != queues &&
+               std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(100ms);
         CHECK(broker.rabbit->ctl("list_queues -q name") == queues);
         CHECK(broker.rabbit->ctl("list_exchanges -q name") == exchanges);
     }

@@ -35,7 +35,15 @@ TEST_CASE(
     CHECK(redis.cli("HGET test:hb:nightly message") == "backup died");
 
     REQUIRE(get(port_b, "/heartbeat/nightly/start").status == 200);
-    std::this_thread::sleep_for(200ms);
+    // The start judged (a run in progress) before the success that finishes it.
+    const auto started = [&] {
+        const json d = json::parse(get(port_b, "/health/nightly").body);
+        return d["observations"].value("runs_in_progress", 0.0) == 1;
+    };
+    const auto until = std::chrono::steady_clock::now() + 3s;
+    while (!started() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(20ms);
+    REQUIRE(started());
     REQUIRE(get(port_b, "/heartbeat/nightly").status == 200);
     CHECK(becomes(port_a, "nightly", "ok"));
     const json seen_by_a = json::parse(get(port_a, "/health/nightly").body);
@@ -54,7 +62,13 @@ TEST_CASE(
 
     // Redis gone: the replica judges by its own pings and says so.
     redis.stop();
-    std::this_thread::sleep_for(500ms);
+    const auto unshared = [&] {
+        const json d = json::parse(get(port_c, "/health/nightly").body);
+        return d["observations"].value("shared_state_readable", 1.0) == 0;
+    };
+    const auto alone_by = std::chrono::steady_clock::now() + 5s;
+    while (!unshared() && std::chrono::steady_clock::now() < alone_by)
+        std::this_thread::sleep_for(20ms);
     const json alone = json::parse(get(port_c, "/health/nightly").body);
     CHECK(alone["observations"]["shared_state_readable"] == 0);
     CHECK(alone["status"] == "ok");
