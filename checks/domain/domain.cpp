@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "checks/builtin.hpp"
@@ -63,7 +64,7 @@ class DomainCheck final : public Check {
         const double now = unix_seconds(clock_.wall());
         if (!loaded_) load();
         Findings findings;
-        std::string rdap_error;
+        std::optional<std::string> rdap_error;
         bool not_registered = false;
         const bool ask = !state_.record || now - state_.fetched_at >= p_.refresh - kRefreshSlack ||
                          now < state_.fetched_at;  // the clock went back
@@ -80,23 +81,23 @@ class DomainCheck final : public Check {
         }
         if (not_registered) {
             findings.add(Status::fail,
-                         p_.domain + " is not registered: " + rdap_error +
+                         p_.domain + " is not registered: " + rdap_error.value_or("") +
                              " (expired and deleted, or a typo in the setting?)",
                          Cause::elsewhere);
-        } else if (!rdap_error.empty()) {
+        } else if (rdap_error) {
             const double age = now - state_.fetched_at;
             if (!state_.record)
                 findings.add(Status::warn,
-                             "cannot learn " + p_.domain + "'s registration: " + rdap_error,
+                             "cannot learn " + p_.domain + "'s registration: " + *rdap_error,
                              Cause::elsewhere);
             else if (age >= kStaleAnswer)
                 findings.add(Status::warn,
-                             "cannot ask RDAP about " + p_.domain + " (" + rdap_error +
+                             "cannot ask RDAP about " + p_.domain + " (" + *rdap_error +
                                  "); the last answer is " + age_text(age) + " old",
                              Cause::elsewhere);
         }
         CheckResult result = judge_domain(state_, now, p_.limits, std::move(findings));
-        if (!rdap_error.empty()) result.details["rdap_error"] = rdap_error;
+        if (rdap_error) result.details["rdap_error"] = *rdap_error;
         if (state_.record) {
             result.observe("answer_age_seconds", std::max(0.0, now - state_.fetched_at));
             result.details["rdap_url"] = state_.rdap_url;
@@ -111,16 +112,16 @@ class DomainCheck final : public Check {
     }
 
   private:
-    // Asks the registry; "" when it answered the domain's record (now in state_), else why
-    // not, with `not_registered` set for a 404.
-    std::string fetch(double now, const Deadline& deadline, bool& not_registered) {
+    // Asks the registry: why it did not answer the domain's record, with `not_registered` set
+    // for a 404; nullopt when it did (the record is now in state_).
+    std::optional<std::string> fetch(double now, const Deadline& deadline, bool& not_registered) {
         std::string base = p_.rdap_base;
         if (base.empty()) {
             if (state_.rdap_base.empty() || now - state_.base_at >= kBootstrapMaxAge ||
                 now < state_.base_at) {
-                const std::string problem = read_bootstrap(now, deadline);
+                const auto problem = read_bootstrap(now, deadline);
                 // A bootstrap that cannot be read now: the server it named before still serves.
-                if (!problem.empty() && state_.rdap_base.empty()) return problem;
+                if (problem && state_.rdap_base.empty()) return problem;
             }
             base = state_.rdap_base;
         }
@@ -156,11 +157,11 @@ class DomainCheck final : public Check {
         state_.record = std::move(record);
         state_.fetched_at = now;
         state_.rdap_url = reply.final_url.empty() ? where : reply.final_url;
-        return "";
+        return std::nullopt;
     }
 
-    // Reads IANA's bootstrap file into state_.rdap_base; "" or why it could not.
-    std::string read_bootstrap(double now, const Deadline& deadline) {
+    // Reads IANA's bootstrap file into state_.rdap_base: why it could not, or nullopt.
+    std::optional<std::string> read_bootstrap(double now, const Deadline& deadline) {
         HttpTarget target;
         target.url = p_.bootstrap;
         target.ca_file = p_.ca_file;
@@ -181,7 +182,7 @@ class DomainCheck final : public Check {
         }
         state_.rdap_base = bases.front();
         state_.base_at = now;
-        return "";
+        return std::nullopt;
     }
 
     void load() {

@@ -5,6 +5,7 @@
 // deploy's templates ask for show a half-uploaded or stale collectstatic.
 #include <algorithm>
 #include <fstream>
+#include <optional>
 
 #include "checks/builtin.hpp"
 #include "checks/http_target.hpp"
@@ -57,8 +58,10 @@ class StaticCheck final : public Check {
     }
 
   private:
-    // The manifest's names (unhashed -> hashed), or why they could not be read.
-    std::string read_manifest(const Deadline& deadline, nlohmann::json& paths) const {
+    // Reads the manifest's names (unhashed -> hashed) into `paths`: why they could not be
+    // read, or nullopt.
+    std::optional<std::string> read_manifest(const Deadline& deadline,
+                                             nlohmann::json& paths) const {
         std::string text;
         if (manifest_->fetched) {
             const HttpReply reply = http_get(*manifest_->fetched, deadline, kManifestLimit);
@@ -79,15 +82,15 @@ class StaticCheck final : public Check {
         if (!j.is_object() || !j.contains("paths") || !j["paths"].is_object())
             return "is not Django's staticfiles.json (no \"paths\" object)";
         paths = j["paths"];
-        return "";
+        return std::nullopt;
     }
 
     void check_manifest(CheckResult& result, Findings& findings, const Deadline& deadline) {
         nlohmann::json paths;
-        const std::string problem = read_manifest(deadline, paths);
+        const auto problem = read_manifest(deadline, paths);
         const std::string asset = target_.url.path;
-        if (!problem.empty()) {
-            findings.add(Status::fail, "the manifest " + manifest_->where + " " + problem);
+        if (problem) {
+            findings.add(Status::fail, "the manifest " + manifest_->where + " " + *problem);
             return;
         }
         result.observe("manifest_entries", static_cast<double>(paths.size()));

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include "checks/builtin.hpp"
 #include "sidecar/clients/net.hpp"
@@ -47,8 +48,9 @@ std::string name_text(X509_NAME* name) {
     return buf;
 }
 
-// PostgreSQL answers 'S' to an SSLRequest when it speaks TLS on that port.
-std::string postgres_ssl_request(const Socket& s, const Deadline& deadline) {
+// PostgreSQL answers 'S' to an SSLRequest when it speaks TLS on that port: why it did not,
+// or nullopt.
+std::optional<std::string> postgres_ssl_request(const Socket& s, const Deadline& deadline) {
     const unsigned char request[8] = {0,    0,    0,    8,
                                       0x04, 0xd2, 0x16, 0x2f};  // length 8, code 80877103
     if (send_all(s, std::string_view(reinterpret_cast<const char*>(request), 8), deadline) !=
@@ -60,7 +62,7 @@ std::string postgres_ssl_request(const Socket& s, const Deadline& deadline) {
         return "no answer to the SSLRequest";
     if (answer[0] != 'S')
         return "the PostgreSQL server does not offer TLS (answered '" + answer.substr(0, 1) + "')";
-    return "";
+    return std::nullopt;
 }
 
 class TlsCheck final : public Check {
@@ -77,8 +79,8 @@ class TlsCheck final : public Check {
         Connection conn = connect_tcp(p_.host, p_.port, deadline);
         if (!conn.socket.valid()) return verdict(Status::fail, conn.error);
         if (p_.postgres) {
-            const std::string error = postgres_ssl_request(conn.socket, deadline);
-            if (!error.empty()) return verdict(Status::fail, error + " (" + where + ")");
+            if (const auto refused = postgres_ssl_request(conn.socket, deadline))
+                return verdict(Status::fail, *refused + " (" + where + ")");
         }
         std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx_.get()), &SSL_free);
         SSL_set_fd(ssl.get(), conn.socket.fd());
