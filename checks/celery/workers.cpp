@@ -17,12 +17,12 @@ Url celery_broker_url(const Params& params,
 namespace {
 
 struct PingPolicy {
-    int min_workers = 1;
+    int min_workers = 0;  // this and the durations below are read from the settings
     std::vector<std::string> expected;
     std::vector<std::string> destination;  // empty: broadcast
-    Millis window{1000};
+    Millis window{};
     bool inspect = true;  // also stats, active, reserved, active_queues
-    Millis saturation_warn{120'000};
+    Millis saturation_warn{};
     std::vector<std::string> queues;  // must each be consumed by a worker that answered
 };
 

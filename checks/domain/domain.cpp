@@ -13,6 +13,7 @@
 #include "checks/builtin.hpp"
 #include "checks/domain/judge.hpp"
 #include "checks/domain/rdap.hpp"
+#include "checks/expiry.hpp"
 #include "checks/http_target.hpp"
 #include "sidecar/clients/http_client.hpp"
 #include "sidecar/json.hpp"
@@ -230,14 +231,8 @@ struct DomainSettings {
     Setting domain =
         Setting::of("domain", SettingType::string, "the registered domain, e.g. example.com")
             .required();
-    Setting warn_days =
-        Setting::of("warn_days", SettingType::integer, "days before expiry that warn")
-            .defaults(30)
-            .range(0, 3650);
-    Setting fail_days =
-        Setting::of("fail_days", SettingType::integer, "days before expiry that fail")
-            .defaults(7)
-            .range(0, 3650);
+    const Setting& warn_days = expiry_settings().warn_days;
+    const Setting& fail_days = expiry_settings().fail_days;
     Setting refresh = Setting::of("refresh", SettingType::duration,
                                   "how old the registry's answer gets before it is asked again "
                                   "(registries rate-limit)")
@@ -288,10 +283,9 @@ CheckKind domain_kind() {
         while (!p.domain.empty() && p.domain.back() == '.')
             p.domain.pop_back();
         if (const auto problem = domain_name_problem(p.domain)) ctx.refuse(s.domain.key, *problem);
-        p.limits.warn_days = static_cast<int>(ctx.params.integer(s.warn_days));
-        p.limits.fail_days = static_cast<int>(ctx.params.integer(s.fail_days));
-        if (p.limits.fail_days > p.limits.warn_days)
-            ctx.refuse(s.fail_days.key, "must not be above warn_days");
+        const ExpiryDays days = expiry_days(ctx);
+        p.limits.warn_days = days.warn;
+        p.limits.fail_days = days.fail;
         p.refresh = static_cast<double>(ctx.params.duration(s.refresh).count()) / 1000;
         p.changes_for = static_cast<double>(ctx.params.duration(s.changes_warn_for).count()) / 1000;
         const auto web = [&](const Setting& setting) {

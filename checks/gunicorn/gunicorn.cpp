@@ -31,7 +31,7 @@ struct GunicornPolicy {
     Millis p95_warn{2000};
     std::optional<Millis> p95_fail;
     std::size_t latency_runs = 20;
-    int backlog_warn_runs = 3;
+    int backlog_warn_runs = 0;  // read from the settings
     std::uint32_t backlog_fail = 32;
     double error_5xx_warn = 0.05;
     double error_5xx_fail = 0.25;

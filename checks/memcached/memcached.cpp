@@ -18,9 +18,9 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr double kMinLookupsForRatio = 100;
 
 struct Limits {
-    double clients_warn = 0.9;
-    double hit_ratio_warn = 0.5;
-    int key_ttl_seconds = 10;
+    double clients_warn = 0;  // each read from the settings, whose declarations hold the defaults
+    double hit_ratio_warn = 0;
+    int key_ttl_seconds = 0;
 };
 
 double stat(const std::map<std::string, std::string>& stats, const std::string& key) {

@@ -19,10 +19,10 @@ namespace vitals::checks {
 namespace {
 
 struct Limits {
-    Millis maxwait_warn{1'000};
-    Millis maxwait_fail{5'000};
-    double clients_warn = 0.8;
-    double clients_fail = 0.95;
+    Millis maxwait_warn{};  // each read from the settings, whose declarations hold the defaults
+    Millis maxwait_fail{};
+    double clients_warn = 0;
+    double clients_fail = 0;
 };
 
 using Connection = std::unique_ptr<PGconn, decltype(&PQfinish)>;

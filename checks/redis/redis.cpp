@@ -39,11 +39,11 @@ double number(const std::map<std::string, std::string>& info, const std::string&
 }
 
 struct Limits {
-    double memory_warn = 0.8;
-    double memory_fail = 0.95;
-    double clients_warn = 0.9;
-    double hit_ratio_warn = 0.5;
-    Millis key_ttl{10'000};
+    double memory_warn = 0;  // each read from the settings, whose declarations hold the defaults
+    double memory_fail = 0;
+    double clients_warn = 0;
+    double hit_ratio_warn = 0;
+    Millis key_ttl{};
 };
 
 // A cache that evicts (allkeys-lru, volatile-ttl, ...) is full by design; one that does not

@@ -36,7 +36,7 @@ constexpr std::size_t kManifestLimit = 8 << 20;
 struct Manifest {
     std::string where;                  // its path or URL
     std::optional<HttpTarget> fetched;  // from a URL, else a file
-    int sample = 3;
+    int sample = 0;                     // manifest_sample
 };
 
 class StaticCheck final : public Check {

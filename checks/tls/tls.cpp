@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "checks/builtin.hpp"
+#include "checks/expiry.hpp"
 #include "sidecar/clients/net.hpp"
 
 namespace vitals::checks {
@@ -22,8 +23,8 @@ struct TlsPolicy {
     std::uint16_t port = 443;
     std::string server_name;  // SNI and the name the certificate must match
     bool postgres = false;    // SSLRequest first
-    int warn_days = 30;
-    int fail_days = 7;
+    int warn_days = 0;        // read from the settings (checks/expiry.hpp holds the defaults)
+    int fail_days = 0;
     bool verify_chain = false;
 };
 
@@ -170,14 +171,8 @@ struct TlsSettings {
                     "tls: TLS from the first byte; postgres: PostgreSQL's SSLRequest first")
             .defaults("tls")
             .choices({"tls", "postgres"});
-    Setting warn_days =
-        Setting::of("warn_days", SettingType::integer, "days before expiry that warn")
-            .defaults(30)
-            .range(0, 3650);
-    Setting fail_days =
-        Setting::of("fail_days", SettingType::integer, "days before expiry that fail")
-            .defaults(7)
-            .range(0, 3650);
+    const Setting& warn_days = expiry_settings().warn_days;
+    const Setting& fail_days = expiry_settings().fail_days;
     Setting verify_chain = Setting::of("verify_chain", SettingType::boolean,
                                        "fail when the chain does not verify against the system CAs")
                                .defaults(false);
@@ -209,10 +204,10 @@ CheckKind tls_kind() {
         p.port = static_cast<std::uint16_t>(ctx.params.integer(s.port));
         p.server_name = ctx.params.has(s.server_name) ? ctx.params.str(s.server_name) : p.host;
         p.postgres = ctx.params.str(s.protocol) == "postgres";
-        p.warn_days = static_cast<int>(ctx.params.integer(s.warn_days));
-        p.fail_days = static_cast<int>(ctx.params.integer(s.fail_days));
+        const ExpiryDays days = expiry_days(ctx);
+        p.warn_days = days.warn;
+        p.fail_days = days.fail;
         p.verify_chain = ctx.params.boolean(s.verify_chain);
-        if (p.fail_days > p.warn_days) ctx.refuse(s.fail_days.key, "must not be above warn_days");
         return std::make_unique<TlsCheck>(std::move(p));
     };
     return kind;
