@@ -55,7 +55,7 @@ class GunicornCheck final : public Check {
     void start() override {
         if (!sink_) return;
         statsd_error_ = sink_->start();
-        if (!statsd_error_.empty()) sink_.reset();
+        if (statsd_error_) sink_.reset();
     }
 
     CheckResult run(const Deadline& deadline) override {
@@ -84,9 +84,8 @@ class GunicornCheck final : public Check {
             result.observe("status_code", reply.status);
             // It answers: a wrong status (Django answers 500 while its database is down) or
             // a missing keyword is not what a restart fixes.
-            if (const std::string why = policy_.answer.unmet(reply); !why.empty()) {
-                findings.add(Status::fail, why, Cause::elsewhere);
-            }
+            if (const auto why = policy_.answer.unmet(reply))
+                findings.add(Status::fail, *why, Cause::elsewhere);
             judge_latency(reply.total_seconds, result, findings);
         }
         judge_statsd(result, findings);
@@ -94,7 +93,7 @@ class GunicornCheck final : public Check {
         findings.conclude(result, reply.ok ? "status " + std::to_string(reply.status) + " in " +
                                                  format_millis(reply.total_seconds)
                                            : "");
-        if (!statsd_error_.empty()) result.details["statsd"] = statsd_error_;
+        if (statsd_error_) result.details["statsd"] = *statsd_error_;
         return result;
     }
 
@@ -224,7 +223,7 @@ class GunicornCheck final : public Check {
     int backlog_runs_ = 0;
     std::uint32_t queued_ = 0;  // this run's accept backlog
     int workers_ = -1;          // this run's worker processes; -1: not visible
-    std::string statsd_error_;
+    std::optional<std::string> statsd_error_;
     std::unique_ptr<StatsdSink> sink_;
 };
 

@@ -221,7 +221,7 @@ StatsdSink::~StatsdSink() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-std::string StatsdSink::start() {
+std::optional<std::string> StatsdSink::start() {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
@@ -233,9 +233,9 @@ std::string StatsdSink::start() {
     }
     fd_ = ::socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     const bool bound = fd_ >= 0 && ::bind(fd_, found->ai_addr, found->ai_addrlen) == 0;
-    std::string error = bound ? ""
-                              : std::string("cannot listen for statsd on UDP ") + host_ + ":" +
-                                    std::to_string(port_) + ": " + std::strerror(errno);
+    const std::string error = bound ? std::string()
+                                    : std::string("cannot listen for statsd on UDP ") + host_ +
+                                          ":" + std::to_string(port_) + ": " + std::strerror(errno);
     ::freeaddrinfo(found);
     if (!bound) return error;
     sockaddr_storage addr{};
@@ -244,7 +244,7 @@ std::string StatsdSink::start() {
     port_ = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
                                              : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
     thread_ = std::thread([this] { receive(); });
-    return "";
+    return std::nullopt;
 }
 
 void StatsdSink::receive() {

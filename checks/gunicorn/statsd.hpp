@@ -92,8 +92,8 @@ class StatsdSink {
     StatsdSink(const StatsdSink&) = delete;
     StatsdSink& operator=(const StatsdSink&) = delete;
 
-    // Binds and starts receiving; returns an error text, empty on success.
-    std::string start();
+    // Binds and starts receiving; why it could not, or nullopt.
+    std::optional<std::string> start();
     std::uint16_t port() const { return port_; }
     const GunicornStats& stats() const { return stats_; }
 

@@ -34,8 +34,7 @@ class HttpCheck final : public Check {
   private:
     CheckResult judge(const HttpReply& reply) const {
         if (!reply.ok) return verdict(Status::fail, reply.error);
-        if (const std::string why = expect_.answer.unmet(reply); !why.empty())
-            return verdict(Status::fail, why);
+        if (const auto why = expect_.answer.unmet(reply)) return verdict(Status::fail, *why);
         const auto took = std::chrono::duration<double>(reply.total_seconds);
         const auto over = [&](Millis limit) { return took > limit; };
         const std::string took_text = format_millis(reply.total_seconds);

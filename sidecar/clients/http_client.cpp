@@ -117,7 +117,7 @@ struct SlistDeleter {
 
 }  // namespace
 
-std::string HttpExpectation::unmet(const HttpReply& reply) const {
+std::optional<std::string> HttpExpectation::unmet(const HttpReply& reply) const {
     if (!status.contains(reply.status)) {
         std::string why = "status " + std::to_string(reply.status) + ", expected " + status.text();
         if (reply.status >= 300 && reply.status < 400) {
@@ -132,7 +132,7 @@ std::string HttpExpectation::unmet(const HttpReply& reply) const {
     if (!body_contains.empty() && reply.body.find(body_contains) == std::string::npos) {
         return "body does not contain \"" + body_contains + "\"";
     }
-    return "";
+    return std::nullopt;
 }
 
 HttpReply http_get(const HttpTarget& target, const Deadline& deadline, std::size_t max_body) {

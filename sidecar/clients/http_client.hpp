@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,8 +38,8 @@ struct HttpReply {
 struct HttpExpectation {
     StatusCodes status{200};
     std::string body_contains;  // empty: any body
-    // Why `reply` (one that arrived) falls short, or empty when it does not.
-    std::string unmet(const HttpReply& reply) const;
+    // Why `reply` (one that arrived) falls short; nullopt when it does not.
+    std::optional<std::string> unmet(const HttpReply& reply) const;
 };
 
 // Where and how to GET.
