@@ -35,8 +35,8 @@ bool is_loopback(const std::string& address) {
            address.rfind("::ffff:127.", 0) == 0;
 }
 
-Connection::Connection(std::shared_ptr<Connections> owner, int fd, std::string source,
-                       bool loopback, bool admitted)
+ServedConnection::ServedConnection(std::shared_ptr<Connections> owner, int fd, std::string source,
+                                   bool loopback, bool admitted)
     : owner_(std::move(owner)),
       fd_(fd),
       socket_id_(socket_id(fd)),
@@ -44,11 +44,11 @@ Connection::Connection(std::shared_ptr<Connections> owner, int fd, std::string s
       loopback_(loopback),
       admitted_(admitted) {}
 
-Connection::~Connection() {
+ServedConnection::~ServedConnection() {
     owner_->forget(this);
 }
 
-bool Connection::may_send(std::size_t bytes, const ConnectionLimits& limits) {
+bool ServedConnection::may_send(std::size_t bytes, const ConnectionLimits& limits) {
     if (closing_) return false;
     const std::size_t held = pending_ + unsent_bytes(fd_);
     if (held > 0 && held + bytes > limits.max_unsent_bytes) return false;
@@ -65,20 +65,20 @@ bool Connection::may_send(std::size_t bytes, const ConnectionLimits& limits) {
     return true;
 }
 
-void Connection::close_with(std::string_view raw) {
+void ServedConnection::close_with(std::string_view raw) {
     if (closing_) return;
     if (pending_ == 0 && unsent_bytes(fd_) == 0)
         (void)::send(fd_, raw.data(), raw.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     close();
 }
 
-void Connection::close() {
+void ServedConnection::close() {
     if (closing_) return;
     closing_ = true;
     ::shutdown(fd_, SHUT_RDWR);
 }
 
-std::shared_ptr<Connection> Connections::open(int fd, const std::string& source) {
+std::shared_ptr<ServedConnection> Connections::open(int fd, const std::string& source) {
     const bool loopback = is_loopback(source);
     bool admitted = false;
     {
@@ -92,13 +92,13 @@ std::shared_ptr<Connection> Connections::open(int fd, const std::string& source)
             ++per_source_[source];
         }
     }
-    auto c = std::make_shared<Connection>(shared_from_this(), fd, source, loopback, admitted);
+    auto c = std::make_shared<ServedConnection>(shared_from_this(), fd, source, loopback, admitted);
     std::lock_guard<std::mutex> lock(mutex_);
     open_.insert(c.get());
     return c;
 }
 
-void Connections::forget(Connection* c) {
+void Connections::forget(ServedConnection* c) {
     std::lock_guard<std::mutex> lock(mutex_);
     open_.erase(c);
     if (!c->admitted_) return;
@@ -109,7 +109,7 @@ void Connections::forget(Connection* c) {
 
 void Connections::shut_all() {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (Connection* c : open_) {
+    for (ServedConnection* c : open_) {
         // The descriptor may have been closed (and reused) while its connection lives on:
         // shut it only if it is still this connection's socket.
         if (c->socket_id_ != 0 && socket_id(c->fd_) == c->socket_id_) ::shutdown(c->fd_, SHUT_RDWR);

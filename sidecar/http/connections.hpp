@@ -28,13 +28,13 @@ class Connections;
 
 // One connection, from its first byte to its close. Owned by the connection (Pistache's
 // peer); only its HTTP thread touches the mutable part.
-class Connection {
+class ServedConnection {
   public:
-    Connection(std::shared_ptr<Connections> owner, int fd, std::string source, bool loopback,
-               bool admitted);
-    ~Connection();
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
+    ServedConnection(std::shared_ptr<Connections> owner, int fd, std::string source, bool loopback,
+                     bool admitted);
+    ~ServedConnection();
+    ServedConnection(const ServedConnection&) = delete;
+    ServedConnection& operator=(const ServedConnection&) = delete;
 
     int fd() const { return fd_; }
     // Within the caps when it connected. A connection over them is still answered on the
@@ -75,7 +75,7 @@ class Connections : public std::enable_shared_from_this<Connections> {
     const ConnectionLimits& limits() const { return limits_; }
 
     // A connection from `source` (an address as text) on descriptor `fd`.
-    std::shared_ptr<Connection> open(int fd, const std::string& source);
+    std::shared_ptr<ServedConnection> open(int fd, const std::string& source);
     // Shuts every open connection down, whatever it is doing: a write blocked on a peer that
     // does not read returns at once, and so can the HTTP threads.
     void shut_all();
@@ -86,12 +86,12 @@ class Connections : public std::enable_shared_from_this<Connections> {
     Counts counts() const;
 
   private:
-    friend class Connection;
-    void forget(Connection* c);
+    friend class ServedConnection;
+    void forget(ServedConnection* c);
 
     ConnectionLimits limits_;
     mutable std::mutex mutex_;
-    std::unordered_set<Connection*> open_;
+    std::unordered_set<ServedConnection*> open_;
     std::unordered_map<std::string, std::size_t> per_source_;
     std::size_t local_ = 0, remote_ = 0;
 };

@@ -40,9 +40,9 @@ constexpr std::size_t kHeaderBytes = 400;
 
 const char* const kConnectionData = "vitals.connection";
 
-std::shared_ptr<Connection> connection_of(const std::shared_ptr<Tcp::Peer>& peer) {
+std::shared_ptr<ServedConnection> connection_of(const std::shared_ptr<Tcp::Peer>& peer) {
     if (!peer) return nullptr;
-    return std::static_pointer_cast<Connection>(peer->getData(kConnectionData));
+    return std::static_pointer_cast<ServedConnection>(peer->getData(kConnectionData));
 }
 
 std::string raw_answer(int code, std::string_view reason, std::string_view body) {
@@ -104,7 +104,7 @@ void send(const Http::Request& request, Http::ResponseWriter& writer, const Resp
     // open until the keep-alive timeout, and a client reading to the end of the stream (an
     // HTTP/1.0 monitor, nc) waited that long. Once the answer is written, the socket is shut
     // down and the reactor lets the peer go.
-    const std::weak_ptr<Connection> weak = connection;
+    const std::weak_ptr<ServedConnection> weak = connection;
     sent.then(
         [weak, bytes, keep_alive](ssize_t) {
             if (const auto c = weak.lock()) {

@@ -47,7 +47,7 @@ void send(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter
 
 // Where a connection's state hangs on Pistache's peer, and how to find it (null: none).
 extern const char* const kConnectionData;
-std::shared_ptr<Connection> connection_of(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
+std::shared_ptr<ServedConnection> connection_of(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
 
 // A whole answer as bytes, with the headers every answer carries and Connection: close: for
 // answers written past Pistache (to a request it could not parse, or over the caps).

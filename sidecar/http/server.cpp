@@ -108,7 +108,7 @@ class ProbeHandler final : public Http::Handler {
                  const std::shared_ptr<Tcp::Peer>& peer) override {
         const auto connection = connection_of(peer);
         if (!connection || connection->closing()) return;
-        Connection& c = *connection;
+        ServedConnection& c = *connection;
         c.inbox.append(buffer, length);
         while (!c.closing() && !c.inbox.empty()) {
             const Frame frame = frame_request(c.inbox, kMaxRequestBytes);
@@ -208,7 +208,7 @@ class ProbeHandler final : public Http::Handler {
     }
 
     // Parses and answers the first `length` bytes of the connection's inbox: one request.
-    void serve(const std::shared_ptr<Tcp::Peer>& peer, Connection& c, std::size_t length) {
+    void serve(const std::shared_ptr<Tcp::Peer>& peer, ServedConnection& c, std::size_t length) {
         const auto parser = getParser(peer);
         try {
             if (!parser->feed(c.inbox.data(), length) ||

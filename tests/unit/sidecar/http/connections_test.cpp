@@ -34,7 +34,7 @@ TEST_CASE("one source holds at most a quarter of the connections, loopback count
           "[http][connections]") {
     const auto connections = std::make_shared<Connections>(ConnectionLimits{16});
     std::vector<std::unique_ptr<SocketPair>> sockets;
-    std::vector<std::shared_ptr<Connection>> held;
+    std::vector<std::shared_ptr<ServedConnection>> held;
     const auto open = [&](const std::string& source) {
         sockets.push_back(std::make_unique<SocketPair>());
         held.push_back(connections->open(sockets.back()->ours, source));
