@@ -64,7 +64,9 @@ TEST_CASE(
     "[pgbouncer]") {
     PostgresServer pg;
     PgBouncerServer bouncer(pg, "transaction", 1);
-    auto check = make_check("pgbouncer", {{"url", bouncer.url()}, {"maxwait_fail", "2s"}});
+    // A warn window of three seconds (1 s to 4 s of waiting): a run under ASan on a loaded
+    // machine can take a second, and the first non-ok run must still fall inside it.
+    auto check = make_check("pgbouncer", {{"url", bouncer.url()}, {"maxwait_fail", "4s"}});
 
     // Idle: every pool answers, nobody waits.
     Client holder(bouncer.url());
@@ -86,7 +88,7 @@ TEST_CASE(
         run_until(*check, [](const CheckResult& r) { return r.status != Status::ok; });
     INFO(warned.message);
     CHECK(warned.status == Status::warn);
-    CHECK_THAT(warned.message, Catch::StartsWith("1 client has queued up to 1.") &&
+    CHECK_THAT(warned.message, Catch::StartsWith("1 client has queued up to ") &&
                                    Catch::Contains("in pool shop/app") &&
                                    Catch::Contains("raise default_pool_size"));
     CHECK(observed(warned, "clients_waiting.shop/app") == 1);
@@ -96,7 +98,7 @@ TEST_CASE(
     const CheckResult failed =
         run_until(*check, [](const CheckResult& r) { return r.status == Status::fail; });
     CHECK(failed.status == Status::fail);
-    CHECK(observed(failed, "maxwait_seconds.shop/app") >= 2.0);
+    CHECK(observed(failed, "maxwait_seconds.shop/app") >= 4.0);
     CHECK_FALSE(queued.answered());
 
     // The transaction ends; the queued client gets its connection, and the queue is gone.
