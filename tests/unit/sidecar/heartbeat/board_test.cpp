@@ -223,6 +223,12 @@ TEST_CASE("heartbeat board: poisoned state of 40,000 run ids and 30,000 pings is
     CHECK(s.ended.size() <= kHeartbeatOpenRuns);
     CHECK(s.ended.count("run-39999") == 1);
     CHECK(s.ended.count(std::string(100, 'x')) == 0);
-    // Linear: was 0.9 s of CPU for 30,000 pings alone. Generous, for a loaded machine.
+    // Linear: was 0.9 s of CPU for 30,000 pings alone. Generous, for a loaded machine; a
+    // sanitizer's build parses the JSON several times slower (TSan: 3.2 s measured), and the
+    // Release round keeps the bound that catches a quadratic pass.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    CHECK(cpu < 10.0);
+#else
     CHECK(cpu < 2.0);
+#endif
 }
