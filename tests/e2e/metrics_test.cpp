@@ -29,7 +29,8 @@ std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& boun
                            const std::string& rdap_url, const std::string& rdap_ca) {
     const std::string every = R"("interval": "1s", "timeout": "1s")";
     return R"({"checks": {
-        "names": {"kind": "dns", "names": ["localhost"], )" + every + R"(},
+        "names": {"kind": "dns", "names": ["localhost"], )" +
+           every + R"(},
         "port": {"kind": "tcp", "host": "127.0.0.1", "port": )" +
            std::to_string(app.port()) + ", " + every + R"(},
         "page": {"kind": "http", "url": ")" +
