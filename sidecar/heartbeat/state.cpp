@@ -195,7 +195,7 @@ HeartbeatState sanitized(HeartbeatState s, std::int64_t now_ms) {
 }
 
 std::string clip_body(const std::string& body) {
-    const std::string valid = valid_utf8(body);
+    std::string valid = valid_utf8(body);
     if (valid.size() <= kHeartbeatBodyLimit) return valid;
     return clip_utf8(valid, kHeartbeatBodyLimit) + std::string(kTruncatedMarker);
 }
