@@ -153,9 +153,13 @@ bool HeartbeatBoard::record(const std::string& name, Ping ping, std::int64_t now
 
 bool HeartbeatBoard::record(const std::string& name, const PingReport& report,
                             std::int64_t now_ms) {
+    // The body (up to the request limit) is made valid and cut before the lock, as before
+    // the state moved out of the board: other pings and the checks wait for none of it.
+    PingReport clipped = report;
+    if (!clipped.body.empty()) clipped.body = clip_body(clipped.body);
     std::lock_guard<std::mutex> lock(mutex_);
     if (tokens_.count(name) == 0) return false;
-    apply_ping(states_[name], report, now_ms);
+    apply_ping(states_[name], clipped, now_ms);
     ++pings_;
     unwritten_.insert(name);
     unheard_.insert(name);

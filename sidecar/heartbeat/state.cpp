@@ -88,7 +88,7 @@ void keep_newest_pings(std::vector<PingRecord>& pings) {
 }
 
 void apply_ping(HeartbeatState& s, const PingReport& report, std::int64_t now_ms) {
-    const std::string body = report.body.empty() ? "" : clip_body(report.body);
+    const std::string& body = report.body;
     if (!body.empty() || report.exit_status) {
         s.last_body_ms = now_ms;
         s.last_body = body;

@@ -74,7 +74,8 @@ struct PingReport {
 };
 
 // `report` applied to `s` at `now_ms`: the event's time, a finished run matched with its
-// start (its duration), the body and exit status, one more history entry.
+// start (its duration), the body and exit status, one more history entry. The body must
+// already be clip_body()'s (the board clips it before it takes its lock).
 void apply_ping(HeartbeatState& s, const PingReport& report, std::int64_t now_ms);
 
 // `s` with what cannot be believed dropped: timestamps not positive or ahead of `now_ms` by
