@@ -24,10 +24,15 @@ using namespace std::chrono_literals;
 namespace {
 
 // How much RSS 3,000 connections each holding most of a request may add (MiB).
+// The longest a probe may wait behind a burst of 100-10,000 connections (ms). The sanitized
+// build frames and parses each malformed request several times slower (569 ms measured for
+// the 5,000-header-line burst in CI under ASan, 2 cores), so it gets four times the bound.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr int kHeldGrowthLimitMiB = 96;
+constexpr double kBurstProbeLimitMs = 2000;
 #else
 constexpr int kHeldGrowthLimitMiB = 48;
+constexpr double kBurstProbeLimitMs = 500;
 #endif
 
 }  // namespace
@@ -180,7 +185,7 @@ void abuse_port(Vitals& vitals, ProbeLoad& load, Table& table) {
         // default 1 s timeout. With Pistache's own queue of 128 the kernel dropped probes'
         // handshakes instead, and they waited out a 1 s SYN retransmit or were lost.
         const bool passed =
-            opened == 10000 && w.unanswered == 0 && w.max_ms < 500 && vitals.alive();
+            opened == 10000 && w.unanswered == 0 && w.max_ms < kBurstProbeLimitMs && vitals.alive();
         table.add({"10,000 connections opened and dropped",
                    std::to_string(opened) + " opened, vitals kept answering", w, passed});
         CHECK(passed);
@@ -226,7 +231,7 @@ void abuse_port(Vitals& vitals, ProbeLoad& load, Table& table) {
         const auto w = load.take();
         // 100 connections opened at once per kind: a burst, which a probe may wait behind
         // (bounded as the 10,000-connection burst above is).
-        bool passed = w.unanswered == 0 && w.max_ms < 500 && vitals.alive();
+        bool passed = w.unanswered == 0 && w.max_ms < kBurstProbeLimitMs && vitals.alive();
         std::string outcome;
         for (const auto& [name, counts] : answers) {
             for (const auto& [key, n] : counts) {
