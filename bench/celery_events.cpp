@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
         b.join();
     }
     // The burst.
-    vitals::RedisClient publisher(*vitals::parse_url(broker).url,
+    vitals::RedisClient publisher(*vitals::parse_url(broker),
                                   vitals::Deadline::in(std::chrono::seconds(5)));
     publisher.set_timeout(std::chrono::seconds(60));
     const Usage with_before = usage(with), without_before = usage(without);

@@ -61,14 +61,14 @@ const HttpTargetSettings& http_target_settings() {
     return settings;
 }
 
-void observe_timings(CheckResult& result, const HttpReply& reply) {
-    result.observe("connect_seconds", reply.connect_seconds);
-    if (reply.tls_seconds > 0) result.observe("tls_seconds", reply.tls_seconds);
-    if (reply.first_byte_seconds > 0)
-        result.observe("first_byte_seconds", reply.first_byte_seconds);
-    if (reply.redirects > 0) {
-        result.observe("redirects", reply.redirects);
-        result.details["final_url"] = reply.final_url;
+void observe_timings(CheckResult& result, const HttpExchange& exchange) {
+    const HttpTimings& t = exchange.timings;
+    result.observe("connect_seconds", t.connect_seconds);
+    if (t.tls_seconds > 0) result.observe("tls_seconds", t.tls_seconds);
+    if (t.first_byte_seconds > 0) result.observe("first_byte_seconds", t.first_byte_seconds);
+    if (t.redirects > 0) {
+        result.observe("redirects", t.redirects);
+        if (exchange.reply) result.details["final_url"] = exchange.reply->final_url;
     }
 }
 

@@ -44,7 +44,7 @@ const HttpTargetSettings& http_target_settings();
 // The observations every HTTP-fetching kind shares beside its own: connect_seconds,
 // tls_seconds, first_byte_seconds, redirects (and, when a redirect was followed, where the
 // answer came from in details["final_url"]). Declared by add_timing_observations().
-void observe_timings(CheckResult& result, const HttpReply& reply);
+void observe_timings(CheckResult& result, const HttpExchange& exchange);
 void add_timing_observations(ObservationTable& table);
 
 }  // namespace vitals::checks

@@ -20,27 +20,25 @@ using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
 struct Fetched {
-    HttpReply reply;
+    int status = 0;
     json body;  // null unless the body is JSON
 };
 
-// GET base + path with a short deadline; `error` set when vitals did not answer.
-Fetched fetch(const std::string& base, const std::string& path, std::string& error) {
-    Fetched f;
+// GET base + path with a short deadline; a failure when vitals did not answer.
+Expected<Fetched> fetch(const std::string& base, const std::string& path) {
     std::string text = base;
     while (!text.empty() && text.back() == '/')
         text.pop_back();
-    UrlParse parsed = parse_url(text + path);
-    if (!parsed.url || parsed.url->scheme != "http") {
-        error = "\"" + base + "\" is not an http:// URL";
-        return f;
-    }
-    f.reply = http_get(*parsed.url, "", Deadline::in(std::chrono::seconds(3)));
-    if (!f.reply.ok) {
-        error = "cannot reach vitals at " + parsed.url->redacted() + ": " + f.reply.error;
-        return f;
-    }
-    f.body = vitals::parse_json(f.reply.body);
+    const Expected<Url> parsed = parse_url(text + path);
+    if (!parsed || parsed->scheme != "http")
+        return Failure{"\"" + base + "\" is not an http:// URL"};
+    const Expected<HttpReply> reply = http_get(*parsed, "", Deadline::in(std::chrono::seconds(3)));
+    if (!reply)
+        return Failure{"cannot reach vitals at " + parsed->redacted() + ": " +
+                       reply.error().message};
+    Fetched f;
+    f.status = reply->status;
+    f.body = vitals::parse_json(reply->body);
     if (f.body.is_discarded()) f.body = json();
     return f;
 }
@@ -70,8 +68,13 @@ void print_table(const json& health, std::ostream& out) {
         // that retitle or clear an operator's terminal.
         std::string status = printable(c.value("status", "?"));
         if (c.value("stale", false)) status += "*";
+        // A check another's failure explains says so first: read the root's row.
+        const std::string blocked =
+            c.contains("blocked_by") && c["blocked_by"].is_string()
+                ? "[blocked by " + printable(c["blocked_by"].get<std::string>()) + "] "
+                : "";
         out << cell(printable(item.key()), name_width) << cell(status, 7)
-            << cell(printable(c.value("since", "-")), 20) << cell(millis(c), 9)
+            << cell(printable(c.value("since", "-")), 20) << cell(millis(c), 9) << blocked
             << printable(c.value("message", "")) << "\n";
     }
 }
@@ -92,26 +95,24 @@ bool take_value(const std::vector<std::string>& args, std::size_t& i, std::strin
 
 int cli_status(const std::vector<std::string>& args, const std::string& default_url,
                std::ostream& out, std::ostream& err) {
-    if (args.size() > 1 || (!args.empty() && args[0].rfind("-", 0) == 0)) {
+    if (args.size() > 1 || (!args.empty() && args[0].rfind('-', 0) == 0)) {
         err << "usage: vitals status [URL]   (default " << default_url << ")\n";
         return kCliUsage;
     }
     const std::string base = args.empty() ? default_url : args[0];
-    std::string error;
-    const Fetched health = fetch(base, "/health", error);
-    if (!error.empty() || !health.body.is_object() || !health.body.contains("checks")) {
-        err << "vitals status: " << (error.empty() ? "no vitals /health answer at " + base : error)
-            << "\n";
+    const Expected<Fetched> fetched = fetch(base, "/health");
+    if (!fetched || !fetched->body.is_object() || !fetched->body.contains("checks")) {
+        err << "vitals status: "
+            << (fetched ? "no vitals /health answer at " + base : fetched.error().message) << "\n";
         return kCliUnreachable;
     }
+    const Fetched& health = *fetched;
     const std::string overall = health.body.value("status", "unknown");
     out << "vitals " << printable(health.body.value("version", "?")) << " at " << base << ": "
         << overall;
     for (const char* probe : {"livez", "readyz", "startupz"}) {
-        std::string probe_error;
-        const Fetched p = fetch(base, std::string("/") + probe, probe_error);
-        out << "  " << probe << " "
-            << (probe_error.empty() ? (p.reply.status == 200 ? "pass" : "FAIL") : "?");
+        const Expected<Fetched> p = fetch(base, std::string("/") + probe);
+        out << "  " << probe << " " << (p ? (p->status == 200 ? "pass" : "FAIL") : "?");
     }
     out << "\n\n";
     print_table(health.body, out);
@@ -150,7 +151,7 @@ int cli_wait(const std::vector<std::string>& args, const std::string& default_ur
                 return kCliUsage;
             }
             (is_timeout ? timeout : interval) = *d;
-        } else if (a.rfind("-", 0) != 0) {
+        } else if (a.rfind('-', 0) != 0) {
             base = a;
         } else {
             err << "vitals wait: unknown argument " << a << "\n" << usage;
@@ -162,16 +163,15 @@ int cli_wait(const std::vector<std::string>& args, const std::string& default_ur
     std::string last_error;
     json last_body;
     for (;;) {
-        std::string error;
-        const Fetched f = fetch(base, "/" + probe, error);
-        if (error.empty() && f.reply.status == 200) {
+        const Expected<Fetched> f = fetch(base, "/" + probe);
+        if (f && f->status == 200) {
             const double took = std::chrono::duration<double>(Steady::now() - started).count();
             out << "vitals wait: " << probe << " passed after " << std::fixed
                 << std::setprecision(1) << took << "s\n";
             return 0;
         }
-        last_error = error;
-        last_body = f.body;
+        last_error = f ? "" : f.error().message;
+        last_body = f ? f->body : json();
         if (Steady::now() + interval > until) break;
         std::this_thread::sleep_for(interval);
     }
@@ -181,8 +181,8 @@ int cli_wait(const std::vector<std::string>& args, const std::string& default_ur
         return kCliNotHealthy;
     }
     // Which checks hold it back, with their messages where vitals shows them.
-    std::string health_error;
-    const Fetched health = fetch(base, "/health", health_error);
+    const Expected<Fetched> fetched = fetch(base, "/health");
+    const json health = fetched ? fetched->body : json();
     const json failing =
         last_body.is_object()
             ? last_body.value(probe == "startupz" ? "waiting" : "failing", json::array())
@@ -190,8 +190,8 @@ int cli_wait(const std::vector<std::string>& args, const std::string& default_ur
     for (const auto& name : failing) {
         const std::string n = name.is_string() ? name.get<std::string>() : "?";
         err << "  " << printable(n);
-        if (health.body.is_object() && health.body["checks"].contains(n)) {
-            const json& c = health.body["checks"][n];
+        if (health.is_object() && health.contains("checks") && health["checks"].contains(n)) {
+            const json& c = health["checks"][n];
             err << ": " << printable(c.value("status", "?"));
             if (c.contains("message") && c["message"].is_string())
                 err << " - " << printable(c["message"].get<std::string>());

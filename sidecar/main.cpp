@@ -17,6 +17,7 @@
 #include "sidecar/cli.hpp"
 #include "sidecar/config/config.hpp"
 #include "sidecar/core/registry.hpp"
+#include "sidecar/fleet/runs.hpp"
 #include "sidecar/heartbeat/board.hpp"
 #include "sidecar/http/render.hpp"
 #include "sidecar/log.hpp"
@@ -193,6 +194,9 @@ int main(int argc, char** argv) {
         for (const SkippedCheck& skip : config.skipped)
             std::cerr << "vitals: skipped " << skip.name << " from the environment: " << skip.reason
                       << "\n";
+        for (const auto& [kind, note] : config.env_notes)
+            std::cerr << "vitals: " << (note.warning ? "WARNING: " : "") << kind << ": "
+                      << note.text << "\n";
         std::cout << config.describe().dump(2) << "\n";
         return 0;
     }
@@ -207,6 +211,35 @@ int main(int argc, char** argv) {
     if (config.heartbeat_redis) heartbeats.share(*config.heartbeat_redis, config.heartbeat_prefix);
     for (const SkippedCheck& skip : config.skipped)
         log.warn("check_skipped", {{"check", skip.name}, {"reason", skip.reason}});
+    for (const auto& [kind, note] : config.env_notes) {
+        const nlohmann::json fields = {{"kind", kind}, {"note", note.text}};
+        if (note.warning) {
+            log.warn("environment_note", fields);
+        } else {
+            log.info("environment_note", fields);
+        }
+    }
+    // Checks about a shared dependency's state run once per fleet (docs/fleets.md).
+    std::unique_ptr<FleetRuns> fleet;
+    if (config.fleet_redis) {
+        const auto host = env.find("HOSTNAME");
+        const std::string pod =
+            host != env.end() && !host->second.empty() ? host->second : "vitals";
+        fleet = std::make_unique<FleetRuns>(
+            FleetOptions{*config.fleet_redis,
+                         config.fleet.empty() ? fleet_of_pod(pod) : config.fleet, pod},
+            clock);
+        nlohmann::json shared = nlohmann::json::array();
+        for (CheckConfig& c : config.checks) {
+            if (!c.policy.shared) continue;
+            c.check = fleet->share(c.name, std::move(c.check), c.policy);
+            shared.push_back(c.name);
+        }
+        log.info("fleet", {{"fleet", fleet->options().fleet},
+                           {"pod", pod},
+                           {"redis", config.fleet_redis->redacted()},
+                           {"shared_checks", shared}});
+    }
     App app(config, clock, random, log, &heartbeats);
     int exit_code = 0;
     try {

@@ -15,6 +15,22 @@ int hex_value(char c) {
 
 }  // namespace
 
+std::string percent_encode(std::string_view in) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : in) {
+        const auto b = static_cast<unsigned char>(c);
+        if (std::isalnum(b) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[b >> 4];
+            out += hex[b & 0xf];
+        }
+    }
+    return out;
+}
+
 std::optional<std::string> percent_decode(std::string_view in) {
     std::string out;
     out.reserve(in.size());
@@ -49,13 +65,83 @@ bool valid_scheme(std::string_view s) {
     return true;
 }
 
-UrlParse failure(std::string message) {
-    return {std::nullopt, std::move(message)};
+Failure failure(std::string message) {
+    return Failure{std::move(message)};
 }
 
 }  // namespace
 
-UrlParse parse_url(std::string_view text) {
+namespace {
+
+// Python's urlsplit, which every Django URL library calls: surrounding C0 controls and
+// spaces go (a Secret written with `echo url | base64` ends in a newline), and so do tab,
+// CR and LF anywhere. vitals reads the URL the app read.
+std::string python_cleaned(std::string_view text) {
+    while (!text.empty() && static_cast<unsigned char>(text.front()) <= 0x20)
+        text.remove_prefix(1);
+    while (!text.empty() && static_cast<unsigned char>(text.back()) <= 0x20)
+        text.remove_suffix(1);
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text)
+        if (c != '\t' && c != '\r' && c != '\n') out += c;
+    return out;
+}
+
+// The schemes of Celery brokers, whose URL may be kombu's failover list (`;` between URLs).
+bool is_failover_scheme(std::string_view scheme) {
+    for (const char* s : {"amqp", "amqps", "pyamqp", "librabbitmq", "redis", "rediss"})
+        if (scheme == s) return true;
+    return false;
+}
+
+std::string lower_scheme(std::string_view text) {
+    std::string out;
+    const auto sep = text.find("://");
+    for (const char c : text.substr(0, sep))
+        out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    return out;
+}
+
+Expected<Url> parse_one(std::string_view text);
+
+}  // namespace
+
+Expected<Url> parse_url(std::string_view raw) {
+    const std::string text = python_cleaned(raw);
+    const std::string scheme = lower_scheme(text);
+    if (text.find("://") == std::string::npos || text.find(';') == std::string::npos ||
+        !is_failover_scheme(scheme))
+        return parse_one(text);
+    // kombu splits the whole text at every ';' and tries the parts in turn; a part without a
+    // scheme ("u:B@h2", kombu's short form) is read as one with the first part's scheme.
+    Expected<Url> first = failure("");
+    std::size_t index = 0;
+    std::size_t from = 0;
+    while (from <= text.size()) {
+        const auto semi = text.find(';', from);
+        std::string part = text.substr(from, semi == std::string::npos ? semi : semi - from);
+        from = semi == std::string::npos ? text.size() + 1 : semi + 1;
+        ++index;
+        if (part.empty()) continue;
+        if (part.find("://") == std::string::npos) part.insert(0, scheme + "://");
+        Expected<Url> url = parse_one(part);
+        if (!url)
+            return failure("failover URL " + std::to_string(index) +
+                           " of the list: " + url.error().message);
+        if (!first) {
+            first = std::move(url);
+        } else {
+            first->failover.push_back(*std::move(url));
+        }
+    }
+    if (!first) return failure("an empty failover list");
+    return first;
+}
+
+namespace {
+
+Expected<Url> parse_one(std::string_view text) {
     const auto sep = text.find("://");
     if (sep == std::string_view::npos) {
         return failure("not a URL (expected scheme://host...)");
@@ -109,25 +195,29 @@ UrlParse parse_url(std::string_view text) {
     // several servers (django-environ splits them at ',' or ';').
     const bool memcached =
         url.scheme == "memcache" || url.scheme == "pymemcache" || url.scheme == "pylibmc";
-    const bool host_list = memcached || url.scheme == "postgres" || url.scheme == "postgresql" ||
-                           url.scheme == "pgsql" || url.scheme == "psql" || url.scheme == "postgis";
+    const bool postgres = url.scheme == "postgres" || url.scheme == "postgresql" ||
+                          url.scheme == "pgsql" || url.scheme == "psql" ||
+                          url.scheme == "postgis" || url.scheme == "timescale" ||
+                          url.scheme == "timescalegis";
+    // django-environ's rediscache://h1:6379,h2:6379/1: a primary and its replicas.
+    const bool host_list = memcached || postgres || url.scheme == "rediscache";
     const std::string_view separators = memcached ? ",;" : ",";
     if (host_list && authority.find_first_of(separators) != std::string_view::npos) {
         std::vector<HostPort> hosts;
         std::string_view list = authority;
         while (true) {
             const auto comma = list.find_first_of(separators);
-            UrlParse one = parse_url("x://" + std::string(list.substr(0, comma)));
-            if (!one.url || one.url->host.empty() || !one.url->path.empty())
+            const Expected<Url> one = parse_url("x://" + std::string(list.substr(0, comma)));
+            if (!one || one->host.empty() || !one->path.empty())
                 return failure("invalid host list in URL (host:port,host:port)");
-            hosts.push_back({one.url->host, one.url->port});
+            hosts.push_back({one->host, one->port});
             if (comma == std::string_view::npos) break;
             list = list.substr(comma + 1);
         }
         url.host = hosts.front().host;
         url.port = hosts.front().port;
         url.more_hosts.assign(hosts.begin() + 1, hosts.end());
-        return {std::move(url), {}};
+        return url;
     }
 
     std::string_view port_text;
@@ -163,86 +253,23 @@ UrlParse parse_url(std::string_view text) {
             return failure("invalid host in URL");
         }
     }
-    return {std::move(url), {}};
-}
-
-namespace {
-
-// A user name as it stands in a URL: the characters that would end or split it, and bytes
-// that are not printable, percent-encoded, so the redacted form reads back the same way.
-std::string encode_user(const std::string& user) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : user) {
-        const auto b = static_cast<unsigned char>(c);
-        if (b <= 0x20 || b >= 0x7f || c == ':' || c == '@' || c == '/' || c == '%' || c == '?') {
-            out += '%';
-            out += hex[b >> 4];
-            out += hex[b & 0xf];
-        } else {
-            out += c;
+    // Cloud SQL's form, postgres://u:p@//cloudsql/project:region:instance/db: no host and a
+    // path from "//"; django-environ reads the socket directory and the database from it.
+    if (postgres && url.host.empty() && url.path.rfind("//", 0) == 0) {
+        const auto last = url.path.rfind('/');
+        if (last > 1) {
+            url.host = url.path.substr(1, last - 1);
+            url.path = url.path.substr(last);
         }
     }
-    return out;
+    return url;
 }
 
 }  // namespace
 
-std::string Url::redacted() const {
-    std::string out = scheme + "://";
-    if (!user.empty() || has_password) {
-        out += encode_user(user);
-        if (has_password) out += ":****";
-        out += '@';
-    }
-    if (host.find(':') != std::string::npos) {
-        out += '[' + host + ']';
-    } else {
-        out += encode_user(host);  // a socket path's '/' as %2F, so it reads back the same
-    }
-    if (port) out += ':' + std::to_string(*port);
-    for (const HostPort& h : more_hosts) {
-        out += ',' + (h.host.find(':') != std::string::npos ? '[' + h.host + ']' : h.host);
-        if (h.port) out += ':' + std::to_string(*h.port);
-    }
-    out += path;
-    if (!query.empty()) out += '?' + redacted_query(query);
-    return out;
-}
-
-bool is_secret_key(std::string_view key) {
-    std::string lower;
-    for (char c : key)
-        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    for (const char* word : {"pass", "secret", "token"}) {
-        if (lower.find(word) != std::string::npos) return true;
-    }
-    return false;
-}
-
-std::string redacted_query(std::string_view query) {
-    std::string out;
-    std::size_t pos = 0;
-    while (pos <= query.size()) {
-        const auto amp = query.find('&', pos);
-        const std::string_view pair =
-            query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
-        const auto eq = pair.find('=');
-        if (eq != std::string_view::npos && is_secret_key(pair.substr(0, eq))) {
-            out.append(pair.substr(0, eq + 1)).append("****");
-        } else {
-            out.append(pair);
-        }
-        if (amp == std::string_view::npos) break;
-        out += '&';
-        pos = amp + 1;
-    }
-    return out;
-}
-
 std::string Url::authority(std::uint16_t default_port) const {
     const auto one = [&](const std::string& h, const std::optional<std::uint16_t>& p) {
-        return (h.find(':') != std::string::npos ? '[' + h + ']' : h) + ':' +
+        return (h.find(':') != std::string::npos && h.front() != '/' ? '[' + h + ']' : h) + ':' +
                std::to_string(p.value_or(default_port));
     };
     std::string out = one(host, port);
@@ -266,62 +293,6 @@ std::optional<std::string> Url::query_value(std::string_view key) const {
                 : percent_decode(pair.substr(eq + 1)).value_or(std::string(pair.substr(eq + 1)));
     }
     return found;
-}
-
-std::string redact_secrets(std::string_view text) {
-    std::string out;
-    std::size_t pos = 0;
-    while (true) {
-        const auto scheme_end = text.find("://", pos);
-        if (scheme_end == std::string_view::npos) break;
-        const std::size_t start = scheme_end + 3;
-        const auto end = text.find_first_of(" \t\n\"'/", start);
-        const std::string_view authority = text.substr(
-            start, end == std::string_view::npos ? std::string_view::npos : end - start);
-        const auto at = authority.rfind('@');
-        const auto colon = authority.find(':');
-        out.append(text.substr(pos, start - pos));
-        if (at != std::string_view::npos && colon != std::string_view::npos && colon < at) {
-            out.append(authority.substr(0, colon + 1));
-            out.append("****");
-            out.append(authority.substr(at));
-        } else {
-            out.append(authority);
-        }
-        pos = start + authority.size();
-    }
-    out.append(text.substr(pos));
-    // key=value pairs whose key names a secret (password=..., ?token=..., sslpassword='...').
-    std::string masked;
-    std::size_t from = 0;
-    for (std::size_t eq = out.find('='); eq != std::string::npos; eq = out.find('=', eq + 1)) {
-        std::size_t key_start = eq;
-        while (key_start > 0 && (std::isalnum(static_cast<unsigned char>(out[key_start - 1])) ||
-                                 out[key_start - 1] == '_' || out[key_start - 1] == '-'))
-            --key_start;
-        if (key_start == eq || key_start < from ||
-            !is_secret_key(std::string_view(out).substr(key_start, eq - key_start)))
-            continue;
-        std::size_t value_end = eq + 1;
-        const char quote =
-            value_end < out.size() && (out[value_end] == '\'' || out[value_end] == '"')
-                ? out[value_end]
-                : '\0';
-        if (quote != '\0') {
-            const auto close = out.find(quote, value_end + 1);
-            value_end = close == std::string::npos ? out.size() : close + 1;
-        } else {
-            while (value_end < out.size() &&
-                   !std::isspace(static_cast<unsigned char>(out[value_end])) &&
-                   out[value_end] != '&' && out[value_end] != ',' && out[value_end] != ';')
-                ++value_end;
-        }
-        masked.append(out, from, eq + 1 - from).append("****");
-        from = value_end;
-        eq = value_end > 0 ? value_end - 1 : 0;
-    }
-    masked.append(out, from, std::string::npos);
-    return masked;
 }
 
 std::optional<ListenAddress> ListenAddress::parse(const std::string& text) {

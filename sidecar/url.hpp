@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sidecar/expected.hpp"
+
 namespace vitals {
 
 struct HostPort {
@@ -29,6 +31,9 @@ struct Url {
     std::vector<HostPort> more_hosts;
     std::string path;   // from the first '/' (or empty), query excluded
     std::string query;  // after '?', without it
+    // kombu's failover list, amqp://u:A@h1//;amqp://u:B@h2// (broker schemes only): the
+    // URLs after the first, tried in turn when it cannot be reached. Redacted with it.
+    std::vector<Url> failover;
 
     // The URL with the password replaced by "****": the only form that may be logged.
     std::string redacted() const;
@@ -39,12 +44,14 @@ struct Url {
     std::optional<std::string> query_value(std::string_view key) const;
 };
 
-struct UrlParse {
-    std::optional<Url> url;
-    std::string error;  // set when url is empty; never contains the input's password
-};
+// Reads `text` as Python's urlsplit does first (surrounding blanks and control characters,
+// and tabs and newlines anywhere, dropped). A failure's message never contains the input's
+// password.
+Expected<Url> parse_url(std::string_view text);
 
-UrlParse parse_url(std::string_view text);
+// Every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~) as %XX: a user name,
+// password or database name safe to put in a URL.
+std::string percent_encode(std::string_view in);
 
 // %XX sequences decoded ('+' stays '+'); nullopt for a '%' not followed by two hex digits.
 std::optional<std::string> percent_decode(std::string_view in);

@@ -163,7 +163,7 @@ CheckKind beat_kind() {
         if (ctx.params.has(s.url)) {
             url = ctx.params.url(s.url);
         } else if (const auto it = ctx.env.find("DATABASE_URL"); it != ctx.env.end()) {
-            url = parse_url(it->second).url;
+            if (auto parsed = parse_url(it->second)) url = *std::move(parsed);
         }
         if (!url) throw SettingError(s.url.key, "is required (or DATABASE_URL in the environment)");
         if (!is_postgres_scheme(url->scheme))

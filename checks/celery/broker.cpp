@@ -8,6 +8,7 @@
 
 #include "checks/builtin.hpp"
 #include "checks/celery/celery.hpp"
+#include "checks/celery/environment.hpp"
 #include "checks/celery/management.hpp"
 #include "sidecar/clients/http_client.hpp"
 #include "sidecar/clients/redis_client.hpp"
@@ -146,6 +147,8 @@ class CeleryBrokerCheck final : public Check {
         if (listening) result.observe("subscribed_clients", *listening);
         if (const auto unacked = broker.unacked()) result.observe("unacked_messages", *unacked);
         Findings findings;
+        // Celery goes on through the failover broker, so this warns and does not fail.
+        if (broker.failed_over) findings.add(Status::warn, broker.failover_note);
         double total = 0;
         nlohmann::json queues = nlohmann::json::object();
         const std::vector<std::string> watched =
@@ -354,10 +357,12 @@ CheckKind celery_broker_kind() {
                                                    ctx.services.clock_or_system());
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
-        const auto it = env.find("CELERY_BROKER_URL");
-        if (it == env.end() || it->second.empty()) return std::nullopt;
-        return nlohmann::json{{"url", it->second}};
+        const CeleryBrokerFromEnv found = celery_broker_from_env(env);
+        if (!found.url) return std::nullopt;
+        return nlohmann::json{{"url", *found.url}};
     };
+    // Said once for the three Celery kinds, which read the same broker.
+    kind.env_notes = [](const Environment& env) { return celery_broker_from_env(env).notes; };
     return kind;
 }
 

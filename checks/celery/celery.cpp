@@ -65,10 +65,39 @@ bool is_celery_broker_url(const Url& url) {
            url.scheme == "librabbitmq" || is_redis_broker(url);
 }
 
-std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline,
-                                                    const KombuOptions& kombu) {
+namespace {
+
+std::unique_ptr<CeleryBroker> connect_one(const Url& url, const Deadline& deadline,
+                                          const KombuOptions& kombu) {
     if (is_redis_broker(url)) return connect_redis_broker(url, deadline, kombu);
     return connect_amqp_broker(url, deadline);
+}
+
+}  // namespace
+
+std::unique_ptr<CeleryBroker> connect_celery_broker(const Url& url, const Deadline& deadline,
+                                                    const KombuOptions& kombu) {
+    if (url.failover.empty()) return connect_one(url, deadline, kombu);
+    // kombu's failover list: the URLs in turn, as kombu's connection tries them. One that
+    // hangs holds the rest back, as it holds kombu back for its connect_timeout.
+    std::vector<const Url*> urls = {&url};
+    for (const Url& next : url.failover)
+        urls.push_back(&next);
+    std::string failures;
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        try {
+            auto broker = connect_one(*urls[i], deadline, kombu);
+            if (i > 0) {
+                broker->failed_over = true;
+                broker->failover_note =
+                    failures + "; kombu fails over to " + urls[i]->redacted() + ", which answered";
+            }
+            return broker;
+        } catch (const BrokerError& e) {
+            failures += (failures.empty() ? "" : "; ") + std::string(e.what());
+        }
+    }
+    throw BrokerError("no broker of the failover list answered: " + failures);
 }
 
 std::string base64_encode(const std::string& data) {

@@ -96,6 +96,9 @@ class CeleryBroker {
     // Replies control() read past and dropped for being over kMaxReplyBytes. Their workers'
     // other replies still count.
     int oversized_replies = 0;
+    // Connected to a failover URL, the first of the list having failed: which, and why.
+    bool failed_over = false;
+    std::string failover_note;
 };
 
 // kombu's Redis transport options (Celery's broker_transport_options) that change the names

@@ -35,8 +35,9 @@ ManagedQueue managed_queue(const Url& management, const Url& broker, const std::
         base.pop_back();
     target.url.path = base + "/api/queues/" + escape(vhost) + "/" + escape(queue);
     target.url.query.clear();
-    const HttpReply reply = http_get(target, deadline, std::size_t{256} * 1024);
-    if (!reply.ok) throw std::runtime_error("the management API: " + reply.error);
+    const Expected<HttpReply> got = http_get(target, deadline, std::size_t{256} * 1024);
+    if (!got) throw std::runtime_error("the management API: " + got.error().message);
+    const HttpReply& reply = *got;
     if (reply.status != 200)
         throw std::runtime_error(
             "the management API answered " + std::to_string(reply.status) + " for queue " + queue +

@@ -8,6 +8,7 @@
 
 #include "checks/builtin.hpp"
 #include "checks/celery/celery.hpp"
+#include "checks/celery/environment.hpp"
 #include "checks/celery/events.hpp"
 #include "sidecar/json.hpp"
 #include "sidecar/url.hpp"
@@ -206,6 +207,9 @@ CheckKind celery_tasks_kind() {
     kind.name = "celery_tasks";
     kind.summary = "task outcomes, runtimes and queue waits from Celery's events";
     kind.about = About::shared;  // a shared dependency's state
+    // Its listener runs in every pod whatever the run does: sharing the run saves nothing yet
+    // (one listener per fleet would have to follow the run token).
+    kind.fleet_shares_runs = false;
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;
@@ -256,10 +260,10 @@ CheckKind celery_tasks_kind() {
     // Opt-in: a long-lived connection and every event, per pod.
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const auto on = env.find("VITALS_CELERY_EVENTS");
-        const auto url = env.find("CELERY_BROKER_URL");
         if (on == env.end() || (on->second != "1" && on->second != "true")) return std::nullopt;
-        if (url == env.end() || url->second.empty()) return std::nullopt;
-        return nlohmann::json{{"url", url->second}};
+        const CeleryBrokerFromEnv found = celery_broker_from_env(env);
+        if (!found.url) return std::nullopt;
+        return nlohmann::json{{"url", *found.url}};
     };
     return kind;
 }

@@ -8,6 +8,7 @@
 
 #include "checks/builtin.hpp"
 #include "checks/celery/celery.hpp"
+#include "checks/celery/environment.hpp"
 
 namespace vitals::checks {
 
@@ -331,9 +332,9 @@ CheckKind celery_workers_kind() {
                                                     ctx.services.clock_or_system());
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
-        const auto it = env.find("CELERY_BROKER_URL");
-        if (it == env.end() || it->second.empty()) return std::nullopt;
-        nlohmann::json spec = {{"url", it->second}};
+        const CeleryBrokerFromEnv found = celery_broker_from_env(env);
+        if (!found.url) return std::nullopt;
+        nlohmann::json spec = {{"url", *found.url}};
         // In a worker pod: VITALS_CELERY_DESTINATION=celery@$HOSTNAME pings only its own worker,
         // and that check is the pod's liveness.
         if (const auto d = env.find("VITALS_CELERY_DESTINATION");

@@ -127,16 +127,17 @@ class DomainCheck final : public Check {
             base = state_.rdap_base;
         }
         HttpTarget target;
-        const UrlParse url = parse_url(base + "domain/" + p_.domain);
-        if (!url.url) return "the RDAP URL " + base + " is not usable: " + url.error;
-        target.url = *url.url;
+        const Expected<Url> url = parse_url(base + "domain/" + p_.domain);
+        if (!url) return "the RDAP URL " + base + " is not usable: " + url.error().message;
+        target.url = *url;
         target.ca_file = p_.ca_file;
         target.follow_redirects = true;  // registries send thin-registry lookups on
         target.max_redirects = 3;
         target.headers.emplace_back("Accept", "application/rdap+json");
-        const HttpReply reply = http_get(target, deadline, kMaxAnswer);
-        const std::string where = url.url->redacted();
-        if (!reply.ok) return reply.error;
+        const Expected<HttpReply> got = http_get(target, deadline, kMaxAnswer);
+        if (!got) return got.error().message;
+        const HttpReply& reply = *got;
+        const std::string where = url->redacted();
         if (reply.status == 404) {
             not_registered = true;
             return "the registry's RDAP server (" + where + ") answered 404";
@@ -167,9 +168,10 @@ class DomainCheck final : public Check {
         target.url = p_.bootstrap;
         target.ca_file = p_.ca_file;
         target.follow_redirects = true;
-        const HttpReply reply = http_get(target, deadline, kMaxAnswer);
+        const Expected<HttpReply> got = http_get(target, deadline, kMaxAnswer);
+        if (!got) return "cannot read RDAP's bootstrap file: " + got.error().message;
+        const HttpReply& reply = *got;
         const std::string where = p_.bootstrap.redacted();
-        if (!reply.ok) return "cannot read RDAP's bootstrap file: " + reply.error;
         if (reply.status != 200)
             return "RDAP's bootstrap file " + where + " answered " + std::to_string(reply.status);
         const json bootstrap = vitals::parse_json(reply.body);
@@ -297,11 +299,11 @@ CheckKind domain_kind() {
         p.bootstrap = web(s.bootstrap_url);
         if (ctx.params.has(s.rdap_url)) {
             p.rdap_base = ctx.params.str(s.rdap_url);
-            const UrlParse parsed = parse_url(p.rdap_base);
-            if (!parsed.url) throw SettingError(s.rdap_url.key, parsed.error);
-            if (parsed.url->scheme != "http" && parsed.url->scheme != "https")
+            const Expected<Url> parsed = parse_url(p.rdap_base);
+            if (!parsed) throw SettingError(s.rdap_url.key, parsed.error().message);
+            if (parsed->scheme != "http" && parsed->scheme != "https")
                 throw SettingError(s.rdap_url.key, "must be an http:// or https:// URL");
-            if (!parsed.url->query.empty())
+            if (!parsed->query.empty())
                 throw SettingError(s.rdap_url.key, "must be a base URL, without a query");
             if (p.rdap_base.back() != '/') p.rdap_base += '/';
         }

@@ -64,35 +64,37 @@ class GunicornCheck final : public Check {
         CheckResult result;
         judge_backlog(result, findings);
         judge_processes(result, findings);
-        const HttpReply reply = http_get(target_, deadline);
-        result.observe("response_seconds", reply.total_seconds);
-        observe_timings(result, reply);
-        if (!reply.ok) {
+        const HttpExchange exchange = http_exchange(target_, deadline);
+        const double seconds = exchange.timings.total_seconds;
+        result.observe("response_seconds", seconds);
+        observe_timings(result, exchange);
+        const Expected<HttpReply>& reply = exchange.reply;
+        if (!reply) {
             // Every worker busy (connections queued behind them) is load or a slow
             // dependency: Gunicorn's own --timeout replaces a stuck worker, and restarting
             // the pod would only drop the queue and the requests in it. An app that refuses
             // the connection, has no workers, or queues nothing and still does not answer,
             // is what a restart may fix.
-            const bool busy = reply.timed_out && queued_ > 0 && workers_ != 0;
+            const bool busy = reply.error().timed_out && queued_ > 0 && workers_ != 0;
             findings.add(Status::fail,
-                         "the app does not answer: " + reply.error +
+                         "the app does not answer: " + reply.error().message +
                              (busy ? " (every worker is busy: " + std::to_string(queued_) +
                                          " connections queued)"
                                    : ""),
                          busy ? Cause::elsewhere : Cause::here);
         } else {
-            result.observe("status_code", reply.status);
+            result.observe("status_code", reply->status);
             // It answers: a wrong status (Django answers 500 while its database is down) or
             // a missing keyword is not what a restart fixes.
-            if (const auto why = policy_.answer.unmet(reply))
+            if (const auto why = policy_.answer.unmet(*reply))
                 findings.add(Status::fail, *why, Cause::elsewhere);
-            judge_latency(reply.total_seconds, result, findings);
+            judge_latency(seconds, result, findings);
         }
         judge_statsd(result, findings);
 
-        findings.conclude(result, reply.ok ? "status " + std::to_string(reply.status) + " in " +
-                                                 format_millis(reply.total_seconds)
-                                           : "");
+        findings.conclude(result, reply ? "status " + std::to_string(reply->status) + " in " +
+                                              format_millis(seconds)
+                                        : "");
         if (statsd_error_) result.details["statsd"] = *statsd_error_;
         return result;
     }

@@ -90,6 +90,8 @@ CheckKind heartbeat_kind() {
         "a periodic task pings /heartbeat/<name> (or /ping/<name>, healthchecks.io's API); fails "
         "when a success is overdue";
     kind.about = About::shared;  // a shared dependency's state
+    // Its state is shared already (heartbeat_redis); a run reads this process's board only.
+    kind.fleet_shares_runs = false;
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;

@@ -20,24 +20,26 @@ class HttpCheck final : public Check {
         : target_(std::move(target)), expect_(std::move(expect)) {}
 
     CheckResult run(const Deadline& deadline) override {
-        const HttpReply reply = http_get(target_, deadline);
-        CheckResult result = judge(reply);
-        result.observe("response_seconds", reply.total_seconds);
-        observe_timings(result, reply);
-        if (reply.ok) {
-            result.observe("status_code", reply.status);
-            result.observe("body_bytes", static_cast<double>(reply.body.size()));
+        const HttpExchange exchange = http_exchange(target_, deadline);
+        CheckResult result = judge(exchange);
+        result.observe("response_seconds", exchange.timings.total_seconds);
+        observe_timings(result, exchange);
+        if (const auto& reply = exchange.reply) {
+            result.observe("status_code", reply->status);
+            result.observe("body_bytes", static_cast<double>(reply->body.size()));
         }
         return result;
     }
 
   private:
-    CheckResult judge(const HttpReply& reply) const {
-        if (!reply.ok) return verdict(Status::fail, reply.error);
+    CheckResult judge(const HttpExchange& exchange) const {
+        if (!exchange.reply) return verdict(Status::fail, exchange.reply.error().message);
+        const HttpReply& reply = *exchange.reply;
         if (const auto why = expect_.answer.unmet(reply)) return verdict(Status::fail, *why);
-        const auto took = std::chrono::duration<double>(reply.total_seconds);
+        const double seconds = exchange.timings.total_seconds;
+        const auto took = std::chrono::duration<double>(seconds);
         const auto over = [&](Millis limit) { return took > limit; };
-        const std::string took_text = format_millis(reply.total_seconds);
+        const std::string took_text = format_millis(seconds);
         if (expect_.fail_latency && over(*expect_.fail_latency)) {
             return verdict(Status::fail, "answered in " + took_text + ", over fail_latency " +
                                              format_duration(*expect_.fail_latency));

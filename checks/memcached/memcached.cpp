@@ -279,8 +279,17 @@ CheckKind memcached_kind() {
         const auto it = env.find("CACHE_URL");
         if (it == env.end() || it->second.empty()) return std::nullopt;
         const auto parsed = parse_url(it->second);
-        if (!parsed.url || !is_memcached_scheme(parsed.url->scheme)) return std::nullopt;
+        if (!parsed || !is_memcached_scheme(parsed->scheme)) return std::nullopt;
         return nlohmann::json{{"url", it->second}};
+    };
+    kind.env_notes = [](const Environment& env) {
+        std::vector<EnvNote> notes;
+        if (env.count("CACHE_URL") == 0 && env.count("MEMCACHIER_SERVERS") != 0)
+            notes.push_back(
+                {"found MEMCACHIER_SERVERS; vitals reads CACHE_URL: set "
+                 "CACHE_URL=pymemcache://<the servers> for the cache to be checked "
+                 "(MemCachier's SASL login is not spoken: add a tcp check instead)"});
+        return notes;
     };
     return kind;
 }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "checks/builtin.hpp"
+#include "checks/postgres/environment.hpp"
 #include "checks/postgres/judge.hpp"
 #include "checks/postgres/stats.hpp"
 #include "sidecar/clients/postgres.hpp"
@@ -331,13 +332,11 @@ CheckKind postgres_kind() {
         return std::make_unique<PostgresCheck>(std::move(url), t);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
-        const auto it = env.find("DATABASE_URL");
-        if (it == env.end() || it->second.empty()) return std::nullopt;
-        const auto parsed = parse_url(it->second);
-        if (parsed.url && !is_postgres_scheme(parsed.url->scheme))
-            return std::nullopt;  // sqlite://, mysql://
-        return nlohmann::json{{"url", it->second}};
+        const PostgresFromEnv found = postgres_from_env(env);
+        if (!found.url) return std::nullopt;
+        return nlohmann::json{{"url", *found.url}};
     };
+    kind.env_notes = [](const Environment& env) { return postgres_from_env(env).notes; };
     // Django's other DATABASES entries, as django-environ users spell them: REPLICA_DATABASE_URL
     // is the check postgres_replica, in role replica; any other <NAME>_DATABASE_URL is
     // postgres_<name>, in role any (its role is reported, not judged).
@@ -350,7 +349,7 @@ CheckKind postgres_kind() {
                 value.empty() || key.rfind("VITALS_", 0) == 0)
                 continue;
             const auto parsed = parse_url(value);
-            if (parsed.url && !is_postgres_scheme(parsed.url->scheme)) continue;
+            if (parsed && !is_postgres_scheme(parsed->scheme)) continue;
             std::string name = "postgres_";
             for (const char c : key.substr(0, key.size() - suffix.size()))
                 name += std::isalnum(static_cast<unsigned char>(c))

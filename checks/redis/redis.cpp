@@ -1,12 +1,16 @@
 // redis: the cache answers PING and a SET/GET round trip of a short-lived key (the article's
 // cache check), and INFO shows how full it is: memory vs maxmemory, evictions, rejected
 // connections, clients vs maxclients, keyspace hit ratio.
+#include <hiredis/hiredis.h>
+
 #include <cerrno>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <sstream>
 
 #include "checks/builtin.hpp"
+#include "checks/redis/cluster.hpp"
 #include "sidecar/clients/redis_client.hpp"
 
 namespace vitals::checks {
@@ -78,18 +82,28 @@ class RedisCheck final : public Check {
             const auto rt_started = SteadyClock::now();
             const std::string token = std::to_string(++runs_) + ":" +
                                       std::to_string(rt_started.time_since_epoch().count());
-            c.command({"SET", key_, token, "PX", std::to_string(limits_.key_ttl.count())}, "SET");
-            const RedisClient::Reply got = c.command({"GET", key_}, "GET");
+            std::optional<std::string> key = cluster_key_ ? cluster_key_ : key_;
+            try {
+                set_and_get(c, *key, token);
+            } catch (const RedisError& e) {
+                // A cluster node answers MOVED for a key another node owns: the key becomes
+                // one this node owns, and the round trip is tried once more.
+                if (!is_redirect(e.what())) throw;
+                cluster_key_ = key = owned_key(c);
+                if (key) set_and_get(c, *key, token);
+            }
             const double roundtrip_seconds =
                 std::chrono::duration<double>(SteadyClock::now() - rt_started).count();
-            if (RedisClient::text(*got) != token) {
-                return verdict(Status::fail, "GET did not return the value just SET (" + key_ + ")")
-                    .observe("ping_seconds", ping_seconds);
-            }
             const RedisClient::Reply info = c.command({"INFO"}, "INFO");
             CheckResult result =
-                verdict(Status::ok,
-                        "PING and SET/GET in " + format_millis(ping_seconds + roundtrip_seconds));
+                key ? verdict(Status::ok, "PING and SET/GET in " +
+                                              format_millis(ping_seconds + roundtrip_seconds))
+                    : verdict(Status::ok, "PING in " + format_millis(ping_seconds) +
+                                              " (a cluster node without slots: no SET/GET)");
+            if (cluster_key_ || !key) {
+                result.details["cluster_mode"] = true;
+                if (key) result.details["cluster_key"] = *key;
+            }
             result.observe("connect_seconds", connect_seconds)
                 .observe("ping_seconds", ping_seconds)
                 .observe("roundtrip_seconds", roundtrip_seconds);
@@ -102,6 +116,33 @@ class RedisCheck final : public Check {
     }
 
   private:
+    void set_and_get(RedisClient& c, const std::string& key, const std::string& token) const {
+        c.command({"SET", key, token, "PX", std::to_string(limits_.key_ttl.count())}, "SET");
+        const RedisClient::Reply got = c.command({"GET", key}, "GET");
+        if (RedisClient::text(*got) != token)
+            throw RedisError("GET did not return the value just SET (" + key + ")");
+    }
+
+    // A key in a slot this cluster node serves (CLUSTER MYID, CLUSTER SLOTS); nullopt for
+    // a node that serves none (a replica).
+    std::optional<std::string> owned_key(RedisClient& c) const {
+        const std::string me = RedisClient::text(*c.command({"CLUSTER", "MYID"}, "CLUSTER MYID"));
+        const RedisClient::Reply slots = c.command({"CLUSTER", "SLOTS"}, "CLUSTER SLOTS");
+        std::vector<SlotRange> owned;
+        if (slots->type == REDIS_REPLY_ARRAY) {
+            for (std::size_t i = 0; i < slots->elements; ++i) {
+                const redisReply& range = *slots->element[i];
+                if (range.type != REDIS_REPLY_ARRAY || range.elements < 3) continue;
+                const redisReply& master = *range.element[2];
+                if (master.type != REDIS_REPLY_ARRAY || master.elements < 3) continue;
+                if (RedisClient::text(*master.element[2]) != me) continue;
+                owned.emplace_back(static_cast<int>(range.element[0]->integer),
+                                   static_cast<int>(range.element[1]->integer));
+            }
+        }
+        return key_in_slots(key_, owned);
+    }
+
     void judge(const std::map<std::string, std::string>& info, CheckResult& result) {
         const double used = number(info, "used_memory");
         const double max = number(info, "maxmemory");
@@ -194,7 +235,7 @@ class RedisCheck final : public Check {
     }
 
     static std::string percent(double ratio) {
-        return std::to_string(static_cast<long long>(ratio * 100 + 0.5)) + "%";
+        return std::to_string(std::llround(ratio * 100)) + "%";
     }
     static std::string format_bytes(double bytes) {
         return std::to_string(static_cast<long long>(bytes)) + " bytes";
@@ -202,6 +243,7 @@ class RedisCheck final : public Check {
 
     Url url_;
     std::string key_;
+    std::optional<std::string> cluster_key_;  // on a cluster: key_ with a tag this node owns
     Limits limits_;
     std::uint64_t runs_ = 0;
     std::optional<SteadyClock::time_point> last_sample_;
@@ -306,11 +348,36 @@ CheckKind redis_kind() {
             const auto it = env.find(name);
             if (it == env.end() || it->second.empty()) continue;
             const auto parsed = parse_url(it->second);
-            if (parsed.url && !redis_transport(parsed.url->scheme))
+            if (parsed && !redis_transport(parsed->scheme))
                 continue;  // memcache://, locmem://, dummy://
             return nlohmann::json{{"url", it->second}};
         }
         return std::nullopt;
+    };
+    kind.env_notes = [](const Environment& env) {
+        std::vector<EnvNote> notes;
+        for (const char* name : {"REDIS_URL", "CACHE_URL"}) {
+            const auto it = env.find(name);
+            if (it == env.end()) continue;
+            const auto parsed = parse_url(it->second);
+            if (parsed && parsed->scheme == "sentinel")
+                notes.push_back({std::string(name) +
+                                 " is a sentinel:// URL: not checked (vitals does not ask "
+                                 "Sentinel for the primary); add a redis check with the "
+                                 "primary's address"});
+            if (parsed && parsed->scheme == "rediscache" && !parsed->more_hosts.empty())
+                notes.push_back({std::string(name) +
+                                 " lists several servers: the first, which django-redis writes "
+                                 "to, is checked; the others (its read replicas) are not"});
+        }
+        const bool any = env.count("REDIS_URL") != 0 || env.count("CACHE_URL") != 0;
+        for (const char* other : {"REDIS_TLS_URL", "REDISCLOUD_URL", "REDISTOGO_URL"}) {
+            if (!any && env.count(other) != 0)
+                notes.push_back({std::string("found ") + other +
+                                 "; vitals reads REDIS_URL (or CACHE_URL): set it to the value "
+                                 "the app's settings read for the cache to be checked"});
+        }
+        return notes;
     };
     return kind;
 }

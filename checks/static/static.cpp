@@ -64,11 +64,11 @@ class StaticCheck final : public Check {
                                              nlohmann::json& paths) const {
         std::string text;
         if (manifest_->fetched) {
-            const HttpReply reply = http_get(*manifest_->fetched, deadline, kManifestLimit);
-            if (!reply.ok) return "not fetched: " + reply.error;
-            if (reply.status != 200) return "answered " + std::to_string(reply.status);
-            if (reply.body_truncated) return "is over 8 MiB";
-            text = reply.body;
+            Expected<HttpReply> reply = http_get(*manifest_->fetched, deadline, kManifestLimit);
+            if (!reply) return "not fetched: " + reply.error().message;
+            if (reply->status != 200) return "answered " + std::to_string(reply->status);
+            if (reply->body_truncated) return "is over 8 MiB";
+            text = std::move(reply->body);
         } else {
             std::ifstream in(manifest_->where, std::ios::binary);
             if (!in) return "cannot be read";
@@ -140,18 +140,21 @@ class StaticCheck final : public Check {
             HttpTarget hashed = target_;
             hashed.url.path = prefix + paths[name].get<std::string>();
             hashed.url.query.clear();
-            const HttpReply reply = http_get(hashed, deadline, 1);
+            const Expected<HttpReply> reply = http_get(hashed, deadline, 1);
             ++checked;
             const std::string expected = expected_type(hashed.url.path);
-            const auto type_it = reply.headers.find("content-type");
-            const std::string type = type_it == reply.headers.end() ? "" : type_it->second;
-            if (!reply.ok) {
-                findings.add(Status::fail, hashed.url.path + " not fetched: " + reply.error);
+            if (!reply) {
+                findings.add(Status::fail,
+                             hashed.url.path + " not fetched: " + reply.error().message);
                 ++missing;
-            } else if (reply.status != 200) {
+                continue;
+            }
+            const auto type_it = reply->headers.find("content-type");
+            const std::string type = type_it == reply->headers.end() ? "" : type_it->second;
+            if (reply->status != 200) {
                 findings.add(Status::fail,
                              hashed.url.path + " (in the manifest for " + name + ") answered " +
-                                 std::to_string(reply.status) +
+                                 std::to_string(reply->status) +
                                  ": the files and the manifest are from different deploys (a "
                                  "half-uploaded collectstatic?)");
                 ++missing;
@@ -167,15 +170,17 @@ class StaticCheck final : public Check {
 
     // The asset fetched and judged; returns the message for when all is well.
     std::string check_asset(const Deadline& deadline, CheckResult& result, Findings& findings) {
-        const HttpReply reply = http_get(target_, deadline, std::size_t{64} * 1024);
-        if (!reply.ok) {
-            findings.add(Status::fail, "static asset not fetched: " + reply.error);
+        const HttpExchange exchange = http_exchange(target_, deadline, std::size_t{64} * 1024);
+        if (!exchange.reply) {
+            findings.add(Status::fail,
+                         "static asset not fetched: " + exchange.reply.error().message);
             return "";
         }
+        const HttpReply& reply = *exchange.reply;
+        const double seconds = exchange.timings.total_seconds;
         const std::string path = target_.url.path.empty() ? "/" : target_.url.path;
-        result.observe("response_seconds", reply.total_seconds)
-            .observe("status_code", reply.status);
-        observe_timings(result, reply);
+        result.observe("response_seconds", seconds).observe("status_code", reply.status);
+        observe_timings(result, exchange);
         const auto type_it = reply.headers.find("content-type");
         const std::string type = type_it == reply.headers.end() ? "" : type_it->second;
         if (reply.status == 404) {
@@ -192,7 +197,7 @@ class StaticCheck final : public Check {
         } else {
             result.observe("body_bytes", static_cast<double>(reply.body.size()));
         }
-        return path + " served as " + type + " in " + format_millis(reply.total_seconds);
+        return path + " served as " + type + " in " + format_millis(seconds);
     }
 
     HttpTarget target_;
@@ -261,13 +266,13 @@ CheckKind static_kind() {
                                 static_cast<int>(ctx.params.integer(s.manifest_sample))};
             const std::string& where = manifest->where;
             if (where.rfind("http://", 0) == 0 || where.rfind("https://", 0) == 0) {
-                const UrlParse parsed = parse_url(where);
-                if (!parsed.url) throw SettingError(s.manifest.key, parsed.error);
+                const Expected<Url> parsed = parse_url(where);
+                if (!parsed) throw SettingError(s.manifest.key, parsed.error().message);
                 // Where the app's asset is, so its settings; the Host only on the same host.
                 manifest->fetched = target;
-                manifest->fetched->url = *parsed.url;
-                if (parsed.url->host != target.url.host) manifest->fetched->host_header.clear();
-                manifest->where = parsed.url->redacted();
+                manifest->fetched->url = *parsed;
+                if (parsed->host != target.url.host) manifest->fetched->host_header.clear();
+                manifest->where = parsed->redacted();
             } else if (where.empty() || where[0] != '/') {
                 throw SettingError(s.manifest.key, "must be an absolute path or an http(s) URL");
             }
@@ -278,10 +283,10 @@ CheckKind static_kind() {
         const auto app = env.find("VITALS_APP_URL");
         if (app == env.end() || app->second.empty()) return std::nullopt;
         const auto parsed = parse_url(app->second);
-        if (!parsed.url) return nlohmann::json{{"url", app->second}};  // let validation report it
+        if (!parsed) return nlohmann::json{{"url", app->second}};  // let validation report it
         const auto path = env.find("VITALS_STATIC_PATH");
         nlohmann::json spec = {
-            {"url", parsed.url->scheme + "://" + parsed.url->authority(80) +
+            {"url", parsed->scheme + "://" + parsed->authority(80) +
                         (path != env.end() ? path->second : "/static/admin/css/base.css")}};
         if (const auto host = env.find("VITALS_APP_HOST"); host != env.end())
             spec["host"] = host->second;

@@ -32,12 +32,12 @@ class S3Check final : public Check {
         CheckResult result;
         std::optional<std::string> problem = step("PUT", content, deadline, {200});
         if (!problem) {
-            const HttpReply got = request("GET", "", deadline);
-            if (!got.ok)
-                problem = "GET failed: " + got.error;
-            else if (got.status != 200)
-                problem = explain("GET", got);
-            else if (got.body != content)
+            const Expected<HttpReply> got = request("GET", "", deadline);
+            if (!got)
+                problem = "GET failed: " + got.error().message;
+            else if (got->status != 200)
+                problem = explain("GET", *got);
+            else if (got->body != content)
                 problem = "the object read back differs from what was written";
             // Deleted whatever the read said: nothing is left behind.
             const auto deleted = step("DELETE", "", deadline, {200, 204});
@@ -54,8 +54,8 @@ class S3Check final : public Check {
     }
 
   private:
-    HttpReply request(const std::string& method, const std::string& body,
-                      const Deadline& deadline) const {
+    Expected<HttpReply> request(const std::string& method, const std::string& body,
+                                const Deadline& deadline) const {
         HttpTarget t;
         t.url = s3_.endpoint;
         std::string base = t.url.path;
@@ -77,11 +77,11 @@ class S3Check final : public Check {
     // What went wrong, or nullopt when `method` answered one of `ok`.
     std::optional<std::string> step(const std::string& method, const std::string& body,
                                     const Deadline& deadline, std::initializer_list<int> ok) const {
-        const HttpReply reply = request(method, body, deadline);
-        if (!reply.ok) return method + " failed: " + reply.error;
+        const Expected<HttpReply> reply = request(method, body, deadline);
+        if (!reply) return method + " failed: " + reply.error().message;
         for (const int status : ok)
-            if (reply.status == status) return std::nullopt;
-        return explain(method, reply);
+            if (reply->status == status) return std::nullopt;
+        return explain(method, *reply);
     }
 
     std::string explain(const std::string& method, const HttpReply& reply) const {

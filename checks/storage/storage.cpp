@@ -99,7 +99,7 @@ CheckKind storage_kind() {
                 if (s3.region.empty()) s3.region = r;
             s3.endpoint = ctx.params.has(s.endpoint)
                               ? ctx.params.url(s.endpoint)
-                              : *parse_url("https://s3." + s3.region + ".amazonaws.com/").url;
+                              : *parse_url("https://s3." + s3.region + ".amazonaws.com/");
             if (s3.endpoint.scheme != "http" && s3.endpoint.scheme != "https")
                 ctx.refuse(s.endpoint.key, "must be an http:// or https:// URL");
             s3.prefix = ctx.params.str(s.prefix);

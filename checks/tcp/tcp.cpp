@@ -12,11 +12,11 @@ class TcpCheck final : public Check {
 
     CheckResult run(const Deadline& deadline) override {
         const auto started = std::chrono::steady_clock::now();
-        const Connection conn = connect_tcp(host_, port_, deadline);
+        const Expected<Socket> conn = connect_tcp(host_, port_, deadline);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        CheckResult result = conn.socket.valid() ? verdict(Status::ok, "connected")
-                                                 : verdict(Status::fail, conn.error);
+        CheckResult result =
+            conn ? verdict(Status::ok, "connected") : verdict(Status::fail, conn.error().message);
         result.observe("connect_seconds", seconds);
         return result;
     }

@@ -77,14 +77,14 @@ class TlsCheck final : public Check {
 
     CheckResult run(const Deadline& deadline) override {
         const std::string where = p_.host + ":" + std::to_string(p_.port);
-        Connection conn = connect_tcp(p_.host, p_.port, deadline);
-        if (!conn.socket.valid()) return verdict(Status::fail, conn.error);
+        const Expected<Socket> conn = connect_tcp(p_.host, p_.port, deadline);
+        if (!conn) return verdict(Status::fail, conn.error().message);
         if (p_.postgres) {
-            if (const auto refused = postgres_ssl_request(conn.socket, deadline))
+            if (const auto refused = postgres_ssl_request(*conn, deadline))
                 return verdict(Status::fail, *refused + " (" + where + ")");
         }
         std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx_.get()), &SSL_free);
-        SSL_set_fd(ssl.get(), conn.socket.fd());
+        SSL_set_fd(ssl.get(), conn->fd());
         SSL_set_tlsext_host_name(ssl.get(), p_.server_name.c_str());
         ERR_clear_error();
         while (true) {
@@ -96,7 +96,7 @@ class TlsCheck final : public Check {
                                "TLS handshake with " + where + " failed: " + openssl_error());
             }
             const auto left = deadline.remaining();
-            pollfd pfd{conn.socket.fd(),
+            pollfd pfd{conn->fd(),
                        static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
             if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) {
                 return verdict(Status::fail, "TLS handshake with " + where +

@@ -115,6 +115,44 @@ struct SlistDeleter {
     void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
+// Why a transfer that libcurl ended with `code` has no response, in words for a check's
+// message: host:port and the cause, never a password.
+std::string failure_text(CURL* curl, CURLcode code, const char* error_text,
+                         const HttpTarget& target, const std::string& where, bool header_overflow) {
+    const std::string detail =
+        redact_secrets(error_text[0] != 0 ? error_text : curl_easy_strerror(code));
+    switch (code) {
+        case CURLE_OPERATION_TIMEDOUT: {
+            long status = 0;
+            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+            return status > 0 || seconds(curl, CURLINFO_CONNECT_TIME_T) > 0
+                       ? "no complete response from " + where + " before the deadline"
+                       : "could not reach " + where + " before the deadline (" + detail + ")";
+        }
+        case CURLE_COULDNT_CONNECT: {
+            long os_errno = 0;
+            curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+            return "connect to " + where + " failed: " +
+                   (os_errno != 0 ? std::string(std::strerror(static_cast<int>(os_errno)))
+                                  : detail);
+        }
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return "cannot resolve " + target.url.host + ": " + detail;
+        case CURLE_TOO_MANY_REDIRECTS:
+            return "more than " + std::to_string(target.max_redirects) + " redirects from " + where;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CONNECT_ERROR:
+            return "TLS with " + where + " failed: " + detail;
+        case CURLE_WRITE_ERROR:
+            return header_overflow ? "response headers from " + where + " over " +
+                                         std::to_string(kMaxHeaderBytes / 1024) + " KiB"
+                                   : "reading from " + where + " failed: " + detail;
+        default:
+            return "request to " + where + " failed: " + detail;
+    }
+}
+
 }  // namespace
 
 std::optional<std::string> HttpExpectation::unmet(const HttpReply& reply) const {
@@ -135,23 +173,18 @@ std::optional<std::string> HttpExpectation::unmet(const HttpReply& reply) const 
     return std::nullopt;
 }
 
-HttpReply http_get(const HttpTarget& target, const Deadline& deadline, std::size_t max_body) {
+HttpExchange http_exchange(const HttpTarget& target, const Deadline& deadline,
+                           std::size_t max_body) {
     init_curl();
     HttpReply reply;
+    HttpTimings timings;
     const Url& url = target.url;
     const std::string where =
         target.unix_socket.empty() ? url.authority(default_port(url)) : target.unix_socket;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.remaining());
-    if (left.count() <= 0) {
-        reply.timed_out = true;
-        reply.error = "no time left to ask " + where;
-        return reply;
-    }
+    if (left.count() <= 0) return {Failure{"no time left to ask " + where, true}, timings};
     std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
-    if (!handle) {
-        reply.error = "libcurl could not make a handle";
-        return reply;
-    }
+    if (!handle) return {Failure{"libcurl could not make a handle"}, timings};
     CURL* curl = handle.get();
     Sink sink{&reply, max_body};
     char error_text[CURL_ERROR_SIZE] = {};
@@ -232,65 +265,31 @@ HttpReply http_get(const HttpTarget& target, const Deadline& deadline, std::size
     reply.status = static_cast<int>(status);
     long redirects = 0;
     curl_easy_getinfo(curl, CURLINFO_REDIRECT_COUNT, &redirects);
-    reply.redirects = static_cast<int>(redirects);
+    timings.redirects = static_cast<int>(redirects);
     char* effective = nullptr;
     curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
     if (effective != nullptr) reply.final_url = redact_secrets(effective);
-    reply.connect_seconds = seconds(curl, CURLINFO_CONNECT_TIME_T);
-    if (url.scheme == "https") reply.tls_seconds = seconds(curl, CURLINFO_APPCONNECT_TIME_T);
-    reply.first_byte_seconds = seconds(curl, CURLINFO_STARTTRANSFER_TIME_T);
-    reply.total_seconds = seconds(curl, CURLINFO_TOTAL_TIME_T);
+    timings.connect_seconds = seconds(curl, CURLINFO_CONNECT_TIME_T);
+    if (url.scheme == "https") timings.tls_seconds = seconds(curl, CURLINFO_APPCONNECT_TIME_T);
+    timings.first_byte_seconds = seconds(curl, CURLINFO_STARTTRANSFER_TIME_T);
+    timings.total_seconds = seconds(curl, CURLINFO_TOTAL_TIME_T);
 
     if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && reply.body_truncated)) {
-        reply.ok = status > 0;
-        if (!reply.ok) reply.error = "no HTTP status from " + where;
-        return reply;
+        if (status <= 0) return {Failure{"no HTTP status from " + where}, timings};
+        return {std::move(reply), timings};
     }
-    reply.body.clear();
-    const std::string detail =
-        redact_secrets(error_text[0] != 0 ? error_text : curl_easy_strerror(code));
-    switch (code) {
-        case CURLE_OPERATION_TIMEDOUT:
-            reply.timed_out = true;
-            reply.error =
-                status > 0 || reply.connect_seconds > 0
-                    ? "no complete response from " + where + " before the deadline"
-                    : "could not reach " + where + " before the deadline (" + detail + ")";
-            break;
-        case CURLE_COULDNT_CONNECT: {
-            long os_errno = 0;
-            curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
-            reply.error =
-                "connect to " + where + " failed: " +
-                (os_errno != 0 ? std::string(std::strerror(static_cast<int>(os_errno))) : detail);
-            break;
-        }
-        case CURLE_COULDNT_RESOLVE_HOST:
-            reply.error = "cannot resolve " + url.host + ": " + detail;
-            break;
-        case CURLE_TOO_MANY_REDIRECTS:
-            reply.error =
-                "more than " + std::to_string(target.max_redirects) + " redirects from " + where;
-            break;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_CONNECT_ERROR:
-            reply.error = "TLS with " + where + " failed: " + detail;
-            break;
-        case CURLE_WRITE_ERROR:
-            reply.error = sink.header_overflow ? "response headers from " + where + " over " +
-                                                     std::to_string(kMaxHeaderBytes / 1024) + " KiB"
-                                               : "reading from " + where + " failed: " + detail;
-            break;
-        default:
-            reply.error = "request to " + where + " failed: " + detail;
-            break;
-    }
-    return reply;
+    return {Failure{failure_text(curl, code, error_text, target, where, sink.header_overflow),
+                    code == CURLE_OPERATION_TIMEDOUT},
+            timings};
 }
 
-HttpReply http_get(const Url& url, const std::string& host_header, const Deadline& deadline,
-                   std::size_t max_body) {
+Expected<HttpReply> http_get(const HttpTarget& target, const Deadline& deadline,
+                             std::size_t max_body) {
+    return http_exchange(target, deadline, max_body).reply;
+}
+
+Expected<HttpReply> http_get(const Url& url, const std::string& host_header,
+                             const Deadline& deadline, std::size_t max_body) {
     HttpTarget target;
     target.url = url;
     target.host_header = host_header;

@@ -13,25 +13,35 @@
 #include <vector>
 
 #include "sidecar/deadline.hpp"
+#include "sidecar/expected.hpp"
 #include "sidecar/status_codes.hpp"
 #include "sidecar/url.hpp"
 
 namespace vitals {
 
+// A response that arrived.
 struct HttpReply {
-    bool ok = false;         // a response arrived (its status is known)
-    bool timed_out = false;  // the deadline passed first
-    std::string error;       // when !ok: what went wrong, with host:port
     int status = 0;
     std::map<std::string, std::string> headers;  // of the last response; names lower-cased
     std::string body;                            // decoded, cut at max_body
     bool body_truncated = false;
-    int redirects = 0;           // followed
-    std::string final_url;       // where the last response came from (password-free)
-    double connect_seconds = 0;  // TCP (or Unix socket) connected, from the start
-    double tls_seconds = 0;      // TLS handshake done, from the start (0 for http://)
+    std::string final_url;  // where the last response came from (password-free)
+};
+
+// How long each step took, from the start; kept whether or not a response arrived.
+struct HttpTimings {
+    double connect_seconds = 0;  // TCP (or Unix socket) connected
+    double tls_seconds = 0;      // TLS handshake done (0 for http://)
     double first_byte_seconds = 0;
     double total_seconds = 0;
+    int redirects = 0;  // followed
+};
+
+// One request: the response or why there is none (a failure names host:port, never a
+// password), and its timings either way.
+struct HttpExchange {
+    Expected<HttpReply> reply;
+    HttpTimings timings;
 };
 
 // What a healthy answer looks like, shared by the checks that GET the app.
@@ -62,10 +72,13 @@ struct HttpTarget {
     std::string aws_secret;
 };
 
-HttpReply http_get(const HttpTarget& target, const Deadline& deadline,
-                   std::size_t max_body = 1 << 20);
+HttpExchange http_exchange(const HttpTarget& target, const Deadline& deadline,
+                           std::size_t max_body = 1 << 20);
+// The response alone, for callers that do not report timings.
+Expected<HttpReply> http_get(const HttpTarget& target, const Deadline& deadline,
+                             std::size_t max_body = 1 << 20);
 // A plain GET of `url` with `host_header` (empty: the URL's host) as Host.
-HttpReply http_get(const Url& url, const std::string& host_header, const Deadline& deadline,
-                   std::size_t max_body = 1 << 20);
+Expected<HttpReply> http_get(const Url& url, const std::string& host_header,
+                             const Deadline& deadline, std::size_t max_body = 1 << 20);
 
 }  // namespace vitals

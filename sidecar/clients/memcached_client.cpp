@@ -35,10 +35,10 @@ std::string MemcachedAddress::name() const {
 MemcachedClient::MemcachedClient(const MemcachedAddress& server, const Deadline& deadline)
     : deadline_(deadline), where_(server.name()) {
     const auto started = std::chrono::steady_clock::now();
-    Connection c = server.host.empty() ? connect_unix(server.socket_path, deadline)
-                                       : connect_tcp(server.host, server.port, deadline);
-    if (!c.socket.valid()) throw MemcachedError(c.error);
-    socket_ = std::move(c.socket);
+    Expected<Socket> c = server.host.empty() ? connect_unix(server.socket_path, deadline)
+                                             : connect_tcp(server.host, server.port, deadline);
+    if (!c) throw MemcachedError(c.error().message);
+    socket_ = std::move(*c);
     connect_seconds_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 namespace vitals {
 
@@ -20,23 +21,17 @@ std::string where(const std::string& host, std::uint16_t port) {
     return h + ":" + std::to_string(port);
 }
 
-// A connect that answered EINPROGRESS, waited out: true once connected; else `out` says why
-// (and whether the deadline passed first).
-bool finish_connect(const Socket& s, const std::string& peer, const Deadline& deadline,
-                    Connection& out) {
-    if (!wait_ready(s.fd(), true, deadline)) {
-        out.error = "no connection to " + peer + " before the deadline";
-        out.timed_out = true;
-        return false;
-    }
+// A connect that answered EINPROGRESS, waited out: nullopt once connected, else why (and
+// whether the deadline passed first).
+std::optional<Failure> finish_connect(const Socket& s, const std::string& peer,
+                                      const Deadline& deadline) {
+    if (!wait_ready(s.fd(), true, deadline))
+        return Failure{"no connection to " + peer + " before the deadline", true};
     int err = 0;
     socklen_t len = sizeof(err);
     ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-        out.error = "cannot connect to " + peer + ": " + std::strerror(err);
-        return false;
-    }
-    return true;
+    if (err != 0) return Failure{"cannot connect to " + peer + ": " + std::strerror(err)};
+    return std::nullopt;
 }
 
 }  // namespace
@@ -65,18 +60,15 @@ Socket& Socket::operator=(Socket&& other) noexcept {
     return *this;
 }
 
-Connection connect_tcp(const std::string& host, std::uint16_t port, const Deadline& deadline) {
-    Connection result;
+Expected<Socket> connect_tcp(const std::string& host, std::uint16_t port,
+                             const Deadline& deadline) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
     const std::string service = std::to_string(port);
     const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
-    if (rc != 0) {
-        result.error = "cannot resolve " + host + ": " + ::gai_strerror(rc);
-        return result;
-    }
+    if (rc != 0) return Failure{"cannot resolve " + host + ": " + ::gai_strerror(rc)};
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
     std::string last_error = "no address for " + host;
     for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
@@ -91,33 +83,25 @@ Connection connect_tcp(const std::string& host, std::uint16_t port, const Deadli
                 last_error = "cannot connect to " + where(host, port) + ": " + std::strerror(errno);
                 continue;
             }
-            if (!finish_connect(s, where(host, port), deadline, result)) {
-                if (result.timed_out) return result;
-                last_error = result.error;
+            if (auto failed = finish_connect(s, where(host, port), deadline)) {
+                if (failed->timed_out) return *std::move(failed);
+                last_error = std::move(failed->message);
                 continue;
             }
         }
-        result.socket = std::move(s);
-        return result;
+        return s;
     }
-    result.error = last_error;
-    return result;
+    return Failure{last_error};
 }
 
-Connection connect_unix(const std::string& path, const Deadline& deadline) {
-    Connection result;
+Expected<Socket> connect_unix(const std::string& path, const Deadline& deadline) {
     sockaddr_un to{};
     to.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof(to.sun_path)) {
-        result.error = "not a socket path: " + path;
-        return result;
-    }
+    if (path.empty() || path.size() >= sizeof(to.sun_path))
+        return Failure{"not a socket path: " + path};
     std::memcpy(to.sun_path, path.data(), path.size());
     Socket s(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!s.valid()) {
-        result.error = std::string("socket: ") + std::strerror(errno);
-        return result;
-    }
+    if (!s.valid()) return Failure{std::string("socket: ") + std::strerror(errno)};
     int rc = ::connect(s.fd(), reinterpret_cast<const sockaddr*>(&to), sizeof(to));
     // A Unix socket whose listen queue is full refuses with EAGAIN and queues nothing: a
     // blocking connect would wait for a place, so this one tries again until the deadline.
@@ -126,19 +110,14 @@ Connection connect_unix(const std::string& path, const Deadline& deadline) {
         rc = ::connect(s.fd(), reinterpret_cast<const sockaddr*>(&to), sizeof(to));
     }
     if (rc != 0) {
-        if (errno == EAGAIN) {
-            result.error = "no connection to " + path + " before the deadline (its queue is full)";
-            result.timed_out = true;
-            return result;
-        }
-        if (errno != EINPROGRESS) {
-            result.error = "cannot connect to " + path + ": " + std::strerror(errno);
-            return result;
-        }
-        if (!finish_connect(s, path, deadline, result)) return result;
+        if (errno == EAGAIN)
+            return Failure{"no connection to " + path + " before the deadline (its queue is full)",
+                           true};
+        if (errno != EINPROGRESS)
+            return Failure{"cannot connect to " + path + ": " + std::strerror(errno)};
+        if (auto failed = finish_connect(s, path, deadline)) return *std::move(failed);
     }
-    result.socket = std::move(s);
-    return result;
+    return s;
 }
 
 IoStatus send_all(const Socket& socket, std::string_view data, const Deadline& deadline) {

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "sidecar/deadline.hpp"
+#include "sidecar/expected.hpp"
 
 namespace vitals {
 
@@ -28,17 +29,12 @@ class Socket {
     int fd_ = -1;
 };
 
-struct Connection {
-    Socket socket;
-    std::string error;  // empty on success; names host:port, never credentials
-    bool timed_out = false;
-};
-
 // Resolves `host` and connects to the first of its addresses that accepts by the deadline.
-Connection connect_tcp(const std::string& host, std::uint16_t port, const Deadline& deadline);
+// A failure names host:port, never credentials.
+Expected<Socket> connect_tcp(const std::string& host, std::uint16_t port, const Deadline& deadline);
 
 // Resolves nothing: connects to the Unix socket at `path` by the deadline.
-Connection connect_unix(const std::string& path, const Deadline& deadline);
+Expected<Socket> connect_unix(const std::string& path, const Deadline& deadline);
 
 enum class IoStatus { ok, closed, timed_out, error };
 

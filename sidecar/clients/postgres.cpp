@@ -52,9 +52,16 @@ const std::set<std::string>& libpq_keywords() {
 }
 
 bool is_postgres_scheme(const std::string& scheme) {
-    // dj-database-url and django-environ spellings.
+    // dj-database-url and django-environ spellings of PostgreSQL itself (TimescaleDB is
+    // PostgreSQL with an extension).
     return scheme == "postgres" || scheme == "postgresql" || scheme == "pgsql" ||
-           scheme == "psql" || scheme == "postgis";
+           scheme == "psql" || scheme == "postgis" || scheme == "timescale" ||
+           scheme == "timescalegis";
+}
+
+bool is_postgres_wire_scheme(const std::string& scheme) {
+    // Databases that speak PostgreSQL's protocol but not its statistics views.
+    return scheme == "cockroach" || scheme == "cockroachdb" || scheme == "redshift";
 }
 
 PostgresConninfo postgres_conninfo(const Url& url, const Deadline& deadline) {
@@ -64,22 +71,29 @@ PostgresConninfo postgres_conninfo(const Url& url, const Deadline& deadline) {
     // An empty host leaves libpq its default (the Unix socket); a host that is a path
     // (%2Fvar%2Frun%2Fpostgresql, decoded by the URL parser) is a socket directory.
     // Several hosts (h1:5432,h2:5433) are libpq's own lists, tried in order.
+    // No port unless the URL has one: libpq's own default then applies (PGPORT, a service
+    // file, ?service=), as it does for Django. A list with some ports gives the others 5432.
     std::string hosts = url.host;
-    std::string ports = std::to_string(url.port.value_or(5432));
+    bool any_port = url.port.has_value();
     for (const HostPort& h : url.more_hosts) {
         hosts += ',' + h.host;
-        ports += ',' + std::to_string(h.port.value_or(5432));
+        any_port = any_port || h.port.has_value();
     }
     if (!hosts.empty()) ci << "host=" << quote(hosts) << ' ';
-    ci << "port=" << quote(ports);
+    if (any_port) {
+        std::string ports = std::to_string(url.port.value_or(5432));
+        for (const HostPort& h : url.more_hosts)
+            ports += ',' + std::to_string(h.port.value_or(5432));
+        ci << "port=" << quote(ports) << ' ';
+    }
     const std::string db = url.path.size() > 1 ? url.path.substr(1) : "";
-    if (!db.empty()) ci << " dbname=" << quote(db);
-    if (!url.user.empty()) ci << " user=" << quote(url.user);
-    if (url.has_password) ci << " password=" << quote(url.password);
+    if (!db.empty()) ci << "dbname=" << quote(db) << ' ';
+    if (!url.user.empty()) ci << "user=" << quote(url.user) << ' ';
+    if (url.has_password) ci << "password=" << quote(url.password) << ' ';
     // libpq raises connect_timeout below 2 s to 2 s; the scheduler guards the rest. No
     // startup `options` (pgBouncer refuses them) and no session SET: a statement deadline
     // is set per transaction by whoever runs statements (SET LOCAL).
-    ci << " connect_timeout=" << std::max<long long>(2, (left + 999) / 1000)
+    ci << "connect_timeout=" << std::max<long long>(2, (left + 999) / 1000)
        << " application_name=vitals"
        << " keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=2"
        << " tcp_user_timeout=" << left;

@@ -23,8 +23,11 @@ PostgresConninfo postgres_conninfo(const Url& url, const Deadline& deadline);
 // The keywords this libpq accepts in a connection string (PQconndefaults).
 const std::set<std::string>& libpq_keywords();
 
-// postgres, postgresql, pgsql, psql, postgis: the schemes Django projects write.
+// postgres, postgresql, pgsql, psql, postgis, timescale, timescalegis: the schemes Django
+// projects write for PostgreSQL.
 bool is_postgres_scheme(const std::string& scheme);
+// cockroach, redshift: PostgreSQL's protocol without its statistics views (not checked).
+bool is_postgres_wire_scheme(const std::string& scheme);
 
 // The first line of a libpq/libpqxx error, trailing blanks trimmed (the rest is context).
 std::string first_line(const std::string& text);

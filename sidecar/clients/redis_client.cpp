@@ -11,13 +11,33 @@ std::optional<RedisTransport> redis_transport(const std::string& scheme) {
     return std::nullopt;
 }
 
+bool redis_over_socket(const Url& url) {
+    // django-environ's rediscache:///run/redis.sock:1 is a socket too.
+    return redis_transport(url.scheme) == RedisTransport::unix_socket ||
+           (url.scheme == "rediscache" && url.host.empty() && !url.path.empty());
+}
+
+std::string redis_socket_path(const Url& url) {
+    if (url.scheme != "rediscache") return url.path;
+    const auto colon = url.path.rfind(':');
+    const bool db_suffix = colon != std::string::npos && colon + 1 < url.path.size() &&
+                           url.path.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+    return db_suffix ? url.path.substr(0, colon) : url.path;
+}
+
 int redis_database(const Url& url) {
-    // redis-py's ?db=N wins over the path (and is the only way with a socket).
+    // redis-py's ?db=N wins over the path (and is the only way with a socket); kombu spells
+    // it ?virtual_host=N for redis+socket:// brokers; django-environ's socket form ends in
+    // :N.
     std::string digits;
-    const std::string q = "&" + url.query;
-    if (const auto at = q.find("&db="); at != std::string::npos) {
-        digits = q.substr(at + 4, q.find('&', at + 4) - (at + 4));
-    } else if (redis_transport(url.scheme) != RedisTransport::unix_socket && url.path.size() > 1) {
+    if (const auto db = url.query_value("db")) {
+        digits = *db;
+    } else if (const auto vhost = url.query_value("virtual_host")) {
+        digits = *vhost;
+    } else if (redis_over_socket(url)) {
+        if (url.scheme == "rediscache" && redis_socket_path(url) != url.path)
+            digits = url.path.substr(url.path.rfind(':') + 1);
+    } else if (url.path.size() > 1) {
         digits = url.path.substr(1);
     }
     if (digits.empty()) return 0;
@@ -34,10 +54,9 @@ void validate_redis_url(const Url& url) {
         throw std::invalid_argument(
             "must be a redis:// URL (also rediss://, rediscache://, unix://, redis+socket://)");
     }
-    if (*transport == RedisTransport::unix_socket && url.path.empty())
+    if (redis_over_socket(url) && url.path.empty())
         throw std::invalid_argument("a " + url.scheme + ":// URL needs the socket's path");
-    if (*transport != RedisTransport::unix_socket && url.host.empty())
-        throw std::invalid_argument("needs a host");
+    if (!redis_over_socket(url) && url.host.empty()) throw std::invalid_argument("needs a host");
     redis_database(url);
     if (*transport == RedisTransport::tls) tls_options_from_url(url);
 }
@@ -49,22 +68,25 @@ void RedisClient::FreeReply::operator()(redisReply* r) const {
 RedisClient::RedisClient(const Url& url, const Deadline& deadline) : deadline_(deadline) {
     const auto transport = redis_transport(url.scheme);
     if (!transport) throw RedisError(url.scheme + ":// is not a Redis URL");
-    const bool socket = *transport == RedisTransport::unix_socket;
-    where_ = socket ? url.path : url.authority(6379);
+    const bool socket = redis_over_socket(url);
+    // One server even when the URL lists several (rediscache://primary,replica): the first.
+    const std::string host =
+        url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+    where_ = socket ? redis_socket_path(url) : host + ":" + std::to_string(url.port.value_or(6379));
     const auto started = std::chrono::steady_clock::now();
-    Connection conn = socket ? connect_unix(url.path, deadline)
-                             : connect_tcp(url.host, url.port.value_or(6379), deadline);
-    if (!conn.socket.valid()) throw RedisError(conn.error);
+    Expected<Socket> conn = socket ? connect_unix(redis_socket_path(url), deadline)
+                                   : connect_tcp(url.host, url.port.value_or(6379), deadline);
+    if (!conn) throw RedisError(conn.error().message);
     if (*transport == RedisTransport::tls) {
         // Never a fallback to plaintext: a handshake that fails is the answer.
         try {
-            stream_ = Stream(std::make_unique<TlsSession>(std::move(conn.socket),
+            stream_ = Stream(std::make_unique<TlsSession>(std::move(*conn),
                                                           tls_options_from_url(url), deadline));
         } catch (const std::exception& e) {
             throw RedisError("cannot connect to " + where_ + ": " + e.what());
         }
     } else {
-        stream_ = Stream(std::move(conn.socket));
+        stream_ = Stream(std::move(*conn));
     }
     connect_seconds_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

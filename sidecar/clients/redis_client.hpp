@@ -40,6 +40,10 @@ std::optional<RedisTransport> redis_transport(const std::string& scheme);
 // The database number: ?db=N, else redis://host:port/<db>, else 0; throws
 // std::invalid_argument for anything else.
 int redis_database(const Url& url);
+// True when the URL names a Unix socket (unix://, redis+socket://, rediscache:///path:db),
+// and that socket's path.
+bool redis_over_socket(const Url& url);
+std::string redis_socket_path(const Url& url);
 
 // Everything wrong with a Redis URL, found before any connection (the scheme, the database,
 // the TLS options); throws std::invalid_argument saying what.

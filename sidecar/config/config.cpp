@@ -6,6 +6,7 @@
 
 #include "sidecar/clients/redis_client.hpp"
 #include "sidecar/config/declarations.hpp"
+#include "sidecar/core/roots.hpp"
 #include "sidecar/json.hpp"
 
 namespace vitals {
@@ -116,7 +117,14 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
         static_cast<int>(params.integer(policy_settings().success_threshold));
     check.policy.groups = group_bits(params.strings(policy_settings().groups));
     check.policy.critical = params.boolean(policy_settings().critical);
+    check.policy.shared = params.has(policy_settings().shared)
+                              ? params.boolean(policy_settings().shared)
+                              : kind->about == About::shared && kind->fleet_shares_runs;
     check.described = describe_settings(params, table);
+    check.policy.depends.about = kind->about;
+    check.policy.depends.endpoints = endpoints_of(check.described);
+    if (params.has(policy_settings().depends_on))
+        check.policy.depends.on = params.str(policy_settings().depends_on);
     check.check = make_reporting_all(*kind, CheckContext{name, params, env, services}, where,
                                      pointer, errors);
     if (!check.check) return std::nullopt;
@@ -237,17 +245,17 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
         if (const auto it = env.find("REDIS_URL"); it != env.end()) shared = it->second;
     }
     if (!shared.empty()) {
-        UrlParse parsed = parse_url(shared);
-        std::string problem = parsed.error;
-        if (parsed.url) {
+        Expected<Url> parsed = parse_url(shared);
+        std::string problem = parsed ? "" : parsed.error().message;
+        if (parsed) {
             try {
-                validate_redis_url(*parsed.url);
+                validate_redis_url(*parsed);
             } catch (const std::invalid_argument& e) {
                 problem = std::string("shared heartbeat state: ") + e.what();
             }
         }
         if (problem.empty()) {
-            config.heartbeat_redis = std::move(parsed.url);
+            config.heartbeat_redis = *std::move(parsed);
         } else if (params.has(own_settings().heartbeat_redis)) {
             errors.push_back({where, "/heartbeat_redis", problem});
         } else {
@@ -255,6 +263,30 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
             config.skipped.push_back({"heartbeat_redis", "REDIS_URL: " + problem});
         }
     }
+
+    // The fleet's coordination: its own setting, else wherever heartbeats are shared.
+    if (params.has(own_settings().fleet_redis)) {
+        const std::string text = params.str(own_settings().fleet_redis);
+        if (!text.empty()) {
+            Expected<Url> parsed = parse_url(text);
+            std::string problem = parsed ? "" : parsed.error().message;
+            if (parsed) {
+                try {
+                    validate_redis_url(*parsed);
+                } catch (const std::invalid_argument& e) {
+                    problem = e.what();
+                }
+            }
+            if (problem.empty()) {
+                config.fleet_redis = *std::move(parsed);
+            } else {
+                errors.push_back({where, "/fleet_redis", problem});
+            }
+        }
+    } else {
+        config.fleet_redis = config.heartbeat_redis;
+    }
+    if (params.has(own_settings().fleet)) config.fleet = params.str(own_settings().fleet);
 
     // Checks from the file, then those the environment enables and the file does not name;
     // each may keep state in the state dir just read.
@@ -274,6 +306,10 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     // vitals does not speak, say) is skipped and said so, not a configuration error. What the
     // user wrote in the file stays strict.
     for (const auto& [kind_name, kind] : registry.kinds()) {
+        if (kind.env_notes) {
+            for (EnvNote& note : kind.env_notes(env))
+                config.env_notes.emplace_back(kind_name, std::move(note));
+        }
         std::map<std::string, json> wanted;
         if (kind.from_env) {
             if (auto spec = kind.from_env(env)) wanted[kind_name] = std::move(*spec);
@@ -319,13 +355,20 @@ json Config::describe() const {
     out["state_dir"] = state_dir;
     out["heartbeat_redis"] = heartbeat_redis ? heartbeat_redis->redacted() : "";
     out["heartbeat_prefix"] = heartbeat_prefix;
+    out["fleet_redis"] = fleet_redis ? fleet_redis->redacted() : "";
+    out["fleet"] = fleet;
     out["skipped"] = json::object();
     for (const SkippedCheck& skip : skipped)
         out["skipped"][skip.name] = skip.reason;
+    out["environment"] = json::array();
+    for (const auto& [kind, note] : env_notes)
+        out["environment"].push_back(
+            {{"kind", kind}, {"note", note.text}, {"warning", note.warning}});
     out["checks"] = json::object();
     for (const CheckConfig& c : checks) {
         json entry = c.described;
         entry["origin"] = c.origin;
+        entry["shared"] = c.policy.shared;
         out["checks"][c.name] = entry;
     }
     return out;

@@ -47,10 +47,14 @@ struct Config {
     Millis stall_after{10'000};
     std::string state_dir;               // empty: heartbeat state lives in memory only
     std::optional<Url> heartbeat_redis;  // where replicas share heartbeat state
+    std::optional<Url> fleet_redis;      // where a fleet's pods share runs; none: not shared
+    std::string fleet;                   // the fleet's name; empty: from the pod's name
     std::string heartbeat_prefix;
     std::string config_file;
     std::vector<CheckConfig> checks;
     std::vector<SkippedCheck> skipped;
+    // How the kinds read the environment, by kind (see CheckKind::env_notes).
+    std::vector<std::pair<std::string, EnvNote>> env_notes;
 
     // The effective configuration as --check-config prints it.
     nlohmann::json describe() const;

@@ -74,10 +74,31 @@ struct ServerSettings {
         Setting::of("heartbeat_prefix", SettingType::string, "key prefix of shared heartbeat state")
             .defaults("vitals:heartbeat:")
             .env("VITALS_HEARTBEAT_PREFIX");
+    Setting fleet_redis =
+        Setting::of("fleet_redis", SettingType::string,
+                    "redis:// (or rediss://) URL where the pods of a fleet share the runs of "
+                    "checks about shared dependencies; default heartbeat_redis's (REDIS_URL); "
+                    "\"\" runs every check in every pod")
+            .env("VITALS_FLEET_REDIS_URL")
+            .secret();
+    Setting fleet = Setting::of("fleet", SettingType::string,
+                                "the fleet's name (pods of one name share runs); default from "
+                                "the pod's name: web-7d9f8b6c4-x2x9z is web, worker-3 is worker")
+                        .env("VITALS_FLEET");
     SettingsTable table() const {
-        return {listen,          trusted,           detail_token,    state_dir,
-                max_connections, keepalive_timeout, header_timeout,  stall_after,
-                http_threads,    heartbeat_redis,   heartbeat_prefix};
+        return {listen,
+                trusted,
+                detail_token,
+                state_dir,
+                max_connections,
+                keepalive_timeout,
+                header_timeout,
+                stall_after,
+                http_threads,
+                heartbeat_redis,
+                heartbeat_prefix,
+                fleet_redis,
+                fleet};
     }
 };
 
@@ -116,9 +137,17 @@ struct CommonCheckSettings {
                                             "consecutive good runs before a failed check recovers")
                                     .defaults(1)
                                     .range(1, 100);
+    Setting shared =
+        Setting::of("shared", SettingType::boolean,
+                    "run once per fleet and serve the result in every pod (default: true for "
+                    "kinds about a shared dependency's state, see docs/fleets.md)");
+    Setting depends_on =
+        Setting::of("depends_on", SettingType::string,
+                    "the check whose failure explains this one's (blocked_by); by default "
+                    "derived from the hosts and ports the checks connect to");
     SettingsTable table() const {
-        return {kind,   enabled,  interval,          timeout,          jitter,
-                groups, critical, failure_threshold, success_threshold};
+        return {kind,     enabled,           interval,          timeout, jitter,    groups,
+                critical, failure_threshold, success_threshold, shared,  depends_on};
     }
 };
 

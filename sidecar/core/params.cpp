@@ -51,7 +51,7 @@ std::map<std::string, std::string> Params::string_map(const Setting& s) const {
     return typed(values_, s, SettingType::string_map).get<std::map<std::string, std::string>>();
 }
 Url Params::url(const Setting& s) const {
-    return *parse_url(typed(values_, s, SettingType::url).get<std::string>()).url;
+    return *parse_url(typed(values_, s, SettingType::url).get<std::string>());
 }
 
 }  // namespace vitals

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "sidecar/duration.hpp"
 
@@ -10,6 +12,21 @@ namespace vitals {
 
 // Probe groups a check counts for. Startup is derived: every ready check has run once.
 enum Group : std::uint8_t { kGroupLive = 1, kGroupReady = 2 };
+
+// What a kind's checks are about: which probe groups it may join by default, where its work
+// belongs in a fleet, and which failing check explains which (roots.hpp).
+enum class About : std::uint8_t {
+    app,     // this pod's own app (Gunicorn answering): a restart of the container may fix it
+    reach,   // whether this pod reaches a dependency, or its own volume: per pod
+    shared,  // a shared dependency's state (queue depth, pools, expiry): one fact per fleet
+};
+
+// What a check connects to, for telling which failing check's failure explains its own.
+struct Dependencies {
+    About about = About::shared;
+    std::vector<std::string> endpoints;  // "host:port" or a socket path (endpoints_of)
+    std::string on;                      // the check named as its parent in configuration
+};
 
 // Policy the scheduler and probes apply to a check; the check itself never sees it.
 struct CheckPolicy {
@@ -20,6 +37,9 @@ struct CheckPolicy {
     int success_threshold = 1;
     std::uint8_t groups = 0;
     bool critical = true;  // a failure makes /health answer 503
+    // Run once per fleet and shared (a shared dependency's state), when the fleet is set up.
+    bool shared = false;
+    Dependencies depends;
 };
 
 }  // namespace vitals

@@ -15,11 +15,19 @@
 #include "sidecar/clock.hpp"
 #include "sidecar/core/check.hpp"
 #include "sidecar/core/observation.hpp"
+#include "sidecar/core/policy.hpp"
 #include "sidecar/core/settings.hpp"
 
 namespace vitals {
 
 using Environment = std::map<std::string, std::string>;
+
+// One line about how a kind read the environment; `warning` when coverage the user may
+// believe they have is missing (a worker pod whose broker was not found).
+struct EnvNote {
+    std::string text;
+    bool warning = false;
+};
 
 class HeartbeatBoard;
 
@@ -72,14 +80,6 @@ class SettingError : public std::runtime_error {
     std::string key_;
 };
 
-// What a kind's checks are about: which probe groups it may join by default, and where its
-// work belongs in a fleet.
-enum class About : std::uint8_t {
-    app,     // this pod's own app (Gunicorn answering): a restart of the container may fix it
-    reach,   // whether this pod reaches a dependency, or its own volume: per pod
-    shared,  // a shared dependency's state (queue depth, pools, expiry): one fact per fleet
-};
-
 // The probe-groups rule, for a kind's default groups: `live` only for what a restart fixes
 // (About::app), `ready` never for a shared dependency's state (one fact would take every pod
 // out of the Service at once). Why the defaults break it; nullopt when they keep it.
@@ -104,6 +104,14 @@ struct CheckKind {
     // Further checks of this kind the environment asks for, by check name (one per
     // REPLICA_DATABASE_URL, say). Named after the kind's from_env check: one name, one check.
     std::function<std::map<std::string, nlohmann::json>(const Environment&)> more_from_env;
+    // What a person should know about how this kind read the environment: a variable read
+    // in place of another ("no DATABASE_URL; read POSTGRES_HOST, ..."), one found and not
+    // read ("found CLOUDAMQP_URL; set CELERY_BROKER_URL"). Shown by --check-config and
+    // logged at start; never a password.
+    std::function<std::vector<EnvNote>(const Environment&)> env_notes;
+    // Whether a check of a kind About::shared runs once per fleet by default (its `shared`
+    // setting decides per check). False where a run reads only this process's memory.
+    bool fleet_shares_runs = true;
 };
 
 class Registry {

@@ -1,4 +1,5 @@
 #include "sidecar/core/scheduler.hpp"
+#include "sidecar/core/roots.hpp"
 
 #include <algorithm>
 
@@ -265,6 +266,12 @@ void Scheduler::publish_if_dirty() {
         snapshot.incidents = incidents_;
         snapshot.published = clock_.wall();
         snapshot.started = started_;
+    }
+    // Outside the lock: which failing check explains which (roots.hpp).
+    const std::map<std::string, std::string> roots = blocked_by(snapshot.checks);
+    for (CheckState& c : snapshot.checks) {
+        const auto root = roots.find(c.name);
+        c.blocked_by = root == roots.end() ? "" : root->second;
     }
     publish_(std::move(snapshot));
 }

@@ -76,12 +76,11 @@ json validate_value(const Setting& s, const json& v, const std::string& where,
             return v;
         case SettingType::url: {
             if (!v.is_string()) return bad("must be a URL string");
-            const UrlParse parsed = parse_url(v.get<std::string>());
-            if (!parsed.url) return bad(parsed.error);
+            const Expected<Url> parsed = parse_url(v.get<std::string>());
+            if (!parsed) return bad(parsed.error().message);
             // No host is fine with a path: a Unix socket (unix:///run/redis.sock) or libpq's
             // default socket (postgres:///shop).
-            if (parsed.url->host.empty() && parsed.url->path.size() <= 1)
-                return bad("URL has no host");
+            if (parsed->host.empty() && parsed->path.size() <= 1) return bad("URL has no host");
             return v;
         }
         case SettingType::integer: {

@@ -44,8 +44,9 @@ struct CheckState {
     CheckPolicy policy;
     std::shared_ptr<const ObservationTable> observations;  // its kind's declarations; may be null
 
-    Status status = Status::unknown;          // after failure/success thresholds
-    bool stale = false;                       // last result older than the check can explain
+    Status status = Status::unknown;  // after failure/success thresholds
+    bool stale = false;               // last result older than the check can explain
+    std::string blocked_by;           // failing because this failing check is (its root); roots.hpp
     std::shared_ptr<const CheckResult> last;  // the last run's own result; null before the first
     bool last_timed_out = false;
     double last_duration_seconds = 0;

@@ -187,6 +187,17 @@ std::string render_metrics(const Snapshot& s) {
                      c.effective() == st ? 1 : 0);
         }
     }
+    m.family("vitals_check_root", "gauge",
+             "1, labelled with the check whose failure explains this one's (root), itself when "
+             "none does, and blocked=\"true\" when that is another: alerts carry both, and "
+             "Alertmanager inhibits a blocked check's alert while its root's fires.");
+    for (const CheckState& c : s.checks) {
+        const std::string& root = c.blocked_by.empty() ? c.name : c.blocked_by;
+        m.sample("vitals_check_root",
+                 check_label(c) + ",root=\"" + label_value(root) + "\",blocked=\"" +
+                     (c.blocked_by.empty() ? "false" : "true") + "\"",
+                 1);
+    }
     m.family("vitals_check_up", "gauge", "1 when the check is ok or warn, else 0.");
     for (const CheckState& c : s.checks)
         m.sample("vitals_check_up", check_label(c), check_passes(c) ? 1 : 0);

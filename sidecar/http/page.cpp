@@ -348,19 +348,21 @@ std::string render_page_json(const Snapshot& s, bool trusted) {
         std::string more;
         for (const std::string& line : numbers.more)
             more += line + "\n";
-        checks.push_back({{"name", c.name},
-                          {"status", status_name(st)},
-                          {"badge", std::string(status_name(st)) + (c.stale ? " (stale)" : "")},
-                          {"color", status_color(st)},
-                          {"since", ago(c.since, s.published)},
-                          {"reason", words.reason},
-                          {"headline", c.has_run() ? numbers.headline : "not run yet"},
-                          {"message", words.message},
-                          {"more_count", std::to_string(numbers.more.size())},
-                          {"more", more},
-                          {"trend_points", trend.points},
-                          {"trend_label", trend.label},
-                          {"runs", runs}});
+        checks.push_back(
+            {{"name", c.name},
+             {"status", status_name(st)},
+             {"badge", std::string(status_name(st)) + (c.stale ? " (stale)" : "") +
+                           (c.blocked_by.empty() ? "" : " (blocked by " + c.blocked_by + ")")},
+             {"color", status_color(st)},
+             {"since", ago(c.since, s.published)},
+             {"reason", words.reason},
+             {"headline", c.has_run() ? numbers.headline : "not run yet"},
+             {"message", words.message},
+             {"more_count", std::to_string(numbers.more.size())},
+             {"more", more},
+             {"trend_points", trend.points},
+             {"trend_label", trend.label},
+             {"runs", runs}});
     }
     out["checks"] = checks;
     return out.dump();

@@ -106,6 +106,7 @@ ordered_json check_json(const CheckState& c, bool trusted, bool with_history) {
     out["groups"] = groups_json(c.policy.groups);
     out["critical"] = c.policy.critical;
     out["stale"] = c.stale;
+    if (!c.blocked_by.empty()) out["blocked_by"] = c.blocked_by;
     if (c.since) out["since"] = format_timestamp(*c.since);
     if (c.last_run) out["last_run"] = format_timestamp(*c.last_run);
     if (c.last_success) out["last_success"] = format_timestamp(*c.last_success);

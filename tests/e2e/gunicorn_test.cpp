@@ -150,7 +150,7 @@ TEST_CASE("e2e: every worker busy shows in the accept backlog and p95, /livez st
     bool named_backlog = false;
     const auto until = std::chrono::steady_clock::now() + 2500ms;
     while (std::chrono::steady_clock::now() < until) {
-        const HttpReply live = get(sidecar.port(), "/livez");
+        const RawReply live = get(sidecar.port(), "/livez");
         REQUIRE(live.ok);
         worst_livez = std::max(worst_livez, live.total_seconds);
         const auto s = sidecar.store().load();

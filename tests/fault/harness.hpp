@@ -140,7 +140,7 @@ class ProbeLoad {
             auto client = std::make_unique<RawClient>(port_);
             while (!stop_) {
                 const auto started = Clock::now();
-                HttpReply r;
+                RawReply r;
                 if (client->send("GET /health HTTP/1.1\r\nHost: monitor\r\n\r\n"))
                     r = client->read_response(2s);
                 r.total_seconds = seconds_since(started);
@@ -179,7 +179,7 @@ class ProbeLoad {
     }
 
   private:
-    void record(const HttpReply& r) {
+    void record(const RawReply& r) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (r.ok && (r.status == 200 || r.status == 503))
             ms_.push_back(r.total_seconds * 1000);
@@ -195,7 +195,7 @@ class ProbeLoad {
 };
 
 inline std::string status_of(std::uint16_t port, const std::string& check) {
-    const HttpReply r = get(port, "/health");
+    const RawReply r = get(port, "/health");
     if (!r.ok) return "unanswered";
     const auto j = nlohmann::json::parse(r.body, nullptr, false);
     if (!j.is_object() || !j.contains("checks") || !j["checks"].contains(check)) return "missing";

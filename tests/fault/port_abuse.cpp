@@ -162,7 +162,7 @@ void abuse_port(Vitals& vitals, ProbeLoad& load, Table& table) {
         client.send(
             "POST /heartbeat/nope/fail HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n" +
             std::string(16 * 1024, 'a') + "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n");
-        const HttpReply r = client.read_response(2s);
+        const RawReply r = client.read_response(2s);
         const bool closed = client.closed_by_peer(2s);
         const auto w = load.take();
         const bool passed = r.ok && r.status == 413 && closed && probes_ok(w);
@@ -223,7 +223,7 @@ void abuse_port(Vitals& vitals, ProbeLoad& load, Table& table) {
                 clients.back()->send(request);
             }
             for (auto& c : clients) {
-                const HttpReply r = c->read_response(8s);
+                const RawReply r = c->read_response(8s);
                 const std::string key = r.ok ? std::to_string(r.status / 100) + "xx" : "closed";
                 ++answers[name][key];
             }

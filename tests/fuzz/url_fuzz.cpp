@@ -8,10 +8,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
-    const vitals::UrlParse parsed = vitals::parse_url(text);
+    const vitals::Expected<vitals::Url> parsed = vitals::parse_url(text);
     (void)vitals::redact_secrets(text);
-    if (!parsed.url) return 0;
-    const vitals::Url& url = *parsed.url;
+    if (!parsed) return 0;
+    const vitals::Url& url = *parsed;
     // The authority of the redacted form (from "://" to the path or query) must not hold the
     // password; the path and query may legitimately contain the same letters.
     const std::string redacted = url.redacted();

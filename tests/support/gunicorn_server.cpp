@@ -73,14 +73,14 @@ void GunicornServer::start() {
     const bool up = wait_until(
         [&] {
             if (unix_socket_.empty()) {
-                const HttpReply r = get(port_, "/health/");
+                const RawReply r = get(port_, "/health/");
                 return r.ok && r.status == 200;
             }
             HttpTarget target;
-            target.url = *parse_url("http://localhost/health/").url;
+            target.url = *parse_url("http://localhost/health/");
             target.unix_socket = unix_socket_;
-            const HttpReply r = http_get(target, Deadline::in(std::chrono::seconds(1)));
-            return r.ok && r.status == 200;
+            const Expected<HttpReply> r = http_get(target, Deadline::in(std::chrono::seconds(1)));
+            return r && r->status == 200;
         },
         std::chrono::seconds(20));
     if (!up) {

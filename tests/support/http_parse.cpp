@@ -22,7 +22,7 @@ std::string trim(const std::string& s) {
 }
 
 // Decodes a chunked body; returns false if incomplete or malformed.
-bool dechunk(const std::string& raw, std::size_t pos, std::size_t max_body, HttpReply& reply,
+bool dechunk(const std::string& raw, std::size_t pos, std::size_t max_body, RawReply& reply,
              bool* malformed) {
     *malformed = false;
     while (true) {
@@ -55,7 +55,7 @@ bool dechunk(const std::string& raw, std::size_t pos, std::size_t max_body, Http
 }  // namespace
 
 bool parse_http_response(const std::string& raw, bool connection_closed, std::size_t max_body,
-                         HttpReply& reply) {
+                         RawReply& reply) {
     const auto head_end = raw.find("\r\n\r\n");
     if (head_end == std::string::npos) {
         reply.error = connection_closed ? "connection closed before a complete response"

@@ -50,7 +50,7 @@ void MemcachedServer::start() {
             const Deadline soon = Deadline::in(std::chrono::milliseconds(200));
             return (dir_.empty() ? connect_tcp("127.0.0.1", port_, soon)
                                  : connect_unix(dir_ + "/memcached.sock", soon))
-                .socket.valid();
+                .has_value();
         },
         std::chrono::seconds(10));
     if (!up) {

@@ -138,8 +138,8 @@ bool RawClient::send(const std::string& data) {
     return send_all(socket_, data, Deadline::in(std::chrono::seconds(5))) == IoStatus::ok;
 }
 
-HttpReply RawClient::read_response(std::chrono::milliseconds wait) {
-    HttpReply reply;
+RawReply RawClient::read_response(std::chrono::milliseconds wait) {
+    RawReply reply;
     const Deadline deadline = Deadline::in(wait);
     while (true) {
         // A response to this client is complete once its Content-Length is satisfied.
@@ -170,14 +170,14 @@ bool RawClient::closed_by_peer(std::chrono::milliseconds wait) {
     return receive_some(socket_, ignored, 4096, Deadline::in(wait)) == IoStatus::closed;
 }
 
-HttpReply get(std::uint16_t port, const std::string& path, const std::string& source,
-              const std::string& method) {
+RawReply get(std::uint16_t port, const std::string& path, const std::string& source,
+             const std::string& method) {
     RawClient client(port, source);
     const auto started = std::chrono::steady_clock::now();
     // The Host a client sends when it is pointed at the address, as curl and kubelet do.
     client.send(method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                 "\r\n\r\n");
-    HttpReply reply = client.read_response();
+    RawReply reply = client.read_response();
     reply.total_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return reply;

@@ -13,6 +13,7 @@
 
 #include "sidecar/clients/http_client.hpp"
 #include "sidecar/clients/net.hpp"
+#include "support/http_parse.hpp"
 
 namespace vitals::testing {
 
@@ -68,7 +69,7 @@ class RawClient {
     bool connected() const { return socket_.valid(); }
     bool send(const std::string& data);
     // Reads one response; ok=false if none arrived within `wait`.
-    HttpReply read_response(std::chrono::milliseconds wait = std::chrono::seconds(5));
+    RawReply read_response(std::chrono::milliseconds wait = std::chrono::seconds(5));
     // True if the server closed the connection within `wait`.
     bool closed_by_peer(std::chrono::milliseconds wait);
 
@@ -78,8 +79,8 @@ class RawClient {
 };
 
 // GET path over a fresh connection; the reply and how long it took.
-HttpReply get(std::uint16_t port, const std::string& path, const std::string& source = "",
-              const std::string& method = "GET");
+RawReply get(std::uint16_t port, const std::string& path, const std::string& source = "",
+             const std::string& method = "GET");
 
 std::string http_response(int status, const std::string& body,
                           const std::string& content_type = "text/plain");

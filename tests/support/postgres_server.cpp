@@ -173,7 +173,7 @@ PgBouncerServer::PgBouncerServer(const PostgresServer& postgres, const std::stri
     const bool up = wait_until(
         [&] {
             return connect_tcp("127.0.0.1", port_, Deadline::in(std::chrono::milliseconds(200)))
-                .socket.valid();
+                .has_value();
         },
         std::chrono::seconds(10));
     if (!up) throw std::runtime_error("pgbouncer did not listen; see " + dir_ + "/log");

@@ -200,7 +200,7 @@ TEST_CASE("memcached: refused connections, a stopped server, a socket path", "[m
     auto check = make_check("memcached", {{"url", m.url()}});
     REQUIRE(check->run(Deadline::in(5s)).status == Status::ok);
     // Every connection taken: memcached answers new ones with an error and closes them.
-    std::vector<Connection> held;
+    std::vector<Expected<Socket>> held;
     for (int i = 0; i < 80; ++i)
         held.push_back(connect_tcp("127.0.0.1", m.port(), Deadline::in(2s)));
     CheckResult r = check->run(Deadline::in(5s));

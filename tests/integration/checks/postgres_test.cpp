@@ -224,7 +224,7 @@ TEST_CASE("postgres: a port that never answers fails at the deadline, probes sta
     double worst = 0;
     const auto until = std::chrono::steady_clock::now() + 1500ms;
     while (std::chrono::steady_clock::now() < until) {
-        const HttpReply r = get(sidecar.port(), "/readyz");
+        const RawReply r = get(sidecar.port(), "/readyz");
         REQUIRE(r.ok);
         worst = std::max(worst, r.total_seconds);
     }

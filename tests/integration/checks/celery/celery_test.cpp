@@ -121,7 +121,7 @@ TEST_CASE(
 
 TEST_CASE("celery: priority sub-queues count toward the depth on Redis", "[celery]") {
     CeleryBrokerServer broker("redis");
-    RedisClient client(*parse_url(broker.url).url, Deadline::in(2s));
+    RedisClient client(*parse_url(broker.url), Deadline::in(2s));
     client.command({"LPUSH", "celery", "a"}, "LPUSH");
     client.command({"LPUSH", std::string("celery\x06\x16") + "3", "b", "c"}, "LPUSH");
     client.command({"LPUSH", std::string("celery\x06\x16") + "9", "d"}, "LPUSH");

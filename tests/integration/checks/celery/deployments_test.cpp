@@ -192,7 +192,7 @@ TEST_CASE(
     publish(url, "tasks.app.conf.broker_transport_options = " + options +
                      "; [tasks.add.apply_async((1, 2), priority=9) for i in range(3)]; "
                      "[tasks.add.apply_async((1, 2), priority=0) for i in range(2)]");
-    RedisClient raw(*parse_url(url).url, Deadline::in(3s));
+    RedisClient raw(*parse_url(url), Deadline::in(3s));
     REQUIRE(RedisClient::integer(*raw.command({"LLEN", "shop:celery:9"}, "LLEN")) == 3);
     json broker_settings = settings;
     broker_settings["url"] = url;

@@ -174,7 +174,7 @@ TEST_CASE("celery_tasks: a thousand task names keep /metrics to the busiest ten 
             return false;
         },
         20s));
-    RedisClient publisher(*parse_url(redis.url("", 1)).url, Deadline::in(5s));
+    RedisClient publisher(*parse_url(redis.url("", 1)), Deadline::in(5s));
     // Every task runs once, but for ten that run 20 to 29 times: the busiest ten.
     json batch = json::array();
     int events = 0;

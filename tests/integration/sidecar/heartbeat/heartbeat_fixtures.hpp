@@ -15,7 +15,7 @@ namespace vitals::testing {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-inline HttpReply send_raw(std::uint16_t port, const std::string& request) {
+inline RawReply send_raw(std::uint16_t port, const std::string& request) {
     RawClient client(port);
     client.send(request);
     return client.read_response();

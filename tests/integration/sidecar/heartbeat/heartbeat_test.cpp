@@ -134,7 +134,7 @@ TEST_CASE("heartbeat: a failure message that is not UTF-8 is kept, repaired, and
     CHECK(get(port, "/vitalz").status == 200);
     // One suffix at most: /nightly/fail/start names no heartbeat.
     CHECK(get(port, "/heartbeat/nightly/fail/start").status == 404);
-    const HttpReply refused = get(port, "/heartbeat/nightly", "", "PUT");
+    const RawReply refused = get(port, "/heartbeat/nightly", "", "PUT");
     CHECK(refused.status == 405);
     REQUIRE(refused.headers.count("allow") == 1);
     CHECK(refused.headers.at("allow").find("GET") != std::string::npos);

@@ -16,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-HttpReply post(std::uint16_t port, const std::string& path, const std::string& body) {
+RawReply post(std::uint16_t port, const std::string& path, const std::string& body) {
     RawClient client(port);
     client.send("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                 std::to_string(body.size()) + "\r\n\r\n" + body);
@@ -60,7 +60,7 @@ TEST_CASE("ping API: every form healthchecks.io's clients send, answered OK as t
     REQUIRE(sidecar.wait_for_status("backup", Status::ok));
 
     // Success by GET (a cron line's curl), by uuid, and HEAD.
-    HttpReply r = get(port, "/ping/backup");
+    RawReply r = get(port, "/ping/backup");
     CHECK(r.status == 200);
     CHECK(r.body == "OK");
     CHECK(r.headers["content-type"].find("text/plain") == 0);

@@ -67,12 +67,12 @@ class Vitals {
 };
 
 // A probe as kubelet sends it: a new connection, one request.
-inline HttpReply probe(std::uint16_t port, const std::string& path = "/livez") {
+inline RawReply probe(std::uint16_t port, const std::string& path = "/livez") {
     return get(port, path);
 }
 
 inline bool probe_answered(std::uint16_t port, const std::string& path = "/livez") {
-    const HttpReply r = probe(port, path);
+    const RawReply r = probe(port, path);
     INFO(path << ": " << (r.ok ? std::to_string(r.status) : r.error) << " in "
               << r.total_seconds * 1000 << " ms");
     return r.ok && r.status == 200 && r.total_seconds * 1000 < kProbeLimitMs;
@@ -85,7 +85,7 @@ class Prober {
         thread_ = std::thread([this] {
             const char* paths[] = {"/livez", "/readyz", "/startupz", "/vitalz"};
             for (int i = 0; !stop_; ++i) {
-                const HttpReply r = probe(port_, paths[i % 4]);
+                const RawReply r = probe(port_, paths[i % 4]);
                 ++probes_;
                 // /readyz and /startupz may answer 503 (the checks fail by design); an
                 // answer is what matters.

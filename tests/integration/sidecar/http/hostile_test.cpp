@@ -51,14 +51,14 @@ TEST_CASE("one source holding 1,100 connections takes no probe down", "[http][ho
     CHECK(refused >= 1100 - 256);
     // Probes from that same source still pass: their paths are kept.
     for (const char* path : {"/livez", "/readyz", "/startupz", "/vitalz"}) {
-        const HttpReply r = probe(vitals.port(), path);
+        const RawReply r = probe(vitals.port(), path);
         CHECK(r.ok);
         CHECK(r.total_seconds * 1000 < kProbeLimitMs);
     }
     // Another source is not crowded out on any path.
     RawClient other(vitals.port(), "127.0.0.2");
     REQUIRE(other.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
-    const HttpReply health = other.read_response(2s);
+    const RawReply health = other.read_response(2s);
     CHECK(health.ok);  // its checks fail (closed ports), but it is no "too many connections"
     CHECK(health.body.find("\"checks\"") != std::string::npos);
     CHECK(health.body.find("too many connections") == std::string::npos);
@@ -160,7 +160,7 @@ TEST_CASE("two connections streaming junk are closed, and probes go on", "[http]
         });
     }
     for (int i = 0; i < 3; ++i) {
-        const HttpReply r = probe(vitals.port(), "/readyz");
+        const RawReply r = probe(vitals.port(), "/readyz");
         CHECK(r.ok);
         CHECK(r.total_seconds * 1000 < kProbeLimitMs);
     }
@@ -188,7 +188,7 @@ TEST_CASE("a body past the limit is refused and what follows it never runs", "[h
     CHECK(count(answer, "HTTP/1.1 ") == 1);  // one answer, then closed
     CHECK(answer.find("Connection: close") != std::string::npos);
     // The hidden request did not fail the heartbeat.
-    const HttpReply health = get(vitals.port(), "/health/nightly");
+    const RawReply health = get(vitals.port(), "/health/nightly");
     REQUIRE(health.ok);
     CHECK(nlohmann::json::parse(health.body)["status"] != "fail");
 }

@@ -58,7 +58,7 @@ Registry with_gate(const std::shared_ptr<Gate>& gate) {
     return r;
 }
 
-json body_of(const HttpReply& r) {
+json body_of(const RawReply& r) {
     return json::parse(r.body);
 }
 
@@ -90,7 +90,7 @@ TEST_CASE("endpoints answer ok, warn, fail and unknown with the right codes and 
     REQUIRE(sidecar.wait_for_status("slow", Status::warn));
     REQUIRE(sidecar.wait_for_status("gone", Status::fail));
 
-    const HttpReply health = get(sidecar.port(), "/health");
+    const RawReply health = get(sidecar.port(), "/health");
     REQUIRE(health.ok);
     CHECK(health.status == 200);  // the failing check is not critical
     CHECK(health.headers.at("content-type") == "application/json");
@@ -109,10 +109,10 @@ TEST_CASE("endpoints answer ok, warn, fail and unknown with the right codes and 
     CHECK(get(sidecar.port(), "/health/app").status == 200);
     CHECK(get(sidecar.port(), "/health/gone").status == 503);
     CHECK(get(sidecar.port(), "/health/hung").status == 503);
-    const HttpReply detail = get(sidecar.port(), "/health/gone");
+    const RawReply detail = get(sidecar.port(), "/health/gone");
     CHECK(body_of(detail)["runs"]["fail"].get<int>() >= 1);
 
-    const HttpReply metrics = get(sidecar.port(), "/metrics");
+    const RawReply metrics = get(sidecar.port(), "/metrics");
     CHECK(metrics.status == 200);
     CHECK(metrics.headers.at("content-type").find("text/plain; version=0.0.4") == 0);
     CHECK(metrics.body.find("vitals_check_status{check=\"gone\",kind=\"tcp\",status=\"fail\"} 1") !=
@@ -121,7 +121,7 @@ TEST_CASE("endpoints answer ok, warn, fail and unknown with the right codes and 
               "vitals_check_status{check=\"hung\",kind=\"http\",status=\"unknown\"} 1") !=
           std::string::npos);
 
-    const HttpReply page = get(sidecar.port(), "/");
+    const RawReply page = get(sidecar.port(), "/");
     CHECK(page.status == 200);
     CHECK(page.headers.at("content-type").find("text/html") == 0);
     for (const char* name : {"app", "slow", "gone", "hung"})
@@ -136,11 +136,11 @@ TEST_CASE("a failing critical check makes /health and /readyz 503 and /livez fol
                                R"(, "groups": ["live", "ready"], "interval": "200ms"}}})";
     RunningSidecar sidecar(config);
     REQUIRE(sidecar.wait_for_status("app", Status::fail));
-    const HttpReply health = get(sidecar.port(), "/health");
+    const RawReply health = get(sidecar.port(), "/health");
     CHECK(health.status == 503);
     CHECK(body_of(health)["status"] == "fail");
     CHECK(get(sidecar.port(), "/readyz").status == 503);
-    const HttpReply live = get(sidecar.port(), "/livez");
+    const RawReply live = get(sidecar.port(), "/livez");
     CHECK(live.status == 503);
     CHECK(body_of(live)["failing"] == json::array({"app"}));
 }
@@ -185,7 +185,7 @@ TEST_CASE("probes answer in under 50 ms while a check hangs on a blackholed depe
     double worst = 0;
     for (int i = 0; i < 200; ++i) {
         for (const char* path : {"/livez", "/readyz", "/health", "/metrics"}) {
-            const HttpReply r = get(sidecar.port(), path);
+            const RawReply r = get(sidecar.port(), path);
             REQUIRE(r.ok);
             worst = std::max(worst, r.total_seconds);
         }
@@ -204,13 +204,13 @@ TEST_CASE("HTTP/1.1 connections persist unless the client asks to close", "[http
     RawClient client(sidecar.port());
     for (int i = 0; i < 3; ++i) {
         REQUIRE(client.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
-        const HttpReply r = client.read_response();
+        const RawReply r = client.read_response();
         REQUIRE(r.ok);
         CHECK(r.status == 200);
         CHECK(r.headers.at("connection") == "Keep-Alive");
     }
     REQUIRE(client.send("GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-    const HttpReply last = client.read_response();
+    const RawReply last = client.read_response();
     REQUIRE(last.ok);
     CHECK(last.headers.at("connection") == "Close");
     // And closed, at once: a client reading to the end of the stream (an HTTP/1.0 monitor,
@@ -219,7 +219,7 @@ TEST_CASE("HTTP/1.1 connections persist unless the client asks to close", "[http
 
     RawClient old(sidecar.port());
     REQUIRE(old.send("GET /livez HTTP/1.0\r\n\r\n"));
-    const HttpReply r10 = old.read_response();
+    const RawReply r10 = old.read_response();
     REQUIRE(r10.ok);
     CHECK(r10.headers.at("connection") == "Close");
     CHECK(old.closed_by_peer(1s));
@@ -232,14 +232,14 @@ TEST_CASE("HTTP/1.1 connections persist unless the client asks to close", "[http
 
 TEST_CASE("unknown paths get 404, other methods 405, HEAD the headers only", "[http]") {
     RunningSidecar sidecar(R"({"checks": {}})");
-    const HttpReply missing = get(sidecar.port(), "/nope");
+    const RawReply missing = get(sidecar.port(), "/nope");
     CHECK(missing.status == 404);
     CHECK(body_of(missing)["error"] == "no such endpoint");
     CHECK(get(sidecar.port(), "/health/nope").status == 404);
-    const HttpReply post = get(sidecar.port(), "/readyz", "", "DELETE");
+    const RawReply post = get(sidecar.port(), "/readyz", "", "DELETE");
     CHECK(post.status == 405);
     CHECK(post.headers.at("allow") == "GET, HEAD");
-    const HttpReply head = get(sidecar.port(), "/health", "", "HEAD");
+    const RawReply head = get(sidecar.port(), "/health", "", "HEAD");
     CHECK(head.status == 200);
     CHECK(head.body.empty());
 }
@@ -250,7 +250,7 @@ TEST_CASE("bad requests get a 4xx and the server keeps serving", "[http]") {
         RawClient big(sidecar.port());
         big.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20'000, 'a') +
                  "\r\n\r\n");
-        const HttpReply r = big.read_response();
+        const RawReply r = big.read_response();
         REQUIRE(r.ok);
         CHECK(r.status == 413);
     }
@@ -260,7 +260,7 @@ TEST_CASE("bad requests get a 4xx and the server keeps serving", "[http]") {
           std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 15)}) {
         RawClient client(sidecar.port());
         client.send(bad);
-        const HttpReply r = client.read_response(8s);
+        const RawReply r = client.read_response(8s);
         INFO("request " << json(bad).dump(-1, ' ', true, json::error_handler_t::replace));
         if (r.ok) {
             CHECK(r.status >= 400);
@@ -300,7 +300,7 @@ TEST_CASE("http: connections over a source's share get 503 and are closed, probe
     for (int i = 0; i < 40; ++i) {
         auto client = std::make_unique<RawClient>(sidecar.port());
         client->send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-        const HttpReply r = client->read_response();
+        const RawReply r = client->read_response();
         if (r.status == 200) ++admitted;
         if (r.status == 503) {
             ++refused;
@@ -314,7 +314,7 @@ TEST_CASE("http: connections over a source's share get 503 and are closed, probe
     // Over the share, a probe is still answered, and its connection closed after it.
     RawClient over(sidecar.port());
     over.send("GET /vitalz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    const HttpReply probe = over.read_response();
+    const RawReply probe = over.read_response();
     CHECK(probe.status == 200);
     CHECK(over.closed_by_peer(2s));
     // Another source has a share of its own.

@@ -12,7 +12,7 @@ using nlohmann::json;
 
 namespace {
 
-json body_of(const HttpReply& r) {
+json body_of(const RawReply& r) {
     return json::parse(r.body);
 }
 
@@ -40,8 +40,8 @@ TEST_CASE("error text is shown to trusted networks only", "[http]") {
 
 namespace {
 
-HttpReply get_with(std::uint16_t port, const std::string& path, const std::string& source,
-                   const std::string& headers) {
+RawReply get_with(std::uint16_t port, const std::string& path, const std::string& source,
+                  const std::string& headers) {
     RawClient client(port, source);
     client.send("GET " + path + " HTTP/1.1\r\n" + headers + "\r\n");
     return client.read_response();
@@ -61,7 +61,7 @@ TEST_CASE("trust: loopback by default, never through a rebound name, or by a tok
         // Inside 127.0.0.0/8 but not 127.0.0.1: Istio's inbound traffic comes from 127.0.0.6.
         CHECK_FALSE(body_of(get(port, "/health", "127.0.0.6"))["checks"]["db"].contains("message"));
         // A DNS-rebinding page reaches 127.0.0.1 through port-forward with its own name as Host.
-        const HttpReply rebound =
+        const RawReply rebound =
             get_with(port, "/health", "127.0.0.1", "Host: attacker.example:8686\r\n");
         CHECK_FALSE(body_of(rebound)["checks"]["db"].contains("message"));
         CHECK(body_of(get_with(port, "/health", "127.0.0.1",

@@ -32,18 +32,18 @@ TEST_CASE("memcached get: a value, a miss, and replies that lie about their leng
 
 TEST_CASE("memcache:// URLs list servers as django-environ does", "[memcached][url]") {
     const auto both = parse_url("pymemcache://10.0.0.1:11211;10.0.0.2:11212,cache-3");
-    REQUIRE(both.url);
-    CHECK(both.url->host == "10.0.0.1");
-    REQUIRE(both.url->more_hosts.size() == 2);
-    CHECK(both.url->more_hosts[0].host == "10.0.0.2");
-    CHECK(both.url->more_hosts[0].port == 11212);
-    CHECK(both.url->more_hosts[1].host == "cache-3");
-    CHECK_FALSE(both.url->more_hosts[1].port);
+    REQUIRE(both);
+    CHECK(both->host == "10.0.0.1");
+    REQUIRE(both->more_hosts.size() == 2);
+    CHECK(both->more_hosts[0].host == "10.0.0.2");
+    CHECK(both->more_hosts[0].port == 11212);
+    CHECK(both->more_hosts[1].host == "cache-3");
+    CHECK_FALSE(both->more_hosts[1].port);
     const auto socket = parse_url("memcache:///var/run/memcached/memcached.sock");
-    REQUIRE(socket.url);
-    CHECK(socket.url->host.empty());
-    CHECK(socket.url->path == "/var/run/memcached/memcached.sock");
+    REQUIRE(socket);
+    CHECK(socket->host.empty());
+    CHECK(socket->path == "/var/run/memcached/memcached.sock");
     // Lists are for memcached (and PostgreSQL) only.
     const auto redis = parse_url("redis://a:1,b:2");
-    CHECK((!redis.url || redis.url->more_hosts.empty()));
+    CHECK((!redis || redis->more_hosts.empty()));
 }

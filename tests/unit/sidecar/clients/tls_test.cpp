@@ -8,9 +8,9 @@ using namespace vitals;
 namespace {
 
 TlsOptions from(const std::string& text) {
-    const UrlParse parsed = parse_url(text);
-    REQUIRE(parsed.url);
-    return tls_options_from_url(*parsed.url);
+    const Expected<Url> parsed = parse_url(text);
+    REQUIRE(parsed);
+    return tls_options_from_url(*parsed);
 }
 
 }  // namespace
@@ -49,11 +49,11 @@ TEST_CASE("tls options: a value that means nothing is an error that names the op
 }
 
 TEST_CASE("url: query values are percent-decoded, the last one wins, absent is absent", "[url]") {
-    const UrlParse parsed = parse_url("redis://h/0?db=2&x=a%2Fb&flag&db=3");
-    REQUIRE(parsed.url);
-    CHECK(parsed.url->query_value("db") == std::optional<std::string>("3"));
-    CHECK(parsed.url->query_value("x") == std::optional<std::string>("a/b"));
-    CHECK(parsed.url->query_value("flag") == std::optional<std::string>(""));
-    CHECK_FALSE(parsed.url->query_value("missing"));
-    CHECK_FALSE(parsed.url->query_value("d"));
+    const Expected<Url> parsed = parse_url("redis://h/0?db=2&x=a%2Fb&flag&db=3");
+    REQUIRE(parsed);
+    CHECK(parsed->query_value("db") == std::optional<std::string>("3"));
+    CHECK(parsed->query_value("x") == std::optional<std::string>("a/b"));
+    CHECK(parsed->query_value("flag") == std::optional<std::string>(""));
+    CHECK_FALSE(parsed->query_value("missing"));
+    CHECK_FALSE(parsed->query_value("d"));
 }
