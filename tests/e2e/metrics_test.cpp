@@ -239,7 +239,7 @@ TEST_CASE(
     // Healthy: no alert but the ones a test machine explains (a self-signed certificate
     // expires in 30 days, the hourly Beat task never ran) fires.
     CHECK(alert_state(prometheus.alerts(), "VitalsCacheDown").empty());
-    CHECK(alert_state(prometheus.alerts(), "VitalsPodNotReady").empty());
+    CHECK(alert_state(prometheus.alerts(), "VitalsPodsNotReady").empty());
 
     stack.redis.stop();
     const auto fired = seconds_until(
