@@ -169,6 +169,23 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     return load_config(env, config_file, registry, none);
 }
 
+namespace {
+
+// A Redis URL vitals itself uses (shared heartbeats, the fleet's coordination), checked as
+// the Redis client will read it; a problem's text starts with `context`.
+Expected<Url> redis_url_setting(const std::string& text, const std::string& context) {
+    Expected<Url> parsed = parse_url(text);
+    if (!parsed) return parsed;
+    try {
+        validate_redis_url(*parsed);
+    } catch (const std::invalid_argument& e) {
+        return Failure{context + e.what()};
+    }
+    return parsed;
+}
+
+}  // namespace
+
 ConfigLoad load_config(const Environment& env, const std::string& config_file,
                        const Registry& registry, const Services& services) {
     ConfigLoad load;
@@ -245,22 +262,14 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
         if (const auto it = env.find("REDIS_URL"); it != env.end()) shared = it->second;
     }
     if (!shared.empty()) {
-        Expected<Url> parsed = parse_url(shared);
-        std::string problem = parsed ? "" : parsed.error().message;
+        Expected<Url> parsed = redis_url_setting(shared, "shared heartbeat state: ");
         if (parsed) {
-            try {
-                validate_redis_url(*parsed);
-            } catch (const std::invalid_argument& e) {
-                problem = std::string("shared heartbeat state: ") + e.what();
-            }
-        }
-        if (problem.empty()) {
             config.heartbeat_redis = *std::move(parsed);
         } else if (params.has(own_settings().heartbeat_redis)) {
-            errors.push_back({where, "/heartbeat_redis", problem});
+            errors.push_back({where, "/heartbeat_redis", parsed.error().message});
         } else {
             // REDIS_URL from the environment: heartbeats stay per replica, and that is said.
-            config.skipped.push_back({"heartbeat_redis", "REDIS_URL: " + problem});
+            config.skipped.push_back({"heartbeat_redis", "REDIS_URL: " + parsed.error().message});
         }
     }
 
@@ -268,19 +277,11 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     if (params.has(own_settings().fleet_redis)) {
         const std::string text = params.str(own_settings().fleet_redis);
         if (!text.empty()) {
-            Expected<Url> parsed = parse_url(text);
-            std::string problem = parsed ? "" : parsed.error().message;
+            Expected<Url> parsed = redis_url_setting(text, "");
             if (parsed) {
-                try {
-                    validate_redis_url(*parsed);
-                } catch (const std::invalid_argument& e) {
-                    problem = e.what();
-                }
-            }
-            if (problem.empty()) {
                 config.fleet_redis = *std::move(parsed);
             } else {
-                errors.push_back({where, "/fleet_redis", problem});
+                errors.push_back({where, "/fleet_redis", parsed.error().message});
             }
         }
     } else {

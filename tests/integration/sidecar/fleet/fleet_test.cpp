@@ -65,6 +65,12 @@ long publishes_over(const RedisServer& broker, std::chrono::seconds window) {
     return publishes(broker);
 }
 
+// The shared check of these tests: the Celery workers pinged every second.
+TempFile workers_every_second(const RedisServer& broker) {
+    return TempFile(R"({"checks": {"workers": {"kind": "celery_workers", "url": ")" +
+                    broker.url("", 1) + R"(", "interval": "1s", "timeout": "900ms"}}})");
+}
+
 bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds limit) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
@@ -81,8 +87,7 @@ TEST_CASE("fleet: a shared check runs once per interval across three pods, each 
     RedisServer coordination;
     RedisServer broker;
     CeleryWorker worker(broker.url("", 1), "fleet");
-    TempFile config(R"({"checks": {"workers": {"kind": "celery_workers", "url": ")" +
-                    broker.url("", 1) + R"(", "interval": "1s", "timeout": "900ms"}}})");
+    const TempFile config = workers_every_second(broker);
 
     // One pod alone: what a ping round costs the broker over the window.
     long alone = 0;
@@ -159,8 +164,7 @@ TEST_CASE("fleet: a forged published result is refused and the pod runs the chec
     RedisServer coordination;
     RedisServer broker;
     CeleryWorker worker(broker.url("", 1), "forged");
-    TempFile config(R"({"checks": {"workers": {"kind": "celery_workers", "url": ")" +
-                    broker.url("", 1) + R"(", "interval": "1s", "timeout": "900ms"}}})");
+    const TempFile config = workers_every_second(broker);
     // A "ghost" pod holds the run token for a minute and publishes nonsense.
     REQUIRE(coordination.cli("SET vitals:fleet:web:run:workers ghost PX 60000") == "OK");
     for (const std::string& forged :
