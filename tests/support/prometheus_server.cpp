@@ -13,13 +13,27 @@
 namespace vitals::testing {
 
 PrometheusServer::PrometheusServer(std::uint16_t target_port, const std::string& rule_file)
+    : PrometheusServer(std::vector<Target>{{target_port, "", ""}}, rule_file, 0) {}
+
+PrometheusServer::PrometheusServer(const std::vector<Target>& targets, const std::string& rule_file,
+                                   std::uint16_t alertmanager_port)
     : port_(closed_port()), dir_(temp_dir("prometheus")) {
-    std::ofstream(dir_ + "/prometheus.yml")
-        << "global: {scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}\n"
-        << "rule_files: ['" << rule_file << "']\n"
-        << "scrape_configs:\n"
-        << "  - job_name: vitals\n"
-        << "    static_configs: [{targets: ['127.0.0.1:" << target_port << "']}]\n";
+    std::ofstream config(dir_ + "/prometheus.yml");
+    config << "global: {scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}\n"
+           << "rule_files: ['" << rule_file << "']\n";
+    if (alertmanager_port != 0)
+        config << "alerting: {alertmanagers: [{static_configs: [{targets: ['127.0.0.1:"
+               << alertmanager_port << "']}]}]}\n";
+    config << "scrape_configs:\n"
+           << "  - job_name: vitals\n"
+           << "    static_configs:\n";
+    for (const Target& t : targets) {
+        config << "      - targets: ['127.0.0.1:" << t.port << "']\n";
+        if (!t.pod.empty())
+            config << "        labels: {namespace: '" << t.namespace_name << "', pod: '" << t.pod
+                   << "'}\n";
+    }
+    config.close();
     pid_ =
         spawn_group({"prometheus", "--config.file=" + dir_ + "/prometheus.yml",
                      "--storage.tsdb.path=" + dir_ + "/data",

@@ -263,6 +263,15 @@ void make_certificate(const std::string& dir, const std::string& file, const std
 class PrometheusServer {
   public:
     PrometheusServer(std::uint16_t target_port, const std::string& rule_file);
+    // Several targets, each with its own namespace and pod labels (as Kubernetes' service
+    // discovery gives them), alerts sent to an Alertmanager on `alertmanager_port`.
+    struct Target {
+        std::uint16_t port;
+        std::string namespace_name;
+        std::string pod;
+    };
+    PrometheusServer(const std::vector<Target>& targets, const std::string& rule_file,
+                     std::uint16_t alertmanager_port);
     ~PrometheusServer();
     PrometheusServer(const PrometheusServer&) = delete;
     PrometheusServer& operator=(const PrometheusServer&) = delete;
@@ -278,6 +287,27 @@ class PrometheusServer {
     std::uint16_t port_;
     std::string dir_;
     pid_t pid_ = -1;
+};
+
+// Debian's Alertmanager on 127.0.0.1:<free port> (no cluster) with `config` (YAML), and a
+// webhook receiver that keeps every notification; `webhook_url()` is the receiver's URL.
+class AlertmanagerServer {
+  public:
+    // `config` may hold WEBHOOK_URL, replaced by the receiver's URL.
+    explicit AlertmanagerServer(const std::string& config);
+    ~AlertmanagerServer();
+    AlertmanagerServer(const AlertmanagerServer&) = delete;
+    AlertmanagerServer& operator=(const AlertmanagerServer&) = delete;
+    std::uint16_t port() const { return port_; }
+    // Every notification the receiver got, oldest first (Alertmanager's webhook JSON).
+    std::vector<nlohmann::json> notifications() const;
+
+  private:
+    std::uint16_t port_;
+    std::uint16_t hook_port_;
+    std::string dir_;
+    pid_t pid_ = -1;
+    pid_t hook_pid_ = -1;
 };
 
 // `openssl s_server` on 127.0.0.1:<free port> presenting the given certificate.
