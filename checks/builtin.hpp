@@ -21,7 +21,8 @@
     X(tls)                    \
     X(domain)                 \
     X(heartbeat)              \
-    X(beat)
+    X(beat)                   \
+    X(fleet)
 
 namespace vitals::checks {
 #define VITALS_DECLARE_KIND(kind) CheckKind kind##_kind();

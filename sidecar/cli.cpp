@@ -79,6 +79,33 @@ void print_table(const json& health, std::ostream& out) {
     }
 }
 
+// The pods a `fleet` check sees, one line each: who is not ready and why, which versions.
+void print_fleet(const json& health, std::ostream& out) {
+    for (const auto& item : health["checks"].items()) {
+        const json& c = item.value();
+        if (c.value("kind", "") != "fleet" || !c.contains("details")) continue;
+        const json& pods = c["details"].value("pods", json::array());
+        out << "\nFLEET (" << pods.size() << " pods, from check " << printable(item.key()) << ")\n"
+            << cell("POD", 32) << cell("FLEET", 14) << cell("READY", 6) << cell("LIVE", 5)
+            << cell("APP", 14) << "FAILING\n";
+        for (const json& p : pods) {
+            if (!p.is_object()) continue;
+            std::string failing;
+            for (const json& name : p.value("failing", json::array()))
+                if (name.is_string())
+                    failing += (failing.empty() ? "" : ", ") + name.get<std::string>();
+            out << cell(printable(p.value("pod", "?")), 32)
+                << cell(printable(p.value("fleet", "?")), 14)
+                << cell(p.value("ready", false) ? "yes" : "NO", 6)
+                << cell(p.value("live", false) ? "yes" : "NO", 5)
+                << cell(printable(p.value("app_version", "-")), 14) << printable(failing) << "\n";
+        }
+        if (c["details"].contains("app_versions"))
+            out << "app versions differ: " << printable(c["details"].value("app_versions", ""))
+                << "\n";
+    }
+}
+
 bool take_value(const std::vector<std::string>& args, std::size_t& i, std::string& value) {
     const std::string& arg = args[i];
     const auto eq = arg.find('=');
@@ -95,11 +122,20 @@ bool take_value(const std::vector<std::string>& args, std::size_t& i, std::strin
 
 int cli_status(const std::vector<std::string>& args, const std::string& default_url,
                std::ostream& out, std::ostream& err) {
-    if (args.size() > 1 || (!args.empty() && args[0].rfind('-', 0) == 0)) {
-        err << "usage: vitals status [URL]   (default " << default_url << ")\n";
+    bool fleet = false;
+    std::vector<std::string> rest;
+    for (const std::string& a : args) {
+        if (a == "--fleet") {
+            fleet = true;
+        } else {
+            rest.push_back(a);
+        }
+    }
+    if (rest.size() > 1 || (!rest.empty() && rest[0].rfind('-', 0) == 0)) {
+        err << "usage: vitals status [--fleet] [URL]   (default " << default_url << ")\n";
         return kCliUsage;
     }
-    const std::string base = args.empty() ? default_url : args[0];
+    const std::string base = rest.empty() ? default_url : rest[0];
     const Expected<Fetched> fetched = fetch(base, "/health");
     if (!fetched || !fetched->body.is_object() || !fetched->body.contains("checks")) {
         err << "vitals status: "
@@ -116,6 +152,7 @@ int cli_status(const std::vector<std::string>& args, const std::string& default_
     }
     out << "\n\n";
     print_table(health.body, out);
+    if (fleet) print_fleet(health.body, out);
     if (!health.body.empty() && health.body["checks"].begin() != health.body["checks"].end()) {
         bool any_message = false;
         for (const auto& item : health.body["checks"].items())

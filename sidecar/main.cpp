@@ -29,7 +29,7 @@ constexpr int kExitConfig = 2;
 
 const char kUsage[] =
     "usage: vitals [--config FILE] [--check-config]\n"
-    "       vitals status [URL]\n"
+    "       vitals status [--fleet] [URL]\n"
     "       vitals wait [--ready|--live|--startup] [URL] [--timeout 120s]\n"
     "\n"
     "  --config FILE    JSON configuration (default: $VITALS_CONFIG, else none)\n"
@@ -181,6 +181,8 @@ int main(int argc, char** argv) {
     Services services;
     services.heartbeats = &heartbeats;
     services.clock = &clock;
+    SnapshotView snapshots;  // attached to the App's store once it exists
+    services.snapshots = &snapshots;
     ConfigLoad load = load_config(env, config_file, registry, services);
     if (!load.config) {
         std::cerr << "vitals: the configuration has " << load.errors.size()
@@ -241,6 +243,7 @@ int main(int argc, char** argv) {
                            {"shared_checks", shared}});
     }
     App app(config, clock, random, log, &heartbeats);
+    snapshots.attach(&app.store());
     int exit_code = 0;
     try {
         app.start();

@@ -17,6 +17,7 @@
 #include "sidecar/core/observation.hpp"
 #include "sidecar/core/policy.hpp"
 #include "sidecar/core/settings.hpp"
+#include "sidecar/core/store.hpp"
 
 namespace vitals {
 
@@ -37,6 +38,7 @@ struct Services {
     HeartbeatBoard* heartbeats = nullptr;  // where /heartbeat/<name> pings land
     const Clock* clock = nullptr;          // the process's clock; none: the system's
     std::string state_dir;  // where a check keeps what survives a restart; empty: memory only
+    const SnapshotView* snapshots = nullptr;  // this process's own state, once it runs
     // The clock a check reads time from: the injected one, else the system's.
     const Clock& clock_or_system() const;
 };

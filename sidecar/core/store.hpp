@@ -74,4 +74,18 @@ class Store : public Latest<Snapshot> {
     std::atomic<SteadyTime::rep> last_beat_{0};
 };
 
+// This process's latest snapshot for a check that reports on the pod itself (the fleet view
+// publishes the pod's probes): attached once the App exists, empty before.
+class SnapshotView {
+  public:
+    void attach(const Store* store) { store_.store(store, std::memory_order_release); }
+    std::shared_ptr<const Snapshot> load() const {
+        const Store* store = store_.load(std::memory_order_acquire);
+        return store == nullptr ? nullptr : store->load();
+    }
+
+  private:
+    std::atomic<const Store*> store_{nullptr};
+};
+
 }  // namespace vitals

@@ -63,7 +63,9 @@ std::string sidecar_config(const PostgresServer& pg, const PgBouncerServer& boun
         "nightly": {"kind": "heartbeat", "period": "1h", )" +
            every + R"(},
         "beat": {"kind": "beat", "url": ")" +
-           pg.url() + R"(", )" + every + R"(}}})";
+           pg.url() + R"(", )" + every + R"(},
+        "fleet": {"kind": "fleet", "url": ")" +
+           redis.url("", 2) + R"(", )" + every + R"(}}})";
 }
 
 // A registry's RDAP answer for shop.test, a year from expiry, in <dir>/www/domain/, with the

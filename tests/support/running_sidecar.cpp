@@ -9,6 +9,7 @@ RunningSidecar::RunningSidecar(const std::string& config_json, Registry registry
     TempFile file(config_json);
     Services services;
     services.heartbeats = &heartbeats_;
+    services.snapshots = &snapshots_;
     ConfigLoad load = load_config(env, file.path(), registry, services);
     if (!load.config) {
         std::string text;
@@ -19,6 +20,7 @@ RunningSidecar::RunningSidecar(const std::string& config_json, Registry registry
     if (!load.config->state_dir.empty())
         heartbeats_.open(load.config->state_dir + "/heartbeats.json");
     app_ = std::make_unique<App>(*load.config, clock_, random_, *log_, &heartbeats_);
+    snapshots_.attach(&app_->store());
     app_->start();
 }
 

@@ -41,6 +41,7 @@ class RunningSidecar {
     SystemRandom random_;
     std::ostringstream log_text_;
     HeartbeatBoard heartbeats_;
+    SnapshotView snapshots_;
     std::unique_ptr<Log> log_;
     std::unique_ptr<App> app_;
 };
