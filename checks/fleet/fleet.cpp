@@ -21,7 +21,7 @@ namespace {
 constexpr std::int64_t kSummaryTtlMs = 30'000;
 // At most this many pods are read per run (ZRANGE, MGET).
 constexpr int kMaxPods = 200;
-constexpr std::size_t kMaxSummaryBytes = 16 * 1024;
+constexpr std::size_t kMaxSummaryBytes = std::size_t{16} * 1024;
 
 std::int64_t unix_ms(WallTime t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();

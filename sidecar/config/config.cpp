@@ -54,8 +54,11 @@ std::unique_ptr<Check> make_reporting_all(const CheckKind& kind, const CheckCont
     } catch (const SettingError& e) {
         problems.add(e.key(), e.what());
     }
-    for (const auto& [key, message] : problems.items())
-        errors.push_back({where, pointer + "/" + key, message});
+    for (const auto& [key, message] : problems.items()) {
+        std::string at = pointer;
+        at.append("/").append(key);
+        errors.push_back({where, std::move(at), message});
+    }
     return problems.items().empty() ? std::move(made) : nullptr;
 }
 
