@@ -265,19 +265,31 @@ class ProbeHandler final : public Http::Handler {
     std::shared_ptr<Connections> connections_;
 };
 
+Answer live_answer(const ProbeHandler& /*handler*/, const RequestView& v) {
+    return json_answer(v.pages.livez);
+}
+Answer ready_answer(const ProbeHandler& /*handler*/, const RequestView& v) {
+    return json_answer(v.pages.readyz);
+}
+Answer health_answer(const ProbeHandler& /*handler*/, const RequestView& v) {
+    return json_answer(v.trusted ? v.pages.health_trusted : v.pages.health_public);
+}
+
 const Route kRoutes[] = {
-    {"/livez", false, "/livez", kGet | kHead, true, true,
-     [](const ProbeHandler&, const RequestView& v) { return json_answer(v.pages.livez); }},
+    {"/livez", false, "/livez", kGet | kHead, true, true, live_answer},
     {"/vitalz", false, "/vitalz", kGet | kHead, true, true,  // vitals itself, for its own probes
      [](const ProbeHandler&, const RequestView&) { return json_answer(kPingOk); }},
-    {"/readyz", false, "/readyz", kGet | kHead, true, true,
-     [](const ProbeHandler&, const RequestView& v) { return json_answer(v.pages.readyz); }},
+    {"/readyz", false, "/readyz", kGet | kHead, true, true, ready_answer},
     {"/startupz", false, "/startupz", kGet | kHead, false, true,
      [](const ProbeHandler&, const RequestView& v) { return json_answer(v.pages.startupz); }},
-    {"/health", false, "/health", kGet | kHead, true, false,
-     [](const ProbeHandler&, const RequestView& v) {
-         return json_answer(v.trusted ? v.pages.health_trusted : v.pages.health_public);
-     }},
+    // The names people already call, answered as their counterparts: /live and /healthz as
+    // /livez (Kubernetes' older liveness path), /ready as /readyz; /health/ below.
+    {"/live", false, "/live", kGet | kHead, true, true, live_answer},
+    {"/healthz", false, "/healthz", kGet | kHead, true, true, live_answer},
+    {"/ready", false, "/ready", kGet | kHead, true, true, ready_answer},
+    {"/health", false, "/health", kGet | kHead, true, false, health_answer},
+    // "/health/" itself is /health: the article's post-deploy curl and its uptime monitor.
+    {"/health/", false, "/health/", kGet | kHead, true, false, health_answer},
     {"/health/history", false, "/health/history", kGet | kHead, false, false,
      [](const ProbeHandler&, const RequestView& v) {
          return json_answer(v.trusted ? v.pages.history_trusted : v.pages.history_public);

@@ -330,3 +330,28 @@ TEST_CASE("http: connections over a source's share get 503 and are closed, probe
     }
     CHECK(status == 200);
 }
+
+TEST_CASE("the paths people already call answer as their counterparts", "[http]") {
+    ScriptedHttpServer down([](const std::string&) { return http_response(500, "down"); });
+    RunningSidecar sidecar(R"({"checks": {"app": {"kind": "http", "url": "http://127.0.0.1:)" +
+                           std::to_string(down.port()) +
+                           R"(/", "groups": ["ready"], "interval": "200ms"}}})");
+    REQUIRE(sidecar.wait_for_status("app", Status::fail));
+    // Failing readiness, passing liveness: each alias has its counterpart's code and body.
+    for (const auto& [alias, counterpart] :
+         std::vector<std::pair<std::string, std::string>>{{"/health/", "/health"},
+                                                          {"/ready", "/readyz"},
+                                                          {"/live", "/livez"},
+                                                          {"/healthz", "/livez"}}) {
+        INFO(alias);
+        const RawReply a = get(sidecar.port(), alias);
+        const RawReply c = get(sidecar.port(), counterpart);
+        REQUIRE(a.ok);
+        CHECK(a.status == c.status);
+        CHECK(a.body == c.body);
+    }
+    CHECK(get(sidecar.port(), "/ready").status == 503);
+    CHECK(get(sidecar.port(), "/healthz").status == 200);
+    // The article's keyword monitor matches on /health/.
+    CHECK(get(sidecar.port(), "/health/").body.find("\"status\": \"fail\"") != std::string::npos);
+}
