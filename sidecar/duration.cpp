@@ -21,27 +21,51 @@ constexpr Unit kUnits[] = {
 }  // namespace
 
 std::optional<Millis> parse_duration(std::string_view text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-        ++digits;
-    }
-    if (digits == 0 || digits > 12) {
-        return std::nullopt;
-    }
-    std::int64_t value = 0;
-    for (std::size_t i = 0; i < digits; ++i) {
-        value = value * 10 + (text[i] - '0');
-    }
-    const std::string_view suffix = text.substr(digits);
-    for (const Unit& unit : kUnits) {
-        if (suffix == unit.suffix) {
-            if (value > std::numeric_limits<std::int64_t>::max() / unit.millis) {
-                return std::nullopt;
+    // One or more <number>[.<fraction>]<unit>, as Prometheus and Go write them: "250ms",
+    // "1m30s", "1.5s", "1h30m". The total must be whole milliseconds.
+    if (text.empty() || text.size() > 40) return std::nullopt;
+    std::int64_t total = 0;
+    while (!text.empty()) {
+        std::size_t digits = 0;
+        while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+            ++digits;
+        if (digits == 0 || digits > 12) return std::nullopt;
+        std::int64_t whole = 0;
+        for (std::size_t i = 0; i < digits; ++i)
+            whole = whole * 10 + (text[i] - '0');
+        text.remove_prefix(digits);
+        // A fraction, kept as numerator / 10^places.
+        std::int64_t numerator = 0;
+        std::int64_t scale = 1;
+        if (!text.empty() && text.front() == '.') {
+            text.remove_prefix(1);
+            std::size_t places = 0;
+            while (places < text.size() && text[places] >= '0' && text[places] <= '9') {
+                if (places >= 6) return std::nullopt;
+                numerator = numerator * 10 + (text[places] - '0');
+                scale *= 10;
+                ++places;
             }
-            return Millis(value * unit.millis);
+            if (places == 0) return std::nullopt;
+            text.remove_prefix(places);
         }
+        const Unit* unit = nullptr;
+        for (const Unit& u : kUnits) {
+            if (text.substr(0, u.suffix.size()) == u.suffix) {
+                unit = &u;
+                break;
+            }
+        }
+        if (unit == nullptr) return std::nullopt;
+        text.remove_prefix(unit->suffix.size());
+        if (whole > std::numeric_limits<std::int64_t>::max() / unit->millis) return std::nullopt;
+        const std::int64_t part = numerator * unit->millis;
+        if (part % scale != 0) return std::nullopt;  // finer than a millisecond
+        const std::int64_t millis = whole * unit->millis + part / scale;
+        if (millis > std::numeric_limits<std::int64_t>::max() - total) return std::nullopt;
+        total += millis;
     }
-    return std::nullopt;
+    return Millis(total);
 }
 
 std::string format_millis(double seconds) {

@@ -55,7 +55,8 @@ std::vector<StatsdSample> parse_statsd(std::string_view datagram, std::size_t* m
         datagram = nl == std::string_view::npos ? std::string_view() : datagram.substr(nl + 1);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.empty()) continue;
-        // name:value|type[|@rate]
+        // name:value|type[|@rate][|#tag:value,...]: DogStatsD's tags (Gunicorn's
+        // --dogstatsd-tags) and its container id (|c:...) are accepted and not used.
         const auto colon = line.rfind(':', line.find('|'));
         const auto bar = line.find('|');
         StatsdSample s;
@@ -67,13 +68,20 @@ std::vector<StatsdSample> parse_statsd(std::string_view datagram, std::size_t* m
         }
         if (ok) {
             std::string_view rest = line.substr(bar + 1);
-            const auto bar2 = rest.find('|');
-            s.type = std::string(rest.substr(0, bar2));
+            auto field_end = rest.find('|');
+            s.type = std::string(rest.substr(0, field_end));
             ok = s.type == "c" || s.type == "ms" || s.type == "g" || s.type == "h" || s.type == "s";
-            if (ok && bar2 != std::string_view::npos) {
-                const std::string_view rate = rest.substr(bar2 + 1);
-                ok = rate.size() > 1 && rate[0] == '@' && parse_number(rate.substr(1), &s.rate) &&
-                     s.rate > 0 && s.rate <= 1;
+            bool rated = false;
+            while (ok && field_end != std::string_view::npos) {
+                rest = rest.substr(field_end + 1);
+                field_end = rest.find('|');
+                const std::string_view field = rest.substr(0, field_end);
+                if (!rated && field.size() > 1 && field[0] == '@') {
+                    ok = parse_number(field.substr(1), &s.rate) && s.rate > 0 && s.rate <= 1;
+                    rated = true;
+                } else {
+                    ok = field.size() > 1 && (field[0] == '#' || field.substr(0, 2) == "c:");
+                }
             }
         }
         if (ok) {

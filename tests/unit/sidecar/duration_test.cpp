@@ -15,9 +15,18 @@ TEST_CASE("durations parse with every unit", "[duration]") {
     CHECK(parse_duration("0s") == Millis(0));
 }
 
+TEST_CASE("compound and fractional durations, as Prometheus and Go write them", "[duration]") {
+    CHECK(parse_duration("1m30s") == Millis(90'000));
+    CHECK(parse_duration("1h30m") == Millis(5'400'000));
+    CHECK(parse_duration("1.5s") == Millis(1500));
+    CHECK(parse_duration("0.25h") == Millis(900'000));
+    CHECK(parse_duration("2m500ms") == Millis(120'500));
+    CHECK(parse_duration("1d12h") == Millis(129'600'000));
+}
+
 TEST_CASE("malformed durations are rejected", "[duration]") {
-    for (const char* bad :
-         {"", "5", "s", "5 s", "1.5s", "-1s", "5sec", "5S", "ms", "99999999999999h"}) {
+    for (const char* bad : {"", "5", "s", "5 s", "-1s", "5sec", "5S", "ms", "99999999999999h",
+                            "1.s", ".5s", "1m30", "1m 30s", "0.0001s", "1.5ms", "1m30s5"}) {
         INFO(bad);
         CHECK_FALSE(parse_duration(bad).has_value());
     }

@@ -57,6 +57,23 @@ TEST_CASE("statsd lines parse into name, value, type and rate", "[statsd]") {
     CHECK(multi.size() == 2);
 }
 
+TEST_CASE("DogStatsD's tags (gunicorn --dogstatsd-tags) are accepted and not used", "[statsd]") {
+    std::size_t malformed = 0;
+    const auto s = parse_statsd(
+        "gunicorn.requests:1|c|#env:prod,app:shop\n"
+        "gunicorn.request.duration:12.5|ms|@0.5|#env:prod\n"
+        "gunicorn.workers:4|g|#env:prod|c:"
+        "83c0a99c0a54c0c187f461c7980e9b57f3f6a8b0c918c8d93df19a9de6f3fe1d\n",
+        &malformed);
+    CHECK(malformed == 0);
+    REQUIRE(s.size() == 3);
+    CHECK(s[0].name == "gunicorn.requests");
+    CHECK(s[1].rate == 0.5);
+    CHECK(s[2].value == 4);
+    CHECK(parse_statsd("gunicorn.requests:1|c|#", &malformed).empty());     // an empty tag list
+    CHECK(parse_statsd("gunicorn.requests:1|c|tags", &malformed).empty());  // not a field
+}
+
 TEST_CASE("malformed and truncated statsd lines are counted and dropped", "[statsd]") {
     std::size_t malformed = 0;
     const auto s = parse_statsd(
