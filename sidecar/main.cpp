@@ -16,6 +16,7 @@
 #include "sidecar/app.hpp"
 #include "sidecar/cli.hpp"
 #include "sidecar/config/config.hpp"
+#include "sidecar/core/probes.hpp"
 #include "sidecar/core/registry.hpp"
 #include "sidecar/fleet/runs.hpp"
 #include "sidecar/heartbeat/board.hpp"
@@ -242,6 +243,11 @@ int main(int argc, char** argv) {
                            {"redis", config.fleet_redis->redacted()},
                            {"shared_checks", shared}});
     }
+    const bool any_live =
+        std::any_of(config.checks.begin(), config.checks.end(),
+                    [](const CheckConfig& c) { return (c.policy.groups & kGroupLive) != 0; });
+    if (const auto why = unfailable_probes(config.checks.size(), any_live))
+        log.warn("probes_cannot_fail", {{"message", *why}});
     App app(config, clock, random, log, &heartbeats);
     snapshots.attach(&app.store());
     int exit_code = 0;

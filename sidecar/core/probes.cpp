@@ -26,6 +26,16 @@ bool passes(Probe probe, const CheckState& c) {
 
 }  // namespace
 
+std::optional<std::string> unfailable_probes(std::size_t checks, bool any_live) {
+    if (checks == 0)
+        return "no checks: /livez, /readyz and /startupz always pass (set VITALS_APP_URL, or "
+               "add checks)";
+    if (!any_live)
+        return "no check is in group live: /livez always passes (VITALS_APP_URL adds the "
+               "gunicorn check, which counts for it)";
+    return std::nullopt;
+}
+
 bool check_passes(const CheckState& c) {
     const Status s = c.effective();
     return s == Status::ok || s == Status::warn;

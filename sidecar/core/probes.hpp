@@ -8,6 +8,7 @@
 //            than ok (a warning, a non-critical failure, a check not run yet), else ok.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct ProbeVerdict {
 
 ProbeVerdict evaluate(Probe probe, const std::vector<CheckState>& checks);
 Status overall_health(const std::vector<CheckState>& checks);
+
+// Why the probes cannot fail with `checks` checks of which `any_live` counts for /livez (none
+// at all, none in live): said in /health and at start. nullopt when they can.
+std::optional<std::string> unfailable_probes(std::size_t checks, bool any_live);
 
 // For /health/<check>: 200 for ok and warn; 503 for fail, stale and unknown.
 bool check_passes(const CheckState& check);

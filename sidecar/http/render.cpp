@@ -1,5 +1,7 @@
 #include "sidecar/http/render.hpp"
 
+#include <algorithm>
+
 #include "sidecar/core/probes.hpp"
 #include "sidecar/log.hpp"
 
@@ -38,6 +40,12 @@ Response health_response(const Snapshot& s, bool trusted) {
     body["status"] = status_name(overall);
     body["version"] = VITALS_VERSION;
     body["started"] = format_timestamp(s.started);
+    // A liveness probe that cannot fail replaces the app's own probe with nothing: said.
+    const bool any_live = std::any_of(s.checks.begin(), s.checks.end(), [](const CheckState& c) {
+        return (c.policy.groups & kGroupLive) != 0;
+    });
+    if (const auto why = unfailable_probes(s.checks.size(), any_live))
+        body["warnings"] = ordered_json::array({*why});
     body["checks"] = ordered_json::object();
     for (const CheckState& c : s.checks)
         body["checks"][c.name] = check_json(c, trusted, false);

@@ -175,3 +175,20 @@ TEST_CASE("vitals starts on an environment it cannot fully check, and says what 
     vitals.signal(SIGTERM);
     CHECK(vitals.wait_exit(2s));
 }
+
+TEST_CASE("with no check in live, vitals says at start and in /health that /livez cannot fail",
+          "[main]") {
+    ChildProcess vitals({}, {{"VITALS_LISTEN", "127.0.0.1:0"}});
+    const auto warned = vitals.wait_for_line("\"event\":\"probes_cannot_fail\"", 5s);
+    REQUIRE(warned);
+    CHECK(warned->find("always pass") != std::string::npos);
+    const auto start = vitals.wait_for_line("\"event\":\"start\"", 5s);
+    REQUIRE(start);
+    const std::string listen = nlohmann::json::parse(*start)["listen"];
+    const auto port = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+    const auto health = nlohmann::json::parse(get(port, "/health").body);
+    REQUIRE(health.contains("warnings"));
+    CHECK(health["warnings"][0].get<std::string>().find("no checks") == 0);
+    vitals.signal(SIGTERM);
+    CHECK(vitals.wait_exit(2s));
+}
