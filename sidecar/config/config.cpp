@@ -6,6 +6,7 @@
 
 #include "sidecar/clients/redis_client.hpp"
 #include "sidecar/config/declarations.hpp"
+#include "sidecar/config/expand.hpp"
 #include "sidecar/core/roots.hpp"
 #include "sidecar/json.hpp"
 
@@ -194,12 +195,14 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
     ConfigLoad load;
     ConfigErrors& errors = load.errors;
     json file = json::object();
+    std::set<std::string> expanded;
     if (!config_file.empty()) {
         if (auto parsed = read_file(config_file, errors)) file = std::move(*parsed);
         if (!file.is_object()) {
             errors.push_back({config_file, "/", "must be a JSON object"});
             file = json::object();
         }
+        expand_environment(file, env, config_file, "", expanded, errors);
     }
 
     // Server settings: defaults < file < VITALS_* environment.
@@ -226,6 +229,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
 
     Config config;
     config.config_file = config_file;
+    config.expanded = std::move(expanded);
     if (params.has(own_settings().listen)) {
         if (auto listen = ListenAddress::parse(params.str(own_settings().listen))) {
             config.listen = *listen;
@@ -375,6 +379,7 @@ json Config::describe() const {
         entry["shared"] = c.policy.shared;
         out["checks"][c.name] = entry;
     }
+    mask_expanded(out, expanded);
     return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,7 @@ struct Config {
     std::optional<Url> heartbeat_redis;  // where replicas share heartbeat state
     std::optional<Url> fleet_redis;      // where a fleet's pods share runs; none: not shared
     std::string fleet;                   // the fleet's name; empty: from the pod's name
+    std::set<std::string> expanded;      // values ${VAR} put in: masked wherever printed
     std::string heartbeat_prefix;
     std::string config_file;
     std::vector<CheckConfig> checks;
