@@ -17,11 +17,22 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVITALS_WERROR=ON \
  && cmake --build build -j"$(nproc)" \
  && ctest --test-dir build -L unit --output-on-failure
 
-# ca-certificates: rediss://, amqps:// and the tls kind verify against the system's CAs.
+# Six runtime libraries (Pistache, libpqxx, hiredis, librabbitmq, OpenSSL, libcurl), and on
+# purpose: ca-certificates (rediss://, amqps:// and the tls kind verify against the system's
+# CAs) and tzdata (the heartbeat kind's cron schedules name time zones).
 FROM debian:bookworm-slim
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="vitals" \
+      org.opencontainers.image.description="Health sidecar for Django on Kubernetes" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.documentation="README.md and docs/ in the source"
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libpistache0 libpqxx-6.4 libhiredis0.14 librabbitmq4 libssl3 libcurl4 ca-certificates \
+        libpistache0 libpqxx-6.4 libhiredis0.14 librabbitmq4 libssl3 libcurl4 \
+        ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/vitals /usr/local/bin/vitals
 USER 10001:10001
