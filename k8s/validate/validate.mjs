@@ -194,6 +194,10 @@ function podChecks(tree, objects) {
   for (const m of objects.filter((o) => o.kind === "PodMonitor")) {
     const selected = pods.filter((p) => subset(m.spec.selector.matchLabels, p.metadata.labels));
     if (selected.length === 0) fail(`${tree} PodMonitor/${m.metadata.name}`, "selects no pod");
+    // Prometheus selects PodMonitors by label: one without labels is ignored without a word.
+    if (!m.metadata.labels || !m.metadata.labels.release)
+      fail(`${tree} PodMonitor/${m.metadata.name}`,
+           "has no release label, which kube-prometheus-stack's Prometheus selects by");
   }
 }
 
