@@ -216,8 +216,17 @@ function monitoringChecks(tree, objects) {
       let dashboard;
       try { dashboard = JSON.parse(text); } catch (e) { fail(where, `${file}: ${e.message}`); continue; }
       const empty = (dashboard.panels ?? []).filter((p) => !(p.targets ?? []).every((t) => t.expr));
+      // Two apps' checks must not merge: every query is scoped by the variables.
+      const variables = (dashboard.templating?.list ?? []).map((v) => v.name);
+      const missing = ["datasource", "cluster", "namespace", "job"].filter((v) => !variables.includes(v));
+      const unscoped = (dashboard.panels ?? []).filter((p) => !(p.targets ?? []).every(
+        (t) => ["$cluster", "$namespace", "$job"].every((v) => t.expr.includes(v))));
       if (!dashboard.uid || (dashboard.panels ?? []).length === 0 || empty.length > 0)
         fail(where, `${file}: a dashboard needs a uid and panels that each have a query`);
+      else if (missing.length > 0)
+        fail(where, `${file}: no ${missing.join(", ")} variable`);
+      else if (unscoped.length > 0)
+        fail(where, `${file}: not scoped by $cluster, $namespace and $job: ${unscoped.map((p) => p.title).join(", ")}`);
       else rows.push([tree, "ConfigMap", c.metadata.name, `dashboard, ${dashboard.panels.length} panels`]);
     }
   }
