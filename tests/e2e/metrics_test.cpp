@@ -186,6 +186,31 @@ TEST_CASE("metrics: every kind against a real server, and promtool finds nothing
     INFO(said);
     CHECK(said == "exit=0");
 
+    // Every answer of /health and /health/<check>, from every kind, validates against the
+    // published schema (docs/schema), trusted (details, messages) and not.
+    const std::string dir = make_temp_dir("schema");
+    std::string checks_files;
+    const auto health = nlohmann::json::parse(get(sidecar.port(), "/health").body);
+    std::ofstream(dir + "/health.json") << health.dump();
+    std::ofstream(dir + "/public.json") << get(sidecar.port(), "/health", "127.0.0.2").body;
+    for (const auto& item : health["checks"].items()) {
+        const std::string answer = dir + "/" + item.key() + ".json";
+        std::ofstream(answer) << get(sidecar.port(), "/health/" + item.key()).body;
+        checks_files += " '" + answer + "'";
+    }
+    const std::string validate = "python3 " + std::string(VITALS_TESTS_DIR) +
+                                 "/e2e/validate_schema.py " + std::string(VITALS_TESTS_DIR) +
+                                 "/../docs/schema ";
+    const std::string health_said =
+        capture(validate + "health.v1.schema.json '" + dir + "/health.json' '" + dir +
+                "/public.json' 2>&1; echo exit=$?");
+    INFO(health_said);
+    CHECK(health_said == "exit=0");
+    const std::string checks_said =
+        capture(validate + "check.v1.schema.json" + checks_files + " 2>&1; echo exit=$?");
+    INFO(checks_said);
+    CHECK(checks_said == "exit=0");
+
     // Every kind's families went through promtool, not only the core's (waited for above).
     CHECK(metrics.find("\nprocess_resident_memory_bytes ") != std::string::npos);
     CHECK(metrics.find("\nprocess_open_fds ") != std::string::npos);
