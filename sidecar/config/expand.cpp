@@ -47,20 +47,6 @@ bool expand_text(std::string& text, const Environment& env, std::set<std::string
     return true;
 }
 
-std::string escape_pointer(const std::string& key) {
-    std::string out;
-    for (const char c : key) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 void expand_environment(nlohmann::json& value, const Environment& env, const std::string& where,
@@ -78,8 +64,8 @@ void expand_environment(nlohmann::json& value, const Environment& env, const std
         }
     } else if (value.is_object()) {
         for (auto& [key, item] : value.items())
-            expand_environment(item, env, where, pointer + "/" + escape_pointer(key), expanded,
-                               errors);
+            expand_environment(item, env, where, pointer + "/" + escape_pointer_token(key),
+                               expanded, errors);
     } else if (value.is_array()) {
         for (std::size_t i = 0; i < value.size(); ++i)
             expand_environment(value[i], env, where, pointer + "/" + std::to_string(i), expanded,

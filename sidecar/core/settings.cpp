@@ -10,10 +10,6 @@
 
 namespace vitals {
 
-namespace {
-
-using nlohmann::json;
-
 std::string escape_pointer_token(const std::string& key) {
     std::string out;
     for (char c : key) {
@@ -27,6 +23,10 @@ std::string escape_pointer_token(const std::string& key) {
     }
     return out;
 }
+
+namespace {
+
+using nlohmann::json;
 
 std::string number_text(double v) {
     std::ostringstream os;

@@ -87,6 +87,9 @@ using SettingsTable = std::vector<Setting>;
 
 // A configuration problem and where it is: a file (or "environment") and a JSON pointer
 // (or a variable name).
+// A key as one token of a JSON pointer (RFC 6901): '~' as ~0, '/' as ~1.
+std::string escape_pointer_token(const std::string& key);
+
 struct ConfigError {
     std::string where;
     std::string pointer;

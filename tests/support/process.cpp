@@ -1,5 +1,7 @@
 #include "support/process.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -157,6 +159,15 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds limit) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return std::nullopt;
+}
+
+std::uint16_t listening_port(ChildProcess& process, std::chrono::milliseconds limit) {
+    const auto line = process.wait_for_line("\"event\":\"start\"", limit);
+    if (!line) return 0;
+    const auto event = nlohmann::json::parse(*line, nullptr, false);
+    if (!event.is_object() || !event.contains("listen")) return 0;
+    const std::string listen = event["listen"];
+    return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
 }
 
 }  // namespace vitals::testing

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,5 +44,10 @@ class ChildProcess {
     std::string out_;
     bool exited_ = false;
 };
+
+// The port a started vitals listens on, read from its "start" log event; 0 when none came
+// within `limit`.
+std::uint16_t listening_port(ChildProcess& process,
+                             std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 }  // namespace vitals::testing

@@ -37,10 +37,8 @@ std::unique_ptr<Pod> start_pod(const std::string& name, const std::string& confi
         std::map<std::string, std::string>{{"VITALS_LISTEN", "127.0.0.1:0"},
                                            {"HOSTNAME", name},
                                            {"VITALS_FLEET_REDIS_URL", fleet_redis}});
-    const auto start = pod->process->wait_for_line("\"event\":\"start\"", 10s);
-    REQUIRE(start);
-    const std::string listen = json::parse(*start)["listen"];
-    pod->port = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+    pod->port = listening_port(*pod->process);
+    REQUIRE(pod->port != 0);
     return pod;
 }
 

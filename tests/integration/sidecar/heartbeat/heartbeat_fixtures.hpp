@@ -22,10 +22,9 @@ inline RawReply send_raw(std::uint16_t port, const std::string& request) {
 }
 
 inline std::uint16_t port_of(ChildProcess& p) {
-    const auto line = p.wait_for_line("\"event\":\"start\"", 5s);
-    REQUIRE(line);
-    const std::string listen = json::parse(*line)["listen"];
-    return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+    const std::uint16_t port = listening_port(p, 5s);
+    REQUIRE(port != 0);
+    return port;
 }
 
 // Polls /health/<check> until its status is `want`; the last body seen otherwise.

@@ -27,14 +27,6 @@ json detail(const RunningSidecar& sidecar, const std::string& check) {
     return json::parse(get(sidecar.port(), "/health/" + check).body);
 }
 
-// The port a vitals child process listens on, from its start line.
-std::uint16_t listening_port(ChildProcess& vitals) {
-    const auto line = vitals.wait_for_line("\"event\":\"start\"", 5s);
-    REQUIRE(line);
-    const std::string listen = json::parse(*line)["listen"];
-    return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
-}
-
 // Polls /health/<check> until its status is `status`; the seconds it took, or nullopt.
 std::optional<double> seconds_until(std::uint16_t port, const std::string& check,
                                     const std::string& status, std::chrono::seconds limit) {
@@ -152,6 +144,7 @@ TEST_CASE("ping API: the vitals binary flags a 2 s period at 2 s + grace, not at
         "tick": {"kind": "heartbeat", "period": "2s", "grace": "1s", "interval": "1m"}}})");
     ChildProcess vitals({"--config", config.path()}, {{"VITALS_LISTEN", "127.0.0.1:0"}});
     const std::uint16_t port = listening_port(vitals);
+    REQUIRE(port != 0);
     REQUIRE(get(port, "/ping/tick").status == 200);
     const auto pinged = std::chrono::steady_clock::now();
     REQUIRE(seconds_until(port, "tick", "ok", 5s));

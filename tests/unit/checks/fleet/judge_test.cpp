@@ -29,7 +29,7 @@ TEST_CASE("fleet: versions are counted per fleet, and only differing ones are sk
           "v1 (worker: 1); v2 (web: 2)");
 }
 
-TEST_CASE("fleet: skew warns only past its limit; unready pods are counted", "[fleet]") {
+TEST_CASE("fleet: skew warns only past its limit, and unready pods are counted", "[fleet]") {
     const std::vector<PodSummary> pods = {pod("a", "web", "v2", false), pod("c", "worker", "v1")};
     const CheckResult early = judge_fleet(pods, Millis(60'000), Millis(900'000));
     CHECK(early.status == Status::ok);

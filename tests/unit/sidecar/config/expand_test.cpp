@@ -11,7 +11,7 @@ using namespace vitals;
 using namespace vitals::testing;
 using nlohmann::json;
 
-TEST_CASE("${VAR} takes the environment's value; $${ stays literal", "[config][expand]") {
+TEST_CASE("${VAR} takes the environment's value, and $${ stays literal", "[config][expand]") {
     json value = {{"url", "postgres://app:${DB_PASSWORD}@db/shop"},
                   {"list", {"${HOST}", "plain", "$${NOT_A_VAR}", "${ not a ref", "$HOME"}}};
     std::set<std::string> expanded;
