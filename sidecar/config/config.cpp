@@ -121,9 +121,17 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
         static_cast<int>(params.integer(policy_settings().success_threshold));
     check.policy.groups = group_bits(params.strings(policy_settings().groups));
     check.policy.critical = params.boolean(policy_settings().critical);
+    // A check that counts for /livez is about this container (a worker pod's celery_workers
+    // pings its own worker): another pod's result for it would restart the wrong pod.
+    const bool live = (check.policy.groups & kGroupLive) != 0;
     check.policy.shared = params.has(policy_settings().shared)
                               ? params.boolean(policy_settings().shared)
-                              : kind->about == About::shared && kind->fleet_shares_runs;
+                              : kind->about == About::shared && kind->fleet_shares_runs && !live;
+    if (check.policy.shared && live) {
+        errors.push_back({where, pointer + "/shared",
+                          "a check in group live is about this container and is never shared"});
+        return std::nullopt;
+    }
     check.described = describe_settings(params, table);
     check.policy.depends.about = kind->about;
     check.policy.depends.endpoints = endpoints_of(check.described);

@@ -313,3 +313,29 @@ TEST_CASE("values out of range, too large to be numbers, or absurdly nested are 
         CHECK(load.errors[0].message.find("nests deeper than 64") != std::string::npos);
     }
 }
+
+TEST_CASE("a check in live is never shared across the fleet, however its kind defaults",
+          "[config][fleet]") {
+    // A worker pod's own worker: celery_workers pinging one destination counts for /livez.
+    const ConfigLoad worker = load_config({{"CELERY_BROKER_URL", "redis://broker:6379/1"},
+                                           {"VITALS_CELERY_DESTINATION", "celery@worker-0"}},
+                                          "", builtin_registry());
+    REQUIRE(worker.config);
+    bool seen = false;
+    for (const CheckConfig& c : worker.config->checks) {
+        if (c.name == "celery_workers") {
+            seen = true;
+            CHECK_FALSE(c.policy.shared);
+        }
+        if (c.name == "celery_broker") CHECK(c.policy.shared);  // the queue is the fleet's
+    }
+    CHECK(seen);
+    // Asked for by hand: a configuration error, not a silent wrong restart.
+    TempFile file(R"({"checks": {"w": {"kind": "celery_workers", "url": "redis://b:6379/1",
+                                        "groups": ["live"], "shared": true}}})");
+    const ConfigLoad forced = load_config({}, file.path(), builtin_registry());
+    REQUIRE_FALSE(forced.config);
+    REQUIRE(forced.errors.size() == 1);
+    CHECK(forced.errors[0].text().find("/checks/w/shared: a check in group live") !=
+          std::string::npos);
+}
