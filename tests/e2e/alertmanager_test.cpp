@@ -61,21 +61,6 @@ std::string alertmanager_config() {
            "    webhook_configs: [{url: 'WEBHOOK_URL', send_resolved: true}]\n";
 }
 
-struct Pod {
-    std::unique_ptr<ChildProcess> process;
-    std::uint16_t port = 0;
-};
-
-Pod start_pod(const std::string& config, const std::string& name) {
-    Pod pod;
-    pod.process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"--config", config},
-        std::map<std::string, std::string>{{"VITALS_LISTEN", "127.0.0.1:0"}, {"HOSTNAME", name}});
-    pod.port = listening_port(*pod.process);
-    REQUIRE(pod.port != 0);
-    return pod;
-}
-
 bool wait_for(const std::function<bool()>& ready, std::chrono::seconds limit) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
@@ -123,10 +108,10 @@ TEST_CASE("alertmanager: Redis down pages once, with 1 pod and with 5", "[e2e][a
             "broker": {"kind": "celery_broker", "url": ")" +
                         redis.url("", 1) + R"(",
                        "queues": ["celery"], "interval": "500ms"}}})");
-        std::vector<Pod> pods;
+        std::vector<VitalsPod> pods;
         std::vector<PrometheusServer::Target> targets;
         for (int i = 0; i < count; ++i) {
-            pods.push_back(start_pod(config.path(), "web-" + std::to_string(i)));
+            pods.push_back(start_pod("web-" + std::to_string(i), config.path()));
             targets.push_back({pods.back().port, "shop", "web-" + std::to_string(i)});
         }
         AlertmanagerServer alertmanager(alertmanager_config());

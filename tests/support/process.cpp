@@ -161,6 +161,18 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds limit) {
     return std::nullopt;
 }
 
+VitalsPod start_pod(const std::string& name, const std::string& config,
+                    std::map<std::string, std::string> env) {
+    env["VITALS_LISTEN"] = "127.0.0.1:0";
+    env["HOSTNAME"] = name;
+    VitalsPod pod;
+    pod.name = name;
+    pod.process = std::make_unique<ChildProcess>(std::vector<std::string>{"--config", config}, env);
+    pod.port = listening_port(*pod.process);
+    if (pod.port == 0) throw std::runtime_error("vitals " + name + " did not start");
+    return pod;
+}
+
 std::uint16_t listening_port(ChildProcess& process, std::chrono::milliseconds limit) {
     const auto line = process.wait_for_line("\"event\":\"start\"", limit);
     if (!line) return 0;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,16 @@ class ChildProcess {
     std::string out_;
     bool exited_ = false;
 };
+
+// A vitals process playing the pod `name` (its HOSTNAME) on a free loopback port, with
+// `config` and `env` added to the test's environment; throws when it does not start.
+struct VitalsPod {
+    std::string name;
+    std::unique_ptr<ChildProcess> process;
+    std::uint16_t port = 0;
+};
+VitalsPod start_pod(const std::string& name, const std::string& config,
+                    std::map<std::string, std::string> env = {});
 
 // The port a started vitals listens on, read from its "start" log event; 0 when none came
 // within `limit`.

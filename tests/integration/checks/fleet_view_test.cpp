@@ -18,23 +18,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Pod {
-    std::unique_ptr<ChildProcess> process;
-    std::uint16_t port = 0;
-};
-
-Pod start_pod(const std::string& config, const std::string& name, const std::string& version) {
-    Pod pod;
-    pod.process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"--config", config},
-        std::map<std::string, std::string>{
-            {"VITALS_LISTEN", "127.0.0.1:0"}, {"HOSTNAME", name}, {"APP_VERSION", version}});
-    pod.port = listening_port(*pod.process);
-    REQUIRE(pod.port != 0);
-    return pod;
-}
-
-json fleet_of(const Pod& pod) {
+json fleet_of(const VitalsPod& pod) {
     const RawReply r = get(pod.port, "/health/fleet");
     return r.ok ? json::parse(r.body, nullptr, false) : json();
 }
@@ -46,11 +30,11 @@ TEST_CASE("fleet view: every pod seen from any pod, and version skew warns after
     RedisServer redis;
     TempFile config(R"({"checks": {"fleet": {"kind": "fleet", "url": ")" + redis.url() +
                     R"(", "skew_after": "3s", "interval": "300ms"}}})");
-    Pod web1 = start_pod(config.path(), "web-7d9f8b6c4-aaaaa", "v1");
-    Pod web2 = start_pod(config.path(), "web-7d9f8b6c4-bbbbb", "v1");
+    VitalsPod web1 = start_pod("web-7d9f8b6c4-aaaaa", config.path(), {{"APP_VERSION", "v1"}});
+    VitalsPod web2 = start_pod("web-7d9f8b6c4-bbbbb", config.path(), {{"APP_VERSION", "v1"}});
     // Two pods, one version: ok, both listed with their fleet.
     json view;
-    const auto both_seen = [&](const Pod& from, std::size_t count) {
+    const auto both_seen = [&](const VitalsPod& from, std::size_t count) {
         for (int i = 0; i < 100; ++i) {
             view = fleet_of(from);
             if (view.is_object() && view.contains("details") &&
@@ -67,7 +51,7 @@ TEST_CASE("fleet view: every pod seen from any pod, and version skew warns after
 
     // A worker on another version: the skew is seen at once, warned only after 3 s.
     const auto skew_seen_at = std::chrono::steady_clock::now();
-    Pod worker = start_pod(config.path(), "celery-worker-0", "v2");
+    VitalsPod worker = start_pod("celery-worker-0", config.path(), {{"APP_VERSION", "v2"}});
     REQUIRE(both_seen(web1, 3));
     CHECK(view["details"].value("app_versions", "").find("v2 (celery-worker: 1)") !=
           std::string::npos);

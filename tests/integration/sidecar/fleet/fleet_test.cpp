@@ -22,27 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Pod {
-    std::string name;
-    std::unique_ptr<ChildProcess> process;
-    std::uint16_t port = 0;
-};
-
-std::unique_ptr<Pod> start_pod(const std::string& name, const std::string& config,
-                               const std::string& fleet_redis) {
-    auto pod = std::make_unique<Pod>();
-    pod->name = name;
-    pod->process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"--config", config},
-        std::map<std::string, std::string>{{"VITALS_LISTEN", "127.0.0.1:0"},
-                                           {"HOSTNAME", name},
-                                           {"VITALS_FLEET_REDIS_URL", fleet_redis}});
-    pod->port = listening_port(*pod->process);
-    REQUIRE(pod->port != 0);
-    return pod;
-}
-
-json check_of(const Pod& pod) {
+json check_of(const VitalsPod& pod) {
     const RawReply r = get(pod.port, "/health/workers");
     if (!r.ok) return json();
     const json body = json::parse(r.body, nullptr, false);
@@ -90,19 +70,21 @@ TEST_CASE("fleet: a shared check runs once per interval across three pods, each 
     // One pod alone: what a ping round costs the broker over the window.
     long alone = 0;
     {
-        auto pod = start_pod("web-7d9f8b6c4-aaaaa", config.path(), coordination.url());
-        REQUIRE(wait_for([&] { return check_of(*pod).value("status", "") == "ok"; }, 15s));
+        auto pod = start_pod("web-7d9f8b6c4-aaaaa", config.path(),
+                             {{"VITALS_FLEET_REDIS_URL", coordination.url()}});
+        REQUIRE(wait_for([&] { return check_of(pod).value("status", "") == "ok"; }, 15s));
         alone = publishes_over(broker, 6s);
     }
     REQUIRE(alone > 0);
 
-    std::vector<std::unique_ptr<Pod>> pods;
+    std::vector<VitalsPod> pods;
     for (const char* name : {"web-7d9f8b6c4-bbbbb", "web-7d9f8b6c4-ccccc", "web-7d9f8b6c4-ddddd"})
-        pods.push_back(start_pod(name, config.path(), coordination.url()));
+        pods.push_back(
+            start_pod(name, config.path(), {{"VITALS_FLEET_REDIS_URL", coordination.url()}}));
     const auto same_runner = [&] {
         std::string runner;
         for (const auto& pod : pods) {
-            const json c = check_of(*pod);
+            const json c = check_of(pod);
             if (c.value("status", "") != "ok" || !c.contains("details")) return false;
             const std::string by = c["details"].value("checked_by", "");
             if (by.empty() || (!runner.empty() && by != runner)) return false;
@@ -120,19 +102,19 @@ TEST_CASE("fleet: a shared check runs once per interval across three pods, each 
     std::string runner;
     REQUIRE(wait_for(
         [&] {
-            const json c = check_of(*pods[0]);
+            const json c = check_of(pods[0]);
             runner = c.contains("details") ? c["details"].value("checked_by", "") : "";
             return !runner.empty();
         },
         5s));
     auto dead = std::find_if(pods.begin(), pods.end(),
-                             [&](const std::unique_ptr<Pod>& p) { return p->name == runner; });
+                             [&](const VitalsPod& p) { return p.name == runner; });
     REQUIRE(dead != pods.end());
-    (*dead)->process->signal(SIGKILL);
+    dead->process->signal(SIGKILL);
     pods.erase(dead);
     const auto taken_over = [&] {
         for (const auto& pod : pods) {
-            const json c = check_of(*pod);
+            const json c = check_of(pod);
             if (c.value("status", "") != "ok") return false;
             if (!c.contains("details") || c["details"].value("checked_by", runner) == runner)
                 return false;
@@ -145,12 +127,12 @@ TEST_CASE("fleet: a shared check runs once per interval across three pods, each 
     coordination.stop();
     const auto on_their_own = [&] {
         for (const auto& pod : pods) {
-            const json c = check_of(*pod);
+            const json c = check_of(pod);
             if (c.value("status", "") != "ok" || !c.contains("details")) return false;
             if (c["details"].value("fleet", "").find("coordination unavailable") ==
                 std::string::npos)
                 return false;
-            if (c["details"].value("checked_by", "") != pod->name) return false;
+            if (c["details"].value("checked_by", "") != pod.name) return false;
         }
         return true;
     };
@@ -171,9 +153,10 @@ TEST_CASE("fleet: a forged published result is refused and the pod runs the chec
                                                R"("observations":[],"details":{}})")}) {
         INFO(forged);
         REQUIRE(coordination.cli("SET vitals:fleet:web:result:workers '" + forged + "'") == "OK");
-        auto pod = start_pod("web-7d9f8b6c4-eeeee", config.path(), coordination.url());
+        auto pod = start_pod("web-7d9f8b6c4-eeeee", config.path(),
+                             {{"VITALS_FLEET_REDIS_URL", coordination.url()}});
         const auto refused = [&] {
-            const json c = check_of(*pod);
+            const json c = check_of(pod);
             return c.value("status", "") == "ok" && c.contains("details") &&
                    c["details"].value("fleet", "").find("refused") != std::string::npos &&
                    c["details"].value("checked_by", "") == "web-7d9f8b6c4-eeeee";
