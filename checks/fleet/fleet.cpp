@@ -42,6 +42,18 @@ class FleetCheck final : public Check {
         : name_(std::move(name)), o_(std::move(o)), snapshots_(snapshots), clock_(clock) {}
 
     CheckResult run(const Deadline& deadline) override {
+        // The view is informational: Redis gone is the redis check's failure to report, and
+        // here a warning, so that /health's answer does not turn on it twice.
+        try {
+            return view(deadline);
+        } catch (const RedisError& e) {
+            return verdict(Status::warn, std::string("the fleet view is unavailable: ") + e.what(),
+                           Cause::elsewhere);
+        }
+    }
+
+  private:
+    CheckResult view(const Deadline& deadline) {
         RedisClient redis(o_.redis, deadline);
         const std::int64_t now = unix_ms(clock_.wall());
         const std::string index = o_.key_prefix + "pods";
@@ -92,7 +104,6 @@ class FleetCheck final : public Check {
         return result;
     }
 
-  private:
     std::string key(const std::string& pod) const { return o_.key_prefix + "pod:" + pod; }
 
     PodSummary self(std::int64_t now) const {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <thread>
 
+#include "support/make_check.hpp"
 #include "support/net_fixtures.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
@@ -74,4 +75,13 @@ TEST_CASE("fleet view: every pod seen from any pod, and version skew warns after
     CHECK(status.out.find("FLEET (3 pods") != std::string::npos);
     CHECK(status.out.find("celery-worker-0") != std::string::npos);
     CHECK(status.out.find("app versions differ") != std::string::npos);
+}
+
+TEST_CASE("fleet view: Redis unreachable warns and never fails", "[fleet]") {
+    auto check =
+        make_check("fleet", {{"url", "redis://127.0.0.1:" + std::to_string(closed_port()) + "/0"}});
+    const CheckResult r = check->run(Deadline::in(2s));
+    INFO(r.message);
+    CHECK(r.status == Status::warn);
+    CHECK(r.message.find("the fleet view is unavailable") == 0);
 }
