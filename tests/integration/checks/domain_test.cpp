@@ -269,6 +269,20 @@ TEST_CASE("domain: what cannot be asked says why", "[domain]") {
                                 ->run(Deadline::in(5s));
     CHECK(odd.details["rdap_error"].get<std::string>().find("not a JSON object") !=
           std::string::npos);
+    // A hostile answer (the registrar's identifier nested 400,000 deep, 781 KiB) is refused
+    // without recursing: the run says why and the process goes on.
+    write(registry.dir + "/www/rdap/domain/deep.test",
+          R"({"objectClassName": "domain", "entities": [{"roles": ["registrar"], "publicIds":
+          [{"type": "IANA Registrar ID", "identifier": )" +
+              std::string(400'000, '[') + std::string(400'000, ']') + "}]}]}");
+    const CheckResult deep = make_check("domain", {{"domain", "deep.test"},
+                                                   {"bootstrap_url", registry.bootstrap_url()},
+                                                   {"ca_file", registry.cert}})
+                                 ->run(Deadline::in(5s));
+    INFO(deep.details.dump());
+    CHECK(deep.status == Status::warn);
+    CHECK(deep.details["rdap_error"].get<std::string>().find("not a JSON object") !=
+          std::string::npos);
     // A registry that never answers holds the run no longer than its deadline.
     Blackhole hole;
     const auto started = std::chrono::steady_clock::now();
