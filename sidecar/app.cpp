@@ -27,6 +27,8 @@ HttpOptions http_options(const Config& config, HeartbeatBoard* heartbeats) {
     o.threads = config.http_threads;
     o.trusted = config.trusted;
     o.detail_token = config.detail_token;
+    o.page.identity = config.identity;
+    o.page.kinds = config.kinds;
     o.keepalive_timeout = config.keepalive_timeout;
     o.max_connections = config.max_connections;
     o.header_timeout = config.header_timeout;

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -14,7 +15,7 @@
 
 #include "checks/builtin.hpp"
 #include "sidecar/app.hpp"
-#include "sidecar/cli.hpp"
+#include "sidecar/cli/cli.hpp"
 #include "sidecar/config/config.hpp"
 #include "sidecar/core/probes.hpp"
 #include "sidecar/core/registry.hpp"
@@ -30,7 +31,7 @@ constexpr int kExitConfig = 2;
 
 const char kUsage[] =
     "usage: vitals [--config FILE] [--check-config]\n"
-    "       vitals status [--fleet] [URL]\n"
+    "       vitals status [CHECK] [URL] [-o wide|json] [--fleet] [--token TOKEN]\n"
     "       vitals wait [--ready|--live|--startup] [URL] [--timeout 120s]\n"
     "\n"
     "  --config FILE    JSON configuration (default: $VITALS_CONFIG, else none)\n"
@@ -38,7 +39,8 @@ const char kUsage[] =
     "  --version        print the version\n"
     "  --list-metrics   print every metric the check kinds declare (a Markdown table), exit\n"
     "  --list-settings  print every setting: vitals', every check's, each kind's (Markdown), exit\n"
-    "  status           print every check as a table; exit 1 when /health fails\n"
+    "  status           every check as a table, failing first (or CHECK in full); exit 1\n"
+    "                   when /health fails; `vitals status --help` for its options\n"
     "  wait             poll until the probe passes; exit 1 listing the failing checks\n"
     "                   (URL default: http://127.0.0.1:<port of $VITALS_LISTEN or 8686>)\n"
     "\n"
@@ -103,6 +105,21 @@ std::string local_url(const vitals::Environment& env) {
     return "http://127.0.0.1:" + port;
 }
 
+// What `vitals status` and `vitals wait` take from where they run: the local URL, the detail
+// token the pod's own environment holds, and whether stdout is a terminal (colour, width).
+vitals::CliEnvironment cli_environment(const vitals::Environment& env) {
+    vitals::CliEnvironment cli;
+    cli.default_url = local_url(env);
+    if (const auto it = env.find("VITALS_DETAIL_TOKEN"); it != env.end()) cli.token = it->second;
+    const auto term = env.find("TERM");
+    const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+    cli.color =
+        terminal && env.count("NO_COLOR") == 0 && (term == env.end() || term->second != "dumb");
+    winsize size{};
+    if (terminal && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0) cli.width = size.ws_col;
+    return cli;
+}
+
 // Rollouts wait for the old pod to go: whatever its clients or checks do, vitals is gone
 // this long after SIGTERM, well inside Kubernetes' default 30 s grace period.
 constexpr std::chrono::seconds kStopLimit{4};
@@ -136,9 +153,9 @@ int main(int argc, char** argv) {
     mallopt(M_ARENA_MAX, 2);
     if (argc >= 2 && (std::strcmp(argv[1], "status") == 0 || std::strcmp(argv[1], "wait") == 0)) {
         const std::vector<std::string> rest(argv + 2, argv + argc);
-        const std::string url = local_url(read_environment());
-        return std::strcmp(argv[1], "status") == 0 ? cli_status(rest, url, std::cout, std::cerr)
-                                                   : cli_wait(rest, url, std::cout, std::cerr);
+        const CliEnvironment cli = cli_environment(read_environment());
+        return std::strcmp(argv[1], "status") == 0 ? cli_status(rest, cli, std::cout, std::cerr)
+                                                   : cli_wait(rest, cli, std::cout, std::cerr);
     }
     const Arguments args = parse_arguments(argc, argv);
     if (!args.error.empty()) {

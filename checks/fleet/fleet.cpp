@@ -9,6 +9,7 @@
 #include "checks/builtin.hpp"
 #include "checks/fleet/judge.hpp"
 #include "sidecar/clients/redis_client.hpp"
+#include "sidecar/core/identity.hpp"
 #include "sidecar/core/probes.hpp"
 #include "sidecar/fleet/runs.hpp"
 #include "sidecar/json.hpp"
@@ -130,13 +131,6 @@ class FleetCheck final : public Check {
     std::optional<SteadyTime> skew_since_;
 };
 
-std::string first_of(const Environment& env, std::initializer_list<const char*> names) {
-    for (const char* name : names)
-        if (const auto it = env.find(name); it != env.end() && !it->second.empty())
-            return it->second;
-    return "";
-}
-
 }  // namespace
 
 // The fleet kind's settings, each declared once.
@@ -192,9 +186,8 @@ CheckKind fleet_kind() {
         }
         o.pod = ctx.pod_name();
         o.fleet = ctx.params.has(s.fleet) ? ctx.params.str(s.fleet) : fleet_of_pod(o.pod);
-        o.app_version = ctx.params.has(s.app_version)
-                            ? ctx.params.str(s.app_version)
-                            : first_of(ctx.env, {"VITALS_APP_VERSION", "APP_VERSION", "GIT_SHA"});
+        o.app_version =
+            ctx.params.has(s.app_version) ? ctx.params.str(s.app_version) : app_version_of(ctx.env);
         o.skew_after = ctx.params.duration(s.skew_after);
         o.key_prefix = ctx.params.str(s.key_prefix);
         return std::make_unique<FleetCheck>(ctx.name, std::move(o), ctx.services.snapshots,
@@ -202,7 +195,7 @@ CheckKind fleet_kind() {
     };
     // On wherever fleets are: VITALS_FLEET_REDIS_URL, else REDIS_URL.
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
-        const std::string url = first_of(env, {"VITALS_FLEET_REDIS_URL", "REDIS_URL"});
+        const std::string url = first_set(env, {"VITALS_FLEET_REDIS_URL", "REDIS_URL"});
         if (url.empty()) return std::nullopt;
         return nlohmann::json{{"url", url}};
     };

@@ -103,7 +103,7 @@ CheckKind heartbeat_kind() {
         O::gauge("since_success_seconds", U::seconds, "Time since the last success.").headline(),
         O::gauge("last_duration_seconds", U::seconds, "Duration the last run reported."),
         O::gauge("overdue_seconds", U::seconds, "How long past its due time the next ping is.")
-            .headline(),
+            .headline_when_not_zero(),
         O::gauge("due_timestamp_seconds", U::timestamp, "When the next ping is due."),
         O::gauge("runs_in_progress", U::none,
                  "Runs started and not yet finished (each run id, and one started without)."),

@@ -237,6 +237,7 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
 
     Config config;
     config.config_file = config_file;
+    config.identity = pod_identity(env);
     config.expanded = std::move(expanded);
     if (params.has(own_settings().listen)) {
         if (auto listen = ListenAddress::parse(params.str(own_settings().listen))) {
@@ -349,6 +350,11 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
                 config.skipped.push_back({name, why});
             }
         }
+    }
+    for (const CheckConfig& c : config.checks) {
+        if (config.kinds.count(c.kind) != 0) continue;
+        if (const CheckKind* kind = registry.find(c.kind))
+            config.kinds[c.kind] = {kind->summary, kind->settings, c.observations};
     }
     if (errors.empty()) load.config = std::move(config);
     return load;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sidecar/config/trust.hpp"
+#include "sidecar/core/identity.hpp"
 #include "sidecar/core/policy.hpp"
 #include "sidecar/core/registry.hpp"
 #include "sidecar/core/settings.hpp"
@@ -41,6 +43,8 @@ struct Config {
     ListenAddress listen;
     TrustedNetworks trusted;
     std::string detail_token;  // empty: trust by address (and Host) only
+    PodIdentity identity;      // which pod this is, from the downward API's variables
+    std::map<std::string, KindReference> kinds;  // of the checks configured, by kind
     int http_threads = 1;
     std::size_t max_connections = 1024;
     Millis keepalive_timeout{10'000};

@@ -40,6 +40,8 @@ struct ObservationSpec {
     // One of the one or two numbers the status page leads a check's row with; the first a
     // kind declares is also charted over the last hour.
     bool is_headline = false;
+    // A headline only when not zero ("overdue 0 s" says nothing a person needs).
+    bool headline_unless_zero = false;
 
     static ObservationSpec gauge(std::string name, Unit unit, std::string help) {
         return {std::move(name), MetricType::gauge, unit, std::move(help), {}, false};
@@ -56,6 +58,11 @@ struct ObservationSpec {
     }
     ObservationSpec& headline() {
         is_headline = true;
+        return *this;
+    }
+    ObservationSpec& headline_when_not_zero() {
+        is_headline = true;
+        headline_unless_zero = true;
         return *this;
     }
 };

@@ -116,6 +116,14 @@ struct CheckKind {
     bool fleet_shares_runs = true;
 };
 
+// What a kind's checks are and take, for its reference page (/kinds/<kind>): from the
+// kind's declarations, so the page and docs/checks/<kind>.md's tables say the same.
+struct KindReference {
+    std::string summary;
+    SettingsTable settings;
+    std::shared_ptr<const ObservationTable> observations;
+};
+
 class Registry {
   public:
     // Throws std::logic_error for a kind registered twice, whose observations break the

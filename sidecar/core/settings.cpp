@@ -192,7 +192,9 @@ std::string bound_text(const Setting& s, double v) {
     return n.dump();
 }
 
-std::string type_text(const Setting& s) {
+}  // namespace
+
+std::string setting_type_text(const Setting& s) {
     std::string out(setting_type_name(s.type));
     const bool low = std::isfinite(s.min), high = std::isfinite(s.max);
     if (low && high)
@@ -209,7 +211,7 @@ std::string type_text(const Setting& s) {
     return out;
 }
 
-std::string default_text(const Setting& s) {
+std::string setting_default_text(const Setting& s) {
     if (s.is_required) return "required";
     if (s.default_value.is_null()) return "—";
     if (s.default_value.is_string()) {
@@ -218,8 +220,6 @@ std::string default_text(const Setting& s) {
     }
     return "`" + s.default_value.dump() + "`";
 }
-
-}  // namespace
 
 std::string settings_markdown(const SettingsTable& table) {
     const bool any_env = std::any_of(table.begin(), table.end(),
@@ -234,7 +234,7 @@ std::string settings_markdown(const SettingsTable& table) {
         std::string help;
         for (const char c : s.help)
             help += c == '|' ? std::string("\\|") : std::string(1, c);
-        out += type_text(s) + " | " + default_text(s) + " | " + help + " |\n";
+        out += setting_type_text(s) + " | " + setting_default_text(s) + " | " + help + " |\n";
     }
     return out;
 }

@@ -140,6 +140,10 @@ nlohmann::json setting_from_env(const Setting& setting, const std::string& text)
 nlohmann::json describe_settings(const Params& params, const SettingsTable& table);
 
 std::string_view setting_type_name(SettingType type);
+// A setting's type with its bounds and choices ("duration ≥ 1ms", "string: a, b"), and its
+// default as the docs write it (`10s`, required, —).
+std::string setting_type_text(const Setting& s);
+std::string setting_default_text(const Setting& s);
 
 // The table as Markdown, one row per setting: | `key` | type and bounds | default | meaning |
 // (with a column for the environment variable when any setting has one). What

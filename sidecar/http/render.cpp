@@ -34,12 +34,23 @@ Response probe_response(const ProbeVerdict& v, const char* waiting_key) {
     return {v.pass ? 200 : 503, json_text(body)};
 }
 
-Response health_response(const Snapshot& s, bool trusted) {
+ordered_json pod_json(const PodIdentity& id) {
+    ordered_json out = ordered_json::object();
+    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"name", &id.pod},
+                                     {"namespace", &id.namespace_},
+                                     {"node", &id.node},
+                                     {"app_version", &id.app_version}})
+        if (!value->empty()) out[key] = *value;
+    return out;
+}
+
+Response health_response(const Snapshot& s, bool trusted, const PodIdentity& identity) {
     const Status overall = overall_health(s.checks);
     ordered_json body;
     body["status"] = status_name(overall);
     body["version"] = VITALS_VERSION;
     body["started"] = format_timestamp(s.started);
+    if (trusted && !identity.empty()) body["pod"] = pod_json(identity);
     // A liveness probe that cannot fail replaces the app's own probe with nothing: said.
     const bool any_live = std::any_of(s.checks.begin(), s.checks.end(), [](const CheckState& c) {
         return (c.policy.groups & kGroupLive) != 0;
@@ -146,9 +157,17 @@ ordered_json check_json(const CheckState& c, bool trusted, bool with_history) {
     return out;
 }
 
-Rendered render(const Snapshot& s, const Rendered* previous) {
+Rendered render(const Snapshot& s, const Rendered* previous, const PageContext& context) {
     Rendered r;
     r.incidents = s.incidents;
+    if (previous != nullptr && previous->kind_pages) {
+        r.kind_pages = previous->kind_pages;
+    } else {
+        auto pages = std::make_shared<KindPages>();
+        for (const auto& [kind, reference] : context.kinds)
+            pages->emplace(kind, Response{200, render_kind_page(kind, reference)});
+        r.kind_pages = std::move(pages);
+    }
     if (previous != nullptr && previous->incidents == s.incidents &&
         !previous->history_public.body.empty()) {
         r.history_public = previous->history_public;
@@ -160,11 +179,11 @@ Rendered render(const Snapshot& s, const Rendered* previous) {
     r.livez = probe_response(evaluate(Probe::live, s.checks), "failing");
     r.readyz = probe_response(evaluate(Probe::ready, s.checks), "failing");
     r.startupz = probe_response(evaluate(Probe::startup, s.checks), "waiting");
-    r.health_public = health_response(s, false);
-    r.health_trusted = health_response(s, true);
+    r.health_public = health_response(s, false, context.identity);
+    r.health_trusted = health_response(s, true, context.identity);
     r.metrics = {200, render_metrics(s)};
-    r.page_public = {200, render_page(s, false)};
-    r.page_trusted = {200, render_page(s, true)};
+    r.page_public = {200, render_page(s, false, context)};
+    r.page_trusted = {200, render_page(s, true, context)};
     r.page_json_public = {200, render_page_json(s, false)};
     r.page_json_trusted = {200, render_page_json(s, true)};
     r.check_detail.clear();

@@ -308,6 +308,10 @@ const Route kRoutes[] = {
      [](const ProbeHandler&, const RequestView& v) {
          return Answer{v.trusted ? &v.pages.page_trusted : &v.pages.page_public, &media().html};
      }},
+    {"/kinds/", true, "/kinds/<kind>", kGet | kHead, false, false,  // the page's kind links
+     [](const ProbeHandler&, const RequestView& v) {
+         return Answer{&kind_page(v.pages, v.rest), &media().html};
+     }},
     {"/page.json", false, "/page.json", kGet | kHead, false, false,
      [](const ProbeHandler&, const RequestView& v) {
          return json_answer(v.trusted ? v.pages.page_json_trusted : v.pages.page_json_public);
@@ -335,11 +339,12 @@ HttpServer::HttpServer(const Store& store, const Clock& clock, HttpOptions optio
       clock_(clock),
       options_(std::move(options)),
       connections_(std::make_shared<Connections>(ConnectionLimits{options_.max_connections})),
-      pages_(std::make_shared<const Rendered>(render(*store.load()))) {}
+      pages_(std::make_shared<const Rendered>(render(*store.load(), nullptr, options_.page))) {}
 
 void HttpServer::publish(const Snapshot& snapshot) {
     const auto previous = pages_.load();
-    pages_.publish(std::make_shared<const Rendered>(render(snapshot, previous.get())));
+    pages_.publish(
+        std::make_shared<const Rendered>(render(snapshot, previous.get(), options_.page)));
 }
 
 HttpServer::~HttpServer() {

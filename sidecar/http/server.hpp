@@ -40,6 +40,8 @@ struct HttpOptions {
     std::chrono::milliseconds keepalive_timeout{10'000};
     // Where /heartbeat/<name> pings are recorded; null: the route answers 404.
     HeartbeatBoard* heartbeats = nullptr;
+    // Which pod this is, and the kinds configured (each with a page at /kinds/<kind>).
+    PageContext page;
 };
 
 class HttpServer {

@@ -202,7 +202,8 @@ TEST_CASE("the page leads with the key numbers, the failing reason first, and a 
     CHECK(page.find("<div class=\"head\">latency 250.0 ms</div>") != std::string::npos);
     CHECK(page.find("errors total 3\n") != std::string::npos);  // folded under "more"
     CHECK(page.find("<polyline points=\"") != std::string::npos);
-    CHECK(page.find("latency over the last hour: 100.0 ms to 400.0 ms") != std::string::npos);
+    // The trend began 1,000 s ago: the chart spans that, not the hour.
+    CHECK(page.find("latency over the last 16 min: 100.0 ms to 400.0 ms") != std::string::npos);
     CHECK(page.find("<script src=\"/page.js\">") != std::string::npos);
     CHECK(page.find("http-equiv=\"refresh\"") == std::string::npos);  // updated in place
     const auto json = nlohmann::json::parse(render_page_json(snap, true));
