@@ -155,7 +155,14 @@ stack_rabbitmq() {
     local env=(env HOME="$home_env" RABBITMQ_NODENAME="$node" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
         RABBITMQ_NODE_PORT="$STACK_AMQP_PORT" RABBITMQ_DIST_PORT=$((STACK_AMQP_PORT - 10000))
         ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_MNESIA_BASE="$home/mnesia" RABBITMQ_LOG_BASE="$home/log"
-        RABBITMQ_ENABLED_PLUGINS_FILE="$home/plugins" RABBITMQ_CONFIG_FILE="$home/none")
+        RABBITMQ_ENABLED_PLUGINS_FILE="$home/plugins" RABBITMQ_CONFIG_FILE="$home/rabbitmq.conf")
+    # STACK_AMQP_METRICS_PORT (bench/fleet): RabbitMQ's own Prometheus endpoint, whose global
+    # counters say how many messages the broker received, whoever sent them.
+    if [ -n "${STACK_AMQP_METRICS_PORT:-}" ]; then
+        echo "[rabbitmq_prometheus]." >"$home/plugins"
+        printf 'prometheus.tcp.ip = 127.0.0.1\nprometheus.tcp.port = %s\n' \
+            "$STACK_AMQP_METRICS_PORT" >"$home/rabbitmq.conf"
+    fi
     # shellcheck disable=SC2046
     stack_spawn rabbitmq $(stack_as_prefix rabbitmq) "${env[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server
     stack_wait 90 RabbitMQ stack_as rabbitmq "${env[@]}" rabbitmqctl -n "$node" await_startup --timeout 10

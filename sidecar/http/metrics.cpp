@@ -1,9 +1,11 @@
 // Prometheus text exposition format 0.0.4. Labels are check names and kinds (bounded by the
-// configuration) and fixed enumerations; never error text.
+// configuration), fixed enumerations and, for shared checks, the pod that ran them; never
+// error text.
 #include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -217,6 +219,26 @@ std::string render_metrics(const Snapshot& s) {
                      check_label(c) + ",result=\"" +
                          std::string(outcome_name(static_cast<RunOutcome>(i))) + "\"",
                      static_cast<double>(c.runs[i]));
+        }
+    }
+    // A shared check's result is one pod's run, served by every pod (docs/fleets.md): which
+    // pod's, and how old it was when served.
+    if (std::any_of(s.checks.begin(), s.checks.end(),
+                    [](const CheckState& c) { return c.policy.shared; })) {
+        m.family("vitals_check_checked_by", "gauge",
+                 "1, labelled with the pod whose run the last result of a shared check is.");
+        m.family("vitals_check_result_age_seconds", "gauge",
+                 "Age of a shared check's last result when served: 0 when this pod ran it.");
+        for (const CheckState& c : s.checks) {
+            if (!c.policy.shared || !c.has_run() || !c.last->details.is_object()) continue;
+            const auto by = c.last->details.find("checked_by");
+            const auto age = c.last->details.find("checked_age_seconds");
+            if (by != c.last->details.end() && by->is_string())
+                m.sample("vitals_check_checked_by",
+                         check_label(c) + ",pod=\"" + label_value(by->get<std::string>()) + "\"",
+                         1);
+            if (age != c.last->details.end() && age->is_number())
+                m.sample("vitals_check_result_age_seconds", check_label(c), age->get<double>());
         }
     }
     m.family("vitals_check_consecutive_failures", "gauge", "Failed runs in a row.");

@@ -93,6 +93,15 @@ TEST_CASE("fleet: a shared check runs once per interval across three pods, each 
         return true;
     };
     REQUIRE(wait_for(same_runner, 15s));
+    // Every pod's /metrics names the pod whose run it serves: one series per dependency.
+    const std::string ran_by = check_of(pods[0])["details"].value("checked_by", "");
+    for (const auto& pod : pods) {
+        const std::string metrics = get(pod.port, "/metrics").body;
+        CHECK(metrics.find("vitals_check_checked_by{check=\"workers\",pod=\"" + ran_by + "\"} 1") !=
+              std::string::npos);
+        CHECK(metrics.find("vitals_check_result_age_seconds{check=\"workers\"} ") !=
+              std::string::npos);
+    }
     const long three = publishes_over(broker, 6s);
     WARN("pings (PUBLISH) in 6 s: one pod " << alone << ", three pods of one fleet " << three);
     CHECK(three <= alone * 3 / 2);  // the fleet's cost is one pod's, not three
