@@ -207,6 +207,7 @@ CheckKind celery_tasks_kind() {
     kind.name = "celery_tasks";
     kind.summary = "task outcomes, runtimes and queue waits from Celery's events";
     kind.about = About::shared;  // a shared dependency's state
+    kind.explained_by = {"celery_broker"};  // the events come through the broker
     // Its listener runs in every pod whatever the run does: sharing the run saves nothing yet
     // (one listener per fleet would have to follow the run token).
     kind.fleet_shares_runs = false;

@@ -134,6 +134,7 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     }
     check.described = describe_settings(params, table);
     check.policy.depends.about = kind->about;
+    check.policy.depends.explained_by = kind->explained_by;
     check.policy.depends.endpoints = endpoints_of(check.described);
     if (params.has(policy_settings().depends_on))
         check.policy.depends.on = params.str(policy_settings().depends_on);

@@ -26,6 +26,9 @@ struct Dependencies {
     About about = About::shared;
     std::vector<std::string> endpoints;  // "host:port" or a socket path (endpoints_of)
     std::string on;                      // the check named as its parent in configuration
+    // Kinds whose failing check on a shared endpoint explains this one's whatever they are
+    // about (the workers' ping goes through the broker the celery_broker check reads).
+    std::vector<std::string> explained_by;
 };
 
 // Policy the scheduler and probes apply to a check; the check itself never sees it.

@@ -114,6 +114,9 @@ struct CheckKind {
     // Whether a check of a kind About::shared runs once per fleet by default (its `shared`
     // setting decides per check). False where a run reads only this process's memory.
     bool fleet_shares_runs = true;
+    // Kinds (of the same folder) whose failing check on the same endpoint explains a failure
+    // of this kind's: its root (roots.hpp), though both are about a shared dependency.
+    std::vector<std::string> explained_by;
 };
 
 // What a kind's checks are and take, for its reference page (/kinds/<kind>): from the

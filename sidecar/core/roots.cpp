@@ -100,9 +100,14 @@ std::map<std::string, std::string> blocked_by(const std::vector<CheckState>& che
             continue;
         }
         const CheckState* best = nullptr;
+        const auto& explained_by = check->policy.depends.explained_by;
         for (const auto& [other_name, other] : failing) {
             if (other_name == name || !share_endpoint(*check, *other)) continue;
-            if (rank(other->policy.depends.about) >= rank(check->policy.depends.about)) continue;
+            const bool named_kind = std::find(explained_by.begin(), explained_by.end(),
+                                              other->kind) != explained_by.end();
+            if (!named_kind &&
+                rank(other->policy.depends.about) >= rank(check->policy.depends.about))
+                continue;
             if (best == nullptr ||
                 rank(other->policy.depends.about) < rank(best->policy.depends.about))
                 best = other;

@@ -82,3 +82,19 @@ TEST_CASE("only failing checks block, and a configured parent wins", "[roots]") 
                                    check("b", About::shared, json::object(), Status::fail, "a")});
     CHECK(cycle.size() == 2);
 }
+
+TEST_CASE("a kind may name the kinds that explain it on the same endpoint", "[roots]") {
+    const json broker_url = {{"url", "amqp://u:p@rabbit:5672//"}};
+    CheckState broker = check("broker", About::shared, broker_url);
+    broker.kind = "celery_broker";
+    CheckState workers = check("workers", About::shared, broker_url);
+    workers.kind = "celery_workers";
+    workers.policy.depends.explained_by = {"celery_broker"};
+    // Both about a shared state: only the declaration makes the broker the workers' root.
+    const auto roots = blocked_by({workers, broker});
+    CHECK(roots.at("workers") == "broker");
+    CHECK(roots.count("broker") == 0);
+    // Not on the same endpoint: no link.
+    workers.policy.depends.endpoints = endpoints_of(json{{"url", "amqp://u:p@other:5672//"}});
+    CHECK(blocked_by({workers, broker}).empty());
+}
