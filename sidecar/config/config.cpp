@@ -352,11 +352,9 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
             }
         }
     }
-    for (const CheckConfig& c : config.checks) {
-        if (config.kinds.count(c.kind) != 0) continue;
-        if (const CheckKind* kind = registry.find(c.kind))
+    for (const CheckConfig& c : config.checks)
+        if (const CheckKind* kind = registry.find(c.kind); config.kinds.count(c.kind) == 0 && kind)
             config.kinds[c.kind] = {kind->summary, kind->settings, c.observations};
-    }
     if (errors.empty()) load.config = std::move(config);
     return load;
 }
