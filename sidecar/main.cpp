@@ -201,6 +201,8 @@ int main(int argc, char** argv) {
     services.clock = &clock;
     SnapshotView snapshots;  // attached to the App's store once it exists
     services.snapshots = &snapshots;
+    FleetRuns fleet(clock);  // coordinates once the configuration says where
+    services.fleet = &fleet;
     ConfigLoad load = load_config(env, config_file, registry, services);
     if (!load.config) {
         std::cerr << "vitals: the configuration has " << load.errors.size()
@@ -239,23 +241,22 @@ int main(int argc, char** argv) {
             log.info("environment_note", fields);
         }
     }
-    // Checks about a shared dependency's state run once per fleet (docs/fleets.md).
-    std::unique_ptr<FleetRuns> fleet;
+    // Checks about a shared dependency's state run once per fleet (docs/fleets.md), and so do
+    // the parts of checks that read one (they were shared as the configuration was read).
     if (config.fleet_redis) {
         const auto host = env.find("HOSTNAME");
         const std::string pod =
             host != env.end() && !host->second.empty() ? host->second : "vitals";
-        fleet = std::make_unique<FleetRuns>(
-            FleetOptions{*config.fleet_redis,
-                         config.fleet.empty() ? fleet_of_pod(pod) : config.fleet, pod},
-            clock);
+        fleet.coordinate(FleetOptions{*config.fleet_redis,
+                                      config.fleet.empty() ? fleet_of_pod(pod) : config.fleet,
+                                      pod});
         nlohmann::json shared = nlohmann::json::array();
         for (CheckConfig& c : config.checks) {
             if (!c.policy.shared) continue;
-            c.check = fleet->share(c.name, std::move(c.check), c.policy);
+            c.check = fleet.share(c.name, std::move(c.check), c.policy);
             shared.push_back(c.name);
         }
-        log.info("fleet", {{"fleet", fleet->options().fleet},
+        log.info("fleet", {{"fleet", fleet.options().fleet},
                            {"pod", pod},
                            {"redis", config.fleet_redis->redacted()},
                            {"shared_checks", shared}});

@@ -1,164 +1,12 @@
-// postgres: a NEW connection is accepted and answers SELECT 1 (connection exhaustion shows
-// exactly there) from a server in the expected role (a primary that takes writes, or a
-// replica), plus saturation, problem sessions, replication, transaction-ID wraparound and
-// statement statistics read over one long-lived connection.
-#include <pqxx/pqxx>
-
-#include <algorithm>
+// The postgres kind: its settings, observations and factory (the check itself: check.cpp).
 #include <cctype>
-#include <cmath>
-#include <optional>
-#include <set>
-#include <sstream>
 
 #include "checks/builtin.hpp"
+#include "checks/postgres/check.hpp"
 #include "checks/postgres/environment.hpp"
-#include "checks/postgres/judge.hpp"
-#include "checks/postgres/stats.hpp"
 #include "sidecar/clients/postgres.hpp"
 
 namespace vitals::checks {
-
-namespace {
-
-using SteadyClock = std::chrono::steady_clock;
-
-double seconds_since(SteadyClock::time_point t) {
-    return std::chrono::duration<double>(SteadyClock::now() - t).count();
-}
-
-class PostgresCheck final : public Check {
-  public:
-    PostgresCheck(Url url, PostgresLimits limits) : url_(std::move(url)), limits_(limits) {}
-
-    CheckResult run(const Deadline& deadline) override {
-        const PostgresConninfo conninfo = postgres_conninfo(url_, deadline);
-        std::optional<ServerRole> server;
-        CheckResult result = probe_new_connection(conninfo.text, server);
-        if (!conninfo.dropped.empty())
-            result.details["url_options_ignored"] = conninfo.dropped;  // Django's, not libpq's
-        if (result.status == Status::fail) {
-            stats_.reset();  // whatever it was, the server is not taking connections now
-            return result;
-        }
-        Findings findings;
-        if (server) {
-            result.details["server_role"] = server->in_recovery ? "standby" : "primary";
-            judge_role(*server, limits_, findings);
-        }
-        try {
-            judge_reading(read_stats(conninfo.text, deadline, server, result), limits_, findings);
-        } catch (const std::exception& e) {
-            stats_.reset();
-            result.details["stats_error"] = redact_secrets(first_line(e.what()));
-        }
-        findings.conclude(result, result.message);
-        return result;
-    }
-
-  private:
-    // The deadline is inside the connection string (connect_timeout, tcp_user_timeout).
-    static CheckResult probe_new_connection(const std::string& conninfo,
-                                            std::optional<ServerRole>& server) {
-        const auto started = SteadyClock::now();
-        CheckResult r;
-        try {
-            pqxx::connection conn(conninfo);
-            const double connect_seconds = seconds_since(started);
-            const auto query_started = SteadyClock::now();
-            pqxx::nontransaction tx(conn);
-            tx.exec("SELECT 1");
-            const double query_seconds = seconds_since(query_started);
-            r = verdict(Status::ok, "new connection and SELECT 1 in " +
-                                        format_millis(connect_seconds + query_seconds));
-            r.observe("connect_seconds", connect_seconds).observe("query_seconds", query_seconds);
-            // On the same new connection: what a new connection of the app gets.
-            try {
-                const pqxx::row role = tx.exec1(
-                    "SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'");
-                server = ServerRole{role[0].as<bool>(), role[1].as<bool>()};
-                r.observe("in_recovery", server->in_recovery ? 1 : 0);
-            } catch (const std::exception& e) {
-                r.details["role_error"] = redact_secrets(first_line(e.what()));
-            }
-            return r;
-        } catch (const pqxx::sql_error& e) {
-            r = verdict(Status::fail, e.sqlstate() == "57014"
-                                          ? "SELECT 1 exceeded the deadline"
-                                          : "SELECT 1 failed: " + first_line(e.what()));
-        } catch (const std::exception& e) {
-            r = verdict(Status::fail, refused_connection_message(first_line(e.what())));
-        }
-        return r.observe("connect_seconds", seconds_since(started));
-    }
-
-    // Opens (or reuses) the statistics connection and reads every section through it.
-    PostgresReading read_stats(const std::string& conninfo, const Deadline& deadline,
-                               const std::optional<ServerRole>& server, CheckResult& result) {
-        if (!stats_ || !stats_->is_open()) {
-            stats_ = std::make_unique<pqxx::connection>(conninfo);
-            // A pooler (pgBouncer) answers on its own port and hands statements to a server
-            // listening on another: the server's port differs from the one connected to.
-            pqxx::nontransaction probe(*stats_);
-            const int server_port = probe.exec1("SELECT current_setting('port')::int")[0].as<int>();
-            // The port of the host libpq did connect to (of several, in a multi-host URL).
-            const char* connected = stats_->port();
-            pooled_ = connected != nullptr && server_port != std::atoi(connected);
-        }
-        // Through a pooler the statistics connection is closed after each run: in session
-        // pooling a long-lived one would hold a server connection of the pool for good.
-        struct CloseIfPooled {
-            PostgresCheck& check;
-            ~CloseIfPooled() {
-                if (check.pooled_) check.stats_.reset();
-            }
-        } close_if_pooled{*this};
-        if (pooled_) {
-            result.details["pooler"] =
-                "connected through a pooler (pgBouncer or a port mapping): the server listens "
-                "on another port";
-        }
-        // The statement deadline holds for this transaction only (SET LOCAL), so nothing
-        // leaks into a pooled server connection. Statement pooling refuses transactions of
-        // several statements: through a pooler the statistics run without one, guarded by
-        // the socket timeouts and the scheduler.
-        std::unique_ptr<pqxx::transaction_base> holder;
-        if (pooled_) {
-            holder = std::make_unique<pqxx::nontransaction>(*stats_);
-        } else {
-            holder = std::make_unique<pqxx::read_transaction>(*stats_);
-            holder->exec("SET LOCAL statement_timeout = " +
-                         std::to_string(std::max<long long>(deadline.remaining().count(), 1)));
-        }
-        pqxx::transaction_base& tx = *holder;
-
-        PostgresReading reading;
-        const int version = read_saturation(tx, result, reading);
-        read_sessions(tx, limits_, result, reading);
-        read_database(tx, result);
-        if (server && version >= 100000) {
-            optional_section(tx, "replication", result, [&](pqxx::transaction_base& t) {
-                if (server->in_recovery) {
-                    reading.standby = read_standby(t, result);
-                } else {
-                    reading.slots = read_primary(t, result);
-                }
-            });
-        }
-        optional_section(tx, "wraparound", result,
-                         [&](pqxx::transaction_base& t) { read_wraparound(t, result, reading); });
-        reading.slowest_statement_mean_seconds = read_statements(tx, version, limits_.top, result);
-        tx.commit();  // read only; ends the transaction before the connection is reused
-        return reading;
-    }
-
-    Url url_;
-    PostgresLimits limits_;
-    std::unique_ptr<pqxx::connection> stats_;  // the one long-lived connection
-    bool pooled_ = false;                      // stats_ goes through a pooler
-};
-
-}  // namespace
 
 // The postgres kind's settings, each declared once: the table lists these members and the
 // factory reads its values through them.
@@ -329,7 +177,7 @@ CheckKind postgres_kind() {
         t.idle_in_transaction = ctx.params.duration(s.idle_in_transaction);
         t.statement_mean_warn = ctx.params.duration(s.statement_mean_warn);
         t.top = static_cast<int>(ctx.params.integer(s.top));
-        return std::make_unique<PostgresCheck>(std::move(url), t);
+        return make_postgres_check(std::move(url), t, ctx);
     };
     kind.from_env = [](const Environment& env) -> std::optional<nlohmann::json> {
         const PostgresFromEnv found = postgres_from_env(env);

@@ -51,7 +51,8 @@ std::unique_ptr<Check> make_reporting_all(const CheckKind& kind, const CheckCont
     SettingProblems problems;
     std::unique_ptr<Check> made;
     try {
-        made = kind.make(CheckContext{ctx.name, ctx.params, ctx.env, ctx.services, &problems});
+        made = kind.make(
+            CheckContext{ctx.name, ctx.params, ctx.env, ctx.services, &problems, ctx.policy});
     } catch (const SettingError& e) {
         problems.add(e.key(), e.what());
     }
@@ -138,8 +139,12 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     check.policy.depends.endpoints = endpoints_of(check.described);
     if (params.has(policy_settings().depends_on))
         check.policy.depends.on = params.str(policy_settings().depends_on);
-    check.check = make_reporting_all(*kind, CheckContext{name, params, env, services}, where,
-                                     pointer, errors);
+    check.policy.share_parts = params.has(policy_settings().shared)
+                                   ? params.boolean(policy_settings().shared)
+                                   : !live;
+    check.check = make_reporting_all(
+        *kind, CheckContext{name, params, env, services, nullptr, &check.policy}, where, pointer,
+        errors);
     if (!check.check) return std::nullopt;
     return check;
 }
@@ -357,43 +362,6 @@ ConfigLoad load_config(const Environment& env, const std::string& config_file,
             config.kinds[c.kind] = {kind->summary, kind->settings, c.observations};
     if (errors.empty()) load.config = std::move(config);
     return load;
-}
-
-json Config::describe() const {
-    json out;
-    std::string host =
-        listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host;
-    out["listen"] = host + ":" + std::to_string(listen.port);
-    json trusted_list = json::array();
-    for (const Cidr& c : trusted.networks())
-        trusted_list.push_back(c.text);
-    out["trusted"] = trusted_list;
-    out["http_threads"] = http_threads;
-    out["max_connections"] = max_connections;
-    out["keepalive_timeout"] = format_duration(keepalive_timeout);
-    out["header_timeout"] = format_duration(header_timeout);
-    out["stall_after"] = format_duration(stall_after);
-    out["state_dir"] = state_dir;
-    out["heartbeat_redis"] = heartbeat_redis ? heartbeat_redis->redacted() : "";
-    out["heartbeat_prefix"] = heartbeat_prefix;
-    out["fleet_redis"] = fleet_redis ? fleet_redis->redacted() : "";
-    out["fleet"] = fleet;
-    out["skipped"] = json::object();
-    for (const SkippedCheck& skip : skipped)
-        out["skipped"][skip.name] = skip.reason;
-    out["environment"] = json::array();
-    for (const auto& [kind, note] : env_notes)
-        out["environment"].push_back(
-            {{"kind", kind}, {"note", note.text}, {"warning", note.warning}});
-    out["checks"] = json::object();
-    for (const CheckConfig& c : checks) {
-        json entry = c.described;
-        entry["origin"] = c.origin;
-        entry["shared"] = c.policy.shared;
-        out["checks"][c.name] = entry;
-    }
-    mask_expanded(out, expanded);
-    return out;
 }
 
 }  // namespace vitals

@@ -42,6 +42,9 @@ struct CheckPolicy {
     bool critical = true;  // a failure makes /health answer 503
     // Run once per fleet and shared (a shared dependency's state), when the fleet is set up.
     bool shared = false;
+    // A kind about this pod's reach may still run a part about a shared state once per fleet
+    // (FleetParts): unless the check is in live or says shared: false.
+    bool share_parts = false;
     Dependencies depends;
 };
 

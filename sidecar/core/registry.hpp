@@ -31,6 +31,19 @@ struct EnvNote {
 };
 
 class HeartbeatBoard;
+class Check;
+struct CheckPolicy;
+
+// How a kind runs the part of its run that reads a shared dependency's state (the postgres
+// kind's statistics) once per fleet, while the part about this pod's own reach stays its own:
+// `part` runs in the pod holding the part's run token under `key` and its result is read by
+// the others (sidecar/fleet/runs.hpp). Until vitals coordinates a fleet, `part` runs here.
+class FleetParts {
+  public:
+    virtual ~FleetParts() = default;
+    virtual std::unique_ptr<Check> share(const std::string& key, std::unique_ptr<Check> part,
+                                         const CheckPolicy& policy) const = 0;
+};
 
 // Shared parts of vitals a check kind may need, made once in main. Filled by name
 // (services.clock = &clock), never by position: a new member touches only who sets it.
@@ -39,6 +52,7 @@ struct Services {
     const Clock* clock = nullptr;          // the process's clock; none: the system's
     std::string state_dir;  // where a check keeps what survives a restart; empty: memory only
     const SnapshotView* snapshots = nullptr;  // this process's own state, once it runs
+    const FleetParts* fleet = nullptr;        // shares a kind's parts; none: all run here
     // The clock a check reads time from: the injected one, else the system's.
     const Clock& clock_or_system() const;
 };
@@ -62,6 +76,9 @@ struct CheckContext {
     const Environment& env;
     const Services& services;
     SettingProblems* problems = nullptr;  // where refuse() collects; none: it throws
+    // Its schedule and whether its fleet may share its parts (share_parts), for the factory
+    // to read while it makes the check (not to keep); none in a test that makes one alone.
+    const CheckPolicy* policy = nullptr;
     // Refuses a setting whose value is well-typed but unusable, and lets the factory go on to
     // the next (the check it returns is then discarded): a factory refuses what it can with
     // this, and throws SettingError only where nothing after it can be read.

@@ -32,13 +32,11 @@ std::int64_t unix_ms(WallTime t) {
 
 class SharedCheck final : public Check {
   public:
-    SharedCheck(const FleetOptions& options, const Clock& clock, const std::string& name,
-                std::unique_ptr<Check> inner, const CheckPolicy& policy)
-        : options_(options),
-          clock_(clock),
+    SharedCheck(const FleetRuns& runs, std::string key, std::unique_ptr<Check> inner,
+                const CheckPolicy& policy)
+        : runs_(runs),
+          key_(std::move(key)),
           inner_(std::move(inner)),
-          run_key_(options.prefix + options.fleet + ":run:" + name),
-          result_key_(options.prefix + options.fleet + ":result:" + name),
           // The holder keeps the token from run to run (it renews it), so a check with state
           // across runs stays in one pod; it lapses one interval (with its jitter) and one
           // run's deadline after the holder's last run, and the next pod to run takes it.
@@ -52,53 +50,68 @@ class SharedCheck final : public Check {
     void start() override { inner_->start(); }
 
     CheckResult run(const Deadline& deadline) override {
-        std::string holder;
+        if (!runs_.coordinating()) return inner_->run(deadline);  // no fleet: as one pod
+        const FleetOptions& o = runs_.options();
+        const std::string run_key = o.prefix + o.fleet + ":run:" + key_;
+        bool mine = false;
+        std::string holder, text;
         try {
-            RedisClient redis(options_.redis, soon(deadline));
-            const RedisClient::Reply taken = redis.command(
-                {"SET", run_key_, options_.pod, "NX", "PX", std::to_string(token_ms_)}, "SET NX");
-            if (RedisClient::text(*taken) == "OK") return run_and_publish(redis, deadline);
-            redis.set_timeout(kCoordinationTimeout);
-            holder = RedisClient::text(*redis.command({"GET", run_key_}, "GET"));
-            if (holder == options_.pod) {
-                redis.command({"PEXPIRE", run_key_, std::to_string(token_ms_)}, "PEXPIRE");
-                return run_and_publish(redis, deadline);
-            }
-            const std::string text = RedisClient::text(*redis.command({"GET", result_key_}, "GET"));
-            if (!text.empty()) {
-                Expected<Published> published =
-                    decode_published(text, unix_ms(clock_.wall()), max_age_);
-                if (published) return served(*std::move(published));
-                return ran_here(deadline,
-                                "the fleet's result was refused: " + published.error().message);
-            }
-            return ran_here(deadline,
-                            "no result from " + (holder.empty() ? "the fleet" : holder) + " yet");
+            runs_.exchange(soon(deadline), [&](RedisClient& redis) {
+                const RedisClient::Reply taken = redis.command(
+                    {"SET", run_key, o.pod, "NX", "PX", std::to_string(token_ms_)}, "SET NX");
+                mine = RedisClient::text(*taken) == "OK";
+                if (mine) return;
+                holder = RedisClient::text(*redis.command({"GET", run_key}, "GET"));
+                if (holder == o.pod) {
+                    redis.command({"PEXPIRE", run_key, std::to_string(token_ms_)}, "PEXPIRE");
+                    mine = true;
+                    return;
+                }
+                text = RedisClient::text(*redis.command({"GET", result_key()}, "GET"));
+            });
         } catch (const std::exception& e) {
             return ran_here(deadline, std::string("fleet coordination unavailable (") + e.what() +
                                           "): ran here");
         }
+        if (mine) return run_and_publish(deadline);
+        if (!text.empty()) {
+            Expected<Published> published =
+                decode_published(text, unix_ms(runs_.clock().wall()), max_age_);
+            if (published) return served(*std::move(published));
+            return ran_here(deadline,
+                            "the fleet's result was refused: " + published.error().message);
+        }
+        return ran_here(deadline,
+                        "no result from " + (holder.empty() ? "the fleet" : holder) + " yet");
     }
 
   private:
-    Deadline soon(const Deadline& deadline) const {
+    static Deadline soon(const Deadline& deadline) {
         const Deadline coordination = Deadline::in(kCoordinationTimeout);
         return coordination.remaining() < deadline.remaining() ? coordination : deadline;
     }
 
-    CheckResult run_and_publish(RedisClient& redis, const Deadline& deadline) {
+    std::string result_key() const {
+        const FleetOptions& o = runs_.options();
+        return o.prefix + o.fleet + ":result:" + key_;
+    }
+
+    CheckResult run_and_publish(const Deadline& deadline) {
         // The run leaves a fifth of what is left (at most the coordination's timeout) for
         // publishing, or a run that uses its whole deadline would be cut off as a timeout.
         const auto reserve =
             std::min<std::chrono::milliseconds>(kCoordinationTimeout, deadline.remaining() / 5);
         CheckResult result = inner_->run(Deadline(deadline.at() - reserve));
-        mark(result, options_.pod, 0);
+        const FleetOptions& o = runs_.options();
+        mark(result, o.pod, 0);
         try {
-            redis.set_timeout(std::max(deadline.remaining(), std::chrono::milliseconds(1)));
-            redis.command(
-                {"SET", result_key_, encode_published(result, options_.pod, unix_ms(clock_.wall())),
-                 "PX", std::to_string(max_age_.count() * 2)},
-                "SET result");
+            const std::string published =
+                encode_published(result, o.pod, unix_ms(runs_.clock().wall()));
+            runs_.exchange(deadline, [&](RedisClient& redis) {
+                redis.command({"SET", result_key(), published, "PX",
+                               std::to_string(max_age_.count() * 2)},
+                              "SET result");
+            });
         } catch (const std::exception& e) {
             result.details["fleet"] = std::string("ran for the fleet; not published: ") + e.what();
         }
@@ -108,7 +121,7 @@ class SharedCheck final : public Check {
     CheckResult served(Published published) const {
         CheckResult result = std::move(published.result);
         const double age = static_cast<double>(std::max<std::int64_t>(
-                               0, unix_ms(clock_.wall()) - published.at_ms)) /
+                               0, unix_ms(runs_.clock().wall()) - published.at_ms)) /
                            1000.0;
         mark(result, published.pod, age);
         return result;
@@ -116,22 +129,20 @@ class SharedCheck final : public Check {
 
     CheckResult ran_here(const Deadline& deadline, const std::string& why) {
         CheckResult result = inner_->run(deadline);
-        mark(result, options_.pod, 0);
+        mark(result, runs_.options().pod, 0);
         result.details["fleet"] = why;
         return result;
     }
 
-    void mark(CheckResult& result, const std::string& pod, double age_seconds) const {
+    static void mark(CheckResult& result, const std::string& pod, double age_seconds) {
         if (!result.details.is_object()) result.details = nlohmann::json::object();
         result.details["checked_by"] = pod;
         result.details["checked_age_seconds"] = age_seconds;
     }
 
-    const FleetOptions& options_;
-    const Clock& clock_;
+    const FleetRuns& runs_;
+    std::string key_;
     std::unique_ptr<Check> inner_;
-    std::string run_key_;
-    std::string result_key_;
     long long token_ms_;
     Millis max_age_;
 };
@@ -164,12 +175,31 @@ std::string fleet_of_pod(const std::string& pod) {
     return pod;
 }
 
-FleetRuns::FleetRuns(FleetOptions options, const Clock& clock)
-    : options_(std::move(options)), clock_(clock) {}
+FleetRuns::FleetRuns(const Clock& clock) : clock_(clock) {}
 
-std::unique_ptr<Check> FleetRuns::share(const std::string& name, std::unique_ptr<Check> check,
+FleetRuns::~FleetRuns() = default;
+
+void FleetRuns::coordinate(FleetOptions options) {
+    options_ = std::move(options);
+    coordinating_ = true;
+}
+
+std::unique_ptr<Check> FleetRuns::share(const std::string& key, std::unique_ptr<Check> check,
                                         const CheckPolicy& policy) const {
-    return std::make_unique<SharedCheck>(options_, clock_, name, std::move(check), policy);
+    return std::make_unique<SharedCheck>(*this, key, std::move(check), policy);
+}
+
+void FleetRuns::exchange(const Deadline& deadline,
+                         const std::function<void(RedisClient&)>& what) const {
+    std::lock_guard<std::mutex> lock(redis_mutex_);
+    try {
+        if (!redis_) redis_ = std::make_unique<RedisClient>(options_.redis, deadline);
+        redis_->set_timeout(std::max(deadline.remaining(), std::chrono::milliseconds(1)));
+        what(*redis_);
+    } catch (...) {
+        redis_.reset();  // a broken or half-read connection is never reused
+        throw;
+    }
 }
 
 }  // namespace vitals
