@@ -24,18 +24,31 @@ std::string badge_text(const CheckState& c) {
            (c.blocked_by.empty() ? "" : " (blocked by " + c.blocked_by + ")");
 }
 
-// Failing rows first, then warnings, then the rest, each in configuration order.
+// Failing rows first, then warnings, then the rest, each in configuration order; a check
+// blocked by another's failure right under its root (roots.hpp), not among the roots.
 std::vector<const CheckState*> in_page_order(const std::vector<CheckState>& checks) {
-    std::vector<const CheckState*> out;
-    out.reserve(checks.size());
+    std::vector<const CheckState*> ranked;
+    ranked.reserve(checks.size());
     for (const CheckState& c : checks)
-        out.push_back(&c);
+        ranked.push_back(&c);
     const auto rank = [](const CheckState* c) {
         const Status s = c->effective();
         return s == Status::fail ? 0 : s == Status::warn ? 1 : 2;
     };
-    std::stable_sort(out.begin(), out.end(),
+    std::stable_sort(ranked.begin(), ranked.end(),
                      [&](const CheckState* a, const CheckState* b) { return rank(a) < rank(b); });
+    const auto is_root = [&](const std::string& name) {
+        return std::any_of(checks.begin(), checks.end(),
+                           [&](const CheckState& c) { return c.name == name; });
+    };
+    std::vector<const CheckState*> out;
+    out.reserve(checks.size());
+    for (const CheckState* c : ranked) {
+        if (!c->blocked_by.empty() && is_root(c->blocked_by)) continue;  // under its root
+        out.push_back(c);
+        for (const CheckState* blocked : ranked)
+            if (blocked->blocked_by == c->name) out.push_back(blocked);
+    }
     return out;
 }
 
@@ -117,13 +130,15 @@ std::string check_row(const CheckState& c, const Snapshot& s, bool trusted) {
     const Shown numbers = shown(c, now, trusted);
     const Said words = said(c, trusted);
     const Chart trend = chart(c, s.published);
-    std::string html = "<tr class=\"check\" data-check=\"" + escape_html(c.name) +
-                       "\" data-status=\"" + std::string(status_name(st)) +
-                       "\"><td><a class=\"name\" href=\"/health/" + escape_html(c.name) +
-                       "\" title=\"this check as JSON\"><b>" + escape_html(c.name) +
-                       "</b></a><br><small><a class=\"kind\" href=\"/kinds/" + escape_html(c.kind) +
-                       "\" title=\"what this kind checks\">" + escape_html(c.kind) +
-                       "</a></small><div class=\"groups\">";
+    std::string html =
+        "<tr class=\"check\" data-check=\"" + escape_html(c.name) + "\" data-status=\"" +
+        std::string(status_name(st)) + "\"" +
+        (c.blocked_by.empty() ? "" : " data-root=\"" + escape_html(c.blocked_by) + "\"") +
+        "><td><a class=\"name\" href=\"/health/" + escape_html(c.name) +
+        "\" title=\"this check as JSON\"><b>" + escape_html(c.name) +
+        "</b></a><br><small><a class=\"kind\" href=\"/kinds/" + escape_html(c.kind) +
+        "\" title=\"what this kind checks\">" + escape_html(c.kind) +
+        "</a></small><div class=\"groups\">";
     for (const char* group : group_names(c))
         html += std::string("<span class=\"grp\">") + group + "</span>";
     html += "</div></td><td>" + status_badge(st, badge_text(c)) + "<br><small class=\"since\">" +
@@ -245,6 +260,7 @@ std::string render_page_json(const Snapshot& s, bool trusted) {
         checks.push_back({{"name", c.name},
                           {"status", status_name(c.effective())},
                           {"badge", badge_text(c)},
+                          {"root", c.blocked_by},
                           {"since", ago(c.since, s.published)},
                           {"reason", words.reason},
                           {"headline", headline_of(c, numbers)},

@@ -33,6 +33,9 @@ const char* page_style() {
         "#disconnected{position:sticky;top:0;z-index:1;padding:.6em .8em;margin:0 0 1em;"
         "background:#c62828;color:#fff;font-weight:600;border-radius:3px}"
         "body[data-stale=true] table.checks{opacity:.55}"
+        // A check blocked by another's failure sits under its root, indented and quieter.
+        "tr.check[data-root] td:first-child{padding-left:1.8em}"
+        "tr.check[data-root] .reason{font-size:1em;font-weight:400}"
         "@media (prefers-color-scheme:dark){"
         "body{color:#e6e6e6;background:#121212}a{color:#90caf9}td,th{border-color:#333}"
         ".grp{color:#e8eaf6;background:#283593}.where,.identity,#counts{color:#bdbdbd}"
@@ -102,6 +105,7 @@ const std::string& page_script() {
       const row = document.querySelector('tr.check[data-check="' + CSS.escape(c.name) + '"]');
       if (!row) { location.reload(); return; }
       row.dataset.status = c.status;
+      if (c.root) row.dataset.root = c.root; else delete row.dataset.root;
       const badge = row.querySelector(".st");
       badge.textContent = c.badge;
       badge.className = "st " + c.status;

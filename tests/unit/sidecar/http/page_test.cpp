@@ -185,3 +185,25 @@ TEST_CASE("page: the fleet panel sits at the top, for trusted callers", "[page]"
     CHECK(json["fleet"]["rows"][1][0] == "worker-1");
     CHECK(render_page(s, false).find("id=\"fleet\"") == std::string::npos);
 }
+
+TEST_CASE("page: a check blocked by another's failure sits right under its root", "[page]") {
+    Snapshot s;
+    s.published = kPublished;
+    CheckState workers = row("workers", Status::fail);
+    workers.blocked_by = "cache";
+    CheckState beat = row("beat", Status::fail);
+    beat.blocked_by = "db";
+    s.checks = {row("app", Status::ok), workers, row("db", Status::fail), beat,
+                row("cache", Status::fail)};
+    // Roots in page order (failing, configuration order), each followed by what it blocks.
+    const std::vector<std::string> expected = {"db", "beat", "cache", "workers", "app"};
+    const std::string page = render_page(s, true);
+    CHECK(row_order(page) == expected);
+    CHECK(page.find("data-check=\"workers\" data-status=\"fail\" data-root=\"cache\">") !=
+          std::string::npos);
+    CHECK(page.find("data-check=\"db\" data-status=\"fail\">") != std::string::npos);
+    const auto json = nlohmann::json::parse(render_page_json(s, true));
+    CHECK(json["checks"][3]["name"] == "workers");
+    CHECK(json["checks"][3]["root"] == "cache");
+    CHECK(json["checks"][3]["badge"] == "fail (blocked by cache)");
+}
