@@ -22,11 +22,13 @@ import * as apps from "kubernetes-models/apps/v1";
 import * as core from "kubernetes-models/v1";
 import * as networking from "kubernetes-models/networking.k8s.io/v1";
 import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import * as gateway from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const k8s = path.resolve(here, "..");
 const vitals = process.argv[2];
-const trees = ["base", "overlays/no-native-sidecar", "monitoring", "validate/plain"];
+const trees = ["base", "overlays/no-native-sidecar", "monitoring", "validate/plain",
+               "validate/install", "uptime"];
 
 const models = {
   "apps/v1/Deployment": [apps.Deployment, "kubernetes-models/apps/v1", "IDeployment"],
@@ -34,6 +36,11 @@ const models = {
   "v1/ConfigMap": [core.ConfigMap, "kubernetes-models/v1", "IConfigMap"],
   "networking.k8s.io/v1/NetworkPolicy": [
     networking.NetworkPolicy, "kubernetes-models/networking.k8s.io/v1", "INetworkPolicy"],
+  "networking.k8s.io/v1/Ingress": [
+    networking.Ingress, "kubernetes-models/networking.k8s.io/v1", "IIngress"],
+  "gateway.networking.k8s.io/v1beta1/HTTPRoute": [
+    gateway.HTTPRoute, "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1",
+    "IHTTPRoute"],
   "monitoring.coreos.com/v1/PodMonitor": [
     monitoring.PodMonitor, "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1",
     "IPodMonitor"],
@@ -163,6 +170,16 @@ function podChecks(tree, objects) {
       if (probePath(app, probe) !== want || port(app, probe) !== 8686)
         fail(where, `${app.name}'s ${probe} must ask vitals' ${want} on 8686`);
     }
+    // No silent always-pass: unless the pod says it serves no HTTP app (VITALS_APP_URL ""),
+    // the gunicorn check watches the app, so /livez can fail.
+    const appUrl = (sidecar.env ?? []).find((e) => e.name === "VITALS_APP_URL");
+    if (!appUrl) fail(where, "the sidecar sets no VITALS_APP_URL: /livez would always pass");
+    else if (d.metadata.name !== "worker" && !appUrl.value)
+      fail(where, "VITALS_APP_URL is empty in a pod that serves HTTP");
+    else if (d.metadata.name === "worker" && appUrl.value)
+      fail(where, "a worker serves no HTTP: its VITALS_APP_URL must be empty");
+    if (tree === "validate/install" && !sidecar.image.startsWith("registry.example.com/"))
+      fail(where, `images: did not name the pushed image (${sidecar.image})`);
     if (d.metadata.name === "web") {
       if (probePath(app, "readinessProbe") !== "/readyz")
         fail(where, "the web container's readinessProbe must ask vitals' /readyz");
@@ -203,6 +220,26 @@ function podChecks(tree, objects) {
 
 // The PrometheusRule ships the same groups as the plain rules file that promtool tests, and
 // the dashboard ConfigMap is one Grafana's sidecar picks up, with a query in every panel.
+// What goes out to the internet: /health and /health/ on vitals' port, nothing else.
+function uptimeChecks(tree, objects) {
+  const allowed = new Set(["/health", "/health/"]);
+  for (const o of objects.filter((x) => x.kind === "Ingress" || x.kind === "HTTPRoute")) {
+    const where = `${tree} ${o.kind}/${o.metadata.name}`;
+    const routes = o.kind === "Ingress"
+      ? (o.spec.rules ?? []).flatMap((r) => r.http?.paths ?? []).map((p) => ({
+          path: p.path, exact: p.pathType === "Exact", port: p.backend?.service?.port?.name}))
+      : (o.spec.rules ?? []).flatMap((r) => (r.matches ?? []).flatMap((m) =>
+          (r.backendRefs ?? []).map((b) => ({
+            path: m.path?.value, exact: m.path?.type === "Exact", port: b.port}))));
+    const wrong = routes.filter((r) => !allowed.has(r.path) || !r.exact ||
+                                       (r.port !== "vitals" && r.port !== 8686));
+    if (routes.length === 0) fail(where, "routes nothing");
+    else if (wrong.length > 0)
+      fail(where, `exposes more than /health on vitals' port: ${JSON.stringify(wrong)}`);
+    else rows.push([tree, o.kind, o.metadata.name, `only ${[...allowed].join(" and ")}, exact`]);
+  }
+}
+
 function monitoringChecks(tree, objects) {
   for (const r of objects.filter((o) => o.kind === "PrometheusRule")) {
     const plain = parseYaml(readFileSync(path.join(k8s, "monitoring/rules.yaml"), "utf8"));
@@ -272,6 +309,7 @@ for (const tree of trees) {
   typePass(tree, objects);
   podChecks(tree, objects);
   monitoringChecks(tree, objects);
+  uptimeChecks(tree, objects);
 }
 
 for (const [tree, kind, name, result] of rows)
