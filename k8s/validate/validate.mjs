@@ -13,7 +13,7 @@
 //      gets the same; the PrometheusRule holds rules.yaml's groups; the dashboard has queries.
 // Usage: node validate.mjs [path/to/vitals]   (exit 1 on any problem, each one listed)
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -258,6 +258,16 @@ function monitoringChecks(tree, objects) {
       const missing = ["datasource", "cluster", "namespace", "job"].filter((v) => !variables.includes(v));
       const unscoped = (dashboard.panels ?? []).filter((p) => !(p.targets ?? []).every(
         (t) => ["$cluster", "$namespace", "$job"].every((v) => t.expr.includes(v))));
+      // Every panel links to the docs page of its check kind, under the docs variable, and
+      // the page exists in this repository.
+      const docs = path.join(k8s, "..", "docs");
+      const unlinked = (dashboard.panels ?? []).filter((p) => !(p.links ?? []).some((l) => {
+        const m = /^\$\{docs\}\/([^#]+)/.exec(l.url ?? "");
+        return m && existsSync(path.join(docs, m[1]));
+      }));
+      if (!variables.includes("docs")) fail(where, `${file}: no docs variable for the panels' links`);
+      else if (unlinked.length > 0)
+        fail(where, `${file}: no link to an existing docs page: ${unlinked.map((p) => p.title).join(", ")}`);
       if (!dashboard.uid || (dashboard.panels ?? []).length === 0 || empty.length > 0)
         fail(where, `${file}: a dashboard needs a uid and panels that each have a query`);
       else if (missing.length > 0)
