@@ -77,8 +77,12 @@ TEST_CASE("e2e: VITALS_APP_URL alone checks Gunicorn and the static files", "[e2
 }
 
 TEST_CASE("e2e: requests through Gunicorn show up in the statsd numbers", "[e2e]") {
+    // Plain statsd lines, and DogStatsD's with tags (a team that also feeds Datadog).
+    const std::string tags = GENERATE(as<std::string>{}, "", "env:prod,service:shop");
+    INFO("--dogstatsd-tags '" << tags << "'");
     const std::uint16_t statsd = free_udp_port();
     GunicornServer app(3, statsd, false);
+    app.dogstatsd_tags(tags);
     // vitals first: Gunicorn reports its worker count once, when it starts.
     RunningSidecar sidecar(
         gunicorn_config(app, statsd, "", false));  // only the check's own probes add requests

@@ -54,6 +54,10 @@ void GunicornServer::start() {
     if (statsd_port_ != 0) {
         args.push_back("--statsd-host");
         args.push_back("127.0.0.1:" + std::to_string(statsd_port_));
+        if (!dogstatsd_tags_.empty()) {
+            args.push_back("--dogstatsd-tags");
+            args.push_back(dogstatsd_tags_);
+        }
     }
     args.push_back("shop.wsgi:application");
     const std::string env_static = "STATIC_ROOT=" + static_root_;

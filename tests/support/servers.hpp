@@ -146,6 +146,8 @@ class GunicornServer {
     std::string url(const std::string& path = "/") const;
     // Before start(): bind to this Unix socket (--bind unix:PATH) instead of the port.
     void bind_unix(const std::string& path) { unix_socket_ = path; }
+    // Before start(): statsd lines in DogStatsD's form, with these tags (--dogstatsd-tags).
+    void dogstatsd_tags(const std::string& tags) { dogstatsd_tags_ = tags; }
     void start();
     // SIGKILL to the master and every worker (its process group).
     void kill();
@@ -158,6 +160,7 @@ class GunicornServer {
     std::string static_root_;
     int workers_;
     std::uint16_t statsd_port_;
+    std::string dogstatsd_tags_;
     bool manifest_;
     std::string unix_socket_;
     pid_t pid_ = -1;
