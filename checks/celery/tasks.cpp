@@ -1,7 +1,10 @@
 // celery_tasks: task outcomes from Celery's own events, as celery-exporter and Flower read
 // them. A background thread holds one connection to the broker, subscribed to `celeryev`,
 // and tallies what arrives (events.cpp); each run judges the tally. The probe path never
-// touches the broker: it reads the last result like every other check's.
+// touches the broker: it reads the last result like every other check's. In a fleet the
+// listener follows the runs: a pod whose check has not run for three intervals (another pod
+// of its fleet runs it, docs/fleets.md) closes its connection until its check runs again,
+// so the broker fans events out to one listener per fleet, not one per pod.
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -10,6 +13,7 @@
 #include "checks/celery/celery.hpp"
 #include "checks/celery/environment.hpp"
 #include "checks/celery/events.hpp"
+#include "sidecar/core/policy.hpp"
 #include "sidecar/json.hpp"
 #include "sidecar/url.hpp"
 
@@ -33,12 +37,13 @@ double unix_seconds(WallTime t) {
 class CeleryTasksCheck final : public Check {
   public:
     CeleryTasksCheck(Url url, KombuOptions kombu, TaskTallyOptions options, TaskLimits limits,
-                     bool enable_events, const Clock& clock)
+                     bool enable_events, Millis idle_after, const Clock& clock)
         : url_(std::move(url)),
           kombu_(std::move(kombu)),
           tally_(std::move(options)),
           limits_(std::move(limits)),
           enable_events_(enable_events),
+          idle_after_(idle_after),
           clock_(clock) {}
 
     ~CeleryTasksCheck() override {
@@ -51,6 +56,7 @@ class CeleryTasksCheck final : public Check {
     }
 
     void start() override {
+        last_run_ = SteadyClock::now();  // before the listener: it reads it under the lock
         listener_ = std::thread([this] { listen(); });
     }
 
@@ -60,10 +66,12 @@ class CeleryTasksCheck final : public Check {
         std::string error;
         {
             std::lock_guard<std::mutex> lock(mutex_);
+            last_run_ = SteadyClock::now();
             view = tally_.view(unix_seconds(clock_.wall()));
             listening = listening_;
             error = error_;
         }
+        wake_.notify_all();  // an idle listener listens again
         if (!listening) view.not_listening = error.empty() ? std::string("connecting") : error;
         CheckResult result = judge_tasks(view, limits_);
         if (!listening) return result;
@@ -99,6 +107,13 @@ class CeleryTasksCheck final : public Check {
         Millis pause{1000};
         std::vector<std::string> bodies;
         while (!stopping()) {
+            if (idle()) {  // another pod runs the check: wait for a run here
+                std::unique_lock<std::mutex> lock(mutex_);
+                listening_ = false;
+                error_ = "idle: another pod of the fleet runs this check";
+                wake_.wait(lock, [this] { return stopping_ || !idle_locked(); });
+                continue;
+            }
             try {
                 auto broker = connect_celery_broker(url_, Deadline::in(Millis(2000)), kombu_);
                 broker->subscribe_events();
@@ -108,7 +123,7 @@ class CeleryTasksCheck final : public Check {
                     error_.clear();
                 }
                 pause = Millis(1000);
-                while (!stopping()) {
+                while (!stopping() && !idle()) {
                     bodies.clear();
                     broker->next_events(Millis(200), kBatch, bodies);
                     if (bodies.empty()) continue;
@@ -142,6 +157,13 @@ class CeleryTasksCheck final : public Check {
         return stopping_;
     }
 
+    // Not run here for idle_after: the fleet's run token is another pod's.
+    bool idle() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return idle_locked();
+    }
+    bool idle_locked() const { return SteadyClock::now() - last_run_ > idle_after_; }
+
     Url url_;
     KombuOptions kombu_;
     std::mutex mutex_;  // guards everything below it, shared with the listener
@@ -150,8 +172,10 @@ class CeleryTasksCheck final : public Check {
     bool listening_ = false;
     std::string error_;
     bool stopping_ = false;
+    SteadyClock::time_point last_run_{};  // the last run, or start()
     TaskLimits limits_;
     bool enable_events_;
+    Millis idle_after_;  // three intervals
     const Clock& clock_;
     std::optional<SteadyClock::time_point> asked_;  // run()'s own
     std::thread listener_;
@@ -206,11 +230,8 @@ CheckKind celery_tasks_kind() {
     CheckKind kind;
     kind.name = "celery_tasks";
     kind.summary = "task outcomes, runtimes and queue waits from Celery's events";
-    kind.about = About::shared;  // a shared dependency's state
+    kind.about = About::shared;             // a shared dependency's state
     kind.explained_by = {"celery_broker"};  // the events come through the broker
-    // Its listener runs in every pod whatever the run does: sharing the run saves nothing yet
-    // (one listener per fleet would have to follow the run token).
-    kind.fleet_shares_runs = false;
     kind.default_groups = {};
     kind.settings = s.table();
     using O = ObservationSpec;
@@ -253,9 +274,12 @@ CheckKind celery_tasks_kind() {
                 limits.runtime_p95[task] = static_cast<double>(limit->count()) / 1000;
             }
         }
+        // Three intervals without a run here, and the listener rests: another pod runs it.
+        const Millis idle_after =
+            ctx.policy != nullptr ? 3 * ctx.policy->interval : Millis(std::chrono::hours(24));
         return std::make_unique<CeleryTasksCheck>(
             celery_broker_url(ctx.params, s.url), kombu_settings().read(ctx.params),
-            std::move(options), std::move(limits), ctx.params.boolean(s.enable_events),
+            std::move(options), std::move(limits), ctx.params.boolean(s.enable_events), idle_after,
             ctx.services.clock_or_system());
     };
     // Opt-in: a long-lived connection and every event, per pod.
