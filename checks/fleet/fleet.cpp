@@ -48,6 +48,7 @@ class FleetCheck final : public Check {
         try {
             return view(deadline);
         } catch (const RedisError& e) {
+            redis_.reset();  // a broken or half-read connection is never reused
             return verdict(Status::warn, std::string("the fleet view is unavailable: ") + e.what(),
                            Cause::elsewhere);
         }
@@ -55,7 +56,11 @@ class FleetCheck final : public Check {
 
   private:
     CheckResult view(const Deadline& deadline) {
-        RedisClient redis(o_.redis, deadline);
+        // One connection kept from run to run (this check's thread alone uses it): every pod
+        // reconnecting each interval would be a connection a pod per interval for Redis.
+        if (!redis_) redis_ = std::make_unique<RedisClient>(o_.redis, deadline);
+        RedisClient& redis = *redis_;
+        redis.set_timeout(std::max(deadline.remaining(), Millis(1)));
         const std::int64_t now = unix_ms(clock_.wall());
         const std::string index = o_.key_prefix + "pods";
         redis.command({"SET", key(o_.pod), summary_json(self(now)).dump(), "PX",
@@ -129,6 +134,7 @@ class FleetCheck final : public Check {
     const SnapshotView* snapshots_;
     const Clock& clock_;
     std::optional<SteadyTime> skew_since_;
+    std::unique_ptr<RedisClient> redis_;  // kept between runs; reset after an error
 };
 
 }  // namespace
