@@ -268,9 +268,11 @@ CheckKind celery_tasks_kind() {
         if (ctx.params.has(s.runtime_p95)) {
             for (const auto& [task, text] : ctx.params.string_map(s.runtime_p95)) {
                 const auto limit = parse_duration(text);
-                if (!limit)
-                    throw SettingError(s.runtime_p95.key,
-                                       task + ": \"" + text + "\" is not a duration (\"30s\")");
+                if (!limit) {
+                    std::string why = task;
+                    why += ": \"" + text + "\" is not a duration (\"30s\")";
+                    throw SettingError(s.runtime_p95.key, why);
+                }
                 limits.runtime_p95[task] = static_cast<double>(limit->count()) / 1000;
             }
         }
