@@ -69,17 +69,17 @@ void HeartbeatBoard::open(const std::string& state_file) {
 
 void HeartbeatBoard::share(const Url& redis, const std::string& prefix) {
     std::lock_guard<std::mutex> lock(mutex_);
-    shared_.emplace(redis, prefix);
+    shared_ = std::make_shared<const SharedHeartbeats>(redis, prefix);
 }
 
 bool HeartbeatBoard::shared() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return shared_.has_value();
+    return shared_ != nullptr;
 }
 
 std::optional<std::string> HeartbeatBoard::refresh(const std::string& name,
                                                    const Deadline& deadline) {
-    std::optional<SharedHeartbeats> shared;
+    std::shared_ptr<const SharedHeartbeats> shared;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!shared_) return std::nullopt;
@@ -199,7 +199,7 @@ void HeartbeatBoard::writer_loop() {
         std::set<std::string> names;
         names.swap(unwritten_);
         const bool to_file = !file_.empty();
-        const std::optional<SharedHeartbeats> shared = shared_;
+        const std::shared_ptr<const SharedHeartbeats> shared = shared_;
         lock.unlock();
         // Never the end of the writer (or of vitals): a file that cannot be written is
         // reported and given up on; Redis is tried again a second later.

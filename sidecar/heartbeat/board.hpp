@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -83,7 +84,7 @@ class HeartbeatBoard {
 
     const Clock& clock_;
     std::string file_;
-    std::optional<SharedHeartbeats> shared_;
+    std::shared_ptr<const SharedHeartbeats> shared_;  // its connection outlives a swap
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::map<std::string, HeartbeatState> states_;

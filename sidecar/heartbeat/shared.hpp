@@ -4,7 +4,10 @@
 // reads back before judging. A ping that reached one pod counts for all of them.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -14,14 +17,18 @@
 
 namespace vitals {
 
+class RedisClient;
+
 // A heartbeat's shared hash (HGETALL's field -> value) read back, run ids and pings cut to
 // their limits in one pass; still to be sanitized. Whatever the hash holds, nothing throws.
 HeartbeatState shared_state_from_fields(std::map<std::string, std::string> fields);
 
 class SharedHeartbeats {
   public:
-    SharedHeartbeats(Url redis, std::string prefix)
-        : redis_(std::move(redis)), prefix_(std::move(prefix)) {}
+    SharedHeartbeats(Url redis, std::string prefix);
+    ~SharedHeartbeats();
+    SharedHeartbeats(const SharedHeartbeats&) = delete;
+    SharedHeartbeats& operator=(const SharedHeartbeats&) = delete;
     // What the replicas wrote for `name`, as written (not yet sanitized). Throws when Redis
     // cannot be asked by `deadline`.
     HeartbeatState read(const std::string& name, const Deadline& deadline) const;
@@ -30,8 +37,16 @@ class SharedHeartbeats {
                const std::set<std::string>& names, const Deadline& deadline) const;
 
   private:
+    // One exchange on the connection kept between them (opened by `deadline`, reopened after
+    // any error), one at a time: a caller waits for it no longer than its deadline.
+    void exchange(const Deadline& deadline, const std::function<void(RedisClient&)>& what) const;
+    void write_locked(RedisClient& client, const std::map<std::string, HeartbeatState>& states,
+                      const std::set<std::string>& names) const;
+
     Url redis_;
     std::string prefix_;
+    mutable std::timed_mutex mutex_;
+    mutable std::unique_ptr<RedisClient> client_;
 };
 
 }  // namespace vitals
