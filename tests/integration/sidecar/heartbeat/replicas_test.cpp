@@ -72,6 +72,17 @@ TEST_CASE(
     const json alone = json::parse(get(port_c, "/health/nightly").body);
     CHECK(alone["observations"]["shared_state_readable"] == 0);
     CHECK(alone["status"] == "ok");
+
+    // Redis back: the replica reads the shared state again (its kept connection reopened).
+    redis.start();
+    const auto shared_again = [&] {
+        const json d = json::parse(get(port_c, "/health/nightly").body);
+        return d["observations"].value("shared_state_readable", 0.0) == 1;
+    };
+    const auto back_by = std::chrono::steady_clock::now() + 10s;
+    while (!shared_again() && std::chrono::steady_clock::now() < back_by)
+        std::this_thread::sleep_for(20ms);
+    CHECK(shared_again());
 }
 
 TEST_CASE(
