@@ -55,10 +55,16 @@ std::vector<PingRecord> history_from_json(const nlohmann::json& list) {
         const auto at = e.find("at");
         const auto kind = e.find("kind");
         if (at == e.end() || !at->is_number() || kind == e.end() || !kind->is_string()) continue;
+        // A time vitals could have written: Unix milliseconds, positive and before the year
+        // 33658 (1e15); anything else (1.8e20 from a forged file) would not fit an int64.
+        const double at_ms = at->get<double>();
+        if (!(at_ms >= 0 && at_ms < 1e15)) continue;
         PingRecord p;
-        p.at_ms = static_cast<std::int64_t>(at->get<double>());
+        p.at_ms = static_cast<std::int64_t>(at_ms);
         p.kind = kind->get<std::string>();
-        if (const auto x = e.find("exit_status"); x != e.end() && x->is_number_integer())
+        if (const auto x = e.find("exit_status"); x != e.end() && x->is_number_integer() &&
+                                                  x->get<std::int64_t>() >= 0 &&
+                                                  x->get<std::int64_t>() <= 255)
             p.exit_status = x->get<int>();
         if (const auto x = e.find("rid");
             x != e.end() && x->is_string() && x->size() <= kHeartbeatRunIdLimit)

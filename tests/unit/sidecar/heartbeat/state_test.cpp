@@ -1,6 +1,8 @@
-// Heartbeat state as plain data: how two replicas' views merge.
+// Heartbeat state as plain data: how two replicas' views merge, and what a saved or shared
+// history may hold.
 #include <catch2/catch.hpp>
 
+#include "sidecar/heartbeat/codec.hpp"
 #include "sidecar/heartbeat/state.hpp"
 #include "support/heartbeat_times.hpp"
 
@@ -54,4 +56,18 @@ TEST_CASE("heartbeat: merging replicas' runs keeps finished runs closed and open
     CHECK(mine.runs.size() == kHeartbeatOpenRuns);
     CHECK(mine.ended.size() == kHeartbeatOpenRuns);
     CHECK(mine.runs.count("r99") == 1);  // the newest kept
+}
+
+TEST_CASE("heartbeat: a ping history entry whose time or exit status cannot be is dropped",
+          "[heartbeat]") {
+    // Found by heartbeat_fuzz: 1.8e20 ms does not fit an int64 (undefined behaviour to cast).
+    const auto history = history_from_json(nlohmann::json::parse(R"([
+        {"at": 179500000000000000000, "kind": "fail"},
+        {"at": -5, "kind": "fail"},
+        {"at": 1795000000000, "kind": "success", "exit_status": 1000000000000},
+        {"at": 1795000001000, "kind": "fail", "exit_status": 3}])"));
+    REQUIRE(history.size() == 2);
+    CHECK(history[0].at_ms == 1'795'000'000'000);
+    CHECK_FALSE(history[0].exit_status);
+    CHECK(history[1].exit_status == 3);
 }
