@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "integration/sidecar/fleet/fleet_helpers.hpp"
 #include "support/net_fixtures.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
@@ -23,10 +24,7 @@ using nlohmann::json;
 namespace {
 
 json check_of(const VitalsPod& pod) {
-    const RawReply r = get(pod.port, "/health/workers");
-    if (!r.ok) return json();
-    const json body = json::parse(r.body, nullptr, false);
-    return body.is_object() ? body : json();
+    return vitals::testing::check_of(pod, "workers");
 }
 
 // PUBLISH commands the broker has served: every ping to the workers is one (kombu's fanout).
@@ -47,15 +45,6 @@ long publishes_over(const RedisServer& broker, std::chrono::seconds window) {
 TempFile workers_every_second(const RedisServer& broker) {
     return TempFile(R"({"checks": {"workers": {"kind": "celery_workers", "url": ")" +
                     broker.url("", 1) + R"(", "interval": "1s", "timeout": "900ms"}}})");
-}
-
-bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds limit) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-        if (ready()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return ready();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/sidecar/fleet/fleet_helpers.hpp"
 #include "support/net_fixtures.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
@@ -24,18 +25,7 @@ using nlohmann::json;
 namespace {
 
 json tasks_of(const VitalsPod& pod) {
-    const RawReply r = get(pod.port, "/health/tasks");
-    const json body = r.ok ? json::parse(r.body, nullptr, false) : json();
-    return body.is_object() ? body : json();
-}
-
-bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds limit) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-        if (ready()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return ready();
+    return check_of(pod, "tasks");
 }
 
 // vitals' event listeners on the broker: the clients it names vitals-events (the worker

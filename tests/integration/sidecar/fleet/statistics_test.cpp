@@ -10,6 +10,7 @@
 #include <functional>
 #include <thread>
 
+#include "integration/sidecar/fleet/fleet_helpers.hpp"
 #include "support/net_fixtures.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
@@ -23,18 +24,7 @@ using nlohmann::json;
 namespace {
 
 json postgres_of(const VitalsPod& pod) {
-    const RawReply r = get(pod.port, "/health/postgres");
-    const json body = r.ok ? json::parse(r.body, nullptr, false) : json();
-    return body.is_object() ? body : json();
-}
-
-bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds limit) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-        if (ready()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return ready();
+    return check_of(pod, "postgres");
 }
 
 // vitals' sessions that stay open between runs: the statistics connections.
