@@ -247,9 +247,8 @@ int main(int argc, char** argv) {
         const auto host = env.find("HOSTNAME");
         const std::string pod =
             host != env.end() && !host->second.empty() ? host->second : "vitals";
-        fleet.coordinate(FleetOptions{*config.fleet_redis,
-                                      config.fleet.empty() ? fleet_of_pod(pod) : config.fleet,
-                                      pod});
+        fleet.coordinate(FleetOptions{
+            *config.fleet_redis, config.fleet.empty() ? fleet_of_pod(pod) : config.fleet, pod});
         nlohmann::json shared = nlohmann::json::array();
         for (CheckConfig& c : config.checks) {
             if (!c.policy.shared) continue;

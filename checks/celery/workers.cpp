@@ -297,7 +297,7 @@ CheckKind celery_workers_kind() {
     CheckKind kind;
     kind.name = "celery_workers";
     kind.summary = "Celery workers answering the remote-control ping";
-    kind.about = About::shared;  // a shared dependency's state
+    kind.about = About::shared;             // a shared dependency's state
     kind.explained_by = {"celery_broker"};  // the ping goes through the broker
     kind.default_groups = {};
     kind.settings = s.table();

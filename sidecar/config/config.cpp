@@ -139,12 +139,11 @@ std::optional<CheckConfig> read_check(const std::string& name, const json& spec,
     check.policy.depends.endpoints = endpoints_of(check.described);
     if (params.has(policy_settings().depends_on))
         check.policy.depends.on = params.str(policy_settings().depends_on);
-    check.policy.share_parts = params.has(policy_settings().shared)
-                                   ? params.boolean(policy_settings().shared)
-                                   : !live;
-    check.check = make_reporting_all(
-        *kind, CheckContext{name, params, env, services, nullptr, &check.policy}, where, pointer,
-        errors);
+    check.policy.share_parts =
+        params.has(policy_settings().shared) ? params.boolean(policy_settings().shared) : !live;
+    check.check =
+        make_reporting_all(*kind, CheckContext{name, params, env, services, nullptr, &check.policy},
+                           where, pointer, errors);
     if (!check.check) return std::nullopt;
     return check;
 }

@@ -108,9 +108,9 @@ class SharedCheck final : public Check {
             const std::string published =
                 encode_published(result, o.pod, unix_ms(runs_.clock().wall()));
             runs_.exchange(deadline, [&](RedisClient& redis) {
-                redis.command({"SET", result_key(), published, "PX",
-                               std::to_string(max_age_.count() * 2)},
-                              "SET result");
+                redis.command(
+                    {"SET", result_key(), published, "PX", std::to_string(max_age_.count() * 2)},
+                    "SET result");
             });
         } catch (const std::exception& e) {
             result.details["fleet"] = std::string("ran for the fleet; not published: ") + e.what();
