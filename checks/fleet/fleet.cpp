@@ -8,6 +8,7 @@
 
 #include "checks/builtin.hpp"
 #include "checks/fleet/judge.hpp"
+#include "sidecar/clients/kept_redis.hpp"
 #include "sidecar/clients/redis_client.hpp"
 #include "sidecar/core/identity.hpp"
 #include "sidecar/core/probes.hpp"
@@ -40,7 +41,11 @@ struct FleetOptions {
 class FleetCheck final : public Check {
   public:
     FleetCheck(std::string name, FleetOptions o, const SnapshotView* snapshots, const Clock& clock)
-        : name_(std::move(name)), o_(std::move(o)), snapshots_(snapshots), clock_(clock) {}
+        : name_(std::move(name)),
+          o_(std::move(o)),
+          snapshots_(snapshots),
+          clock_(clock),
+          redis_(o_.redis) {}
 
     CheckResult run(const Deadline& deadline) override {
         // The view is informational: Redis gone is the redis check's failure to report, and
@@ -48,7 +53,6 @@ class FleetCheck final : public Check {
         try {
             return view(deadline);
         } catch (const RedisError& e) {
-            redis_.reset();  // a broken or half-read connection is never reused
             return verdict(Status::warn, std::string("the fleet view is unavailable: ") + e.what(),
                            Cause::elsewhere);
         }
@@ -56,26 +60,22 @@ class FleetCheck final : public Check {
 
   private:
     CheckResult view(const Deadline& deadline) {
-        // One connection kept from run to run (this check's thread alone uses it): every pod
-        // reconnecting each interval would be a connection a pod per interval for Redis.
-        if (!redis_) redis_ = std::make_unique<RedisClient>(o_.redis, deadline);
-        RedisClient& redis = *redis_;
-        redis.set_timeout(std::max(deadline.remaining(), Millis(1)));
         const std::int64_t now = unix_ms(clock_.wall());
         const std::string index = o_.key_prefix + "pods";
-        redis.command({"SET", key(o_.pod), summary_json(self(now)).dump(), "PX",
-                       std::to_string(kSummaryTtlMs)},
-                      "SET");
-        redis.command({"ZADD", index, std::to_string(now), o_.pod}, "ZADD");
-        redis.command({"ZREMRANGEBYSCORE", index, "-inf", std::to_string(now - kSummaryTtlMs)},
-                      "ZREMRANGEBYSCORE");
-        const RedisClient::Reply names =
-            redis.command({"ZRANGE", index, "0", std::to_string(kMaxPods - 1)}, "ZRANGE");
-        std::vector<std::string> mget = {"MGET"};
-        for (std::size_t i = 0; names->type == REDIS_REPLY_ARRAY && i < names->elements; ++i)
-            mget.push_back(key(RedisClient::text(*names->element[i])));
         std::vector<PodSummary> pods;
-        if (mget.size() > 1) {
+        redis_.exchange(deadline, [&](RedisClient& redis) {
+            redis.command({"SET", key(o_.pod), summary_json(self(now)).dump(), "PX",
+                           std::to_string(kSummaryTtlMs)},
+                          "SET");
+            redis.command({"ZADD", index, std::to_string(now), o_.pod}, "ZADD");
+            redis.command({"ZREMRANGEBYSCORE", index, "-inf", std::to_string(now - kSummaryTtlMs)},
+                          "ZREMRANGEBYSCORE");
+            const RedisClient::Reply names =
+                redis.command({"ZRANGE", index, "0", std::to_string(kMaxPods - 1)}, "ZRANGE");
+            std::vector<std::string> mget = {"MGET"};
+            for (std::size_t i = 0; names->type == REDIS_REPLY_ARRAY && i < names->elements; ++i)
+                mget.push_back(key(RedisClient::text(*names->element[i])));
+            if (mget.size() == 1) return;
             const RedisClient::Reply values = redis.command(mget, "MGET");
             for (std::size_t i = 0; values->type == REDIS_REPLY_ARRAY && i < values->elements;
                  ++i) {
@@ -83,7 +83,7 @@ class FleetCheck final : public Check {
                 if (text.empty() || text.size() > kMaxSummaryBytes) continue;
                 if (auto pod = summary_of(parse_json(text))) pods.push_back(std::move(*pod));
             }
-        }
+        });
         std::sort(pods.begin(), pods.end(),
                   [](const PodSummary& a, const PodSummary& b) { return a.pod < b.pod; });
 
@@ -134,7 +134,7 @@ class FleetCheck final : public Check {
     const SnapshotView* snapshots_;
     const Clock& clock_;
     std::optional<SteadyTime> skew_since_;
-    std::unique_ptr<RedisClient> redis_;  // kept between runs; reset after an error
+    KeptRedis redis_;  // one connection between runs: reconnecting each interval, per pod, adds up
 };
 
 }  // namespace

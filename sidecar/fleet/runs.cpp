@@ -181,6 +181,7 @@ FleetRuns::~FleetRuns() = default;
 
 void FleetRuns::coordinate(FleetOptions options) {
     options_ = std::move(options);
+    redis_ = std::make_unique<KeptRedis>(options_.redis);
     coordinating_ = true;
 }
 
@@ -191,15 +192,8 @@ std::unique_ptr<Check> FleetRuns::share(const std::string& key, std::unique_ptr<
 
 void FleetRuns::exchange(const Deadline& deadline,
                          const std::function<void(RedisClient&)>& what) const {
-    std::lock_guard<std::mutex> lock(redis_mutex_);
-    try {
-        if (!redis_) redis_ = std::make_unique<RedisClient>(options_.redis, deadline);
-        redis_->set_timeout(std::max(deadline.remaining(), std::chrono::milliseconds(1)));
-        what(*redis_);
-    } catch (...) {
-        redis_.reset();  // a broken or half-read connection is never reused
-        throw;
-    }
+    if (!redis_) throw RedisError("the fleet does not coordinate");
+    redis_->exchange(deadline, what);
 }
 
 }  // namespace vitals

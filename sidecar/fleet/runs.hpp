@@ -10,9 +10,9 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "sidecar/clients/kept_redis.hpp"
 #include "sidecar/clock.hpp"
 #include "sidecar/core/check.hpp"
 #include "sidecar/core/policy.hpp"
@@ -63,8 +63,7 @@ class FleetRuns final : public FleetParts {
     const Clock& clock_;
     FleetOptions options_;
     bool coordinating_ = false;
-    mutable std::mutex redis_mutex_;
-    mutable std::unique_ptr<RedisClient> redis_;
+    std::unique_ptr<KeptRedis> redis_;  // made by coordinate()
 };
 
 }  // namespace vitals

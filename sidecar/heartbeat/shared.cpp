@@ -129,24 +129,9 @@ SharedHeartbeats::SharedHeartbeats(Url redis, std::string prefix)
 
 SharedHeartbeats::~SharedHeartbeats() = default;
 
-void SharedHeartbeats::exchange(const Deadline& deadline,
-                                const std::function<void(RedisClient&)>& what) const {
-    std::unique_lock<std::timed_mutex> lock(mutex_, std::defer_lock);
-    if (!lock.try_lock_for(std::max(deadline.remaining(), std::chrono::milliseconds(1))))
-        throw RedisError("the shared heartbeat state is busy with another exchange");
-    try {
-        if (!client_) client_ = std::make_unique<RedisClient>(redis_, deadline);
-        client_->set_timeout(std::max(deadline.remaining(), std::chrono::milliseconds(1)));
-        what(*client_);
-    } catch (...) {
-        client_.reset();  // a broken or half-read connection is never reused
-        throw;
-    }
-}
-
 HeartbeatState SharedHeartbeats::read(const std::string& name, const Deadline& deadline) const {
     std::map<std::string, std::string> fields;
-    exchange(deadline, [&](RedisClient& client) {
+    redis_.exchange(deadline, [&](RedisClient& client) {
         fields = RedisClient::pairs(*client.command({"HGETALL", prefix_ + name}, "HGETALL"));
     });
     return shared_state_from_fields(std::move(fields));
@@ -154,12 +139,12 @@ HeartbeatState SharedHeartbeats::read(const std::string& name, const Deadline& d
 
 void SharedHeartbeats::write(const std::map<std::string, HeartbeatState>& states,
                              const std::set<std::string>& names, const Deadline& deadline) const {
-    exchange(deadline, [&](RedisClient& client) { write_locked(client, states, names); });
+    redis_.exchange(deadline, [&](RedisClient& client) { write_on(client, states, names); });
 }
 
-void SharedHeartbeats::write_locked(RedisClient& client,
-                                    const std::map<std::string, HeartbeatState>& states,
-                                    const std::set<std::string>& names) const {
+void SharedHeartbeats::write_on(RedisClient& client,
+                                const std::map<std::string, HeartbeatState>& states,
+                                const std::set<std::string>& names) const {
     for (const std::string& name : names) {
         const auto it = states.find(name);
         if (it == states.end()) continue;

@@ -4,13 +4,11 @@
 // reads back before judging. A ping that reached one pod counts for all of them.
 #pragma once
 
-#include <functional>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "sidecar/clients/kept_redis.hpp"
 #include "sidecar/deadline.hpp"
 #include "sidecar/heartbeat/state.hpp"
 #include "sidecar/url.hpp"
@@ -37,16 +35,11 @@ class SharedHeartbeats {
                const std::set<std::string>& names, const Deadline& deadline) const;
 
   private:
-    // One exchange on the connection kept between them (opened by `deadline`, reopened after
-    // any error), one at a time: a caller waits for it no longer than its deadline.
-    void exchange(const Deadline& deadline, const std::function<void(RedisClient&)>& what) const;
-    void write_locked(RedisClient& client, const std::map<std::string, HeartbeatState>& states,
-                      const std::set<std::string>& names) const;
+    void write_on(RedisClient& client, const std::map<std::string, HeartbeatState>& states,
+                  const std::set<std::string>& names) const;
 
-    Url redis_;
+    KeptRedis redis_;  // one connection between reads and writes
     std::string prefix_;
-    mutable std::timed_mutex mutex_;
-    mutable std::unique_ptr<RedisClient> client_;
 };
 
 }  // namespace vitals
