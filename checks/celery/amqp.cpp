@@ -16,6 +16,12 @@ namespace vitals {
 
 namespace {
 
+// The largest frame vitals accepts. Its messages (pidbox replies, Celery's events) are a few
+// KiB; a larger one arrives in several frames. librabbitmq allocates an inbound and an
+// outbound buffer and pool pages of this size per connection: RabbitMQ's 128 KiB made them
+// the largest heap allocations of a demo pod (heaptrack).
+constexpr int kFrameMax = 16 * 1024;
+
 using SteadyClock = std::chrono::steady_clock;
 
 timeval to_timeval(std::chrono::milliseconds d) {
@@ -81,7 +87,7 @@ class AmqpBroker final : public CeleryBroker {
         const std::string user = url.user.empty() ? "guest" : url.user;
         const std::string pass = url.has_password ? url.password : "guest";
         const amqp_rpc_reply_t login =
-            amqp_login(conn(), vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, user.c_str(),
+            amqp_login(conn(), vhost.c_str(), 0, kFrameMax, 0, AMQP_SASL_METHOD_PLAIN, user.c_str(),
                        pass.c_str());
         if (login.reply_type != AMQP_RESPONSE_NORMAL) {
             throw BrokerError("broker unreachable: login to " + where_ +

@@ -13,6 +13,7 @@
 #include "checks/builtin.hpp"
 #include "checks/expiry.hpp"
 #include "sidecar/clients/net.hpp"
+#include "sidecar/clients/tls.hpp"
 
 namespace vitals::checks {
 
@@ -71,7 +72,7 @@ class TlsCheck final : public Check {
     explicit TlsCheck(TlsPolicy policy) : p_(std::move(policy)) {
         ctx_.reset(SSL_CTX_new(TLS_client_method()));
         if (!ctx_) throw std::runtime_error("cannot create a TLS context");
-        SSL_CTX_set_default_verify_paths(ctx_.get());
+        trust_system_cas(ctx_.get());
         SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_NONE, nullptr);  // judged below, not by aborting
     }
 

@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 
+#include "sidecar/clients/tls.hpp"
+
 namespace vitals {
 
 namespace {
@@ -222,7 +224,12 @@ HttpExchange http_exchange(const HttpTarget& target, const Deadline& deadline,
     const bool in_pod = !target.unix_socket.empty() || url.host == "localhost" ||
                         url.host == "::1" || url.host.rfind("127.", 0) == 0;
     if (in_pod) curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    if (!target.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, target.ca_file.c_str());
+    if (!target.ca_file.empty()) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, target.ca_file.c_str());
+    } else if (!system_ca_dir().empty()) {  // no bundle parsed per request: see tls.hpp
+        curl_easy_setopt(curl, CURLOPT_CAINFO, nullptr);
+        curl_easy_setopt(curl, CURLOPT_CAPATH, system_ca_dir().c_str());
+    }
     if (target.insecure) {
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);

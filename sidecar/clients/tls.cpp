@@ -1,12 +1,14 @@
 #include "sidecar/clients/tls.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -44,6 +46,51 @@ long long modified(const std::string& path) {
     return static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000LL + st.st_mtim.tv_nsec;
 }
 
+// True when `dir` holds a subject-hash link (8 hex digits, a dot, a digit), as OpenSSL's
+// directory lookup needs.
+bool has_hash_links(const std::string& dir) {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
+    if (!d) return false;
+    while (const dirent* e = ::readdir(d.get())) {
+        const std::string_view name(e->d_name);
+        if (name.size() >= 10 && name[8] == '.' &&
+            name.find_first_not_of("0123456789abcdef") == 8 &&
+            std::isdigit(static_cast<unsigned char>(name[9])) != 0)
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string lazy_ca_dir(const char* cert_file_env, const std::string& dirs) {
+    if (cert_file_env != nullptr && *cert_file_env != '\0') return {};
+    std::size_t from = 0;
+    while (from <= dirs.size()) {
+        const std::size_t to = std::min(dirs.find(':', from), dirs.size());
+        if (!has_hash_links(dirs.substr(from, to - from))) return {};
+        from = to + 1;
+    }
+    return dirs;
+}
+
+const std::string& system_ca_dir() {
+    static const std::string dir = [] {
+        const char* env = std::getenv(X509_get_default_cert_dir_env());
+        return lazy_ca_dir(std::getenv(X509_get_default_cert_file_env()),
+                           env != nullptr && *env != '\0' ? env : X509_get_default_cert_dir());
+    }();
+    return dir;
+}
+
+bool trust_system_cas(ssl_ctx_st* ctx) {
+    const std::string& dir = system_ca_dir();
+    if (!dir.empty() && SSL_CTX_load_verify_dir(ctx, dir.c_str()) == 1) return true;
+    return SSL_CTX_set_default_verify_paths(ctx) == 1;
+}
+
+namespace {
+
 // Reading the system's CA bundle costs milliseconds, so a context is made once per set of
 // options (and again when one of its files changes), then shared by every connection.
 std::shared_ptr<SSL_CTX> client_context(const TlsOptions& o) {
@@ -65,7 +112,7 @@ std::shared_ptr<SSL_CTX> client_context(const TlsOptions& o) {
     SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);  // a close is a close
 #endif
     if (o.verify) {
-        const bool loaded = o.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get()) == 1
+        const bool loaded = o.ca_file.empty() ? trust_system_cas(ctx.get())
                                               : SSL_CTX_load_verify_locations(
                                                     ctx.get(), o.ca_file.c_str(), nullptr) == 1;
         if (!loaded) {

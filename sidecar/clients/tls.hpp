@@ -46,6 +46,20 @@ TlsOptions tls_options_from_url(const Url& url);
 // verification result (X509_V_ERR_...).
 std::string describe_verify_error(long code, const TlsOptions& options);
 
+// The directory of the system's CAs, with the subject-hash links update-ca-certificates
+// makes, when verification can read it lazily (one certificate when a chain names its
+// issuer); empty when SSL_CERT_FILE names a bundle or no directory has links, and the whole
+// bundle is read instead. Parsing Debian's 146 roots costs about 650 KiB of heap per TLS
+// context and a few milliseconds per libcurl request.
+const std::string& system_ca_dir();
+// The same choice from given values: SSL_CERT_FILE's (null when unset) and the directories
+// (SSL_CERT_DIR's colon-separated list, or OpenSSL's default).
+std::string lazy_ca_dir(const char* cert_file_env, const std::string& dirs);
+
+// Trusts the system's CAs in `ctx`: system_ca_dir() when there is one, else OpenSSL's default
+// bundle and directory. False when neither could be read.
+bool trust_system_cas(ssl_ctx_st* ctx);
+
 class TlsSession {
   public:
     // Handshakes over `socket` (non-blocking, connected) by the deadline. Throws TlsError

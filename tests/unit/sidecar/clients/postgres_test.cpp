@@ -1,5 +1,6 @@
 // The libpq connection string built from a URL: what is sent, and what is left to libpq.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 
 #include "sidecar/clients/postgres.hpp"
 
@@ -30,4 +31,18 @@ TEST_CASE("Cloud SQL's socket directory becomes libpq's host", "[postgres][conni
     const std::string ci = conninfo("postgres://u:pw@//cloudsql/proj:region:inst/shop");
     CHECK(ci.find("host='/cloudsql/proj:region:inst'") != std::string::npos);
     CHECK(ci.find("dbname='shop'") != std::string::npos);
+}
+
+TEST_CASE("no GSSAPI encryption unless the URL or PGGSSENCMODE asks for it",
+          "[postgres][conninfo]") {
+    ::unsetenv("PGGSSENCMODE");
+    const std::string plain = conninfo("postgres://app:pw@db/shop?sslmode=require");
+    CHECK(plain.find("gssencmode=disable") != std::string::npos);
+    CHECK(plain.find("sslmode='require'") != std::string::npos);
+    // The URL's own comes after vitals' default, and libpq keeps the last.
+    const std::string asked = conninfo("postgres://app:pw@db/shop?gssencmode=prefer");
+    CHECK(asked.rfind("gssencmode='prefer'") > asked.find("gssencmode=disable"));
+    ::setenv("PGGSSENCMODE", "prefer", 1);
+    CHECK(conninfo("postgres://app:pw@db/shop").find("gssencmode") == std::string::npos);
+    ::unsetenv("PGGSSENCMODE");
 }

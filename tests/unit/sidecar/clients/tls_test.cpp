@@ -1,5 +1,11 @@
 // TLS options as redis-py, Celery and kombu write them in a URL's query.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "sidecar/clients/tls.hpp"
 
@@ -56,4 +62,27 @@ TEST_CASE("url: query values are percent-decoded, the last one wins, absent is a
     CHECK(parsed->query_value("flag") == std::optional<std::string>(""));
     CHECK_FALSE(parsed->query_value("missing"));
     CHECK_FALSE(parsed->query_value("d"));
+}
+
+TEST_CASE("the system's CAs are read lazily from a directory with hash links, else the bundle",
+          "[tls]") {
+    char base[] = "/tmp/vitals-ca-XXXXXX";
+    REQUIRE(::mkdtemp(base) != nullptr);
+    const std::string hashed = std::string(base) + "/hashed";
+    const std::string plain = std::string(base) + "/plain";
+    REQUIRE(::mkdir(hashed.c_str(), 0700) == 0);
+    REQUIRE(::mkdir(plain.c_str(), 0700) == 0);
+    std::ofstream(plain + "/ca.pem") << "-----BEGIN CERTIFICATE-----\n";
+    std::ofstream(plain + "/ca.0") << "";  // not a subject hash: 8 hex digits first
+    REQUIRE(::symlink("../plain/ca.pem", (hashed + "/9d66eef0.0").c_str()) == 0);
+
+    CHECK(lazy_ca_dir(nullptr, hashed) == hashed);
+    CHECK(lazy_ca_dir("", hashed) == hashed);
+    // SSL_CERT_FILE names a bundle: the operator's choice, read whole.
+    CHECK(lazy_ca_dir("/etc/ssl/certs/ca-certificates.crt", hashed).empty());
+    // A directory without links (never rehashed) finds nothing by hash: the bundle instead.
+    CHECK(lazy_ca_dir(nullptr, plain).empty());
+    CHECK(lazy_ca_dir(nullptr, hashed + ":" + plain).empty());
+    CHECK(lazy_ca_dir(nullptr, std::string(base) + "/absent").empty());
+    std::filesystem::remove_all(base);
 }
