@@ -16,11 +16,13 @@ std::string percent(double ratio) {
 
 void judge_standby(const StandbyReading& standby, const PostgresLimits& limits,
                    Findings& findings) {
-    if (standby.paused) findings.add(Status::warn, "WAL replay is paused (pg_wal_replay_resume())");
+    if (standby.paused)
+        findings.add(Status::warn, "WAL replay is paused (pg_wal_replay_resume())", Cause::shared);
     if (!standby.receiving && !standby.never_streamed)
         findings.add(Status::warn,
                      "no WAL receiver: the replica is not streaming from a "
-                     "primary and falls behind");
+                     "primary and falls behind",
+                     Cause::shared);
     if (!standby.lag_seconds) return;
     const double lag = *standby.lag_seconds;
     const std::string behind = "the replica is " +
@@ -30,9 +32,9 @@ void judge_standby(const StandbyReading& standby, const PostgresLimits& limits,
         return limit.count() > 0 && lag * 1000 >= static_cast<double>(limit.count());
     };
     if (over(limits.replay_lag_fail)) {
-        findings.add(Status::fail, behind, Cause::elsewhere);
+        findings.add(Status::fail, behind, Cause::shared);
     } else if (over(limits.replay_lag_warn)) {
-        findings.add(Status::warn, behind + ": its pages are stale", Cause::elsewhere);
+        findings.add(Status::warn, behind + ": its pages are stale", Cause::shared);
     }
 }
 
@@ -45,7 +47,7 @@ void judge_slots(const std::vector<SlotReading>& slots, const PostgresLimits& li
                          count(slot.retained_bytes / (1024 * 1024)) +
                          " MiB of WAL: the disk fills until its consumer returns or the "
                          "slot is dropped",
-                     Cause::elsewhere);
+                     Cause::shared);
     }
 }
 
@@ -59,9 +61,9 @@ void judge_wraparound(const PostgresReading& r, const PostgresLimits& limits, Fi
                              "2147 million; autovacuum_freeze_max_age is " +
                              count(r.freeze_max_age / 1e6) + " million)";
     if (r.oldest_xid_age >= limits.xid_age_fail) {
-        findings.add(Status::fail, said, Cause::elsewhere);
+        findings.add(Status::fail, said, Cause::shared);
     } else if (r.oldest_xid_age >= limits.xid_age_warn) {
-        findings.add(Status::warn, said + ": is autovacuum blocked?", Cause::elsewhere);
+        findings.add(Status::warn, said + ": is autovacuum blocked?", Cause::shared);
     }
 }
 
@@ -72,17 +74,17 @@ void judge_role(const ServerRole& server, const PostgresLimits& limits, Findings
         findings.add(Status::fail,
                      "the server is a standby in recovery, so every write will fail (does the "
                      "URL still point at the old primary after a failover?)",
-                     Cause::elsewhere);
+                     Cause::shared);
     } else if (limits.role == PostgresRole::primary && server.read_only) {
         findings.add(Status::fail,
                      "transactions are read-only (default_transaction_read_only), so every "
                      "write will fail",
-                     Cause::elsewhere);
+                     Cause::shared);
     } else if (limits.role == PostgresRole::replica && !server.in_recovery) {
         findings.add(Status::warn,
                      "expected a replica, but the server is not in recovery: it is a primary "
                      "(promoted in a failover?) and takes the reads meant for a replica",
-                     Cause::elsewhere);
+                     Cause::shared);
     }
 }
 
@@ -98,22 +100,24 @@ void judge_reading(const PostgresReading& r, const PostgresLimits& limits, Findi
                                std::to_string(r.connections_usable) +
                                " usable connections in use (" + percent(ratio) + ")";
     if (ratio >= limits.connections_fail) {
-        findings.add(Status::fail, in_use);
+        findings.add(Status::fail, in_use, Cause::shared);
     } else if (ratio >= limits.connections_warn) {
-        findings.add(Status::warn, in_use);
+        findings.add(Status::warn, in_use, Cause::shared);
     }
     if (r.idle_in_transaction > 0 || r.long_running > 0 || r.lock_waits > 0) {
-        findings.add(Status::warn, count(r.long_running) + " long-running queries, " +
-                                       count(r.idle_in_transaction) +
-                                       " idle-in-transaction sessions, " + count(r.lock_waits) +
-                                       " waiting on locks");
+        findings.add(Status::warn,
+                     count(r.long_running) + " long-running queries, " +
+                         count(r.idle_in_transaction) + " idle-in-transaction sessions, " +
+                         count(r.lock_waits) + " waiting on locks",
+                     Cause::shared);
     }
     if (r.slowest_statement_mean_seconds >
         std::chrono::duration<double>(limits.statement_mean_warn).count()) {
         findings.add(Status::warn,
                      "a statement averages " + count(r.slowest_statement_mean_seconds * 1000) +
                          "ms (over " + std::to_string(limits.statement_mean_warn.count()) +
-                         "ms); see details");
+                         "ms); see details",
+                     Cause::shared);
     }
 }
 

@@ -67,10 +67,11 @@ struct PostgresReading {
 };
 
 // A primary that refuses writes fails: every write the app makes fails with it. Restarting
-// pods fixes nothing (Cause::elsewhere).
+// pods fixes nothing, and neither does taking them out of the Service (Cause::shared).
 void judge_role(const ServerRole& server, const PostgresLimits& limits, Findings& findings);
 
-// Saturation, problem sessions, slow statements, replication and wraparound.
+// Saturation, problem sessions, slow statements, replication and wraparound: the server's
+// state, the same from every pod (Cause::shared).
 void judge_reading(const PostgresReading& reading, const PostgresLimits& limits,
                    Findings& findings);
 

@@ -110,7 +110,11 @@ class RedisCheck final : public Check {
             judge(parse_info(RedisClient::text(*info)), result);
             return result;
         } catch (const std::exception& e) {
-            return verdict(Status::fail, std::string(e.what()) + " (" + c.where() + ")")
+            // Full under noeviction: every pod's writes are refused alike (Cause::shared).
+            const bool full = std::string_view(e.what()).find("OOM command not allowed") !=
+                              std::string_view::npos;
+            return verdict(Status::fail, std::string(e.what()) + " (" + c.where() + ")",
+                           full ? Cause::shared : Cause::here)
                 .observe("connect_seconds", connect_seconds);
         }
     }
@@ -208,27 +212,27 @@ class RedisCheck final : public Check {
                                      std::to_string(static_cast<long long>(window_evicted)) +
                                      " keys since the last run (" + policy +
                                      "): the cache is too small for its working set",
-                                 Cause::elsewhere);
+                                 Cause::shared);
             }
         } else if (max > 0 && memory_ratio >= limits_.memory_fail) {
             findings.add(Status::fail,
                          memory_text + " under " + (policy.empty() ? "noeviction" : policy) +
                              ": writes will be refused",
-                         Cause::elsewhere);
+                         Cause::shared);
         } else if (max > 0 && memory_ratio >= limits_.memory_warn) {
-            findings.add(Status::warn, memory_text, Cause::elsewhere);
+            findings.add(Status::warn, memory_text, Cause::shared);
         }
         if (newly_rejected > 0) {
             findings.add(Status::warn,
                          std::to_string(static_cast<long long>(newly_rejected)) +
                              " connections rejected since the last run (maxclients reached)",
-                         Cause::elsewhere);
+                         Cause::shared);
         } else if (max_clients > 0 && clients_ratio >= limits_.clients_warn) {
             findings.add(Status::warn,
                          std::to_string(static_cast<long long>(clients)) + " of " +
                              std::to_string(static_cast<long long>(max_clients)) +
                              " clients connected",
-                         Cause::elsewhere);
+                         Cause::shared);
         }
         const std::string ok_message = result.message;
         findings.conclude(result, ok_message);

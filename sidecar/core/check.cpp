@@ -32,13 +32,31 @@ int severity(Status s) {
     return 3;
 }
 
+std::string_view cause_name(Cause c) {
+    switch (c) {
+        case Cause::here:
+            return "here";
+        case Cause::elsewhere:
+            return "elsewhere";
+        case Cause::shared:
+            return "shared";
+    }
+    return "here";
+}
+
+std::optional<Cause> cause_named(std::string_view name) {
+    for (Cause c : {Cause::here, Cause::elsewhere, Cause::shared})
+        if (cause_name(c) == name) return c;
+    return std::nullopt;
+}
+
 void Findings::conclude(CheckResult& result, std::string ok_message) const {
     // The worst finding; among equally bad ones the first that lies here, since that is the
     // one a liveness failure is about.
     const auto worse = [](const Item& a, const Item& b) {
         if (severity(a.status) != severity(b.status))
             return severity(a.status) < severity(b.status);
-        return a.cause == Cause::elsewhere && b.cause == Cause::here;
+        return a.cause > b.cause;  // here, then elsewhere, then shared
     };
     const auto worst = std::max_element(items_.begin(), items_.end(), worse);
     if (worst == items_.end()) {
@@ -54,7 +72,8 @@ void Findings::conclude(CheckResult& result, std::string ok_message) const {
     nlohmann::json all = nlohmann::json::array();
     for (const Item& item : items_) {
         nlohmann::json one = {{"status", status_name(item.status)}, {"finding", item.text}};
-        if (item.cause == Cause::elsewhere) one["restart_helps"] = false;
+        if (item.cause != Cause::here) one["restart_helps"] = false;
+        if (item.cause == Cause::shared) one["unready_helps"] = false;
         all.push_back(std::move(one));
     }
     result.details["findings"] = all;

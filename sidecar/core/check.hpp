@@ -24,12 +24,20 @@ std::string_view status_name(Status s);
 // Higher is worse: ok < warn < unknown < fail.
 int severity(Status s);
 
-// Where what a failure reports lies, which decides whether it may count for /livez: a
-// restart of this container can fix only what lies `here` (the app no longer answers, a
-// worker no longer answers while its broker does). A dependency down, a broker gone, an
-// error rate or a slow page lie `elsewhere`: restarting every pod for them makes the outage
-// worse. See "Probe groups" in docs/endpoints.md.
-enum class Cause : std::uint8_t { here, elsewhere };
+// Where what a failure reports lies, which decides the probes it may count for. A restart of
+// this container can fix only what lies `here` (the app no longer answers, a worker no longer
+// answers while its broker does). A dependency this pod cannot reach, a broker gone, an error
+// rate or a slow page lie `elsewhere`: they count for /readyz, but restarting every pod for
+// them makes the outage worse. A shared dependency's own state, which every pod of the fleet
+// reads the same (PostgreSQL's connection headroom, wraparound or a read-only primary, a
+// noeviction Redis near full), is `shared`: it counts for neither, since taking every pod out
+// of the Service turns a degraded site into a down one; its status and alert say it. See
+// "Probe groups" in docs/endpoints.md.
+enum class Cause : std::uint8_t { here, elsewhere, shared };
+
+// "here", "elsewhere", "shared"; and back, with nullopt for anything else.
+std::string_view cause_name(Cause c);
+std::optional<Cause> cause_named(std::string_view name);
 
 struct CheckResult {
     Status status = Status::unknown;

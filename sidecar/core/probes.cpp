@@ -15,9 +15,11 @@ bool passes(Probe probe, const CheckState& c) {
             // A failure counts only when a restart may fix it (see Cause); a stale result
             // always does: vitals cannot tell what it would say.
             if (c.stale) return false;
-            return c.status != Status::fail || (c.last && c.last->cause == Cause::elsewhere);
+            return c.status != Status::fail || (c.last && c.last->cause != Cause::here);
         case Probe::ready:
-            return check_passes(c);
+            // A shared dependency's state is every pod's: see Cause.
+            return check_passes(c) || (!c.stale && c.effective() == Status::fail && c.last &&
+                                       c.last->cause == Cause::shared);
         case Probe::startup:
             break;
     }

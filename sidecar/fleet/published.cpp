@@ -28,7 +28,7 @@ std::string encode_published(const CheckResult& result, const std::string& pod,
         {"at_ms", at_ms},
         {"status", std::string(status_name(result.status))},
         {"message", result.message},
-        {"cause", result.cause == Cause::here ? "here" : "elsewhere"},
+        {"cause", cause_name(result.cause)},
         {"observations", std::move(observations)},
         {"details", result.details.is_null() ? nlohmann::json::object() : result.details}};
     return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -50,8 +50,8 @@ Expected<Published> decode_published(std::string_view text, std::int64_t now_ms,
         p.result.status = *status;
         p.result.message = j.at("message").get<std::string>();
         if (p.result.message.size() > kMaxMessageBytes) p.result.message.resize(kMaxMessageBytes);
-        p.result.cause =
-            j.at("cause").get<std::string>() == "here" ? Cause::here : Cause::elsewhere;
+        // A cause this version does not know lies elsewhere: it counts for readiness.
+        p.result.cause = cause_named(j.at("cause").get<std::string>()).value_or(Cause::elsewhere);
         for (const auto& o : j.at("observations")) {
             if (!o.is_array() || o.size() != 4 || !o[1].is_number())
                 return Failure{"a published result with a malformed observation"};

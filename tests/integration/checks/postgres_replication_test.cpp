@@ -84,7 +84,7 @@ TEST_CASE("postgres: a replica's lag shows when replay is paused, its role is ju
     INFO(r.message);
     CHECK(r.status == Status::fail);
     CHECK(r.message.find("standby in recovery") != std::string::npos);
-    CHECK(r.cause == Cause::elsewhere);
+    CHECK(r.cause == Cause::shared);
 
     // Replay paused while the primary writes: the lag grows past replay_lag_warn and warns.
     REQUIRE(replica.sql("SELECT pg_wal_replay_pause()") == 0);
@@ -178,7 +178,7 @@ TEST_CASE("postgres: an inactive slot retaining WAL warns, wraparound thresholds
         make_check("postgres", {{"url", pg.url()}, {"xid_age_warn", 1}, {"xid_age_fail", 2}});
     r = fail->run(Deadline::in(5s));
     CHECK(r.status == Status::fail);
-    CHECK(r.cause == Cause::elsewhere);
+    CHECK(r.cause == Cause::shared);
     CHECK(age < 1e9);  // the defaults leave a fresh cluster alone (above)
 
     // A session holding a transaction open: its age is the oldest transaction's.

@@ -111,6 +111,8 @@ TEST_CASE("postgres: exhausted connections fail with that reason", "[postgres]")
     });
     CHECK(saturated.status == Status::fail);
     CHECK(saturated.message == "16 of 17 usable connections in use (94%)");
+    // The server's headroom, the same from every pod: it pages, and takes no pod out.
+    CHECK(saturated.cause == Cause::shared);
     CHECK(observed(saturated, "connections_used_ratio") == Approx(16.0 / 17));
 
     hogs.resize(13);  // 14 of 17

@@ -102,3 +102,34 @@ TEST_CASE("findings: a failure lies here when any failing finding does", "[probe
     CHECK(s.cause == Cause::here);
     CHECK(s.message.rfind("does not answer", 0) == 0);
 }
+
+TEST_CASE("a shared dependency's state counts for no probe, and reaching it still does",
+          "[probes]") {
+    CheckState db = make("postgres", kGroupLive | kGroupReady, Status::fail, true);
+    db.last = std::make_shared<CheckResult>(
+        CheckResult::fail("93 of 97 usable connections in use (96%)", Cause::shared));
+    CHECK(evaluate(Probe::ready, {db}).pass);
+    CHECK(evaluate(Probe::live, {db}).pass);
+    CHECK(overall_health({db}) == Status::fail);  // /health and the alert still say it
+    // This pod cannot connect: that is this pod's to report, to its Service.
+    db.last = std::make_shared<CheckResult>(
+        CheckResult::fail("cannot connect to db:5432", Cause::elsewhere));
+    CHECK_FALSE(evaluate(Probe::ready, {db}).pass);
+    // A shared result that stopped coming is stale, and stale is not ready.
+    db.last = std::make_shared<CheckResult>(CheckResult::fail("read-only", Cause::shared));
+    db.stale = true;
+    CHECK_FALSE(evaluate(Probe::ready, {db}).pass);
+}
+
+TEST_CASE("findings: among equal failures, here before elsewhere before shared", "[probes]") {
+    Findings f;
+    f.add(Status::fail, "wraparound", Cause::shared);
+    f.add(Status::fail, "cannot connect", Cause::elsewhere);
+    CheckResult r;
+    f.conclude(r, "");
+    CHECK(r.cause == Cause::elsewhere);
+    CHECK(r.details["findings"][0]["unready_helps"] == false);
+    CHECK(r.details["findings"][1].count("unready_helps") == 0);
+    CHECK(cause_named("shared") == Cause::shared);
+    CHECK_FALSE(cause_named("nowhere"));
+}
