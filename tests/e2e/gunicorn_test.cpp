@@ -95,7 +95,11 @@ TEST_CASE("e2e: requests through Gunicorn show up in the statsd numbers", "[e2e]
         REQUIRE(get(app.port(), "/").status == 200);
     for (int i = 0; i < kErrors; ++i)
         REQUIRE(get(app.port(), "/boom/").status == 500);
-    std::this_thread::sleep_for(1s);  // datagrams in flight, and a few more runs
+    // Datagrams in flight: until a run has counted every request the test made.
+    REQUIRE(sidecar.wait_until([&](const Snapshot& s) {
+        return observation(s, "web", "requests_total") >= kOk + kErrors + 1 &&
+               observation(s, "web", "responses_5xx_total") >= kErrors;
+    }));
 
     const auto snapshot = sidecar.store().load();
     const CheckState* web = nullptr;
