@@ -1,10 +1,27 @@
 #include "sidecar/app.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "sidecar/heartbeat/board.hpp"
 
 namespace vitals {
 
 namespace {
+
+// How often freed memory is handed back to the system. Checks run on threads of their own,
+// each with its malloc arena, and the bodies rendered for every result are large and short-
+// lived: glibc keeps what they freed, and a pod's resident memory crept up by 3 MiB in
+// minutes with 2.6 MiB of live heap (heaptrack). malloc_trim gives it back: about 2.5 ms of
+// CPU for 3 MiB, every 30 s, on the scheduler's thread, never on a probe's.
+constexpr auto kTrimEvery = std::chrono::seconds(30);
+
+void release_free_memory() {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
 
 std::vector<ScheduledCheck> schedule_of(const Config& config) {
     std::vector<ScheduledCheck> out;
@@ -47,7 +64,13 @@ App::App(Config& config, const Clock& clock, Random& random, Log& log, Heartbeat
           server_.publish(snapshot);
           store_.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
       }) {
-    scheduler_.set_beat([this](SteadyTime now) { store_.beat(now); });
+    scheduler_.set_beat([this](SteadyTime now) {
+        store_.beat(now);
+        if (now - last_trim_ >= kTrimEvery) {
+            last_trim_ = now;
+            release_free_memory();
+        }
+    });
     for (const CheckConfig& c : config.checks)
         checks_.push_back(c.check.get());
     executor_ = std::make_unique<ThreadExecutor>(take_checks(config), scheduler_);

@@ -41,6 +41,7 @@ class App {
     std::vector<Check*> checks_;  // owned by executor_; started by start()
     std::thread scheduler_thread_;
     bool stopped_ = false;
+    SteadyTime last_trim_{};  // the scheduler's thread only
 };
 
 }  // namespace vitals
