@@ -4,6 +4,8 @@
 #include <malloc.h>
 #endif
 
+#include <mutex>
+
 #include "sidecar/heartbeat/board.hpp"
 
 namespace vitals {
@@ -20,6 +22,22 @@ constexpr auto kTrimEvery = std::chrono::seconds(30);
 void release_free_memory() {
 #if defined(__GLIBC__)
     malloc_trim(0);
+#endif
+}
+
+// glibc raises its mmap threshold to the size of any large block freed (up to 32 MiB) and its
+// trim threshold to twice that, and hands back the top of a thread's arena only past the
+// latter; malloc_trim never reaches it. One large body freed, and the checks' arena held its
+// top: 11 MiB for 1.7 MB in use after 40 minutes of the demo, 8.5 MB of it the free top
+// chunk. Fixed thresholds: blocks of 128 KiB or more are mapped and unmapped on their own,
+// and a free top past 128 KiB goes back at once.
+void fix_malloc_thresholds() {
+#if defined(__GLIBC__)
+    static std::once_flag once;
+    std::call_once(once, [] {
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+    });
 #endif
 }
 
@@ -64,6 +82,7 @@ App::App(Config& config, const Clock& clock, Random& random, Log& log, Heartbeat
           server_.publish(snapshot);
           store_.publish(std::make_shared<const Snapshot>(std::move(snapshot)));
       }) {
+    fix_malloc_thresholds();  // before the check threads start
     scheduler_.set_beat([this](SteadyTime now) {
         store_.beat(now);
         if (now - last_trim_ >= kTrimEvery) {
