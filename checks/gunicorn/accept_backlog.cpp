@@ -1,7 +1,6 @@
 #include "checks/gunicorn/accept_backlog.hpp"
 
 #include <fstream>
-#include <sstream>
 
 namespace vitals {
 
@@ -43,6 +42,29 @@ std::vector<std::string_view> fields(std::string_view line) {
 
 constexpr std::uint64_t kListen = 0x0A;
 
+// One row of /proc/net/tcp (not the header): a LISTEN row is kept in `out`.
+void parse_row(std::string_view line, ProcNetTcp& out) {
+    const auto f = fields(line);
+    if (f.empty()) return;
+    // sl local rem st tx:rx ...
+    if (f.size() < 5 || f[0].back() != ':') {
+        ++out.malformed_lines;
+        return;
+    }
+    const auto port_colon = f[1].rfind(':');
+    const auto queue_colon = f[4].find(':');
+    std::uint64_t port = 0, state = 0, rx = 0, tx = 0;
+    if (port_colon == std::string_view::npos || queue_colon == std::string_view::npos ||
+        !parse_hex(f[1].substr(port_colon + 1), &port) || port > 0xFFFF ||
+        !parse_hex(f[3], &state) || !parse_hex(f[4].substr(0, queue_colon), &tx) ||
+        !parse_hex(f[4].substr(queue_colon + 1), &rx) || rx > 0xFFFFFFFF) {
+        ++out.malformed_lines;
+        return;
+    }
+    if (state == kListen)
+        out.listening.push_back({static_cast<std::uint16_t>(port), static_cast<std::uint32_t>(rx)});
+}
+
 }  // namespace
 
 ProcNetTcp parse_proc_net_tcp(std::string_view text) {
@@ -56,27 +78,7 @@ ProcNetTcp parse_proc_net_tcp(std::string_view text) {
             header = false;
             continue;
         }
-        const auto f = fields(line);
-        if (f.empty()) continue;
-        // sl local rem st tx:rx ...
-        if (f.size() < 5 || f[0].back() != ':') {
-            ++out.malformed_lines;
-            continue;
-        }
-        const auto port_colon = f[1].rfind(':');
-        const auto queue_colon = f[4].find(':');
-        std::uint64_t port = 0, state = 0, rx = 0, tx = 0;
-        if (port_colon == std::string_view::npos || queue_colon == std::string_view::npos ||
-            !parse_hex(f[1].substr(port_colon + 1), &port) || port > 0xFFFF ||
-            !parse_hex(f[3], &state) || !parse_hex(f[4].substr(0, queue_colon), &tx) ||
-            !parse_hex(f[4].substr(queue_colon + 1), &rx) || rx > 0xFFFFFFFF) {
-            ++out.malformed_lines;
-            continue;
-        }
-        if (state == kListen) {
-            out.listening.push_back(
-                {static_cast<std::uint16_t>(port), static_cast<std::uint32_t>(rx)});
-        }
+        parse_row(line, out);
     }
     return out;
 }
@@ -86,12 +88,19 @@ AcceptBacklog read_accept_backlog(std::uint16_t port, const std::string& proc) {
     for (const char* file : {"/net/tcp", "/net/tcp6"}) {
         std::ifstream in(proc + file);
         if (!in) continue;
-        std::stringstream text;
-        text << in.rdbuf();
-        for (const ListenSocket& s : parse_proc_net_tcp(text.str()).listening) {
-            if (s.port != port) continue;
-            ++backlog.listeners;
-            backlog.queued += s.accept_queue;
+        // Row by row: on a node's network namespace (hostNetwork) the file holds every
+        // connection, megabytes that were read whole each run.
+        ProcNetTcp rows;
+        std::string line;
+        std::getline(in, line);  // the header
+        while (std::getline(in, line)) {
+            parse_row(line, rows);
+            for (const ListenSocket& s : rows.listening) {
+                if (s.port != port) continue;
+                ++backlog.listeners;
+                backlog.queued += s.accept_queue;
+            }
+            rows.listening.clear();
         }
     }
     return backlog;

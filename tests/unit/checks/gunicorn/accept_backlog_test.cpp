@@ -1,10 +1,19 @@
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "checks/gunicorn/accept_backlog.hpp"
 
+using vitals::AcceptBacklog;
 using vitals::parse_proc_net_tcp;
+using vitals::read_accept_backlog;
 
 namespace {
+
+const char kHeader[] = "  sl  local_address rem_address   st tx_queue rx_queue\n";
 
 // From ../shared/captures/proc-net-tcp-gunicorn-saturated.txt: 4 busy sync workers on :8000.
 const char kSaturated[] =
@@ -70,4 +79,29 @@ TEST_CASE("the running kernel's own tables parse without errors", "[accept_backl
     // Whatever this machine listens on, its /proc/net/tcp must be read cleanly.
     const auto b = vitals::read_accept_backlog(1);
     CHECK(b.listeners == 0);
+}
+
+TEST_CASE("the files are read row by row: a node's 50,000 connections, listeners summed",
+          "[accept_backlog]") {
+    char dir[] = "/tmp/vitals-proc-XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    const std::string net = std::string(dir) + "/net";
+    REQUIRE(::mkdir(net.c_str(), 0700) == 0);
+    {
+        std::ofstream tcp(net + "/tcp");
+        tcp << kHeader;
+        // Port 8000 (0x1F40) listening with 3 waiting, then a host's worth of connections.
+        tcp << "   0: 00000000:1F40 00000000:0000 0A 00000000:00000003 00:00000000 00000000\n";
+        for (int i = 1; i <= 50'000; ++i)
+            tcp << "   " << i << ": 0100007F:1F40 0100007F:C350 01 00000000:00000000 00:00000000\n";
+    }
+    std::ofstream(net + "/tcp6")
+        << kHeader
+        << "   0: 00000000000000000000000000000000:1F40 00000000000000000000000000000000:0000 0A "
+           "00000000:00000002 00:00000000 00000000\n";
+    const AcceptBacklog b = read_accept_backlog(8000, dir);
+    CHECK(b.listeners == 2);
+    CHECK(b.queued == 5);
+    CHECK(read_accept_backlog(8001, dir).listeners == 0);
+    std::filesystem::remove_all(dir);
 }
