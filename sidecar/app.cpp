@@ -48,6 +48,13 @@ std::vector<ScheduledCheck> schedule_of(const Config& config) {
     return out;
 }
 
+std::vector<std::string> names_of(const Config& config) {
+    std::vector<std::string> out;
+    for (const CheckConfig& c : config.checks)
+        out.push_back(c.name);
+    return out;
+}
+
 std::vector<std::unique_ptr<Check>> take_checks(Config& config) {
     std::vector<std::unique_ptr<Check>> out;
     for (CheckConfig& c : config.checks)
@@ -92,7 +99,8 @@ App::App(Config& config, const Clock& clock, Random& random, Log& log, Heartbeat
     });
     for (const CheckConfig& c : config.checks)
         checks_.push_back(c.check.get());
-    executor_ = std::make_unique<ThreadExecutor>(take_checks(config), scheduler_);
+    std::vector<std::string> names = names_of(config);
+    executor_ = std::make_unique<ThreadExecutor>(take_checks(config), scheduler_, std::move(names));
     scheduler_.set_executor(executor_.get());
     // A ping is judged at once, not at the heartbeat check's next interval.
     if (heartbeats_ != nullptr)
@@ -111,7 +119,10 @@ void App::start() {
     // hands every run over, starts after this, so what start() sets up is seen by every run.
     for (Check* check : checks_)
         check->start();
-    scheduler_thread_ = std::thread([this] { scheduler_.run(); });
+    scheduler_thread_ = std::thread([this] {
+        name_this_thread("scheduler");
+        scheduler_.run();
+    });
     server_.start();
 }
 

@@ -1,5 +1,7 @@
 #include "sidecar/core/executor.hpp"
 
+#include <pthread.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -65,13 +67,22 @@ void ThreadExecutor::Shared::work(std::size_t index) {
     exited.notify_all();
 }
 
-ThreadExecutor::ThreadExecutor(std::vector<std::unique_ptr<Check>> checks, Scheduler& scheduler)
+void name_this_thread(const std::string& name) {
+    if (!name.empty()) pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+}
+
+ThreadExecutor::ThreadExecutor(std::vector<std::unique_ptr<Check>> checks, Scheduler& scheduler,
+                               std::vector<std::string> names)
     : shared_(std::make_shared<Shared>(scheduler)) {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->workers.resize(checks.size());
+    names.resize(checks.size());
     for (std::size_t i = 0; i < checks.size(); ++i) {
         shared_->workers[i].check = std::move(checks[i]);
-        shared_->workers[i].thread = std::thread([shared = shared_, i] { shared->work(i); });
+        shared_->workers[i].thread = std::thread([shared = shared_, i, name = std::move(names[i])] {
+            name_this_thread(name);
+            shared->work(i);
+        });
         ++shared_->running_threads;
     }
 }

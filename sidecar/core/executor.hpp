@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "sidecar/core/check.hpp"
@@ -10,9 +11,15 @@
 
 namespace vitals {
 
+// Names the calling thread (the first 15 bytes of `name`; nothing when it is empty).
+void name_this_thread(const std::string& name);
+
 class ThreadExecutor final : public Executor {
   public:
-    ThreadExecutor(std::vector<std::unique_ptr<Check>> checks, Scheduler& scheduler);
+    // `names`, when given, names each check's thread after it (the first 15 bytes, as
+    // `top -H` and /proc/<pid>/task/*/comm show it), so a stuck check is found by name.
+    ThreadExecutor(std::vector<std::unique_ptr<Check>> checks, Scheduler& scheduler,
+                   std::vector<std::string> names = {});
     ~ThreadExecutor() override;
     ThreadExecutor(const ThreadExecutor&) = delete;
     ThreadExecutor& operator=(const ThreadExecutor&) = delete;

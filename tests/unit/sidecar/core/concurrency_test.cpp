@@ -4,7 +4,10 @@
 // any data race among them.
 #include <catch2/catch.hpp>
 
+#include <pthread.h>
+
 #include <atomic>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -184,4 +187,41 @@ TEST_CASE("concurrency: a publisher and many readers of the store", "[concurrenc
         t.join();
     CHECK(backwards.load() == 0);  // a reader never sees an older snapshot after a newer one
     CHECK(pages.load()->livez.body == std::to_string(kPublications));
+}
+
+TEST_CASE("concurrency: each check runs on a thread named after it", "[concurrency]") {
+    // What `top -H` and /proc/<pid>/task/*/comm show when one check is stuck.
+    class NamingCheck final : public Check {
+      public:
+        CheckResult run(const Deadline&) override {
+            char name[16] = {};
+            pthread_getname_np(pthread_self(), name, sizeof name);
+            std::lock_guard<std::mutex> lock(mutex);
+            seen = name;
+            return CheckResult::ok("named");
+        }
+        std::mutex mutex;
+        std::string seen;
+    };
+    SystemClock clock;
+    SystemRandom random;
+    std::ostringstream log_text;
+    Log log{log_text, clock};
+    Scheduler scheduler({{"database_certificate", "test", fast_policy(), nullptr}}, clock, random,
+                        log, [](Snapshot) {});
+    auto owned = std::make_unique<NamingCheck>();
+    NamingCheck* check = owned.get();
+    std::vector<std::unique_ptr<Check>> checks;
+    checks.push_back(std::move(owned));
+    ThreadExecutor executor(std::move(checks), scheduler, {"database_certificate"});
+    executor.start(0, 1, Millis(1000));
+    std::string seen;
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (seen.empty() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(1ms);
+        std::lock_guard<std::mutex> lock(check->mutex);
+        seen = check->seen;
+    }
+    CHECK(seen == "database_certif");  // the first 15 bytes: the kernel's limit
+    CHECK(executor.stop(std::chrono::milliseconds(1000)));
 }
