@@ -18,7 +18,7 @@ bool passes(Probe probe, const CheckState& c) {
             return c.status != Status::fail || (c.last && c.last->cause != Cause::here);
         case Probe::ready:
             // A shared dependency's state is every pod's: see Cause.
-            return check_passes(c) || (!c.stale && c.effective() == Status::fail && c.last &&
+            return check_passes(c) || (!c.stale && c.status == Status::fail && c.last &&
                                        c.last->cause == Cause::shared);
         case Probe::startup:
             break;
