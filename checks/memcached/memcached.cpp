@@ -163,21 +163,21 @@ class MemcachedCheck final : public Check {
                                      std::to_string(std::llround(window_evicted)) +
                                      " items since the last run: the cache is too small for "
                                      "its working set",
-                                 Cause::elsewhere);
+                                 Cause::shared);
             }
             if (rejected > last.rejected)
                 findings.add(Status::warn,
                              name + ": " + std::to_string(std::llround(rejected - last.rejected)) +
                                  " connections rejected since the last run (max_connections "
                                  "reached)",
-                             Cause::elsewhere);
+                             Cause::shared);
         }
         if (max_connections > 0 && connections / max_connections >= limits_.clients_warn &&
             !(last.seen && rejected > last.rejected))
             findings.add(Status::warn,
                          name + ": " + std::to_string(std::llround(connections)) + " of " +
                              std::to_string(std::llround(max_connections)) + " connections in use",
-                         Cause::elsewhere);
+                         Cause::shared);
         last = {true, hits, misses, evictions, rejected};
         return roundtrip;
     }
