@@ -1,7 +1,7 @@
 // TLS for the clients that speak their protocol themselves (Redis today): OpenSSL over a
 // connected socket, every wait bounded by the caller's Deadline, the chain and the host name
-// verified by default against the system's CA bundle. Never a fallback to plaintext: a
-// handshake that fails is an error.
+// verified by default against the system's CAs (system_ca_dir below). Never a fallback to
+// plaintext: a handshake that fails is an error.
 //
 // Stream is what a client reads and writes: the socket itself, or the TLS session over it.
 #pragma once
